@@ -1,0 +1,14 @@
+//! Evaluate Qlik Section Access offline.
+//!
+//! The crate runs a Qlik load script (security tables and application data),
+//! takes an identity — typed in, or from a JSON Web Token verified the way Qlik
+//! verifies it — and computes what that identity sees.
+//!
+//! Phases, one module each: [`script`] parses text into an AST, [`load`] runs
+//! it into a [`model`], [`access`] decides who gets in with which reduction,
+//! [`reduce`] applies that to the data, [`jwt`] turns tokens into identities.
+
+pub mod names;
+pub mod script;
+
+pub use names::{Email, FieldName, GroupName, Identity, TableName, UserId};

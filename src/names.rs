@@ -1,0 +1,163 @@
+//! Domain names: fields, tables and the parts of an identity.
+//!
+//! Each newtype is normalised once, at construction, so the rest of the crate
+//! never wonders whether a name was already upper-cased.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Arc<str>);
+
+        impl $name {
+            /// The name as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), &*self.0)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A field name exactly as written (application field names are
+    /// case-sensitive; security field names are upper-cased by the loader).
+    FieldName
+);
+name_type!(
+    /// A table name exactly as written (case-sensitive, like Qlik).
+    TableName
+);
+name_type!(
+    /// A user id, upper-cased (SPEC §3: the incoming identity is upper-cased).
+    UserId
+);
+name_type!(
+    /// An e-mail address, upper-cased for comparison with `USER.EMAIL`.
+    Email
+);
+name_type!(
+    /// A group name, upper-cased for comparison with `GROUP` and `NTNAME`.
+    GroupName
+);
+
+impl FieldName {
+    /// A field name kept exactly as given.
+    pub fn new(name: &str) -> Self {
+        Self(Arc::from(name))
+    }
+}
+
+impl TableName {
+    /// A table name kept exactly as given.
+    pub fn new(name: &str) -> Self {
+        Self(Arc::from(name))
+    }
+}
+
+impl UserId {
+    /// A user id, trimmed and upper-cased.
+    pub fn new(id: &str) -> Self {
+        Self(Arc::from(id.trim().to_uppercase()))
+    }
+}
+
+impl Email {
+    /// An e-mail address, trimmed and upper-cased.
+    pub fn new(email: &str) -> Self {
+        Self(Arc::from(email.trim().to_uppercase()))
+    }
+}
+
+impl GroupName {
+    /// A group name, trimmed and upper-cased.
+    pub fn new(group: &str) -> Self {
+        Self(Arc::from(group.trim().to_uppercase()))
+    }
+}
+
+/// Who is asking: what the engine knows of a user when it opens the app.
+///
+/// Built from command-line options or from a verified JSON Web Token; every
+/// part is upper-cased at construction (SPEC §3).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Identity {
+    /// `USERID` to compare with (for QSEoW: `DIRECTORY\userid`).
+    pub userid: Option<UserId>,
+    /// `USER.EMAIL` to compare with.
+    pub email: Option<Email>,
+    /// Groups, compared with `GROUP` and `NTNAME`; sorted and without duplicates.
+    pub groups: Vec<GroupName>,
+}
+
+impl Identity {
+    /// An identity from its parts; groups are de-duplicated and sorted so two
+    /// identities with the same groups compare equal.
+    pub fn new(userid: Option<UserId>, email: Option<Email>, groups: Vec<GroupName>) -> Self {
+        let mut groups = groups;
+        groups.sort();
+        groups.dedup();
+        Self {
+            userid,
+            email,
+            groups,
+        }
+    }
+
+    /// An identity for a user id alone.
+    pub fn user(id: &str) -> Self {
+        Self::new(Some(UserId::new(id)), None, Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_parts_are_upper_cased_once() {
+        let id = Identity::new(
+            Some(UserId::new(" us-user ")),
+            Some(Email::new("a@b.org")),
+            vec![GroupName::new("sales"), GroupName::new("Admins"), GroupName::new("SALES")],
+        );
+        assert_eq!(id.userid.as_ref().map(UserId::as_str), Some("US-USER"));
+        assert_eq!(id.email.as_ref().map(Email::as_str), Some("A@B.ORG"));
+        let groups: Vec<&str> = id.groups.iter().map(GroupName::as_str).collect();
+        assert_eq!(groups, ["ADMINS", "SALES"]);
+    }
+
+    #[test]
+    fn field_names_keep_their_case() {
+        assert_eq!(FieldName::new("Country").as_str(), "Country");
+        assert_ne!(FieldName::new("Country"), FieldName::new("COUNTRY"));
+    }
+}

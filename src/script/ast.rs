@@ -1,0 +1,556 @@
+//! The plain AST of a Qlik load script.
+//!
+//! Produced by [`crate::script::parse`], consumed by [`crate::load`]. Every
+//! node that can be the subject of an error carries a [`Span`]; spans never
+//! take part in equality.
+//!
+//! Qlik expands `$(name)` textually *before* it parses a statement, so a
+//! statement whose text contains an expansion cannot be parsed ahead of the
+//! run: it is kept as [`StmtKind::Deferred`] and the runner parses it after
+//! expanding. Control statements (IF, FOR, SUB, DO) are still structured
+//! here; only their expressions may be deferred ([`Cond::Deferred`]).
+
+use serde::Serialize;
+
+pub use super::source::Span;
+
+/// A whole script (or an included file): its statements in order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Script {
+    /// Top-level statements.
+    pub body: Vec<Stmt>,
+}
+
+/// One statement with the span of its text (keyword to terminating `;`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Stmt {
+    /// What the statement does.
+    pub kind: StmtKind,
+    /// Where it is.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// Which part of the script a statement belongs to (SPEC §1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Section {
+    /// `Section Access;` — security tables.
+    Access,
+    /// `Section Application;` — the data model (the default).
+    Application,
+}
+
+/// A statement.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum StmtKind {
+    /// `Section Access;` / `Section Application;`
+    Section(Section),
+    /// `Star is *;` (`None` for `Star is ;`, which turns the wildcard off).
+    StarIs(Option<String>),
+    /// `SET name = text;` — the value is kept as text, verbatim (quotes removed
+    /// only when the whole value is one quoted string, as Qlik does).
+    Set {
+        /// Variable name.
+        name: String,
+        /// Text assigned; `None` for `SET x = ;` (deletes the variable).
+        value: Option<String>,
+    },
+    /// `LET name = expression;`
+    Let {
+        /// Variable name.
+        name: String,
+        /// Expression evaluated at run time; `None` for `LET x = ;`.
+        value: Option<Expr>,
+    },
+    /// A table load, with its label and prefixes.
+    Load(LoadStmt),
+    /// `DROP TABLE[S] a, b;` or `DROP FIELD[S] a, b [FROM t1, t2];`
+    Drop(Drop),
+    /// `RENAME TABLE a TO b, c TO d;` or `RENAME FIELD[S] a TO b;`
+    Rename(Rename),
+    /// `EXIT SCRIPT [WHEN|UNLESS cond];` and `EXIT FOR|DO|SUB …`
+    Exit {
+        /// What to leave.
+        what: ExitWhat,
+        /// Optional `WHEN`/`UNLESS` condition.
+        when: Option<Guard>,
+    },
+    /// `TRACE text;`
+    Trace(String),
+    /// `IF c THEN … ELSEIF c THEN … ELSE … END IF`
+    If {
+        /// Each `IF`/`ELSEIF` with its body, in order.
+        branches: Vec<(Cond, Vec<Stmt>)>,
+        /// The `ELSE` body.
+        otherwise: Option<Vec<Stmt>>,
+    },
+    /// `FOR v = a TO b [STEP s] … NEXT [v]`
+    For {
+        /// Loop variable.
+        var: String,
+        /// Start value.
+        from: Cond,
+        /// End value (inclusive).
+        to: Cond,
+        /// Step (default 1).
+        step: Option<Cond>,
+        /// Loop body.
+        body: Vec<Stmt>,
+    },
+    /// `FOR EACH v IN item, item … NEXT [v]`
+    ForEach {
+        /// Loop variable.
+        var: String,
+        /// The values to iterate (each evaluated as an expression).
+        items: ForEachItems,
+        /// Loop body.
+        body: Vec<Stmt>,
+    },
+    /// `SUB name[(p1, p2)] … END SUB` — defines, runs nothing.
+    Sub {
+        /// Sub name (case-insensitive in Qlik; kept as written).
+        name: String,
+        /// Parameter names.
+        params: Vec<String>,
+        /// Body, run on `CALL`.
+        body: Vec<Stmt>,
+    },
+    /// `CALL name[(args)];`
+    Call {
+        /// Sub name.
+        name: String,
+        /// Arguments (expressions).
+        args: Vec<Cond>,
+    },
+    /// `DO [WHILE|UNTIL c] … LOOP [WHILE|UNTIL c]`
+    Do {
+        /// Condition checked before each pass.
+        pre: Option<LoopCond>,
+        /// Loop body.
+        body: Vec<Stmt>,
+        /// Condition checked after each pass.
+        post: Option<LoopCond>,
+    },
+    /// `DIRECTORY path;` — base folder for relative paths that follow.
+    Directory(Option<String>),
+    /// `QUALIFY f1, f2 | *;` / `UNQUALIFY …;`
+    Qualify {
+        /// `true` for QUALIFY, `false` for UNQUALIFY.
+        on: bool,
+        /// Field names or patterns (`*`, `"Name*"`).
+        fields: Vec<String>,
+    },
+    /// Statements with no effect on what a user sees, accepted and skipped:
+    /// `SEARCH`, `TAG`, `UNTAG`, `COMMENT`, `ALIAS`, `SLEEP`, `LOOSEN TABLE`,
+    /// `STORE` (writes a file; skipped, reported as a note).
+    NoEffect {
+        /// The leading keyword, upper-case.
+        keyword: String,
+    },
+    /// A statement whose text contains `$(…)`: expanded, then parsed, at run
+    /// time, exactly as Qlik does. `text` is the raw statement without `;`.
+    Deferred {
+        /// Raw text of the statement.
+        text: String,
+    },
+    /// A statement Qlik knows but this tool cannot run offline: `SQL`,
+    /// `CONNECT`, `LIB CONNECT`, `DISCONNECT`, `BINARY`, `EXECUTE`, …
+    /// Running it is an error unless `--allow-unsupported`.
+    Unsupported {
+        /// The leading keyword(s), upper-case, e.g. `SQL SELECT`.
+        keyword: String,
+    },
+    /// Text that is no statement at all. Qlik fails the reload only when such
+    /// a statement is reached, so parsing warns and running errors.
+    Unknown {
+        /// Raw text.
+        text: String,
+    },
+}
+
+/// An expression that may still contain `$(…)`: parsed now when it can be,
+/// otherwise kept as text and parsed after expansion at run time.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Cond {
+    /// Parsed expression.
+    Expr(Expr),
+    /// Raw text containing `$(…)`.
+    Deferred(String),
+}
+
+/// The items of `FOR EACH`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum ForEachItems {
+    /// A list of expressions (or deferred text expanding to one).
+    List(Vec<Cond>),
+    /// `FileList('mask')` — files matching a mask, relative to the script.
+    FileList(Cond),
+    /// `DirList('mask')` — folders matching a mask.
+    DirList(Cond),
+    /// The whole item list as raw text with `$(…)` (e.g. `IN $(vList)`),
+    /// expanded and split at run time.
+    Deferred(String),
+}
+
+/// `WHILE`/`UNTIL` of a DO loop.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LoopCond {
+    /// `true` for `UNTIL`, `false` for `WHILE`.
+    pub until: bool,
+    /// The condition.
+    pub cond: Cond,
+}
+
+/// `WHEN`/`UNLESS` of an EXIT statement.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Guard {
+    /// `true` for `UNLESS`, `false` for `WHEN`.
+    pub unless: bool,
+    /// The condition.
+    pub cond: Cond,
+}
+
+/// What an `EXIT` leaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ExitWhat {
+    /// `EXIT SCRIPT`
+    Script,
+    /// `EXIT FOR`
+    For,
+    /// `EXIT DO`
+    Do,
+    /// `EXIT SUB`
+    Sub,
+}
+
+/// `DROP …`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Drop {
+    /// `DROP TABLE[S] a, b;`
+    Tables(Vec<Name>),
+    /// `DROP FIELD[S] a, b [FROM t1, t2];`
+    Fields {
+        /// Fields to drop.
+        fields: Vec<Name>,
+        /// Only from these tables (empty: from all).
+        from: Vec<Name>,
+    },
+}
+
+/// `RENAME …`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Rename {
+    /// `RENAME TABLE a TO b[, c TO d];`
+    Tables(Vec<(Name, Name)>),
+    /// `RENAME FIELD[S] a TO b[, c TO d];`
+    Fields(Vec<(Name, Name)>),
+}
+
+/// A name (table, field, variable) as written, brackets or quotes removed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Name {
+    /// The name.
+    pub name: String,
+    /// Where it is.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A labelled load statement: `Label: prefix… LOAD … ;`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LoadStmt {
+    /// `Label:` before the statement.
+    pub label: Option<Name>,
+    /// Prefixes in the order written.
+    pub prefixes: Vec<Prefix>,
+    /// The load itself (a chain when there are preceding loads).
+    pub load: Load,
+}
+
+/// A prefix of a load statement.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Prefix {
+    /// `MAPPING` — a two-column mapping table for `ApplyMap`.
+    Mapping,
+    /// `CONCATENATE [(Table)]`
+    Concatenate(Option<Name>),
+    /// `NOCONCATENATE`
+    NoConcatenate,
+    /// `[LEFT|RIGHT|INNER|OUTER] JOIN [(Table)]`
+    Join {
+        /// Join kind.
+        kind: JoinKind,
+        /// Target table (default: the last one loaded).
+        table: Option<Name>,
+    },
+    /// `[LEFT|RIGHT|INNER] KEEP [(Table)]`
+    Keep {
+        /// Keep kind.
+        kind: JoinKind,
+        /// Other table (default: the last one loaded).
+        table: Option<Name>,
+    },
+    /// `FIRST n` — load at most n rows.
+    First(Expr),
+    /// Prefixes accepted with no effect offline: `BUFFER`, `ADD`, `REPLACE`,
+    /// `MERGE` (partial reload only), `SEMANTIC`, …
+    Ignored(String),
+    /// Prefixes Qlik has that change the table shape in ways not supported
+    /// here: `CROSSTABLE`, `GENERIC`, `HIERARCHY`, `INTERVALMATCH`, …
+    Unsupported(Name),
+}
+
+/// Kind of a JOIN or KEEP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum JoinKind {
+    /// `JOIN` / `OUTER JOIN`
+    Outer,
+    /// `INNER`
+    Inner,
+    /// `LEFT`
+    Left,
+    /// `RIGHT`
+    Right,
+}
+
+/// One `LOAD …` (possibly fed by a preceding load below it).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Load {
+    /// `LOAD DISTINCT`
+    pub distinct: bool,
+    /// The field list.
+    pub fields: Vec<LoadField>,
+    /// Where rows come from.
+    pub source: Source,
+    /// `WHERE cond`
+    pub filter: Option<Expr>,
+    /// `WHILE cond` (with `IterNo()`); kept for error reporting.
+    pub while_: Option<Expr>,
+    /// `GROUP BY a, b`
+    pub group_by: Vec<Expr>,
+    /// `ORDER BY a [ASC|DESC], …` (RESIDENT only)
+    pub order_by: Vec<(Expr, bool)>,
+    /// Span of the `LOAD` keyword (for messages about the whole load).
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// One entry of a load's field list.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum LoadField {
+    /// `*`
+    Star,
+    /// `expr [AS alias]`; without alias the output name is the field's own
+    /// name (for a plain field reference) or the expression text.
+    Expr {
+        /// The expression.
+        expr: Expr,
+        /// `AS alias`.
+        alias: Option<Name>,
+        /// The expression's text as written (the name Qlik gives an unaliased
+        /// computed field).
+        text: String,
+    },
+}
+
+/// Where a load's rows come from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Source {
+    /// `INLINE [ … ] (format)` — the raw content between the delimiters.
+    Inline {
+        /// Raw text between `[`/`]` (or quotes), verbatim.
+        text: String,
+        /// Span of `text` in the file (rows report their lines from it).
+        #[serde(skip)]
+        text_span: Span,
+        /// Format specification after the closing delimiter.
+        format: Vec<FormatItem>,
+    },
+    /// `FROM path (format)`
+    From {
+        /// The path as written (after expansion), `lib://` kept.
+        path: String,
+        /// Span of the path.
+        #[serde(skip)]
+        path_span: Span,
+        /// Format specification.
+        format: Vec<FormatItem>,
+    },
+    /// `RESIDENT Table`
+    Resident(Name),
+    /// `AUTOGENERATE n`
+    Autogenerate(Expr),
+    /// A preceding load: this load reads the rows of the load below it.
+    Preceding(Box<Load>),
+    /// A load reading from something not supported offline (`SQL SELECT`
+    /// below a preceding load, `EXTENSION`, …).
+    Unsupported(Name),
+}
+
+/// One item of a format specification `( … )`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum FormatItem {
+    /// `txt` / `delimited`
+    Txt,
+    /// `fix` (fixed record) — unsupported at run time.
+    Fix,
+    /// `qvd` — unsupported at run time.
+    Qvd,
+    /// `qvx` — unsupported at run time.
+    Qvx,
+    /// `biff`, `ooxml`, `xml`, `html`, `json`, `kml`, `parquet` … — unsupported.
+    OtherFileType(String),
+    /// `utf8`
+    Utf8,
+    /// `unicode` (UTF-16 LE)
+    Unicode,
+    /// `ansi` (Windows-1252)
+    Ansi,
+    /// `oem` (code page 850)
+    Oem,
+    /// `mac` (Mac Roman)
+    Mac,
+    /// `codepage is n`
+    Codepage(u32),
+    /// `embedded labels`
+    EmbeddedLabels,
+    /// `explicit labels`
+    ExplicitLabels,
+    /// `no labels`
+    NoLabels,
+    /// `delimiter is 'x'` (the decoded delimiter: `'\t'` and `tab` give a tab,
+    /// `spaces` gives `" "`)
+    Delimiter(String),
+    /// `msq` — modern style quoting.
+    Msq,
+    /// `no quotes`
+    NoQuotes,
+    /// `header is n lines`
+    HeaderLines(u32),
+    /// `record is n lines` — unsupported at run time.
+    RecordLines(u32),
+    /// `comment is 'x'` — lines starting with the text are skipped.
+    CommentIs(String),
+    /// `no eof`
+    NoEof,
+    /// `table is x` — ignored for text files.
+    TableIs(String),
+    /// Anything else, verbatim (warned about at run time).
+    Other(String),
+}
+
+/// An expression with its span.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Expr {
+    /// What it is.
+    pub kind: ExprKind,
+    /// Where it is.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// Expression forms.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum ExprKind {
+    /// A number literal as written (`1`, `1.5`, `1e3`); text kept for duals.
+    Num {
+        /// The value.
+        value: f64,
+        /// Its text as written.
+        text: String,
+    },
+    /// A string literal `'…'` (doubled quotes already undoubled).
+    Str(String),
+    /// A field reference: `Name`, `[Name]`, `"Name"`, `` `Name` ``.
+    Field(String),
+    /// A function call; the name is kept as written, matched
+    /// case-insensitively at run time.
+    Call {
+        /// Function name.
+        name: String,
+        /// Arguments.
+        args: Vec<Expr>,
+        /// `Count(DISTINCT x)` and the like.
+        distinct: bool,
+    },
+    /// `*` as a function argument, as in `Count(*)`.
+    Star,
+    /// A unary operator.
+    Unary {
+        /// Operator.
+        op: UnaryOp,
+        /// Operand.
+        expr: Box<Expr>,
+    },
+    /// A binary operator.
+    Binary {
+        /// Operator.
+        op: BinaryOp,
+        /// Left operand.
+        left: Box<Expr>,
+        /// Right operand.
+        right: Box<Expr>,
+    },
+}
+
+/// Unary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum UnaryOp {
+    /// `-x`
+    Neg,
+    /// `+x`
+    Plus,
+    /// `NOT x`
+    Not,
+    /// `BITNOT x`
+    BitNot,
+}
+
+/// Binary operators, in Qlik's set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum BinaryOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `&` string concatenation
+    Concat,
+    /// `=`
+    Eq,
+    /// `<>`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `LIKE` (case-insensitive wildcard match with `*` and `?`)
+    Like,
+    /// `PRECEDES` (text order)
+    Precedes,
+    /// `FOLLOWS` (text order)
+    Follows,
+    /// `AND`
+    And,
+    /// `OR`
+    Or,
+    /// `XOR`
+    Xor,
+    /// `BITAND`
+    BitAnd,
+    /// `BITOR`
+    BitOr,
+    /// `BITXOR`
+    BitXor,
+    /// `>>`
+    Shr,
+    /// `<<`
+    Shl,
+}

@@ -1,0 +1,195 @@
+//! Source files and byte spans.
+//!
+//! Spans are byte offsets into one source file; line and column are computed
+//! only when a diagnostic is shown. Spans never take part in AST equality, so
+//! two parses of the same text with different layout compare equal.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Index of a file in a [`SourceMap`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceId(pub u32);
+
+/// A byte range in one source file.
+#[derive(Clone, Copy, Debug, Default, Hash)]
+pub struct Span {
+    /// The file the range is in.
+    pub source: SourceId,
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+impl PartialEq for Span {
+    /// Spans never take part in AST equality.
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Span {}
+
+impl Span {
+    /// A span in `source` from `start` to `end` (byte offsets).
+    pub fn new(source: SourceId, start: usize, end: usize) -> Self {
+        Self {
+            source,
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            end: u32::try_from(end).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The smallest span covering both (same file assumed).
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            source: self.source,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+
+    /// Byte range, for slicing the source text with `get`.
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    /// Length in bytes.
+    pub fn len(self) -> usize {
+        self.end.saturating_sub(self.start) as usize
+    }
+
+    /// True when the span covers no byte.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One file of script text (the main script or an included one), already
+/// decoded to UTF-8.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Where it was read from (or a name such as `<inline>`).
+    pub path: PathBuf,
+    /// The decoded text, BOM removed, line ends as in the file.
+    pub text: Arc<str>,
+    line_starts: Vec<u32>,
+}
+
+impl SourceFile {
+    /// A file from its decoded text.
+    pub fn new(path: PathBuf, text: Arc<str>) -> Self {
+        let mut line_starts = vec![0];
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                line_starts.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
+            }
+        }
+        Self {
+            path,
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: u32) -> (u32, u32) {
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let col = self
+            .text
+            .get(start as usize..(offset as usize).min(self.text.len()))
+            .map_or(0, |s| s.chars().count());
+        (u32::try_from(line).unwrap_or(u32::MAX), col as u32 + 1)
+    }
+}
+
+/// Every file the script run has read, addressed by [`SourceId`].
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    /// Adds a file and returns its id.
+    pub fn add(&mut self, path: PathBuf, text: Arc<str>) -> SourceId {
+        let id = SourceId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.files.push(SourceFile::new(path, text));
+        id
+    }
+
+    /// The file behind an id.
+    pub fn get(&self, id: SourceId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
+    }
+
+    /// The text a span covers.
+    pub fn slice(&self, span: Span) -> Option<&str> {
+        self.get(span.source)?.text.get(span.range())
+    }
+
+    /// `path:line:column` of a span's start.
+    pub fn location(&self, span: Span) -> Location {
+        match self.get(span.source) {
+            Some(f) => {
+                let (line, column) = f.line_col(span.start);
+                Location {
+                    path: f.path.clone(),
+                    line,
+                    column,
+                }
+            }
+            None => Location {
+                path: PathBuf::from("<unknown>"),
+                line: 0,
+                column: 0,
+            },
+        }
+    }
+
+    /// The path of a file.
+    pub fn path(&self, id: SourceId) -> Option<&Path> {
+        self.get(id).map(|f| f.path.as_path())
+    }
+}
+
+/// A place in a file, for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in characters.
+    pub column: u32,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_are_one_based_and_count_characters() {
+        let mut map = SourceMap::default();
+        let id = map.add(PathBuf::from("a.qvs"), Arc::from("ab\r\nçd;\nx"));
+        let loc = map.location(Span::new(id, 6, 7)); // the `d`
+        assert_eq!((loc.line, loc.column), (2, 2));
+        let loc = map.location(Span::new(id, 0, 1));
+        assert_eq!((loc.line, loc.column), (1, 1));
+        let loc = map.location(Span::new(id, 9, 10));
+        assert_eq!((loc.line, loc.column), (3, 1));
+        assert_eq!(loc.to_string(), "a.qvs:3:1");
+    }
+
+    #[test]
+    fn spans_never_decide_equality() {
+        assert_eq!(Span::new(SourceId(0), 1, 2), Span::new(SourceId(3), 7, 9));
+    }
+}
