@@ -1,0 +1,137 @@
+//! A fixed-size set of small integers (row numbers, symbol ids).
+
+/// A set of integers below a fixed bound, one bit each.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct BitSet {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl BitSet {
+    /// An empty set for integers below `len`.
+    pub fn new(len: usize) -> Self {
+        Self {
+            words: vec![0; len.div_ceil(64)],
+            len,
+        }
+    }
+
+    /// A set holding every integer below `len`.
+    pub fn full(len: usize) -> Self {
+        let mut s = Self {
+            words: vec![u64::MAX; len.div_ceil(64)],
+            len,
+        };
+        s.clear_tail();
+        s
+    }
+
+    /// The bound the set was made for.
+    pub fn capacity(&self) -> usize {
+        self.len
+    }
+
+    /// Adds `i` (ignored when out of bounds).
+    pub fn insert(&mut self, i: usize) {
+        if i < self.len
+            && let Some(w) = self.words.get_mut(i / 64)
+        {
+            *w |= 1 << (i % 64);
+        }
+    }
+
+    /// Removes `i`.
+    pub fn remove(&mut self, i: usize) {
+        if let Some(w) = self.words.get_mut(i / 64) {
+            *w &= !(1 << (i % 64));
+        }
+    }
+
+    /// True when `i` is in the set.
+    pub fn contains(&self, i: usize) -> bool {
+        self.words
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    /// Number of members.
+    pub fn count(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// True when the set has no member.
+    pub fn is_empty(&self) -> bool {
+        self.words.iter().all(|&w| w == 0)
+    }
+
+    /// Keeps only members also in `other`; true if anything changed.
+    pub fn intersect_with(&mut self, other: &BitSet) -> bool {
+        let mut changed = false;
+        for (i, w) in self.words.iter_mut().enumerate() {
+            let o = other.words.get(i).copied().unwrap_or(0);
+            let n = *w & o;
+            changed |= n != *w;
+            *w = n;
+        }
+        changed
+    }
+
+    /// Adds every member of `other`.
+    pub fn union_with(&mut self, other: &BitSet) {
+        for (w, o) in self.words.iter_mut().zip(&other.words) {
+            *w |= o;
+        }
+        self.clear_tail();
+    }
+
+    /// The members, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.words.iter().enumerate().flat_map(|(wi, &w)| {
+            let mut w = w;
+            std::iter::from_fn(move || {
+                if w == 0 {
+                    return None;
+                }
+                let bit = w.trailing_zeros() as usize;
+                w &= w - 1;
+                Some(wi * 64 + bit)
+            })
+        })
+    }
+
+    fn clear_tail(&mut self) {
+        let rem = self.len % 64;
+        if rem != 0
+            && let Some(last) = self.words.last_mut()
+        {
+            *last &= (1u64 << rem) - 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_operations() {
+        let mut a = BitSet::new(130);
+        for i in [0, 63, 64, 129, 500] {
+            a.insert(i);
+        }
+        assert_eq!(a.iter().collect::<Vec<_>>(), [0, 63, 64, 129]);
+        assert_eq!(a.count(), 4);
+        let full = BitSet::full(130);
+        assert_eq!(full.count(), 130);
+        let mut b = full.clone();
+        assert!(b.intersect_with(&a));
+        assert_eq!(b, a);
+        assert!(!b.intersect_with(&a));
+        b.remove(63);
+        assert!(!b.contains(63) && b.contains(64));
+        let mut c = BitSet::new(130);
+        c.union_with(&full);
+        assert_eq!(c.count(), 130);
+        assert!(BitSet::new(5).is_empty());
+    }
+}

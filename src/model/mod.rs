@@ -1,0 +1,532 @@
+//! The data model: columnar tables over per-field symbol tables.
+//!
+//! Like Qlik's engine, each field's distinct values live once, in the field's
+//! [`Symbols`], shared by every table holding that field; a column is a vector
+//! of `u32` symbol ids ([`NULL`] for a missing value). Two tables are
+//! associated exactly when they hold a field of the same name, so key lookups
+//! during reduction compare ids, never strings.
+//!
+//! A [`Model`] is one name space: the application tables form one model, the
+//! security tables another (they never associate with each other, SPEC §1).
+//! This module knows nothing of parsing or users.
+
+mod bitset;
+mod value;
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+
+pub use bitset::BitSet;
+pub use value::{Value, format_number, parse_number};
+
+use crate::names::{FieldName, TableName};
+use value::SymbolKey;
+
+/// The symbol id of a missing value in a column.
+pub const NULL: u32 = u32::MAX;
+
+/// Index of a field in its [`Model`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FieldId(pub u32);
+
+/// The distinct values of one field, each with a dense `u32` id.
+#[derive(Clone, Debug, Default)]
+pub struct Symbols {
+    values: Vec<Value>,
+    index: HashMap<SymbolKey, u32>,
+}
+
+impl Symbols {
+    /// The id of `value`, adding it if new; [`NULL`] for NULL.
+    pub fn intern(&mut self, value: Value) -> u32 {
+        let Some(key) = value.key() else {
+            return NULL;
+        };
+        if let Some(&id) = self.index.get(&key) {
+            return id;
+        }
+        let id = u32::try_from(self.values.len()).unwrap_or(NULL);
+        self.values.push(value);
+        self.index.insert(key, id);
+        id
+    }
+
+    /// The id of `value` if the field has it.
+    pub fn lookup(&self, value: &Value) -> Option<u32> {
+        self.index.get(&value.key()?).copied()
+    }
+
+    /// The value behind an id (`None` for [`NULL`] or an unknown id).
+    pub fn get(&self, id: u32) -> Option<&Value> {
+        self.values.get(id as usize)
+    }
+
+    /// How many distinct values the field has ever held.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when the field holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Every value with its id, in load order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Value)> {
+        (0u32..).zip(self.values.iter())
+    }
+}
+
+/// Where a row came from, for security tables: a source file index (an
+/// opaque number the loader maps to a path) and a 1-based line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct RowOrigin {
+    /// Index of the file in the loader's source map.
+    pub file: u32,
+    /// 1-based line in that file.
+    pub line: u32,
+}
+
+/// A column: the field it holds and one symbol id per row.
+#[derive(Clone, Debug)]
+pub struct Column {
+    /// The field.
+    pub field: FieldId,
+    /// Symbol ids, [`NULL`] for a missing value.
+    pub ids: Vec<u32>,
+}
+
+/// A table: named columns of equal length.
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// The table's name.
+    pub name: TableName,
+    columns: Vec<Column>,
+    rows: usize,
+    origins: Option<Vec<RowOrigin>>,
+}
+
+impl Table {
+    /// An empty table with the given fields (in order, without duplicates).
+    pub fn new(name: TableName, fields: &[FieldId]) -> Self {
+        let mut columns: Vec<Column> = Vec::with_capacity(fields.len());
+        for &field in fields {
+            if !columns.iter().any(|c| c.field == field) {
+                columns.push(Column {
+                    field,
+                    ids: Vec::new(),
+                });
+            }
+        }
+        Self {
+            name,
+            columns,
+            rows: 0,
+            origins: None,
+        }
+    }
+
+    /// Keep the origin of every row from now on (security tables).
+    pub fn track_origins(&mut self) {
+        if self.origins.is_none() {
+            self.origins = Some(vec![RowOrigin::default(); self.rows]);
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// True when the table has no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The columns, in field order.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The fields, in order.
+    pub fn fields(&self) -> impl Iterator<Item = FieldId> + '_ {
+        self.columns.iter().map(|c| c.field)
+    }
+
+    /// True when the table holds `field`.
+    pub fn has_field(&self, field: FieldId) -> bool {
+        self.columns.iter().any(|c| c.field == field)
+    }
+
+    /// The ids of one field's column.
+    pub fn column(&self, field: FieldId) -> Option<&[u32]> {
+        self.columns
+            .iter()
+            .find(|c| c.field == field)
+            .map(|c| c.ids.as_slice())
+    }
+
+    /// Position of a field among the columns.
+    pub fn position(&self, field: FieldId) -> Option<usize> {
+        self.columns.iter().position(|c| c.field == field)
+    }
+
+    /// Appends a row given one id per column, in column order; missing
+    /// trailing ids are NULL, extra ones ignored.
+    pub fn push_row(&mut self, ids: &[u32], origin: Option<RowOrigin>) {
+        for (i, col) in self.columns.iter_mut().enumerate() {
+            col.ids.push(ids.get(i).copied().unwrap_or(NULL));
+        }
+        if let Some(origins) = &mut self.origins {
+            origins.push(origin.unwrap_or_default());
+        }
+        self.rows += 1;
+    }
+
+    /// Adds a column (NULL in every existing row) unless the field is already
+    /// there; returns its position.
+    pub fn add_column(&mut self, field: FieldId) -> usize {
+        if let Some(p) = self.position(field) {
+            return p;
+        }
+        self.columns.push(Column {
+            field,
+            ids: vec![NULL; self.rows],
+        });
+        self.columns.len() - 1
+    }
+
+    /// Removes a field's column; true if it was there.
+    pub fn drop_column(&mut self, field: FieldId) -> bool {
+        let before = self.columns.len();
+        self.columns.retain(|c| c.field != field);
+        before != self.columns.len()
+    }
+
+    /// Mutable access to the columns, for bulk building (the caller keeps
+    /// every column the same length and calls [`Table::set_len`]).
+    pub fn columns_mut(&mut self) -> &mut [Column] {
+        &mut self.columns
+    }
+
+    /// Sets the row count after bulk building through [`Table::columns_mut`].
+    ///
+    /// Returns false (and changes nothing) when a column's length differs.
+    pub fn set_len(&mut self, rows: usize) -> bool {
+        if self.columns.iter().any(|c| c.ids.len() != rows) {
+            return false;
+        }
+        if let Some(origins) = &mut self.origins {
+            origins.resize(rows, RowOrigin::default());
+        }
+        self.rows = rows;
+        true
+    }
+
+    /// Where row `row` came from, when tracked.
+    pub fn origin(&self, row: usize) -> Option<RowOrigin> {
+        self.origins.as_ref()?.get(row).copied()
+    }
+
+    /// Origins of every row, when tracked.
+    pub fn origins(&self) -> Option<&[RowOrigin]> {
+        self.origins.as_deref()
+    }
+
+    /// Replaces the origins (length must equal the row count; ignored otherwise).
+    pub fn set_origins(&mut self, origins: Vec<RowOrigin>) {
+        if origins.len() == self.rows {
+            self.origins = Some(origins);
+        }
+    }
+
+    /// Keeps only the rows for which `keep` is true, in order.
+    pub fn retain_rows(&mut self, keep: &BitSet) {
+        for col in &mut self.columns {
+            col.ids = col
+                .ids
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| keep.contains(i))
+                .map(|(_, &id)| id)
+                .collect();
+        }
+        if let Some(origins) = &mut self.origins {
+            *origins = origins
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| keep.contains(i))
+                .map(|(_, &o)| o)
+                .collect();
+        }
+        self.rows = (0..self.rows).filter(|&i| keep.contains(i)).count();
+    }
+
+    /// The ids of row `row`, one per column.
+    pub fn row(&self, row: usize) -> impl Iterator<Item = u32> + '_ {
+        self.columns
+            .iter()
+            .map(move |c| c.ids.get(row).copied().unwrap_or(NULL))
+    }
+}
+
+/// One name space of tables and fields.
+#[derive(Clone, Debug, Default)]
+pub struct Model {
+    fields: IndexMap<FieldName, Symbols>,
+    tables: Vec<Table>,
+}
+
+impl Model {
+    /// An empty model.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The id of a field, creating it (with no values) if new.
+    pub fn field(&mut self, name: &FieldName) -> FieldId {
+        if let Some(i) = self.fields.get_index_of(name.as_str()) {
+            return FieldId(u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        let (i, _) = self.fields.insert_full(name.clone(), Symbols::default());
+        FieldId(u32::try_from(i).unwrap_or(u32::MAX))
+    }
+
+    /// The id of a field by exact name.
+    pub fn find_field(&self, name: &str) -> Option<FieldId> {
+        self.fields
+            .get_index_of(name)
+            .and_then(|i| u32::try_from(i).ok())
+            .map(FieldId)
+    }
+
+    /// The name of a field.
+    pub fn field_name(&self, id: FieldId) -> Option<&FieldName> {
+        self.fields.get_index(id.0 as usize).map(|(k, _)| k)
+    }
+
+    /// The symbols of a field.
+    pub fn symbols(&self, id: FieldId) -> Option<&Symbols> {
+        self.fields.get_index(id.0 as usize).map(|(_, v)| v)
+    }
+
+    /// Mutable symbols of a field (for interning).
+    pub fn symbols_mut(&mut self, id: FieldId) -> Option<&mut Symbols> {
+        self.fields.get_index_mut(id.0 as usize).map(|(_, v)| v)
+    }
+
+    /// Interns a value in a field; [`NULL`] for NULL or an unknown field.
+    pub fn intern(&mut self, field: FieldId, value: Value) -> u32 {
+        self.symbols_mut(field).map_or(NULL, |s| s.intern(value))
+    }
+
+    /// The value of a symbol of a field.
+    pub fn value(&self, field: FieldId, id: u32) -> Option<&Value> {
+        self.symbols(field)?.get(id)
+    }
+
+    /// Every field ever created, with its id (fields of dropped tables
+    /// included; see [`Model::live_fields`]).
+    pub fn fields(&self) -> impl Iterator<Item = (FieldId, &FieldName)> {
+        (0u32..)
+            .zip(self.fields.keys())
+            .map(|(i, k)| (FieldId(i), k))
+    }
+
+    /// Fields held by at least one table, in first-seen order.
+    pub fn live_fields(&self) -> Vec<FieldId> {
+        self.fields()
+            .map(|(id, _)| id)
+            .filter(|&id| self.tables.iter().any(|t| t.has_field(id)))
+            .collect()
+    }
+
+    /// The tables, in load order.
+    pub fn tables(&self) -> &[Table] {
+        &self.tables
+    }
+
+    /// Mutable tables.
+    pub fn tables_mut(&mut self) -> &mut [Table] {
+        &mut self.tables
+    }
+
+    /// Position of a table by exact name.
+    pub fn table_index(&self, name: &str) -> Option<usize> {
+        self.tables.iter().position(|t| t.name.as_str() == name)
+    }
+
+    /// A table by exact name.
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name.as_str() == name)
+    }
+
+    /// A mutable table by exact name.
+    pub fn table_mut(&mut self, name: &str) -> Option<&mut Table> {
+        self.tables.iter_mut().find(|t| t.name.as_str() == name)
+    }
+
+    /// Adds a table at the end; returns its position.
+    pub fn push_table(&mut self, table: Table) -> usize {
+        self.tables.push(table);
+        self.tables.len() - 1
+    }
+
+    /// Removes a table by name and returns it.
+    pub fn remove_table(&mut self, name: &str) -> Option<Table> {
+        let i = self.table_index(name)?;
+        Some(self.tables.remove(i))
+    }
+
+    /// Tables holding a field.
+    pub fn tables_with(&self, field: FieldId) -> impl Iterator<Item = &Table> {
+        self.tables.iter().filter(move |t| t.has_field(field))
+    }
+
+    /// Renames a field everywhere. When `to` already exists, the values are
+    /// re-interned into it (the two fields become one, as in Qlik).
+    pub fn rename_field(&mut self, from: FieldId, to: &FieldName) -> FieldId {
+        if let Some(existing) = self.find_field(to.as_str()) {
+            if existing == from {
+                return from;
+            }
+            // Merge: re-intern every column of `from` into `existing`.
+            let Some(old) = self.symbols(from).cloned() else {
+                return existing;
+            };
+            for t in 0..self.tables.len() {
+                let Some(table) = self.tables.get(t) else {
+                    continue;
+                };
+                let Some(pos) = table.position(from) else {
+                    continue;
+                };
+                let ids: Vec<u32> = table
+                    .columns
+                    .get(pos)
+                    .map(|c| c.ids.clone())
+                    .unwrap_or_default();
+                let mut map: HashMap<u32, u32> = HashMap::new();
+                let mut new_ids = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let mapped = if id == NULL {
+                        NULL
+                    } else if let Some(&m) = map.get(&id) {
+                        m
+                    } else {
+                        let v = old.get(id).cloned().unwrap_or(Value::Null);
+                        let m = self.intern(existing, v);
+                        map.insert(id, m);
+                        m
+                    };
+                    new_ids.push(mapped);
+                }
+                if let Some(table) = self.tables.get_mut(t) {
+                    // A table holding both fields keeps the target column.
+                    if table.has_field(existing) {
+                        table.drop_column(from);
+                    } else if let Some(col) = table.columns.get_mut(pos) {
+                        col.field = existing;
+                        col.ids = new_ids;
+                    }
+                }
+            }
+            existing
+        } else {
+            // Fresh name: move the symbol table under the new key, keeping
+            // the id (and so every column) unchanged.
+            let idx = from.0 as usize;
+            if let Some((_, symbols)) = self.fields.get_index(idx) {
+                let symbols = symbols.clone();
+                self.fields.insert(to.clone(), symbols);
+                // The new key went to the end; swap it back into place.
+                let last = self.fields.len() - 1;
+                self.fields.swap_indices(idx, last);
+                self.fields.pop();
+            }
+            from
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> FieldName {
+        FieldName::new(s)
+    }
+
+    #[test]
+    fn one_symbol_table_per_field_shared_by_tables() {
+        let mut m = Model::new();
+        let country = m.field(&name("COUNTRY"));
+        let a = m.intern(country, Value::from_text("US"));
+        let b = m.intern(country, Value::from_text("US"));
+        assert_eq!(a, b);
+        assert_eq!(m.field(&name("COUNTRY")), country);
+        let n1 = m.intern(country, Value::from_text("01"));
+        let n2 = m.intern(country, Value::from_text("1"));
+        assert_eq!(n1, n2, "numbers intern by value");
+        assert_eq!(
+            m.value(country, n2).map(|v| v.text().into_owned()),
+            Some("01".into())
+        );
+        assert_eq!(m.intern(country, Value::Null), NULL);
+    }
+
+    #[test]
+    fn rows_and_columns() {
+        let mut m = Model::new();
+        let f = m.field(&name("A"));
+        let g = m.field(&name("B"));
+        let mut t = Table::new(TableName::new("T"), &[f, g, f]);
+        assert_eq!(t.columns().len(), 2);
+        t.track_origins();
+        t.push_row(&[1, 2], Some(RowOrigin { file: 0, line: 7 }));
+        t.push_row(&[3], None);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.column(g), Some(&[2, NULL][..]));
+        assert_eq!(t.origin(0).map(|o| o.line), Some(7));
+        let mut keep = BitSet::new(2);
+        keep.insert(1);
+        t.retain_rows(&keep);
+        assert_eq!(t.column(f), Some(&[3][..]));
+        assert_eq!(t.origins().map(<[RowOrigin]>::len), Some(1));
+    }
+
+    #[test]
+    fn renaming_onto_an_existing_field_merges_symbols() {
+        let mut m = Model::new();
+        let a = m.field(&name("a"));
+        let b = m.field(&name("b"));
+        let mut t1 = Table::new(TableName::new("T1"), &[a]);
+        let x = m.intern(a, Value::from_text("x"));
+        t1.push_row(&[x], None);
+        let mut t2 = Table::new(TableName::new("T2"), &[b]);
+        let y = m.intern(b, Value::from_text("y"));
+        let x2 = m.intern(b, Value::from_text("x"));
+        t2.push_row(&[y], None);
+        t2.push_row(&[x2], None);
+        m.push_table(t1);
+        m.push_table(t2);
+        let merged = m.rename_field(a, &name("b"));
+        assert_eq!(merged, b);
+        let col = m.table("T1").and_then(|t| t.column(b)).map(<[u32]>::to_vec);
+        assert_eq!(col, Some(vec![x2]));
+        assert_eq!(m.live_fields(), vec![b]);
+    }
+
+    #[test]
+    fn renaming_to_a_new_name_keeps_ids() {
+        let mut m = Model::new();
+        let a = m.field(&name("a"));
+        let _b = m.field(&name("b"));
+        let renamed = m.rename_field(a, &name("c"));
+        assert_eq!(renamed, a);
+        assert_eq!(m.field_name(a).map(FieldName::as_str), Some("c"));
+        assert_eq!(m.find_field("a"), None);
+        assert_eq!(m.find_field("b"), Some(FieldId(1)));
+    }
+}
