@@ -1,0 +1,157 @@
+//! Runs a parsed load script into models (load phase).
+//!
+//! Owns variables, sections, every LOAD source, expressions and functions,
+//! concatenation, joins, DROP/RENAME and control flow. Produces an [`App`]:
+//! the security tables in one [`Model`], the application tables in another.
+//! Knows nothing of users or tokens.
+
+use std::borrow::Cow;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::model::{Model, Value};
+use crate::script::source::{SourceMap, Span};
+
+/// How values of security tables are upper-cased (SPEC §3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Uppercase {
+    /// Only `LOAD … INLINE` run inside section access is upper-cased (the
+    /// observed engine; the default).
+    #[default]
+    Inline,
+    /// Every security value is upper-cased (what the help says).
+    All,
+}
+
+/// A warning from the run: something Qlik would accept that deserves a look,
+/// or an unsupported statement skipped with `--allow-unsupported`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Warning {
+    /// Stable kebab-case code, e.g. `unsupported-skipped`, `ragged-inline-row`.
+    pub code: &'static str,
+    /// Lower-case message, user input in backticks.
+    pub message: String,
+    /// Where, when known.
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+/// Everything a script run produced.
+#[derive(Debug, Default)]
+pub struct App {
+    /// Security tables (section access), field names upper-cased, values as
+    /// loaded under [`Uppercase::Inline`]: INLINE values upper-cased, values
+    /// from files and RESIDENT as they were. Use [`App::security`] to get
+    /// them under a mode.
+    pub access: Model,
+    /// Application tables (mapping tables already removed).
+    pub data: Model,
+    /// Every file read (script, includes, data files, expanded statements);
+    /// [`crate::model::RowOrigin::file`] indexes into it.
+    pub sources: SourceMap,
+    /// The `Star is` value in effect at the end of the script (`None` when
+    /// never declared or turned off with `Star is ;`).
+    pub star: Option<String>,
+    /// Warnings, in the order they arose.
+    pub warnings: Vec<Warning>,
+    /// True when unsupported statements were skipped: the model may differ
+    /// from what Qlik would build.
+    pub approximate: bool,
+    /// Variables at the end of the run, by name.
+    pub variables: IndexMap<String, String>,
+    /// True when the script had a `Section Access` statement that ran.
+    pub has_section_access: bool,
+}
+
+impl App {
+    /// The security tables with values upper-cased per `mode`.
+    pub fn security(&self, mode: Uppercase) -> Cow<'_, Model> {
+        match mode {
+            Uppercase::Inline => Cow::Borrowed(&self.access),
+            Uppercase::All => Cow::Owned(upper_cased(&self.access)),
+        }
+    }
+}
+
+/// A copy of a model with every text upper-cased (numbers keep their value;
+/// their text is upper-cased too, which changes nothing for digits).
+fn upper_cased(model: &Model) -> Model {
+    let mut out = model.clone();
+    for (field, _) in model.fields() {
+        let Some(symbols) = model.symbols(field) else {
+            continue;
+        };
+        if !symbols
+            .iter()
+            .any(|(_, v)| v.text().chars().any(char::is_lowercase))
+        {
+            continue;
+        }
+        // Re-intern in a fresh symbol table; values that become equal merge.
+        let mut fresh = crate::model::Symbols::default();
+        let remap: Vec<u32> = symbols
+            .iter()
+            .map(|(_, v)| fresh.intern(upper_value(v)))
+            .collect();
+        if let Some(s) = out.symbols_mut(field) {
+            *s = fresh;
+        }
+        for table in out.tables_mut() {
+            let Some(pos) = table.position(field) else {
+                continue;
+            };
+            if let Some(col) = table.columns_mut().get_mut(pos) {
+                for id in &mut col.ids {
+                    if let Some(&m) = remap.get(*id as usize) {
+                        *id = m;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn upper_value(v: &Value) -> Value {
+    match v {
+        Value::Text(t) => Value::text_only(&t.to_uppercase()),
+        Value::Dual(n, t) => Value::Dual(*n, std::sync::Arc::from(t.to_uppercase())),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Table;
+    use crate::names::{FieldName, TableName};
+
+    #[test]
+    fn uppercase_all_merges_values_that_differ_only_in_case() {
+        let mut app = App::default();
+        let f = app.access.field(&FieldName::new("COUNTRY"));
+        let a = app.access.intern(f, Value::from_text("us"));
+        let b = app.access.intern(f, Value::from_text("US"));
+        let mut t = Table::new(TableName::new("SA"), &[f]);
+        t.push_row(&[a], None);
+        t.push_row(&[b], None);
+        app.access.push_table(t);
+        let all = app.security(Uppercase::All);
+        let col = all
+            .table("SA")
+            .and_then(|t| t.column(f))
+            .map(<[u32]>::to_vec);
+        assert_eq!(col, Some(vec![0, 0]));
+        assert_eq!(
+            all.value(f, 0).map(|v| v.text().into_owned()),
+            Some("US".into())
+        );
+        let inline = app.security(Uppercase::Inline);
+        assert_eq!(
+            inline.table("SA").and_then(|t| t.column(f)),
+            Some(&[a, b][..])
+        );
+    }
+}
