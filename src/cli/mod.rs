@@ -3,7 +3,11 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use section_access::load::Uppercase;
 
 /// What the process tells its caller (DESIGN.md "Exit codes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +38,51 @@ pub enum Format {
     Text,
     /// Stable JSON (documented in the library's rustdoc).
     Json,
+}
+
+/// How security values are upper-cased (SPEC §3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum UppercaseArg {
+    /// Only INLINE tables loaded in section access (the observed engine).
+    #[default]
+    Inline,
+    /// Every security value (what Qlik's help says).
+    All,
+}
+
+impl From<UppercaseArg> for Uppercase {
+    fn from(u: UppercaseArg) -> Self {
+        match u {
+            UppercaseArg::Inline => Uppercase::Inline,
+            UppercaseArg::All => Uppercase::All,
+        }
+    }
+}
+
+/// Options every command that runs a script shares.
+#[derive(Clone, Debug, Args)]
+pub struct ScriptArgs {
+    /// The load script (`.qvs`, or any text file).
+    pub script: PathBuf,
+    /// Map `lib://NAME/...` paths to a folder: `--lib NAME=DIR` (repeatable).
+    #[arg(long = "lib", value_name = "NAME=DIR", value_parser = parse_lib)]
+    pub libs: Vec<(String, PathBuf)>,
+    /// Which security values are upper-cased.
+    #[arg(long, value_enum, default_value_t)]
+    pub uppercase: UppercaseArg,
+    /// Skip statements that cannot run offline (SQL, QVD, …) with a warning
+    /// instead of failing; the result is then marked approximate.
+    #[arg(long)]
+    pub allow_unsupported: bool,
+}
+
+fn parse_lib(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, dir)) if !name.trim().is_empty() && !dir.is_empty() => {
+            Ok((name.trim().to_string(), PathBuf::from(dir)))
+        }
+        _ => Err(format!("expected `NAME=DIR`, got `{s}`")),
+    }
 }
 
 /// Evaluate Qlik Section Access offline.
