@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub struct SourceId(pub u32);
 
 /// A byte range in one source file.
-#[derive(Clone, Copy, Debug, Default, Hash)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Span {
     /// The file the range is in.
     pub source: SourceId,
