@@ -186,11 +186,17 @@ pub(crate) fn pem_block(text: &[u8]) -> Result<(String, Vec<u8>), KeyError> {
     if label == "ENCRYPTED PRIVATE KEY" || block.contains("Proc-Type: 4,ENCRYPTED") {
         return Err(KeyError::Encrypted);
     }
-    // INVARIANT: pem-rfc7468 is strict about line endings; CRLF files from
-    // Windows (Qlik's certificate export) are normalised first.
-    let normalised = block.replace("\r\n", "\n");
-    let (_, der) =
-        x509_cert::der::pem::decode_vec(normalised.as_bytes()).map_err(|_| KeyError::BadPem {
+    // Lenient on purpose: exported certificates come with CRLF line ends and
+    // other line widths than RFC 7468's 64; headers (`Name: value`) are skipped.
+    let body: String = block
+        .lines()
+        .skip(1)
+        .filter(|line| !line.starts_with("-----END ") && !line.contains(':'))
+        .flat_map(|line| line.chars().filter(|c| !c.is_ascii_whitespace()))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|_| KeyError::BadPem {
             label: label.clone(),
         })?;
     Ok((label, der))
@@ -479,5 +485,44 @@ fn is_der_ecdsa(curve: Curve, sig: &[u8]) -> bool {
         Curve::P256 => p256::ecdsa::DerSignature::try_from(sig).is_ok(),
         Curve::P384 => p384::ecdsa::DerSignature::try_from(sig).is_ok(),
         Curve::P521 => p521::ecdsa::DerSignature::try_from(sig).is_ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_block_skips_surrounding_text() {
+        let pem = include_str!("../../fixtures/jwt/ec256-public.pem");
+        // One long line instead of 64-character lines, CRLF, text around.
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let text = format!(
+            "Bag Attributes\r\n-----BEGIN PUBLIC KEY-----\r\n{body}\r\n-----END PUBLIC KEY-----\r\ntrailer\r\n"
+        );
+        let (label, der) = pem_block(text.as_bytes()).unwrap();
+        assert_eq!(label, "PUBLIC KEY");
+        let key = PublicKey::from_spki_der(&der).unwrap();
+        assert_eq!(key.describe(), "a P-256 EC public key");
+    }
+
+    #[test]
+    fn encrypted_and_missing_blocks_are_named() {
+        let enc =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        assert_eq!(pem_block(enc.as_bytes()), Err(KeyError::Encrypted));
+        assert_eq!(pem_block(b"no pem here"), Err(KeyError::NotPem));
+        assert_eq!(pem_block(b"-----BEGIN X-----\nAAAA"), Err(KeyError::NotPem));
+        let bad = "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n";
+        assert!(matches!(
+            pem_block(bad.as_bytes()),
+            Err(KeyError::BadPem { .. })
+        ));
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let s = Secret::new("passw0rd").unwrap();
+        assert_eq!(format!("{s:?}"), "Secret([8 bytes redacted])");
     }
 }

@@ -332,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn cloud_needs_email_and_short_lifetime() {
+    fn secrets_never_sign_cloud_tokens() {
         let key = SigningKey::secret("s").unwrap();
         let cloud = Profile::Cloud(CloudProfile::new("k", "i"));
         let claims = MintClaims::new("u", 0);

@@ -501,5 +501,41 @@ pub(crate) fn show_time(t: f64) -> String {
     } else {
         None
     };
-    formatted.unwrap_or_else(|| t.to_string())
+    formatted.unwrap_or_else(|| format!("{t:e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_dates() {
+        let engine = Dates {
+            digit_strings: true,
+        };
+        let strict = Dates {
+            digit_strings: false,
+        };
+        assert_eq!(
+            engine.parse(&Value::from("1541173994")),
+            Ok(1_541_173_994.0)
+        );
+        assert_eq!(strict.parse(&Value::from("1541173994")), Err(()));
+        assert_eq!(engine.parse(&Value::from("-1")), Err(()));
+        assert_eq!(engine.parse(&Value::from("1".repeat(19))), Err(()));
+        assert_eq!(strict.parse(&Value::from(1.5)), Ok(1.5));
+    }
+
+    #[test]
+    fn times_are_shown_as_rfc3339() {
+        assert_eq!(show_time(1_300_819_380.0), "2011-03-22T18:43:00Z");
+        assert_eq!(show_time(1e300), "1e300");
+    }
+
+    #[test]
+    fn cloud_never_lists_hmac() {
+        let mut c = CloudProfile::new("k", "i");
+        c.algorithms = vec![Alg::HS256, Alg::PS256];
+        assert_eq!(Profile::Cloud(c).algorithms(), [Alg::PS256]);
+    }
 }
