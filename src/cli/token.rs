@@ -217,7 +217,8 @@ pub enum OptionsError {
 }
 
 impl OptionsError {
-    fn exit(&self) -> Exit {
+    /// The exit code for this error: 2 for usage, 1 for unreadable input.
+    pub fn exit(&self) -> Exit {
         match self {
             OptionsError::Usage { .. } => Exit::Usage,
             _ => Exit::Error,
