@@ -9,6 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use section_access::load::Uppercase;
 
+pub mod token;
+
 /// What the process tells its caller (DESIGN.md "Exit codes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -94,7 +96,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Inspect, verify or mint JSON Web Tokens (engine, Qlik Cloud, QSEoW).
+    Token(token::TokenArgs),
+}
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
@@ -110,5 +115,7 @@ pub fn main() -> ExitCode {
             return code.into();
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Token(args) => token::run(args).into(),
+    }
 }
