@@ -147,7 +147,11 @@ mod tests {
         let id = Identity::new(
             Some(UserId::new(" us-user ")),
             Some(Email::new("a@b.org")),
-            vec![GroupName::new("sales"), GroupName::new("Admins"), GroupName::new("SALES")],
+            vec![
+                GroupName::new("sales"),
+                GroupName::new("Admins"),
+                GroupName::new("SALES"),
+            ],
         );
         assert_eq!(id.userid.as_ref().map(UserId::as_str), Some("US-USER"));
         assert_eq!(id.email.as_ref().map(Email::as_str), Some("A@B.ORG"));
