@@ -142,8 +142,8 @@ fn hide_fields_script_has_one_section_access_inline_load() {
         text.trim_start()
             .starts_with("ACCESS, USERID, PASSWORD, OMIT")
     );
-    // Header plus 22 rows (one ADMIN, 21 USER).
-    assert_eq!(text.lines().filter(|l| !l.trim().is_empty()).count(), 23);
+    // Header plus 21 rows (one ADMIN, 20 USER).
+    assert_eq!(text.lines().filter(|l| !l.trim().is_empty()).count(), 22);
     assert_eq!(b[2].kind, StmtKind::Section(Section::Application));
     assert!(p.warnings.is_empty());
 }
