@@ -124,6 +124,7 @@ impl<'a> Ctx<'a> {
     ) -> Result<DepthGuard<'c>, nom::Err<PErr<'a>>> {
         let d = cell.get() + 1;
         if d > limit {
+            let at = at.trim_start();
             return PErr::new(
                 at,
                 1,

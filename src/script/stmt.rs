@@ -141,7 +141,7 @@ impl<'a> StmtParser<'a> {
                 };
                 let help = match open {
                     Some(o) => format!(
-                        "`{}` closes an `{}`, but the innermost open block is a `{}` (close it with `{}` first)",
+                        "`{}` belongs to `{}`, but the innermost open block is `{}`: close it with `{}` first",
                         closer.text(),
                         closer.opener(),
                         o.keyword,
@@ -637,7 +637,9 @@ impl<'a> StmtParser<'a> {
                     (r, StmtKind::Section(Section::Application))
                 } else {
                     let (x, ()) = sp(after)?;
-                    return PErr::unexpected(x, "`ACCESS` or `APPLICATION`").fail();
+                    return PErr::unexpected(x, "`ACCESS` or `APPLICATION`")
+                        .with_help("write `Section Access;` or `Section Application;`")
+                        .fail();
                 }
             }
             "STAR" => {
@@ -783,7 +785,9 @@ impl<'a> StmtParser<'a> {
                 };
                 Ok((r, StmtKind::Drop(Drop::Fields { fields, from })))
             }
-            _ => PErr::unexpected(t, "`TABLE`, `TABLES`, `FIELD` or `FIELDS`").fail(),
+            _ => PErr::unexpected(t, "`TABLE`, `TABLES`, `FIELD` or `FIELDS`")
+                .with_help("write `DROP TABLE name;` or `DROP FIELD name [FROM table];`")
+                .fail(),
         }
     }
 
@@ -803,7 +807,8 @@ impl<'a> StmtParser<'a> {
         let mut i = r;
         loop {
             let (r, a) = self.name_node(i)?;
-            let (r, _) = kw(r, "TO").map_err(cut)?;
+            let (r, _) = kw(r, "TO")
+                .map_err(|e| cut(e.map(|p| p.with_help("write `RENAME … old TO new;`"))))?;
             let (r, b) = self.name_node(r)?;
             pairs.push((a, b));
             match punct(r, ",") {
@@ -1029,13 +1034,27 @@ impl<'a> StmtParser<'a> {
             None => {
                 // A preceding load: `;` and the load it reads from.
                 let (x, ()) = sp(r)?;
-                let Some(after) = x.strip_prefix(';') else {
-                    return PErr::unexpected(
-                        x,
-                        "`FROM`, `INLINE`, `RESIDENT`, `AUTOGENERATE` or `;`",
+                let no_source = || {
+                    PErr::new(
+                        t,
+                        4,
+                        ParseErrorKind::UnexpectedToken,
+                        "this `LOAD` has no source".to_owned(),
+                        "no `FROM`, `INLINE`, `RESIDENT` or `AUTOGENERATE`",
+                        "add a source, or follow it with the LOAD it reads from (a preceding load)",
                     )
-                    .with_help("a LOAD needs a source, or a LOAD after it to read from")
-                    .fail();
+                };
+                let after = match x.strip_prefix(';') {
+                    Some(after) => after,
+                    None if x.is_empty() => return no_source().fail(),
+                    None => {
+                        return PErr::unexpected(
+                            x,
+                            "`,`, `FROM`, `INLINE`, `RESIDENT`, `AUTOGENERATE` or `;`",
+                        )
+                        .with_help("separate fields with `,`; a LOAD needs a source")
+                        .fail();
+                    }
                 };
                 let (y, ()) = sp(after)?;
                 match word_at(y).map(|(w, _)| w.to_ascii_uppercase()).as_deref() {
@@ -1051,14 +1070,7 @@ impl<'a> StmtParser<'a> {
                             span: self.c.span(y, self.from(self.c.off(y) + 3)),
                         })
                     }
-                    _ => {
-                        return PErr::unexpected(
-                            x,
-                            "`FROM`, `INLINE`, `RESIDENT` or `AUTOGENERATE`",
-                        )
-                        .with_help("a LOAD needs a source, or a LOAD after it to read from")
-                        .fail();
-                    }
+                    _ => return no_source().fail(),
                 }
             }
         };
