@@ -447,8 +447,10 @@ fn node_prec(e: &Expr) -> u8 {
 
 /// A field name as it must be written to read back as the same name.
 pub(crate) fn fmt_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
-    let plain = word_at(name).is_some_and(|(w, r)| r.is_empty() && !is_reserved(w, ""))
-        && name.chars().next().is_some_and(is_ident_start)
+    // `DISTINCT` as a first argument would read as `Count(DISTINCT …)`.
+    let plain = word_at(name).is_some_and(|(w, r)| {
+        r.is_empty() && !is_reserved(w, "") && !w.eq_ignore_ascii_case("DISTINCT")
+    }) && name.chars().next().is_some_and(is_ident_start)
         && name.chars().all(is_ident_char);
     if plain {
         f.write_str(name)
