@@ -58,8 +58,12 @@ impl ParseErrorKind {
 /// with any miette handler. [`ParseError::span`] gives the byte span for the
 /// runner's `file:line:column` through [`super::source::SourceMap`].
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct ParseError {
+#[error("{}", .0.message)]
+pub struct ParseError(Box<Inner>);
+
+/// Boxed so `Result<_, ParseError>` stays small.
+#[derive(Debug)]
+struct Inner {
     kind: ParseErrorKind,
     message: String,
     label: String,
@@ -77,40 +81,38 @@ impl ParseError {
         span: Span,
         text: &str,
     ) -> Self {
-        Self {
+        Self(Box::new(Inner {
             kind,
             message,
             label,
             help,
             span,
             src: NamedSource::new(format!("source #{}", span.source.0), Arc::from(text)),
-        }
+        }))
     }
 
     /// What kind of error this is.
     pub fn kind(&self) -> ParseErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// Where the error is (byte offsets in the parsed text).
     pub fn span(&self) -> Span {
-        self.span
+        self.0.span
     }
 
     /// The help line, if any.
     pub fn help_text(&self) -> Option<&str> {
-        self.help.as_deref()
+        self.0.help.as_deref()
     }
 
     /// Names the source in rendered output (the file path, usually); by
     /// default it is `source #N` after the [`super::source::SourceId`].
     #[must_use]
-    pub fn with_source_name(self, name: impl AsRef<str>) -> Self {
-        let text = Arc::clone(self.src.inner());
-        Self {
-            src: NamedSource::new(name, text),
-            ..self
-        }
+    pub fn with_source_name(mut self, name: impl AsRef<str>) -> Self {
+        let text = Arc::clone(self.0.src.inner());
+        self.0.src = NamedSource::new(name, text);
+        self
     }
 }
 
@@ -118,23 +120,24 @@ impl ParseError {
 // derive only knows fixed codes per type or variant.
 impl Diagnostic for ParseError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.kind.code()))
+        Some(Box::new(self.0.kind.code()))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
+        self.0
+            .help
             .as_ref()
             .map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.src)
+        Some(&self.0.src)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = SourceSpan::from(self.span.range());
+        let span = SourceSpan::from(self.0.span.range());
         Some(Box::new(std::iter::once(
-            LabeledSpan::new_primary_with_span(Some(self.label.clone()), span),
+            LabeledSpan::new_primary_with_span(Some(self.0.label.clone()), span),
         )))
     }
 }

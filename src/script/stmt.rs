@@ -1130,7 +1130,7 @@ impl<'a> StmtParser<'a> {
         };
         match w.to_ascii_uppercase().as_str() {
             "FROM" => {
-                let (x, s) = self.from_source(after)?;
+                let (x, s) = self.file_source(after)?;
                 Ok((x, Some(s)))
             }
             "INLINE" => {
@@ -1161,7 +1161,7 @@ impl<'a> StmtParser<'a> {
         }
     }
 
-    fn from_source(&self, i: &'a str) -> R<'a, (&'a str, Source)> {
+    fn file_source(&self, i: &'a str) -> R<'a, (&'a str, Source)> {
         let (t, ()) = sp(i)?;
         let (r, path, span) = match t.chars().next() {
             Some('[') => {
@@ -1471,10 +1471,10 @@ fn format_item(part: &str) -> FormatItem {
         ["NO", "QUOTES"] => FormatItem::NoQuotes,
         ["NO", "EOF"] => FormatItem::NoEof,
         ["CODEPAGE", "IS", n] => num(Some(n)).map_or_else(other, FormatItem::Codepage),
-        ["HEADER", "IS", n, rest @ ..] if matches!(rest, [] | ["LINES" | "LINE"]) => {
+        ["HEADER", "IS", n] | ["HEADER", "IS", n, "LINES" | "LINE"] => {
             num(Some(n)).map_or_else(other, FormatItem::HeaderLines)
         }
-        ["RECORD", "IS", n, rest @ ..] if matches!(rest, [] | ["LINES" | "LINE"]) => {
+        ["RECORD", "IS", n] | ["RECORD", "IS", n, "LINES" | "LINE"] => {
             num(Some(n)).map_or_else(other, FormatItem::RecordLines)
         }
         ["DELIMITER", "IS", ..] => match value_after_is(2) {
