@@ -1,0 +1,2 @@
+//! Loading benchmarks (filled in below).
+fn main() {}
