@@ -114,7 +114,12 @@ impl LoadError {
     /// statement a `$(…)` expansion came from, when the span points into the
     /// expanded text.
     pub(crate) fn from_fail(fail: Fail, sources: &SourceMap, expanded_from: Option<&Location>) -> Self {
-        let location = sources.location(fail.span);
+        // In expanded text, the location a user can open is the statement
+        // the expansion came from; the snippet shows the expanded text.
+        let location = match expanded_from {
+            Some(at) => at.clone(),
+            None => sources.location(fail.span),
+        };
         let (name, text) = match sources.get(fail.span.source) {
             Some(f) => (f.path.display().to_string(), Arc::clone(&f.text)),
             None => (String::from("<unknown>"), Arc::from("")),
@@ -191,13 +196,9 @@ impl fmt::Display for LoadError {
     }
 }
 
-impl std::error::Error for LoadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.parse
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
+// The parser's error is reachable through `parse_error`, not `source`: its
+// message is already this error's, and renderers would print it twice.
+impl std::error::Error for LoadError {}
 
 // Written by hand: the code depends on `kind`.
 impl Diagnostic for LoadError {

@@ -589,7 +589,9 @@ impl<'o> Runner<'o> {
             let path = self.expand(&path, span)?;
             return self.run_include(&path, must, span);
         }
-        let expanded = self.expand(text, span)?;
+        // The deferred text stops before its `;`; put it back to parse.
+        let mut expanded = self.expand(text, span)?;
+        expanded.push(';');
         let id = self.add_expansion(expanded.clone(), span);
         let parsed = crate::script::parse(id, &expanded)
             .map_err(|e| LoadError::from_parse(e, &self.app.sources, self.expansions.get(&id)))?;
