@@ -63,7 +63,10 @@ fn model_json(m: &Model) -> Json {
                 )
             })
             .collect();
-        tables.insert(t.name.as_str().to_string(), json!({"fields": fields, "rows": rows}));
+        tables.insert(
+            t.name.as_str().to_string(),
+            json!({"fields": fields, "rows": rows}),
+        );
     }
     Json::Object(tables)
 }

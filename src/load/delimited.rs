@@ -88,7 +88,10 @@ pub(crate) enum FormatProblem {
 }
 
 /// Reads the format items; unsupported ones come back as problems.
-pub(crate) fn text_format(items: &[FormatItem], mut base: TextFormat) -> (TextFormat, Vec<FormatProblem>) {
+pub(crate) fn text_format(
+    items: &[FormatItem],
+    mut base: TextFormat,
+) -> (TextFormat, Vec<FormatProblem>) {
     let mut problems = Vec::new();
     for item in items {
         match item {
@@ -96,12 +99,16 @@ pub(crate) fn text_format(items: &[FormatItem], mut base: TextFormat) -> (TextFo
             FormatItem::Fix => problems.push(FormatProblem::FileType(String::from("fix"))),
             FormatItem::Qvd => problems.push(FormatProblem::FileType(String::from("qvd"))),
             FormatItem::Qvx => problems.push(FormatProblem::FileType(String::from("qvx"))),
-            FormatItem::OtherFileType(t) => problems.push(FormatProblem::FileType(t.to_lowercase())),
+            FormatItem::OtherFileType(t) => {
+                problems.push(FormatProblem::FileType(t.to_lowercase()))
+            }
             FormatItem::Utf8 => base.encoding = TextEncoding::Fixed(encoding_rs::UTF_8),
             FormatItem::Unicode => base.encoding = TextEncoding::Fixed(encoding_rs::UTF_16LE),
             FormatItem::Ansi => base.encoding = TextEncoding::Fixed(encoding_rs::WINDOWS_1252),
             FormatItem::Mac => base.encoding = TextEncoding::Fixed(encoding_rs::MACINTOSH),
-            FormatItem::Oem => problems.push(FormatProblem::Option(String::from("oem (code page 850)"))),
+            FormatItem::Oem => {
+                problems.push(FormatProblem::Option(String::from("oem (code page 850)")))
+            }
             FormatItem::Codepage(n) => match codepage(*n) {
                 Some(e) => base.encoding = TextEncoding::Fixed(e),
                 None => problems.push(FormatProblem::Option(format!("codepage is {n}"))),
@@ -114,7 +121,9 @@ pub(crate) fn text_format(items: &[FormatItem], mut base: TextFormat) -> (TextFo
             FormatItem::Msq => base.quoting = Quoting::Msq,
             FormatItem::NoQuotes => base.quoting = Quoting::None,
             FormatItem::HeaderLines(n) => base.header_lines = *n as usize,
-            FormatItem::RecordLines(n) => problems.push(FormatProblem::Option(format!("record is {n} lines"))),
+            FormatItem::RecordLines(n) => {
+                problems.push(FormatProblem::Option(format!("record is {n} lines")))
+            }
             FormatItem::CommentIs(c) => base.comment = Some(c.as_bytes().to_vec()),
             FormatItem::NoEof | FormatItem::TableIs(_) => {}
             FormatItem::Other(o) => problems.push(FormatProblem::Ignored(o.clone())),
@@ -155,7 +164,12 @@ fn codepage(n: u32) -> Option<&'static Encoding> {
 
 /// Splits one line into cells with standard quoting (or none), pushing them
 /// to `out`. Unquoted cells lose surrounding blanks.
-pub(crate) fn split_line<'a>(line: &'a [u8], delim: &[u8], quoting: Quoting, out: &mut Vec<Cow<'a, [u8]>>) {
+pub(crate) fn split_line<'a>(
+    line: &'a [u8],
+    delim: &[u8],
+    quoting: Quoting,
+    out: &mut Vec<Cow<'a, [u8]>>,
+) {
     out.clear();
     let spaces = delim == b" ";
     let is_blank = |b: u8| b == b' ' || (b == b'\t' && delim != b"\t");
@@ -170,7 +184,10 @@ pub(crate) fn split_line<'a>(line: &'a [u8], delim: &[u8], quoting: Quoting, out
         }
     }
     loop {
-        while line.get(pos).is_some_and(|&b| is_blank(b) && !at_delim(pos)) {
+        while line
+            .get(pos)
+            .is_some_and(|&b| is_blank(b) && !at_delim(pos))
+        {
             pos += 1;
         }
         let mut cell: Option<(Cow<'a, [u8]>, usize)> = None;
@@ -186,7 +203,10 @@ pub(crate) fn split_line<'a>(line: &'a [u8], delim: &[u8], quoting: Quoting, out
             }
             None => {
                 let mut end = pos;
-                while end < line.len() && !at_delim(end) && !(spaces && line.get(end) == Some(&b' ')) {
+                while end < line.len()
+                    && !at_delim(end)
+                    && !(spaces && line.get(end) == Some(&b' '))
+                {
                     end += 1;
                 }
                 let mut last = end;
@@ -237,7 +257,9 @@ fn quoted_cell<'a>(
                 continue;
             }
             let mut j = i + 1;
-            while line.get(j).is_some_and(|&b| is_blank(b)) && !(spaces && line.get(j) == Some(&b' ')) {
+            while line.get(j).is_some_and(|&b| is_blank(b))
+                && !(spaces && line.get(j) == Some(&b' '))
+            {
                 j += 1;
             }
             let ends = j >= line.len()
@@ -399,7 +421,10 @@ pub(crate) fn read_file(
         Some(_) => None,
     };
     let mut sink = Sink::new(fmt.labels, needed, enc, track_lines, file_id);
-    if fmt.quoting == Quoting::Msq && single_byte && let Some(comment) = comment_byte {
+    if fmt.quoting == Quoting::Msq
+        && single_byte
+        && let Some(comment) = comment_byte
+    {
         let delim = fmt.delimiter.first().copied().unwrap_or(b',');
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -410,17 +435,51 @@ pub(crate) fn read_file(
             .comment(comment)
             .from_reader(src);
         let mut rec = csv::ByteRecord::new();
+        // Lines of record starts, from the byte offsets of the text after
+        // the header lines (csv's own line count lags by a record).
+        let line_starts: Vec<usize> = match &kept_text {
+            Some(t) => std::iter::once(0)
+                .chain(
+                    t.bytes()
+                        .enumerate()
+                        .filter(|&(_, b)| b == b'\n')
+                        .map(|(i, _)| i + 1),
+                )
+                .collect(),
+            None => Vec::new(),
+        };
+        let skipped = line_starts.get(line_no - 1).copied().unwrap_or(0);
         loop {
+            let start = csv.position().byte() as usize;
             match csv.read_byte_record(&mut rec) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
             }
-            let line = rec.position().map_or(0, |p| p.line() as usize) + line_no - 1;
+            // The record starts after any blank lines the reader skipped.
+            let at = skipped
+                + start
+                + kept_text
+                    .as_deref()
+                    .and_then(|t| t.as_bytes().get(skipped + start..))
+                    .map_or(0, |rest| {
+                        rest.iter()
+                            .take_while(|&&b| b == b'\n' || b == b'\r')
+                            .count()
+                    });
+            let line = if track_lines {
+                line_starts.partition_point(|&s| s <= at)
+            } else {
+                0
+            };
             sink.record(rec.iter().map(Cow::Borrowed), line);
         }
     } else {
-        let quoting = if fmt.quoting == Quoting::Msq { Quoting::Standard } else { fmt.quoting };
+        let quoting = if fmt.quoting == Quoting::Msq {
+            Quoting::Standard
+        } else {
+            fmt.quoting
+        };
         let mut buf = Vec::new();
         loop {
             buf.clear();
@@ -504,7 +563,9 @@ impl<'n> Sink<'n> {
         if self.names.is_none() {
             match self.labels {
                 Labels::Embedded => {
-                    let names = cells.map(|c| decode(&c, self.enc).trim().to_string()).collect();
+                    let names = cells
+                        .map(|c| decode(&c, self.enc).trim().to_string())
+                        .collect();
                     self.set_names(names);
                     return;
                 }
@@ -581,7 +642,9 @@ mod tests {
     fn cells(line: &str, delim: &str, q: Quoting) -> Vec<String> {
         let mut out = Vec::new();
         split_line(line.as_bytes(), delim.as_bytes(), q, &mut out);
-        out.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect()
+        out.iter()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
     }
 
     #[test]
@@ -589,11 +652,20 @@ mod tests {
         assert_eq!(cells(" a , b ,c", ",", Quoting::Standard), ["a", "b", "c"]);
         assert_eq!(cells("\"a,b\", 'c'", ",", Quoting::Standard), ["a,b", "c"]);
         assert_eq!(cells("it's, x", ",", Quoting::Standard), ["it's", "x"]);
-        assert_eq!(cells("'a''b', \"x\"y\"", ",", Quoting::Standard), ["a'b", "x\"y"]);
+        assert_eq!(
+            cells("'a''b', \"x\"y\"", ",", Quoting::Standard),
+            ["a'b", "x\"y"]
+        );
         assert_eq!(cells("\"a,b\"", ",", Quoting::None), ["\"a", "b\""]);
         assert_eq!(cells("a,,", ",", Quoting::Standard), ["a", "", ""]);
         assert_eq!(cells("a\tb c", "\t", Quoting::Standard), ["a", "b c"]);
-        assert_eq!(cells("  a   b 'c d' ", " ", Quoting::Standard), ["a", "b", "c d"]);
-        assert_eq!(cells("'unclosed, x", ",", Quoting::Standard), ["'unclosed", "x"]);
+        assert_eq!(
+            cells("  a   b 'c d' ", " ", Quoting::Standard),
+            ["a", "b", "c d"]
+        );
+        assert_eq!(
+            cells("'unclosed, x", ",", Quoting::Standard),
+            ["'unclosed", "x"]
+        );
     }
 }

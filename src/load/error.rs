@@ -98,7 +98,11 @@ impl Fail {
 /// Renders standalone with any miette handler (it carries its source text);
 /// [`LoadError::location`] gives `file:line:column`.
 #[derive(Debug)]
-pub struct LoadError {
+pub struct LoadError(Box<Inner>);
+
+/// The parts of a [`LoadError`], boxed so `Result`s stay small.
+#[derive(Debug)]
+struct Inner {
     kind: LoadErrorKind,
     message: String,
     label: String,
@@ -113,7 +117,11 @@ impl LoadError {
     /// Attaches the source text of `fail`'s span. `expanded_from` names the
     /// statement a `$(…)` expansion came from, when the span points into the
     /// expanded text.
-    pub(crate) fn from_fail(fail: Fail, sources: &SourceMap, expanded_from: Option<&Location>) -> Self {
+    pub(crate) fn from_fail(
+        fail: Fail,
+        sources: &SourceMap,
+        expanded_from: Option<&Location>,
+    ) -> Self {
         // In expanded text, the location a user can open is the statement
         // the expansion came from; the snippet shows the expanded text.
         let location = match expanded_from {
@@ -125,11 +133,13 @@ impl LoadError {
             None => (String::from("<unknown>"), Arc::from("")),
         };
         let help = match (fail.help, expanded_from) {
-            (Some(h), Some(at)) => Some(format!("{h}; the statement is the expansion of the one at {at}")),
+            (Some(h), Some(at)) => Some(format!(
+                "{h}; the statement is the expansion of the one at {at}"
+            )),
             (None, Some(at)) => Some(format!("the statement is the expansion of the one at {at}")),
             (h, None) => h,
         };
-        Self {
+        Self(Box::new(Inner {
             kind: fail.kind,
             message: fail.message,
             label: fail.label,
@@ -138,7 +148,7 @@ impl LoadError {
             location,
             src: NamedSource::new(name, text),
             parse: None,
-        }
+        }))
     }
 
     /// A parse error of expanded or included text, re-homed in the source map.
@@ -155,44 +165,44 @@ impl LoadError {
             span: err.span(),
         };
         let mut out = Self::from_fail(fail, sources, expanded_from);
-        out.parse = Some(Box::new(err));
+        out.0.parse = Some(Box::new(err));
         out
     }
 
     /// What kind of error this is.
     pub fn kind(&self) -> LoadErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The stable code, e.g. `load::missing-file`.
     pub fn code(&self) -> &'static str {
-        self.kind.code()
+        self.0.kind.code()
     }
 
     /// Where it happened: `file:line:column`.
     pub fn location(&self) -> &Location {
-        &self.location
+        &self.0.location
     }
 
     /// The byte span in its source.
     pub fn span(&self) -> Span {
-        self.span
+        self.0.span
     }
 
     /// The help line, if any.
     pub fn help_text(&self) -> Option<&str> {
-        self.help.as_deref()
+        self.0.help.as_deref()
     }
 
     /// The parser's error, for [`LoadErrorKind::Parse`].
     pub fn parse_error(&self) -> Option<&crate::script::ParseError> {
-        self.parse.as_deref()
+        self.0.parse.as_deref()
     }
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 
@@ -203,23 +213,24 @@ impl std::error::Error for LoadError {}
 // Written by hand: the code depends on `kind`.
 impl Diagnostic for LoadError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.kind.code()))
+        Some(Box::new(self.0.kind.code()))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
+        self.0
+            .help
             .as_ref()
             .map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.src)
+        Some(&self.0.src)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = SourceSpan::from(self.span.range());
+        let span = SourceSpan::from(self.0.span.range());
         Some(Box::new(std::iter::once(
-            LabeledSpan::new_primary_with_span(Some(self.label.clone()), span),
+            LabeledSpan::new_primary_with_span(Some(self.0.label.clone()), span),
         )))
     }
 }

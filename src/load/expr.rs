@@ -101,9 +101,7 @@ pub(crate) fn compile(e: &Expr, b: Binding<'_>, has_agg: &mut bool) -> Result<CE
                 }
             }
         },
-        ExprKind::Unary { op, expr } => {
-            CExpr::Unary(*op, Box::new(compile(expr, b, has_agg)?))
-        }
+        ExprKind::Unary { op, expr } => CExpr::Unary(*op, Box::new(compile(expr, b, has_agg)?)),
         ExprKind::Binary { op, left, right } => CExpr::Binary(
             *op,
             Box::new(compile(left, b, has_agg)?),
@@ -268,7 +266,11 @@ pub(crate) fn truthy(v: &Value) -> bool {
 
 /// A number result (NaN and infinities become NULL).
 pub(crate) fn number(n: f64) -> Value {
-    if n.is_finite() { Value::Num(n) } else { Value::Null }
+    if n.is_finite() {
+        Value::Num(n)
+    } else {
+        Value::Null
+    }
 }
 
 /// A text result.
@@ -427,7 +429,8 @@ pub(crate) fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bo
             },
         }
     }
-    p.get(pi..).is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
 }
 
 /// The text a value shows, for variables: numbers in Qlik's default format.

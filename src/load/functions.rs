@@ -22,7 +22,9 @@ use crate::model::{FieldId, Model, NULL, Symbols, Table, Value, format_number, p
 use crate::script::source::Span;
 
 use super::error::{Fail, LoadErrorKind};
-use super::expr::{CExpr, Ctx, boolean, compare, eval, num_of, number, text, truthy, wildcard_match};
+use super::expr::{
+    CExpr, Ctx, boolean, compare, eval, num_of, number, text, truthy, wildcard_match,
+};
 
 /// A mapping table: first column → second column, first key wins.
 #[derive(Clone, Debug, Default)]
@@ -203,7 +205,11 @@ impl Func {
         matches!(
             (self, i),
             (
-                Func::Exists | Func::FieldValue | Func::FieldValueCount | Func::FieldIndex | Func::Peek,
+                Func::Exists
+                    | Func::FieldValue
+                    | Func::FieldValueCount
+                    | Func::FieldIndex
+                    | Func::Peek,
                 0
             )
         )
@@ -219,7 +225,7 @@ fn bad(span: Span, message: impl Into<String>) -> Fail {
     Fail::new(LoadErrorKind::BadArgument, span, message)
 }
 
-fn arg<'a>(args: &'a [CExpr], i: usize) -> Option<&'a CExpr> {
+fn arg(args: &[CExpr], i: usize) -> Option<&CExpr> {
     args.get(i)
 }
 
@@ -232,7 +238,11 @@ fn ev(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Value, Fail> {
 
 fn ev_text(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Option<String>, Fail> {
     let v = ev(args, i, cx)?;
-    Ok(if v.is_null() { None } else { Some(v.text().into_owned()) })
+    Ok(if v.is_null() {
+        None
+    } else {
+        Some(v.text().into_owned())
+    })
 }
 
 fn ev_num(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Option<f64>, Fail> {
@@ -306,7 +316,11 @@ pub(crate) fn call(
             let t = s!(0);
             let from = s!(1);
             let to = s!(2);
-            if from.is_empty() { text(t) } else { text(t.replace(&from, &to)) }
+            if from.is_empty() {
+                text(t)
+            } else {
+                text(t.replace(&from, &to))
+            }
         }
         Func::SubField => {
             let t = s!(0);
@@ -318,11 +332,17 @@ pub(crate) fn call(
                 ));
             }
             let k = n!(2) as i64;
-            let parts: Vec<&str> = if d.is_empty() { vec![t.as_str()] } else { t.split(d.as_str()).collect() };
+            let parts: Vec<&str> = if d.is_empty() {
+                vec![t.as_str()]
+            } else {
+                t.split(d.as_str()).collect()
+            };
             let idx = if k > 0 {
                 usize::try_from(k - 1).ok()
             } else if k < 0 {
-                parts.len().checked_sub(usize::try_from(-k).unwrap_or(usize::MAX))
+                parts
+                    .len()
+                    .checked_sub(usize::try_from(-k).unwrap_or(usize::MAX))
             } else {
                 None
             };
@@ -334,11 +354,19 @@ pub(crate) fn call(
         Func::SubStringCount => {
             let t = s!(0);
             let sub = s!(1);
-            if sub.is_empty() { Value::Num(0.0) } else { Value::Num(t.matches(sub.as_str()).count() as f64) }
+            if sub.is_empty() {
+                Value::Num(0.0)
+            } else {
+                Value::Num(t.matches(sub.as_str()).count() as f64)
+            }
         }
         Func::Repeat => {
             let t = s!(0);
-            let k = if args.len() > 1 { n!(1).max(0.0) as usize } else { 1 };
+            let k = if args.len() > 1 {
+                n!(1).max(0.0) as usize
+            } else {
+                1
+            };
             if t.len().saturating_mul(k) > 1 << 24 {
                 return Err(bad(span, "`Repeat` would build a text longer than 16 MB"));
             }
@@ -358,13 +386,21 @@ pub(crate) fn call(
             let t = s!(0);
             let a = s!(1);
             let b = s!(2);
-            let occ = if args.len() > 3 { n!(3).max(1.0) as usize } else { 1 };
+            let occ = if args.len() > 3 {
+                n!(3).max(1.0) as usize
+            } else {
+                1
+            };
             text_between(&t, &a, &b, occ).map_or(Value::Null, text)
         }
         Func::FindOneOf => {
             let t = s!(0);
             let c = s!(1);
-            let occ = if args.len() > 2 { n!(2).max(1.0) as usize } else { 1 };
+            let occ = if args.len() > 2 {
+                n!(2).max(1.0) as usize
+            } else {
+                1
+            };
             let pos = t
                 .chars()
                 .enumerate()
@@ -386,18 +422,32 @@ pub(crate) fn call(
         },
         Func::Num => {
             let v = ev(args, 0, cx)?;
-            let Some(n) = num_of(&v) else { return Ok(Value::Null) };
+            let Some(n) = num_of(&v) else {
+                return Ok(Value::Null);
+            };
             if args.len() < 2 {
                 return Ok(Value::Dual(n, Arc::from(format_number(n))));
             }
             let fmt = s!(1);
-            let dec = if args.len() > 2 { s!(2) } else { String::from(".") };
-            let thou = if args.len() > 3 { s!(3) } else { String::from(",") };
+            let dec = if args.len() > 2 {
+                s!(2)
+            } else {
+                String::from(".")
+            };
+            let thou = if args.len() > 3 {
+                s!(3)
+            } else {
+                String::from(",")
+            };
             Value::Dual(n, Arc::from(format_num(n, &fmt, &dec, &thou)))
         }
         Func::NumHash => {
             let t = s!(0);
-            let dec = if args.len() > 2 { s!(2) } else { String::from(".") };
+            let dec = if args.len() > 2 {
+                s!(2)
+            } else {
+                String::from(".")
+            };
             let thou = if args.len() > 3 { s!(3) } else { String::new() };
             match parse_formatted(&t, &dec, &thou) {
                 Some(n) => Value::Dual(n, Arc::from(t.as_str())),
@@ -406,7 +456,11 @@ pub(crate) fn call(
         }
         Func::Text => {
             let v = ev(args, 0, cx)?;
-            if v.is_null() { Value::Null } else { Value::text_only(&v.text()) }
+            if v.is_null() {
+                Value::Null
+            } else {
+                Value::text_only(&v.text())
+            }
         }
         Func::Dual => {
             let t = s!(0);
@@ -489,7 +543,9 @@ pub(crate) fn call(
         Func::RowNo => Value::Num(cx.row_no as f64),
         Func::IterNo => Value::Num(1.0),
         Func::IsNull => boolean(ev(args, 0, cx)?.is_null()),
-        Func::IsNum => boolean(ev(args, 0, cx)?.num().is_some() || is_numeric_text(&ev(args, 0, cx)?)),
+        Func::IsNum => {
+            boolean(ev(args, 0, cx)?.num().is_some() || is_numeric_text(&ev(args, 0, cx)?))
+        }
         Func::IsText => {
             let v = ev(args, 0, cx)?;
             boolean(matches!(v, Value::Text(_)) && !is_numeric_text(&v))
@@ -516,17 +572,31 @@ pub(crate) fn call(
         Func::Fabs => number(n!(0).abs()),
         Func::Sign => {
             let x = n!(0);
-            Value::Num(if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 })
+            Value::Num(if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            })
         }
         Func::Mod => {
             let a = n!(0).trunc();
             let b = n!(1).trunc();
-            if b == 0.0 { Value::Null } else { number(a.rem_euclid(b.abs())) }
+            if b == 0.0 {
+                Value::Null
+            } else {
+                number(a.rem_euclid(b.abs()))
+            }
         }
         Func::Div => {
             let a = n!(0);
             let b = n!(1);
-            if b == 0.0 { Value::Null } else { number((a / b).trunc()) }
+            if b == 0.0 {
+                Value::Null
+            } else {
+                number((a / b).trunc())
+            }
         }
         Func::Sqrt => number(n!(0).sqrt()),
         Func::Exp => number(n!(0).exp()),
@@ -591,13 +661,20 @@ pub(crate) fn call(
             let name = field_name_arg(args, 0, cx)?;
             let k = n!(1);
             match cx.env.field(&name).and_then(|(m, id)| m.symbols(id)) {
-                Some(s) if k >= 1.0 => s.get((k as u32).saturating_sub(1)).cloned().unwrap_or(Value::Null),
+                Some(s) if k >= 1.0 => s
+                    .get((k as u32).saturating_sub(1))
+                    .cloned()
+                    .unwrap_or(Value::Null),
                 _ => Value::Null,
             }
         }
         Func::FieldValueCount => {
             let name = field_name_arg(args, 0, cx)?;
-            let count = cx.env.field(&name).and_then(|(m, id)| m.symbols(id)).map_or(0, Symbols::len);
+            let count = cx
+                .env
+                .field(&name)
+                .and_then(|(m, id)| m.symbols(id))
+                .map_or(0, Symbols::len);
             Value::Num(count as f64)
         }
         Func::FieldIndex => {
@@ -629,12 +706,20 @@ pub(crate) fn call(
         },
         Func::Date => {
             let n = n!(0);
-            let fmt = if args.len() > 1 { s!(1) } else { date_format(cx) };
+            let fmt = if args.len() > 1 {
+                s!(1)
+            } else {
+                date_format(cx)
+            };
             Value::Dual(n, Arc::from(format_date(n, &fmt, cx)))
         }
         Func::DateHash => {
             let t = s!(0);
-            let fmt = if args.len() > 1 { s!(1) } else { date_format(cx) };
+            let fmt = if args.len() > 1 {
+                s!(1)
+            } else {
+                date_format(cx)
+            };
             match parse_date(&t, &fmt, cx) {
                 Some(serial) => Value::Dual(serial, Arc::from(t.as_str())),
                 None => Value::Null,
@@ -661,7 +746,9 @@ pub(crate) fn call(
                         .or_else(|| parse_number(t.trim()))
                 }
             };
-            let Some(serial) = serial else { return Ok(Value::Null) };
+            let Some(serial) = serial else {
+                return Ok(Value::Null);
+            };
             let (y, m, d) = civil_from_days(serial.floor() as i64);
             match f {
                 Func::Year => Value::Num(y as f64),
@@ -721,20 +808,38 @@ fn peek(args: &[CExpr], span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
             let Some(fid) = model.find_field(&field).filter(|&f| t.has_field(f)) else {
                 return Ok(Value::Null);
             };
-            let Some(r) = pick(t.len()) else { return Ok(Value::Null) };
-            let id = t.column(fid).and_then(|c| c.get(r)).copied().unwrap_or(NULL);
+            let Some(r) = pick(t.len()) else {
+                return Ok(Value::Null);
+            };
+            let id = t
+                .column(fid)
+                .and_then(|c| c.get(r))
+                .copied()
+                .unwrap_or(NULL);
             Ok(model.value(fid, id).cloned().unwrap_or(Value::Null))
         }
         None => {
-            let Some(out) = cx.out else { return Ok(Value::Null) };
-            let Some(c) = out.position(&field) else { return Ok(Value::Null) };
-            let Some(r) = pick(out.rows) else { return Ok(Value::Null) };
+            let Some(out) = cx.out else {
+                return Ok(Value::Null);
+            };
+            let Some(c) = out.position(&field) else {
+                return Ok(Value::Null);
+            };
+            let Some(r) = pick(out.rows) else {
+                return Ok(Value::Null);
+            };
             Ok(out.value(c, r).clone())
         }
     }
 }
 
-fn aggregate(f: Func, args: &[CExpr], distinct: bool, span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
+fn aggregate(
+    f: Func,
+    args: &[CExpr],
+    distinct: bool,
+    span: Span,
+    cx: &Ctx<'_>,
+) -> Result<Value, Fail> {
     let Some(group) = cx.group else {
         return Err(bad(span, "aggregation functions only work inside a LOAD"));
     };
@@ -751,7 +856,11 @@ fn aggregate(f: Func, args: &[CExpr], distinct: bool, span: Span, cx: &Ctx<'_>) 
             values.push(eval(inner, &rcx)?);
         }
         if f == Func::Concat && args.len() > 2 {
-            weights.push(args.get(2).map_or(Ok(Value::Null), |e| eval(e, &rcx)).map(|v| num_of(&v).unwrap_or(0.0))?);
+            weights.push(
+                args.get(2)
+                    .map_or(Ok(Value::Null), |e| eval(e, &rcx))
+                    .map(|v| num_of(&v).unwrap_or(0.0))?,
+            );
         }
     }
     if distinct {
@@ -779,7 +888,11 @@ fn aggregate(f: Func, args: &[CExpr], distinct: bool, span: Span, cx: &Ctx<'_>) 
         Func::Max => nums().reduce(f64::max).map_or(Value::Null, number),
         Func::Avg => {
             let n: Vec<f64> = nums().collect();
-            if n.is_empty() { Value::Null } else { number(n.iter().sum::<f64>() / n.len() as f64) }
+            if n.is_empty() {
+                Value::Null
+            } else {
+                number(n.iter().sum::<f64>() / n.len() as f64)
+            }
         }
         Func::Only => {
             let mut it = values.iter().filter(|v| !v.is_null());
@@ -806,7 +919,12 @@ fn aggregate(f: Func, args: &[CExpr], distinct: bool, span: Span, cx: &Ctx<'_>) 
                 .iter()
                 .enumerate()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(i, v)| (weights.get(i).copied().unwrap_or(0.0), v.text().into_owned()))
+                .map(|(i, v)| {
+                    (
+                        weights.get(i).copied().unwrap_or(0.0),
+                        v.text().into_owned(),
+                    )
+                })
                 .collect();
             if !weights.is_empty() {
                 items.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
@@ -872,7 +990,10 @@ fn text_between(t: &str, a: &str, b: &str, occ: usize) -> Option<String> {
 fn format_num(n: f64, fmt: &str, dec: &str, thou: &str) -> String {
     let percent = fmt.contains('%');
     let x = if percent { n * 100.0 } else { n };
-    let core: String = fmt.chars().filter(|c| matches!(c, '0' | '#' | '.' | ',')).collect();
+    let core: String = fmt
+        .chars()
+        .filter(|c| matches!(c, '0' | '#' | '.' | ','))
+        .collect();
     let (int_pat, frac_pat) = match core.split_once('.') {
         Some((i, f)) => (i.to_string(), f.to_string()),
         None => (core.clone(), String::new()),
@@ -885,7 +1006,11 @@ fn format_num(n: f64, fmt: &str, dec: &str, thou: &str) -> String {
         Some((i, f)) => (i.to_string(), f.to_string()),
         None => (s.clone(), String::new()),
     };
-    let mut ip = if ip == "0" && min_int == 0 { String::new() } else { ip };
+    let mut ip = if ip == "0" && min_int == 0 {
+        String::new()
+    } else {
+        ip
+    };
     while ip.len() < min_int {
         ip.insert(0, '0');
     }
@@ -939,8 +1064,18 @@ fn month_name(m: i64, long: bool, cx: &Ctx<'_>) -> String {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     const LONG: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-        "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ];
     let var = if long { "LongMonthNames" } else { "MonthNames" };
     let i = usize::try_from(m - 1).unwrap_or(0);
@@ -962,7 +1097,9 @@ fn tokenize(fmt: &str) -> Vec<Result<&'static str, char>> {
     'outer: while !rest.is_empty() {
         for t in TOKENS {
             if rest.len() >= t.len()
-                && rest.get(..t.len()).is_some_and(|p| p.eq_ignore_ascii_case(t))
+                && rest
+                    .get(..t.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(t))
             {
                 out.push(Ok(t));
                 rest = rest.get(t.len()..).unwrap_or("");
@@ -1031,7 +1168,9 @@ fn parse_date(t: &str, fmt: &str, cx: &Ctx<'_>) -> Option<f64> {
                     let name = month_name(i, long, cx);
                     if !name.is_empty()
                         && rest.len() >= name.len()
-                        && rest.get(..name.len()).is_some_and(|p| p.eq_ignore_ascii_case(&name))
+                        && rest
+                            .get(..name.len())
+                            .is_some_and(|p| p.eq_ignore_ascii_case(&name))
                     {
                         found = Some((i, name.len()));
                         break;
@@ -1118,7 +1257,7 @@ mod tests {
         assert_eq!(format_num(1234.5, "#,##0.00", ".", ","), "1,234.50");
         assert_eq!(format_num(7.0, "0000", ".", ","), "0007");
         assert_eq!(format_num(0.256, "0.0%", ".", ","), "25.6%");
-        assert_eq!(format_num(-3.14159, "0.00", ",", "."), "-3,14");
+        assert_eq!(format_num(-1.23456, "0.00", ",", "."), "-1,23");
     }
 
     #[test]

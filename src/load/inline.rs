@@ -61,7 +61,11 @@ pub(crate) fn read_inline(
             skipped_header += 1;
             continue;
         }
-        if fmt.comment.as_deref().is_some_and(|c| line.as_bytes().starts_with(c)) {
+        if fmt
+            .comment
+            .as_deref()
+            .is_some_and(|c| line.as_bytes().starts_with(c))
+        {
             continue;
         }
         split_line(line.as_bytes(), &fmt.delimiter, fmt.quoting, &mut cells);
@@ -136,7 +140,10 @@ mod tests {
         assert_eq!(shown(&f), [["x", "y, z", ""], ["1", "2", "3"]]);
         assert_eq!(ragged.len(), 2);
         assert_eq!(ragged.first().map(|r| r.line), Some(12));
-        assert_eq!(f.origins.as_ref().and_then(|o| o.get(1)).map(|o| o.line), Some(14));
+        assert_eq!(
+            f.origins.as_ref().and_then(|o| o.get(1)).map(|o| o.line),
+            Some(14)
+        );
         let (u, _) = read_inline("a,b\nus,x\n", &TextFormat::new(), true, 0, 1);
         assert_eq!(u.names, ["A", "B"]);
         assert_eq!(shown(&u), [["US", "X"]]);

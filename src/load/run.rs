@@ -72,10 +72,7 @@ type R<T> = Result<T, LoadError>;
 
 impl<'o> Runner<'o> {
     pub fn new(path: &Path, opts: &'o LoadOptions) -> Self {
-        let script_dir = path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let script_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let doc_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -314,7 +311,11 @@ impl<'o> Runner<'o> {
     fn unsupported(&mut self, span: Span, message: &str) -> R<()> {
         if self.opts.allow_unsupported {
             self.app.approximate = true;
-            self.warn("unsupported-skipped", format!("{message}; skipped"), Some(span));
+            self.warn(
+                "unsupported-skipped",
+                format!("{message}; skipped"),
+                Some(span),
+            );
             Ok(())
         } else {
             Err(self.err(
@@ -387,7 +388,11 @@ impl<'o> Runner<'o> {
             None => 1.0,
         };
         if step == 0.0 {
-            return Err(self.err(Fail::new(LoadErrorKind::BadArgument, span, "`FOR` step is 0")));
+            return Err(self.err(Fail::new(
+                LoadErrorKind::BadArgument,
+                span,
+                "`FOR` step is 0",
+            )));
         }
         let mut i = start;
         let mut passes = 0usize;
@@ -443,7 +448,9 @@ impl<'o> Runner<'o> {
                         continue;
                     }
                     // Parse the piece in place so spans point into the source.
-                    let lead = expanded.get(start..end).map_or(0, |p| p.len() - p.trim_start().len());
+                    let lead = expanded
+                        .get(start..end)
+                        .map_or(0, |p| p.len() - p.trim_start().len());
                     let padded = format!("{}{}", " ".repeat(start + lead), piece);
                     let e = crate::script::parse_expr(id, &padded).map_err(|e| {
                         LoadError::from_parse(e, &self.app.sources, self.expansions.get(&id))
@@ -458,7 +465,10 @@ impl<'o> Runner<'o> {
     /// Files (or folders) matching a mask with `*`/`?` in its last part.
     fn list_files(&self, mask: &str, dirs: bool) -> Vec<String> {
         let (dir_part, pattern) = match mask.rfind(['/', '\\']) {
-            Some(i) => (mask.get(..=i).unwrap_or(""), mask.get(i + 1..).unwrap_or("")),
+            Some(i) => (
+                mask.get(..=i).unwrap_or(""),
+                mask.get(i + 1..).unwrap_or(""),
+            ),
             None => ("", mask),
         };
         let folder = self.resolve_path(if dir_part.is_empty() { "." } else { dir_part });
@@ -660,7 +670,10 @@ impl<'o> Runner<'o> {
         if p.is_absolute() {
             return p;
         }
-        let base = self.directory.clone().unwrap_or_else(|| self.script_dir.clone());
+        let base = self
+            .directory
+            .clone()
+            .unwrap_or_else(|| self.script_dir.clone());
         join_portable(&base, trimmed)
     }
 
@@ -681,8 +694,12 @@ impl<'o> Runner<'o> {
                 Prefix::Mapping => mapping = true,
                 Prefix::Concatenate(t) => concat = Some(t.as_ref().map(|n| n.name.clone())),
                 Prefix::NoConcatenate => noconcat = true,
-                Prefix::Join { kind, table } => join = Some((*kind, table.as_ref().map(|n| n.name.clone()), false)),
-                Prefix::Keep { kind, table } => join = Some((*kind, table.as_ref().map(|n| n.name.clone()), true)),
+                Prefix::Join { kind, table } => {
+                    join = Some((*kind, table.as_ref().map(|n| n.name.clone()), false))
+                }
+                Prefix::Keep { kind, table } => {
+                    join = Some((*kind, table.as_ref().map(|n| n.name.clone()), true))
+                }
                 Prefix::First(e) => {
                     let v = self.eval_expr(e)?;
                     let n = super::expr::num_of(&v).unwrap_or(0.0);
@@ -690,11 +707,14 @@ impl<'o> Runner<'o> {
                 }
                 Prefix::Ignored(_) => {}
                 Prefix::Unsupported(name) => {
-                    return self.unsupported(name.span, &format!("the `{}` prefix is not supported", name.name));
+                    return self.unsupported(
+                        name.span,
+                        &format!("the `{}` prefix is not supported", name.name),
+                    );
                 }
             }
         }
-        let mut frame = match self.eval_load(&ls.load, span)? {
+        let mut frame = match self.eval_load(&ls.load)? {
             Some(f) => f,
             None => return Ok(()),
         };
@@ -708,7 +728,10 @@ impl<'o> Runner<'o> {
                     Fail::new(
                         LoadErrorKind::BadArgument,
                         ls.load.span,
-                        format!("a mapping table needs two fields, this load has {}", frame.cols.len()),
+                        format!(
+                            "a mapping table needs two fields, this load has {}",
+                            frame.cols.len()
+                        ),
                     )
                     .help("`MAPPING LOAD key, value …`"),
                 ));
@@ -802,8 +825,12 @@ impl<'o> Runner<'o> {
                     Some((s, t)) if *s == section => t.clone(),
                     _ => {
                         return Err(self.err(
-                            Fail::new(LoadErrorKind::UnknownTable, span, "no table to concatenate to")
-                                .help("name the table: `CONCATENATE (Table)`"),
+                            Fail::new(
+                                LoadErrorKind::UnknownTable,
+                                span,
+                                "no table to concatenate to",
+                            )
+                            .help("name the table: `CONCATENATE (Table)`"),
                         ));
                     }
                 },
@@ -850,14 +877,22 @@ impl<'o> Runner<'o> {
     fn unknown_table(&self, name: &str, span: Span, section: Section) -> LoadError {
         let model = self.model(section);
         let names: Vec<&str> = model.tables().iter().map(|t| t.name.as_str()).collect();
-        let mut fail = Fail::new(LoadErrorKind::UnknownTable, span, format!("table `{name}` not found"))
-            .label("no table of this name is loaded");
+        let mut fail = Fail::new(
+            LoadErrorKind::UnknownTable,
+            span,
+            format!("table `{name}` not found"),
+        )
+        .label("no table of this name is loaded");
         fail = match did_you_mean(name, names.iter().copied()) {
             Some(s) => fail.help(format!("did you mean `{s}`?")),
             None if names.is_empty() => fail.help("no table is loaded yet"),
             None => fail.help(format!(
                 "loaded tables: {}",
-                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         };
         self.err(fail)
@@ -901,7 +936,7 @@ impl<'o> Runner<'o> {
 
     /// Runs one load level (and the levels below it); `None` when the
     /// source was skipped as unsupported.
-    fn eval_load(&mut self, load: &crate::script::ast::Load, span: Span) -> R<Option<Frame>> {
+    fn eval_load(&mut self, load: &crate::script::ast::Load) -> R<Option<Frame>> {
         if let Some(w) = &load.while_ {
             self.unsupported(w.span, "`WHILE` clauses on loads are not supported")?;
             return Ok(None);
@@ -918,7 +953,8 @@ impl<'o> Runner<'o> {
                     return Ok(None);
                 }
                 let first_line = self.app.sources.location(*text_span).line;
-                let (frame, ragged) = read_inline(text, &fmt, access, text_span.source.0, first_line);
+                let (frame, ragged) =
+                    read_inline(text, &fmt, access, text_span.source.0, first_line);
                 for r in ragged {
                     let start = text_span.start as usize + r.offset;
                     self.warn(
@@ -953,7 +989,7 @@ impl<'o> Runner<'o> {
             Source::Autogenerate(e) => {
                 let v = self.eval_expr(e)?;
                 let n = super::expr::num_of(&v).unwrap_or(-1.0);
-                if n < 0.0 || n > 1e9 {
+                if !(0.0..=1e9).contains(&n) {
                     return Err(self.err(Fail::new(
                         LoadErrorKind::BadArgument,
                         e.span,
@@ -965,12 +1001,15 @@ impl<'o> Runner<'o> {
                     ..Frame::default()
                 }
             }
-            Source::Preceding(inner) => match self.eval_load(inner, span)? {
+            Source::Preceding(inner) => match self.eval_load(inner)? {
                 Some(f) => f,
                 None => return Ok(None),
             },
             Source::Unsupported(name) => {
-                self.unsupported(name.span, &format!("loading from `{}` is not supported offline", name.name))?;
+                self.unsupported(
+                    name.span,
+                    &format!("loading from `{}` is not supported offline", name.name),
+                )?;
                 return Ok(None);
             }
         };
@@ -996,7 +1035,11 @@ impl<'o> Runner<'o> {
                     return Ok(true);
                 }
                 FormatProblem::Ignored(o) => {
-                    self.warn("format-ignored", format!("file option `{o}` ignored"), Some(span));
+                    self.warn(
+                        "format-ignored",
+                        format!("file option `{o}` ignored"),
+                        Some(span),
+                    );
                 }
             }
         }
@@ -1023,13 +1066,19 @@ impl<'o> Runner<'o> {
                     | crate::script::ast::FormatItem::Txt
             )
         }) {
-            let ext = Path::new(&lower).extension().map(|e| e.to_string_lossy().into_owned());
+            let ext = Path::new(&lower)
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned());
             match ext.as_deref() {
                 Some("qvd") => items.push(crate::script::ast::FormatItem::Qvd),
                 Some("qvx") => items.push(crate::script::ast::FormatItem::Qvx),
-                Some("xls") => items.push(crate::script::ast::FormatItem::OtherFileType(String::from("biff"))),
+                Some("xls") => items.push(crate::script::ast::FormatItem::OtherFileType(
+                    String::from("biff"),
+                )),
                 Some("xlsx" | "xlsm") => {
-                    items.push(crate::script::ast::FormatItem::OtherFileType(String::from("ooxml")));
+                    items.push(crate::script::ast::FormatItem::OtherFileType(String::from(
+                        "ooxml",
+                    )));
                 }
                 Some(e @ ("xml" | "html" | "htm" | "json" | "parquet" | "kml")) => {
                     items.push(crate::script::ast::FormatItem::OtherFileType(e.to_string()));
@@ -1064,22 +1113,33 @@ impl<'o> Runner<'o> {
                     path_span,
                     format!("cannot read `{path}`: {}", io_reason(&e)),
                 )
-                .label(if missing { "no such file" } else { "cannot read this file" })
-                .help(if strip_prefix_ci(path.trim(), "lib://").is_some()
-                    && !self.opts.libs.keys().any(|k| {
-                        strip_prefix_ci(path.trim(), "lib://")
-                            .is_some_and(|r| r.to_lowercase().starts_with(&k.to_lowercase()))
-                    }) {
-                    format!(
-                        "map the library with `--lib NAME=DIR`; looked for `{}`",
-                        full.display()
-                    )
+                .label(if missing {
+                    "no such file"
                 } else {
-                    format!("looked for `{}`", full.display())
-                });
+                    "cannot read this file"
+                })
+                .help(
+                    if strip_prefix_ci(path.trim(), "lib://").is_some()
+                        && !self.opts.libs.keys().any(|k| {
+                            strip_prefix_ci(path.trim(), "lib://")
+                                .is_some_and(|r| r.to_lowercase().starts_with(&k.to_lowercase()))
+                        })
+                    {
+                        format!(
+                            "map the library with `--lib NAME=DIR`; looked for `{}`",
+                            full.display()
+                        )
+                    } else {
+                        format!("looked for `{}`", full.display())
+                    },
+                );
                 if self.opts.allow_unsupported && missing {
                     self.app.approximate = true;
-                    self.warn("missing-file-skipped", format!("{}; skipped", fail.message), Some(path_span));
+                    self.warn(
+                        "missing-file-skipped",
+                        format!("{}; skipped", fail.message),
+                        Some(path_span),
+                    );
                     return Ok(None);
                 }
                 Err(self.err(fail))
@@ -1093,7 +1153,10 @@ impl<'o> Runner<'o> {
         let (model, table) = self.table(name)?;
         let mut frame = Frame::default();
         for col in table.columns() {
-            let name = model.field_name(col.field).map(|n| n.as_str().to_string()).unwrap_or_default();
+            let name = model
+                .field_name(col.field)
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_default();
             let syms = model.symbols(col.field).cloned().unwrap_or_default();
             frame.names.push(name);
             frame.cols.push(super::frame::FrameColumn {
@@ -1128,7 +1191,9 @@ impl<'o> Runner<'o> {
                     let name = match (alias, &expr.kind) {
                         (Some(a), _) => a.name.clone(),
                         (None, ExprKind::Field(n)) => match c {
-                            CExpr::Col(i) if loose => input.names.get(i).cloned().unwrap_or_else(|| n.clone()),
+                            CExpr::Col(i) if loose => {
+                                input.names.get(i).cloned().unwrap_or_else(|| n.clone())
+                            }
                             _ => n.clone(),
                         },
                         (None, _) => text.trim().to_string(),
@@ -1148,7 +1213,10 @@ impl<'o> Runner<'o> {
         }
         let mut order = Vec::new();
         for (e, desc) in &load.order_by {
-            order.push((compile(e, binding, &mut no_agg).map_err(|f| self.err(f))?, *desc));
+            order.push((
+                compile(e, binding, &mut no_agg).map_err(|f| self.err(f))?,
+                *desc,
+            ));
         }
         if no_agg {
             return Err(self.err(Fail::new(
@@ -1175,8 +1243,10 @@ impl<'o> Runner<'o> {
             }
             rows.sort_by(|&a, &b| {
                 for (i, (_, desc)) in order.iter().enumerate() {
-                    let (Some(ka), Some(kb)) = (keys.get(a).and_then(|k| k.get(i)), keys.get(b).and_then(|k| k.get(i)))
-                    else {
+                    let (Some(ka), Some(kb)) = (
+                        keys.get(a).and_then(|k| k.get(i)),
+                        keys.get(b).and_then(|k| k.get(i)),
+                    ) else {
                         continue;
                     };
                     let o = super::functions::order(ka, kb);
@@ -1192,8 +1262,13 @@ impl<'o> Runner<'o> {
         // Fast path: plain columns, no filter, no grouping, no reordering —
         // move the columns, touching no row.
         if filter.is_none() && group.is_empty() && !has_agg && order.is_empty() {
-            if let Some(cols) = outs.iter().map(|(_, c)| super::expr::as_column(c)).collect::<Option<Vec<usize>>>() {
-                let mut taken: Vec<Option<super::frame::FrameColumn>> = input.cols.drain(..).map(Some).collect();
+            if let Some(cols) = outs
+                .iter()
+                .map(|(_, c)| super::expr::as_column(c))
+                .collect::<Option<Vec<usize>>>()
+            {
+                let mut taken: Vec<Option<super::frame::FrameColumn>> =
+                    input.cols.drain(..).map(Some).collect();
                 let mut out_cols = Vec::with_capacity(cols.len());
                 for (k, &i) in cols.iter().enumerate() {
                     let reused = cols.get(k + 1..).is_some_and(|rest| rest.contains(&i));
@@ -1328,7 +1403,14 @@ impl<'o> Runner<'o> {
                     }
                     out.rows += 1;
                     if track {
-                        origins.push(input.origins.as_ref().and_then(|o| o.get(r)).copied().unwrap_or_default());
+                        origins.push(
+                            input
+                                .origins
+                                .as_ref()
+                                .and_then(|o| o.get(r))
+                                .copied()
+                                .unwrap_or_default(),
+                        );
                     }
                 }
             }
@@ -1377,7 +1459,11 @@ impl<'o> Runner<'o> {
                         return Err(self.unknown_table(&n.name, n.span, self.section));
                     };
                     self.model_mut(section).remove_table(&n.name);
-                    if self.last_table.as_ref().is_some_and(|(s, t)| *s == section && *t == n.name) {
+                    if self
+                        .last_table
+                        .as_ref()
+                        .is_some_and(|(s, t)| *s == section && *t == n.name)
+                    {
                         self.last_table = None;
                     }
                 }
@@ -1386,9 +1472,15 @@ impl<'o> Runner<'o> {
                 for f in fields {
                     let mut found = false;
                     for section in [self.section, other(self.section)] {
-                        let name = if section == Section::Access { f.name.to_uppercase() } else { f.name.clone() };
+                        let name = if section == Section::Access {
+                            f.name.to_uppercase()
+                        } else {
+                            f.name.clone()
+                        };
                         let model = self.model_mut(section);
-                        let Some(fid) = model.find_field(&name) else { continue };
+                        let Some(fid) = model.find_field(&name) else {
+                            continue;
+                        };
                         for t in model.tables_mut() {
                             if from.is_empty() || from.iter().any(|x| x.name == t.name.as_str()) {
                                 found |= t.drop_column(fid);
@@ -1410,8 +1502,12 @@ impl<'o> Runner<'o> {
                     }
                     if !found {
                         return Err(self.err(
-                            Fail::new(LoadErrorKind::UnknownField, f.span, format!("field `{}` not found", f.name))
-                                .label("no loaded table holds this field"),
+                            Fail::new(
+                                LoadErrorKind::UnknownField,
+                                f.span,
+                                format!("field `{}` not found", f.name),
+                            )
+                            .label("no loaded table holds this field"),
                         ));
                     }
                 }
@@ -1468,7 +1564,10 @@ impl<'o> Runner<'o> {
                     if !done {
                         self.warn(
                             "rename-missing-field",
-                            format!("`RENAME FIELD` of `{}`: no such field, nothing renamed", from.name),
+                            format!(
+                                "`RENAME FIELD` of `{}`: no such field, nothing renamed",
+                                from.name
+                            ),
                             Some(from.span),
                         );
                     }
@@ -1496,17 +1595,21 @@ impl Env for Runner<'_> {
     }
 
     fn field(&self, name: &str) -> Option<(&Model, FieldId)> {
-        [self.section, other(self.section)].into_iter().find_map(|s| {
-            let m = self.model(s);
-            m.find_field(name).map(|f| (m, f))
-        })
+        [self.section, other(self.section)]
+            .into_iter()
+            .find_map(|s| {
+                let m = self.model(s);
+                m.find_field(name).map(|f| (m, f))
+            })
     }
 
     fn table(&self, name: &str) -> Option<(&Model, &Table)> {
-        [self.section, other(self.section)].into_iter().find_map(|s| {
-            let m = self.model(s);
-            m.table(name).map(|t| (m, t))
-        })
+        [self.section, other(self.section)]
+            .into_iter()
+            .find_map(|s| {
+                let m = self.model(s);
+                m.table(name).map(|t| (m, t))
+            })
     }
 
     fn document_name(&self) -> &str {
@@ -1544,7 +1647,11 @@ impl crate::script::Expander for ExpandEnv<'_, '_> {
         let full = self.runner.resolve_path(path);
         match std::fs::read(&full) {
             Ok(b) => Ok(crate::script::decode(&b)),
-            Err(e) if must => Err(format!("{} (looked for `{}`)", io_reason(&e), full.display())),
+            Err(e) if must => Err(format!(
+                "{} (looked for `{}`)",
+                io_reason(&e),
+                full.display()
+            )),
             Err(_) => Ok(String::new()),
         }
     }
@@ -1576,7 +1683,9 @@ fn io_reason(e: &std::io::Error) -> String {
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| s.get(prefix.len()..)).flatten()
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| s.get(prefix.len()..))
+        .flatten()
 }
 
 /// Joins a script path (`\` or `/` separated) onto a folder.
@@ -1616,7 +1725,10 @@ fn default_name(load: &crate::script::ast::Load) -> String {
 
 fn first_duplicate(names: &[String]) -> Option<&str> {
     let mut seen = HashSet::new();
-    names.iter().find(|n| !seen.insert(n.as_str())).map(String::as_str)
+    names
+        .iter()
+        .find(|n| !seen.insert(n.as_str()))
+        .map(String::as_str)
 }
 
 /// The fields a file load needs (`None`: all, for `*`).
@@ -1705,7 +1817,11 @@ fn cartesian(per_field: &[Vec<Value>]) -> Vec<Vec<Value>> {
 
 /// Remaps NULL-safe ids (helper shared with table operations).
 pub(crate) fn map_id(map: &[u32], id: u32) -> u32 {
-    if id == NULL { NULL } else { map.get(id as usize).copied().unwrap_or(NULL) }
+    if id == NULL {
+        NULL
+    } else {
+        map.get(id as usize).copied().unwrap_or(NULL)
+    }
 }
 
 #[cfg(test)]
@@ -1714,20 +1830,32 @@ mod tests {
 
     #[test]
     fn include_statements_are_recognised() {
-        assert_eq!(include_only(" $(Include=a.qvs) "), Some((String::from("a.qvs"), false)));
-        assert_eq!(include_only("$(Must_Include=lib://X/b.qvs)"), Some((String::from("lib://X/b.qvs"), true)));
+        assert_eq!(
+            include_only(" $(Include=a.qvs) "),
+            Some((String::from("a.qvs"), false))
+        );
+        assert_eq!(
+            include_only("$(Must_Include=lib://X/b.qvs)"),
+            Some((String::from("lib://X/b.qvs"), true))
+        );
         assert_eq!(include_only("$(v) x"), None);
     }
 
     #[test]
     fn lists_split_at_top_level_commas() {
         let s = "'a,b', f(1,2), [x,y]";
-        let parts: Vec<&str> = split_top_level(s).into_iter().map(|(a, b)| s.get(a..b).unwrap_or("").trim()).collect();
+        let parts: Vec<&str> = split_top_level(s)
+            .into_iter()
+            .map(|(a, b)| s.get(a..b).unwrap_or("").trim())
+            .collect();
         assert_eq!(parts, ["'a,b'", "f(1,2)", "[x,y]"]);
     }
 
     #[test]
     fn default_table_names() {
-        assert_eq!(join_portable(Path::new("/a"), "b\\c.csv"), PathBuf::from("/a/b/c.csv"));
+        assert_eq!(
+            join_portable(Path::new("/a"), "b\\c.csv"),
+            PathBuf::from("/a/b/c.csv")
+        );
     }
 }

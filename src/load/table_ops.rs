@@ -15,12 +15,19 @@ use crate::script::ast::JoinKind;
 use super::frame::Frame;
 use super::run::map_id;
 
+/// Columns as model fields and ids, the row count and the row origins.
+type Interned = (Vec<(FieldId, Vec<u32>)>, usize, Option<Vec<RowOrigin>>);
+
 /// The frame's columns as model fields and ids.
-fn intern_columns(model: &mut Model, frame: Frame) -> (Vec<(FieldId, Vec<u32>)>, usize, Option<Vec<RowOrigin>>) {
+fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
     let mut out = Vec::with_capacity(frame.cols.len());
     for (name, col) in frame.names.iter().zip(frame.cols) {
         let fid = model.field(&FieldName::new(name));
-        let map: Vec<u32> = col.syms.iter().map(|(_, v)| model.intern(fid, v.clone())).collect();
+        let map: Vec<u32> = col
+            .syms
+            .iter()
+            .map(|(_, v)| model.intern(fid, v.clone()))
+            .collect();
         let ids = col.ids.iter().map(|&id| map_id(&map, id)).collect();
         out.push((fid, ids));
     }
@@ -65,7 +72,9 @@ pub(crate) fn append(model: &mut Model, name: &str, frame: Frame, access: bool) 
     }
     table.set_len(before + rows);
     if access {
-        let mut o = old_origins.take().unwrap_or_else(|| vec![RowOrigin::default(); before]);
+        let mut o = old_origins
+            .take()
+            .unwrap_or_else(|| vec![RowOrigin::default(); before]);
         o.extend(origins.unwrap_or_else(|| vec![RowOrigin::default(); rows]));
         table.set_origins(o);
     }
@@ -80,7 +89,11 @@ fn common_fields(a: &Table, b: &Table) -> Vec<FieldId> {
 fn key(t: &Table, fields: &[FieldId], row: usize) -> Option<Vec<u32>> {
     let mut k = Vec::with_capacity(fields.len());
     for &f in fields {
-        let id = t.column(f).and_then(|c| c.get(row)).copied().unwrap_or(NULL);
+        let id = t
+            .column(f)
+            .and_then(|c| c.get(row))
+            .copied()
+            .unwrap_or(NULL);
         if id == NULL {
             return None;
         }
@@ -129,7 +142,9 @@ pub(crate) fn join(model: &mut Model, target: &str, right: Table, kind: JoinKind
                         pairs.push((Some(l), Some(r)));
                     }
                 }
-                None if matches!(kind, JoinKind::Left | JoinKind::Outer) => pairs.push((Some(l), None)),
+                None if matches!(kind, JoinKind::Left | JoinKind::Outer) => {
+                    pairs.push((Some(l), None))
+                }
                 None => {}
             }
         }
