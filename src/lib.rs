@@ -8,9 +8,13 @@
 //! it into a [`model`], [`access`] decides who gets in with which reduction,
 //! [`reduce`] applies that to the data, [`jwt`] turns tokens into identities.
 
+pub mod access;
 pub mod load;
 pub mod model;
 pub mod names;
+pub mod reduce;
 pub mod script;
+#[cfg(test)]
+mod test_support;
 
 pub use names::{Email, FieldName, GroupName, Identity, TableName, UserId};
