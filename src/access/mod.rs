@@ -15,6 +15,7 @@
 //! relied on. Deny by default: a cell that cannot be checked never matches.
 //! This module knows nothing of parsing or tokens.
 
+pub mod report;
 mod rules;
 
 use std::borrow::Cow;
@@ -27,6 +28,7 @@ use crate::model::{FieldId, Model, Value};
 use crate::names::{FieldName, Identity, TableName};
 use crate::reduce::{Reduced, ReducedTable};
 
+pub use report::PreviewReport;
 pub use rules::Evaluator;
 
 /// The Qlik product whose rules apply (SPEC §4, §5.4).

@@ -652,3 +652,22 @@ fn no_section_access_grants_everything() {
     assert_eq!(d.access, None);
     assert_eq!(rows(&d, &app), [("Sales".to_string(), 9)]);
 }
+
+#[test]
+fn the_json_report_follows_the_contract() {
+    let app = tutorial();
+    let id = user("us-user");
+    let d = eval(&app, &id);
+    let json = serde_json::to_string(&PreviewReport::new(&app, &id, &d)).unwrap();
+    assert_eq!(
+        json,
+        r#"{"identity":{"userid":"US-USER","email":null,"groups":[]},"decision":"granted","reason":null,"access":"USER","matched_rows":[{"table":"SA","row":2,"line":3}],"reduction":{"COUNTRY":["US"]},"omitted":[],"tables":{"Sales":{"rows":3,"total":9,"fields":["COUNTRY","PRODUCT","SALES_AMOUNT"]}},"notes":[]}"#
+    );
+    let id = user("nobody");
+    let d = eval(&app, &id);
+    let json = serde_json::to_string(&PreviewReport::new(&app, &id, &d)).unwrap();
+    assert_eq!(
+        json,
+        r#"{"identity":{"userid":"NOBODY","email":null,"groups":[]},"decision":"denied","reason":"no-matching-row","access":null,"matched_rows":[],"reduction":{},"omitted":[],"tables":{},"notes":[]}"#
+    );
+}
