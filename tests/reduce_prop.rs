@@ -24,10 +24,13 @@ use section_access::reduce::{Links, Selection};
 
 const FIELDS: [&str; 4] = ["A", "B", "C", "D"];
 
+/// One table: field indices and rows of cells (None = NULL).
+type TableSpec = (Vec<usize>, Vec<Vec<Option<u8>>>);
+
 #[derive(Clone, Debug)]
 struct Spec {
     /// Per table: field indices and rows of cells (None = NULL).
-    tables: Vec<(Vec<usize>, Vec<Vec<Option<u8>>>)>,
+    tables: Vec<TableSpec>,
     /// Per field index: allowed values, when selected.
     select: Vec<Option<Vec<u8>>>,
     /// Optional row selection: table, allowed rows.
