@@ -1,6 +1,8 @@
 //! Command-line front end: clap arguments become validated configuration,
 //! the library does the work, results go to stdout and diagnostics to stderr.
 
+mod preview;
+
 use std::process::ExitCode;
 
 use std::path::PathBuf;
@@ -94,7 +96,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// What one identity sees: decision, reasons, reduction, tables.
+    Preview(preview::PreviewArgs),
+}
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
@@ -110,5 +115,7 @@ pub fn main() -> ExitCode {
             return code.into();
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Preview(args) => preview::run(&args).into(),
+    }
 }
