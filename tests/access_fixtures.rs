@@ -100,7 +100,11 @@ fn every_scenario_gives_its_expected_answers() {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
-    assert!(dirs.len() >= 20, "scenarios missing under {}", root.display());
+    assert!(
+        dirs.len() >= 20,
+        "scenarios missing under {}",
+        root.display()
+    );
     let mut failures = Vec::new();
     let mut cases = 0;
     for dir in &dirs {
@@ -122,7 +126,11 @@ fn every_scenario_gives_its_expected_answers() {
             let groups = case
                 .get("groups")
                 .and_then(Json::as_array)
-                .map(|g| g.iter().map(|x| GroupName::new(x.as_str().unwrap())).collect())
+                .map(|g| {
+                    g.iter()
+                        .map(|x| GroupName::new(x.as_str().unwrap()))
+                        .collect()
+                })
                 .unwrap_or_default();
             let email = case.get("email").and_then(Json::as_str).map(Email::new);
             let identity = Identity::new(Some(UserId::new(user)), email, groups);
@@ -130,9 +138,17 @@ fn every_scenario_gives_its_expected_answers() {
             let decision = Evaluator::new(&app, opts).evaluate(&identity);
             let got = serde_json::to_value(PreviewReport::new(&app, &identity, &decision)).unwrap();
             if let Some(d) = differs("", &case["expect"], &got) {
-                failures.push(format!("{name} / {user} {:?}: {d}\n  got {got}", case.get("options")));
+                failures.push(format!(
+                    "{name} / {user} {:?}: {d}\n  got {got}",
+                    case.get("options")
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {cases} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -29,7 +29,14 @@ fn stdout(o: &Output) -> String {
 #[test]
 fn json_follows_the_contract_field_for_field() {
     let script = tutorial();
-    let o = run(&["preview", script.to_str().unwrap(), "--user", "us-user", "--format", "json"]);
+    let o = run(&[
+        "preview",
+        script.to_str().unwrap(),
+        "--user",
+        "us-user",
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let got: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let want = serde_json::json!({
@@ -47,14 +54,31 @@ fn json_follows_the_contract_field_for_field() {
     let keys: Vec<&String> = got.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
-        ["identity", "decision", "reason", "access", "matched_rows", "reduction", "omitted", "tables", "notes"]
+        [
+            "identity",
+            "decision",
+            "reason",
+            "access",
+            "matched_rows",
+            "reduction",
+            "omitted",
+            "tables",
+            "notes"
+        ]
     );
 }
 
 #[test]
 fn a_denied_identity_exits_3_with_its_reason() {
     let script = tutorial();
-    let o = run(&["preview", script.to_str().unwrap(), "--user", "fr-user", "--format", "json"]);
+    let o = run(&[
+        "preview",
+        script.to_str().unwrap(),
+        "--user",
+        "fr-user",
+        "--format",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(3));
     let got: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(got["decision"], "denied");
@@ -62,13 +86,24 @@ fn a_denied_identity_exits_3_with_its_reason() {
     assert_eq!(got["tables"], serde_json::json!({}));
     let o = run(&["preview", script.to_str().unwrap(), "--user", "fr-user"]);
     assert_eq!(o.status.code(), Some(3));
-    assert!(stdout(&o).contains("decision   denied: no-matching-row"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("decision   denied: no-matching-row"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
 fn the_text_report_shows_decision_rows_and_a_grid() {
     let script = tutorial();
-    let o = run(&["preview", script.to_str().unwrap(), "--user", "uk-user", "--rows", "2"]);
+    let o = run(&[
+        "preview",
+        script.to_str().unwrap(),
+        "--user",
+        "uk-user",
+        "--rows",
+        "2",
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let text = stdout(&o);
     for want in [
@@ -88,9 +123,22 @@ fn the_text_report_shows_decision_rows_and_a_grid() {
 #[test]
 fn out_writes_reduced_tables_without_omitted_fields() {
     let dir = std::env::temp_dir().join(format!("sa-preview-out-{}", std::process::id()));
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/access/omit-star/script.qvs");
-    let o = run(&["preview", script.to_str().unwrap(), "--user", "one", "--out", dir.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/access/omit-star/script.qvs");
+    let o = run(&[
+        "preview",
+        script.to_str().unwrap(),
+        "--user",
+        "one",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let csv = std::fs::read_to_string(dir.join("Sales.csv")).unwrap();
     assert_eq!(csv, "COUNTRY,SALES_AMOUNT\nUS,101\nUS,102\nUS,103\n");
     std::fs::remove_dir_all(&dir).unwrap();

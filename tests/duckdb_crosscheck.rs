@@ -45,9 +45,19 @@ fn every_identity_agrees_with_duckdb() {
         for t in tables {
             let key = t.name().to_lowercase();
             if want["rows"][&key].as_u64() != Some(t.count() as u64) {
-                failures.push(format!("{user}: {} has {} rows, duckdb {}", t.name(), t.count(), want["rows"][&key]));
+                failures.push(format!(
+                    "{user}: {} has {} rows, duckdb {}",
+                    t.name(),
+                    t.count(),
+                    want["rows"][&key]
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

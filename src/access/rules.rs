@@ -330,7 +330,7 @@ impl<'a> Evaluator<'a> {
                             .get(t)
                             .is_some_and(|tb| !tb.is_empty())
                 });
-                if reduced_tables.len() > 1 {
+                if emptied && reduced_tables.len() > 1 {
                     notes.push(Note::new(
                         "reduced-to-nothing-any-table",
                         "several tables hold reduction fields: a USER is denied when any of them is left without rows [inf]",
@@ -425,7 +425,7 @@ impl<'a> Evaluator<'a> {
                         if group_star {
                             notes.push(Note::new(
                                 "group-star-without-groups",
-                                format!("{at}: `GROUP` `*` matches an identity without groups [inf]"),
+                                format!("`{}`: `GROUP` `*` matches an identity without groups [inf]", table.name),
                             ));
                         }
                     } else if !mismatch && blank {
@@ -630,7 +630,7 @@ impl<'a> Evaluator<'a> {
                 applied,
             });
         }
-        if rules.reductions.len() > 1 && level == AccessLevel::User && self.opts.strict() {
+        if strict_failed && rules.reductions.len() > 1 {
             notes.push(Note::new(
                 "strict-exclusion-any-field",
                 "several reduction fields: a USER is denied when any one of them matches no data [inf]",

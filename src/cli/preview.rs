@@ -128,14 +128,25 @@ fn print_json(app: &App, identity: &Identity, decision: &Decision) -> io::Result
     writeln!(out)
 }
 
-fn print_text(app: &App, identity: &Identity, decision: &Decision, max_rows: usize) -> io::Result<()> {
+fn print_text(
+    app: &App,
+    identity: &Identity,
+    decision: &Decision,
+    max_rows: usize,
+) -> io::Result<()> {
     let mut text = String::new();
     render_text(&mut text, app, identity, decision, max_rows);
     io::stdout().lock().write_all(text.as_bytes())
 }
 
 /// The text report (pure, for tests).
-pub fn render_text(out: &mut String, app: &App, identity: &Identity, decision: &Decision, max_rows: usize) {
+pub fn render_text(
+    out: &mut String,
+    app: &App,
+    identity: &Identity,
+    decision: &Decision,
+    max_rows: usize,
+) {
     use std::fmt::Write as _;
     let who = identity.userid.as_ref().map_or("-", |u| u.as_str());
     let mut extra = Vec::new();
@@ -146,7 +157,11 @@ pub fn render_text(out: &mut String, app: &App, identity: &Identity, decision: &
         let g: Vec<&str> = identity.groups.iter().map(|g| g.as_str()).collect();
         extra.push(format!("groups {}", g.join(", ")));
     }
-    let extra = if extra.is_empty() { String::new() } else { format!(" ({})", extra.join("; ")) };
+    let extra = if extra.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", extra.join("; "))
+    };
     let _ = writeln!(out, "identity   {who}{extra}");
     match decision.outcome {
         Outcome::Granted => {
@@ -167,7 +182,11 @@ pub fn render_text(out: &mut String, app: &App, identity: &Identity, decision: &
             (None, Some(l)) => format!(" at line {l}"),
             _ => String::new(),
         };
-        let dropped = if m.kept { "" } else { " (dropped: ACCESS is neither ADMIN nor USER)" };
+        let dropped = if m.kept {
+            ""
+        } else {
+            " (dropped: ACCESS is neither ADMIN nor USER)"
+        };
         let _ = writeln!(out, "{label:<10} {} row {}{place}{dropped}", m.table, m.row);
     }
     for (i, r) in decision.reduction.iter().enumerate() {
@@ -180,7 +199,9 @@ pub fn render_text(out: &mut String, app: &App, identity: &Identity, decision: &
             .collect();
         let shown = if r.applied {
             values.join(", ")
-        } else if decision.outcome == Outcome::Denied(section_access::access::DenyReason::StrictExclusion) {
+        } else if decision.outcome
+            == Outcome::Denied(section_access::access::DenyReason::StrictExclusion)
+        {
             String::from("(nothing matches the data)")
         } else {
             String::from("(nothing matches the data: not applied)")
@@ -228,6 +249,14 @@ pub fn render_text(out: &mut String, app: &App, identity: &Identity, decision: &
             }
         }
     }
+    if decision.outcome == Outcome::Denied(section_access::access::DenyReason::ReducedToNothing)
+        && let Some(reduced) = &decision.reduced
+    {
+        let _ = writeln!(out, "\ntables after reduction");
+        for t in reduced.tables(&app.data, &omitted) {
+            let _ = writeln!(out, "  {}  {} → {} rows", t.name(), t.total(), t.count());
+        }
+    }
     if !decision.notes.is_empty() {
         let _ = writeln!(out, "\nnotes");
         for n in &decision.notes {
@@ -237,7 +266,10 @@ pub fn render_text(out: &mut String, app: &App, identity: &Identity, decision: &
 }
 
 fn display_path(p: &Path) -> String {
-    p.file_name().map_or_else(|| p.display().to_string(), |f| f.to_string_lossy().into_owned())
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    )
 }
 
 fn write_tables(app: &App, decision: &Decision, dir: &Path) -> io::Result<()> {
@@ -250,10 +282,17 @@ fn write_tables(app: &App, decision: &Decision, dir: &Path) -> io::Result<()> {
         let name: String = t
             .name()
             .chars()
-            .map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') { c } else { '_' })
+            .map(|c| {
+                if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let file = std::fs::File::create(dir.join(format!("{name}.csv")))?;
-        t.write_csv(io::BufWriter::new(file)).map_err(io::Error::other)?;
+        t.write_csv(io::BufWriter::new(file))
+            .map_err(io::Error::other)?;
     }
     Ok(())
 }
