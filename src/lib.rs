@@ -8,8 +8,8 @@
 //! it into a [`model`], [`access`] decides who gets in with which reduction,
 //! [`reduce`] applies that to the data, [`jwt`] turns tokens into identities.
 
-pub mod jwt;
 pub mod access;
+pub mod jwt;
 pub mod load;
 pub mod model;
 pub mod names;

@@ -135,10 +135,8 @@ fn corpus_scripts_run_or_stop_at_their_first_unavailable_source() {
         };
         match run_source(&path, &text, &lenient) {
             Ok(app) => {
-                if expected.is_some() {
-                    if !app.approximate {
-                        report.push(format!("{file}: lenient run not marked approximate"));
-                    }
+                if expected.is_some() && !app.approximate {
+                    report.push(format!("{file}: lenient run not marked approximate"));
                 }
             }
             Err(e) => {

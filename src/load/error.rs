@@ -122,10 +122,14 @@ impl LoadError {
         sources: &SourceMap,
         expanded_from: Option<&Location>,
     ) -> Self {
-        // In expanded text, the location a user can open is the statement
-        // the expansion came from; the snippet shows the expanded text.
+        // Expanded text keeps the original file's lines and columns (it is
+        // padded to the statement's position), so the location names the
+        // original file at the place inside the expanded statement.
         let location = match expanded_from {
-            Some(at) => at.clone(),
+            Some(at) => Location {
+                path: at.path.clone(),
+                ..sources.location(fail.span)
+            },
             None => sources.location(fail.span),
         };
         let (name, text) = match sources.get(fail.span.source) {

@@ -63,6 +63,8 @@ pub(crate) struct Runner<'o> {
     depth: usize,
     /// For sources holding expanded text: the statement they came from.
     expansions: HashMap<SourceId, Location>,
+    /// Expanded texts already registered, by statement position and text.
+    expansion_cache: HashMap<(SourceId, u32, String), (SourceId, Arc<str>)>,
     notes: RefCell<Vec<&'static str>>,
     /// The span of the statement running (expansion errors point at it).
     current: Span,
@@ -90,6 +92,7 @@ impl<'o> Runner<'o> {
             qualify: Vec::new(),
             depth: 0,
             expansions: HashMap::new(),
+            expansion_cache: HashMap::new(),
             notes: RefCell::new(Vec::new()),
             current: Span::default(),
         }
@@ -346,7 +349,7 @@ impl<'o> Runner<'o> {
             Cond::Expr(e) => self.eval_expr(e),
             Cond::Deferred(text) => {
                 let expanded = self.expand(text, span)?;
-                let id = self.add_expansion(expanded.clone(), span);
+                let (id, expanded) = self.add_expansion(expanded, span);
                 let e = crate::script::parse_expr(id, &expanded).map_err(|e| {
                     LoadError::from_parse(e, &self.app.sources, self.expansions.get(&id))
                 })?;
@@ -440,7 +443,7 @@ impl<'o> Runner<'o> {
             }
             ForEachItems::Deferred(text) => {
                 let expanded = self.expand(text, span)?;
-                let id = self.add_expansion(expanded.clone(), span);
+                let (id, expanded) = self.add_expansion(expanded, span);
                 let mut out = Vec::new();
                 for (start, end) in split_top_level(&expanded) {
                     let piece = expanded.get(start..end).unwrap_or("").trim();
@@ -559,16 +562,34 @@ impl<'o> Runner<'o> {
 
     /// Registers expanded text as a source; errors in it are located at the
     /// statement it came from.
-    fn add_expansion(&mut self, text: String, from: Span) -> SourceId {
+    /// Registers expanded text as a source of its own and returns it with
+    /// its id. The text is preceded by blank lines and spaces up to the
+    /// statement's own line and column, so positions in it read like
+    /// positions in the original file (up to the first expansion). The same
+    /// expansion at the same place (a loop) reuses its source.
+    fn add_expansion(&mut self, text: String, from: Span) -> (SourceId, Arc<str>) {
+        let key = (from.source, from.start, text);
+        if let Some((id, padded)) = self.expansion_cache.get(&key) {
+            return (*id, Arc::clone(padded));
+        }
         let origin = self
             .expansions
             .get(&from.source)
             .cloned()
             .unwrap_or_else(|| self.app.sources.location(from));
-        let name = format!("{} (expanded)", origin);
-        let id = self.app.sources.add(PathBuf::from(name), Arc::from(text));
+        let at = self.app.sources.location(from);
+        let mut padded = "\n".repeat(at.line.saturating_sub(1) as usize);
+        padded.push_str(&" ".repeat(at.column.saturating_sub(1) as usize));
+        padded.push_str(&key.2);
+        let padded: Arc<str> = Arc::from(padded);
+        let name = format!("{} (after $(…) expansion)", origin.path.display());
+        let id = self
+            .app
+            .sources
+            .add(PathBuf::from(name), Arc::clone(&padded));
         self.expansions.insert(id, origin);
-        id
+        self.expansion_cache.insert(key, (id, Arc::clone(&padded)));
+        (id, padded)
     }
 
     fn expand(&mut self, text: &str, span: Span) -> R<String> {
@@ -602,7 +623,7 @@ impl<'o> Runner<'o> {
         // The deferred text stops before its `;`; put it back to parse.
         let mut expanded = self.expand(text, span)?;
         expanded.push(';');
-        let id = self.add_expansion(expanded.clone(), span);
+        let (id, expanded) = self.add_expansion(expanded, span);
         let parsed = crate::script::parse(id, &expanded)
             .map_err(|e| LoadError::from_parse(e, &self.app.sources, self.expansions.get(&id)))?;
         self.enter(span, "`$(…)` expansion")?;
@@ -1635,10 +1656,10 @@ impl crate::script::Expander for ExpandEnv<'_, '_> {
     }
 
     fn evaluate(&mut self, expr: &str) -> Result<String, String> {
-        let id = self
+        let (id, padded) = self
             .runner
             .add_expansion(expr.to_string(), self.runner.current);
-        let e = crate::script::parse_expr(id, expr).map_err(|e| e.to_string())?;
+        let e = crate::script::parse_expr(id, &padded).map_err(|e| e.to_string())?;
         let v = self.runner.eval_expr(&e).map_err(|e| e.to_string())?;
         Ok(value_text(&v))
     }
