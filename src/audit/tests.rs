@@ -1,0 +1,1 @@
+//! Unit tests of the audit on hand-built apps.
