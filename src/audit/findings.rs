@@ -185,6 +185,15 @@ fn row_location(app: &App, table: &Table, row: usize) -> Option<Location> {
     location(app, SourceId(o.file), o.line)
 }
 
+/// The location of a matched security row (file path and line).
+pub(super) fn path_location(app: &App, path: &Path, line: u32) -> Option<Location> {
+    let id = (0u32..)
+        .map(SourceId)
+        .take_while(|&id| app.sources.get(id).is_some())
+        .find(|&id| app.sources.path(id) == Some(path))?;
+    location(app, id, line)
+}
+
 fn location(app: &App, file: SourceId, line: u32) -> Option<Location> {
     let src = app.sources.get(file)?;
     let base = app
@@ -562,9 +571,11 @@ fn identity_cells(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
                         "legacy-field-value",
                         Severity::Info,
                         format!(
-                            "`{}` column `{name}` holds values other than `*` in {} rows: it cannot be checked offline, so those rows never match here",
+                            "`{}` column `{name}` holds values other than `*` in {} row{}: it cannot be checked offline, so {} never match here",
                             table.name,
-                            legacy.len()
+                            legacy.len(),
+                            if legacy.len() == 1 { "" } else { "s" },
+                            if legacy.len() == 1 { "that row does" } else { "those rows" }
                         ),
                         row_location(app, table, first),
                         "legacy qlikview fields are not used by qlik sense or qlik cloud; use `*` or remove the column",
@@ -863,7 +874,7 @@ fn scheduler(app: &App, opts: &Options, ev: &Evaluator<'_>, out: &mut Vec<Findin
         return;
     }
     let got = match d.outcome.reason() {
-        Some(r) => format!("it is denied ({})", r.code()),
+        Some(r) => format!("it is denied: {}", r.code()),
         None => String::from("it is only a USER"),
     };
     let _ = app;
@@ -938,7 +949,7 @@ fn results(app: &App, audit: &Audit, seen: &Seen, ev: &Evaluator<'_>, out: &mut 
                     g.cross_total,
                     g.cross.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(", ")
                 ),
-                None,
+                g.location.clone(),
                 "section access unions each field on its own; combine the fields into one key field (e.g. `COUNTRY & '|' & CATEGORY`) in both the security table and the data",
             ));
         }
@@ -953,7 +964,7 @@ fn results(app: &App, audit: &Audit, seen: &Seen, ev: &Evaluator<'_>, out: &mut 
                     if who.len() == 1 { "is" } else { "are" },
                     named(fields)
                 ),
-                None,
+                g.location.clone(),
                 "leave the reduction columns blank on ADMIN rows that should see everything",
             ));
         }

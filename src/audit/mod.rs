@@ -205,6 +205,9 @@ pub struct Grant {
     pub cross: Vec<String>,
     /// Number of such combinations (may exceed `cross.len()`).
     pub cross_total: usize,
+    /// The first security row kept for this grant (where findings on it
+    /// point).
+    pub location: Option<Location>,
 }
 
 impl Grant {
@@ -286,8 +289,19 @@ impl Audit {
             });
             key_of.push(k);
         }
-        let data = &app.data;
-        let ntables = data.tables().len();
+        // Service accounts (`INTERNAL\…`, e.g. the reload scheduler) see
+        // data no person sees; they do not count as "someone sees this row".
+        let mut counted = vec![false; distinct.len()];
+        for (identity, &k) in ids.iter().zip(&key_of) {
+            let service = identity
+                .userid
+                .as_ref()
+                .is_some_and(|u| u.as_str().starts_with("INTERNAL\\"));
+            if !service && let Some(c) = counted.get_mut(k) {
+                *c = true;
+            }
+        }
+        let ntables = app.data.tables().len();
         let mut seen = findings::Seen::new(app);
         // One reduction per distinct selection; keep only the row counts and
         // visible rows' contribution so memory does not grow with the
@@ -319,7 +333,10 @@ impl Audit {
                     }
                 };
                 ev.finish(&mut decision, &counts);
-                if decision.outcome.is_granted() && visible_keys.insert(selection_key) {
+                if decision.outcome.is_granted()
+                    && counted.get(i).copied().unwrap_or(false)
+                    && visible_keys.insert(selection_key)
+                {
                     let reduced = fresh.unwrap_or_else(|| ev.reduce(&decision));
                     seen.add(&reduced);
                 }
@@ -438,6 +455,11 @@ fn summarise(app: &App, ev: &Evaluator<'_>, decision: &Decision, counts: &[usize
         tables,
         cross,
         cross_total,
+        location: decision
+            .matched_rows
+            .iter()
+            .find(|m| m.kept)
+            .and_then(|m| findings::path_location(app, m.file.as_deref()?, m.line?)),
     }
 }
 
