@@ -27,7 +27,7 @@ main{padding:20px 32px 40px;max-width:1500px}
 h2{font-size:17px;margin:28px 0 10px;padding-bottom:6px;border-bottom:2px solid var(--line)}
 h2 small{font-weight:400;color:var(--muted);font-size:13px;margin-left:8px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}
-.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 16px;min-width:150px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 14px;min-width:112px}
 .card .n{font-size:26px;font-weight:650}
 .card .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 .card.bad .n{color:var(--no)}.card.warn .n{color:var(--warn)}.card.good .n{color:var(--ok)}
@@ -232,7 +232,7 @@ fn matrix(h: &mut String, audit: &Audit) {
         h.push_str("<p>No reduction field: every granted identity sees all rows.</p>\n");
         return;
     }
-    h.push_str("<p class=\"legend note\"><span class=\"badge yes\">●</span> sees the value <span class=\"badge all\">all</span> the field is not reduced for this identity (every value) <span>empty: does not see it</span></p>\n");
+    h.push_str("<p class=\"legend note\"><span><span class=\"badge yes\">●</span> sees the value</span><span><span class=\"badge all\">all</span> field not reduced for this identity: every value</span><span>empty: does not see it</span><span>grey row: denied</span></p>\n");
     h.push_str("<table class=\"matrix\"><thead><tr><th rowspan=\"2\">Identity</th><th rowspan=\"2\">Decision</th><th rowspan=\"2\">Access</th>");
     for (name, values) in &audit.fields {
         let span = values.len().clamp(1, MAX_VALUES);
