@@ -9,6 +9,7 @@
 //! [`reduce`] applies that to the data, [`jwt`] turns tokens into identities.
 
 pub mod access;
+pub mod audit;
 pub mod jwt;
 pub mod load;
 pub mod model;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::load::{App, Uppercase};
 use crate::model::{BitSet, FieldId, Model, NULL, Value};
 use crate::names::{FieldName, Identity};
-use crate::reduce::{Links, Selection};
+use crate::reduce::{Links, Reduced, Selection};
 use crate::script::source::SourceId;
 
 use super::{
@@ -14,7 +14,7 @@ use super::{
 };
 
 /// The fields with a meaning of their own in section access (SPEC §2).
-const SYSTEM_FIELDS: [&str; 10] = [
+pub const SYSTEM_FIELDS: [&str; 10] = [
     "ACCESS",
     "USERID",
     "USER.EMAIL",
@@ -176,6 +176,143 @@ pub struct Evaluator<'a> {
     wildcards: Vec<String>,
 }
 
+/// How a symbol of an identity column matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SymClass {
+    /// Blank, or a legacy value: matches nobody.
+    Never,
+    /// The wildcard: matches anyone.
+    Wild,
+    /// A value compared with the identity.
+    Value,
+}
+
+#[derive(Debug)]
+struct ColIndex {
+    kind: IdKind,
+    ids: Vec<u32>,
+    class: Vec<SymClass>,
+    by_text: HashMap<String, Vec<u32>>,
+    rows_by_sym: HashMap<u32, Vec<u32>>,
+    wild_rows: Vec<u32>,
+}
+
+impl ColIndex {
+    /// Symbols of this column equal to one of the identity's values.
+    fn allowed(&self, identity: &Identity) -> Vec<u32> {
+        let mut texts: Vec<&str> = Vec::new();
+        let user = identity.userid.as_ref().map(|u| u.as_str());
+        let email = identity.email.as_ref().map(|e| e.as_str());
+        let groups = identity.groups.iter().map(|g| g.as_str());
+        match self.kind {
+            IdKind::UserId => texts.extend(user),
+            IdKind::Email => texts.extend(email),
+            IdKind::Group => texts.extend(groups),
+            IdKind::NtName => {
+                texts.extend(user);
+                texts.extend(groups);
+            }
+            IdKind::Legacy => {}
+        }
+        let mut out: Vec<u32> = texts
+            .into_iter()
+            .filter_map(|t| self.by_text.get(t))
+            .flatten()
+            .copied()
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn candidates(&self, allowed: &[u32]) -> usize {
+        self.wild_rows.len()
+            + allowed
+                .iter()
+                .map(|s| self.rows_by_sym.get(s).map_or(0, Vec::len))
+                .sum::<usize>()
+    }
+
+    fn accepts(&self, row: u32, allowed: &[u32]) -> bool {
+        let Some(&id) = self.ids.get(row as usize) else {
+            return false;
+        };
+        match self.class.get(id as usize) {
+            Some(SymClass::Wild) => true,
+            Some(SymClass::Value) => allowed.binary_search(&id).is_ok(),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct TableIndex {
+    len: usize,
+    cols: Vec<ColIndex>,
+}
+
+/// The identity columns of the security tables, indexed by value (see
+/// [`Evaluator::match_index`]): matching an identity costs the rows it
+/// could match, not the rows of the table.
+#[derive(Debug)]
+pub struct MatchIndex {
+    tables: Vec<Option<TableIndex>>,
+}
+
+/// The security rows an identity matches directly, per security table
+/// (`None` for a table without identity columns). Everything a decision
+/// depends on: identities with equal keys get equal decisions.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MatchKey(Vec<Option<Vec<u32>>>);
+
+impl MatchIndex {
+    /// The rows `identity` matches (SPEC §4: AND across the identity columns
+    /// of a row, `*` matches anyone, blank and legacy cells match nobody).
+    pub fn key(&self, identity: &Identity) -> MatchKey {
+        MatchKey(
+            self.tables
+                .iter()
+                .map(|t| t.as_ref().map(|t| Self::rows(t, identity)))
+                .collect(),
+        )
+    }
+
+    fn rows(table: &TableIndex, identity: &Identity) -> Vec<u32> {
+        let allowed: Vec<Vec<u32>> = table.cols.iter().map(|c| c.allowed(identity)).collect();
+        // Walk the column with the fewest candidate rows, check the others.
+        let Some((best, _)) = table
+            .cols
+            .iter()
+            .zip(&allowed)
+            .enumerate()
+            .min_by_key(|(_, (c, a))| c.candidates(a))
+        else {
+            // No identity column holds data: every row matches (vacuous AND).
+            return (0..table.len)
+                .filter_map(|r| u32::try_from(r).ok())
+                .collect();
+        };
+        let (Some(col), Some(own)) = (table.cols.get(best), allowed.get(best)) else {
+            return Vec::new();
+        };
+        let mut rows: Vec<u32> = col.wild_rows.clone();
+        for s in own {
+            rows.extend(col.rows_by_sym.get(s).into_iter().flatten().copied());
+        }
+        rows.sort_unstable();
+        rows.dedup();
+        rows.retain(|&r| {
+            table
+                .cols
+                .iter()
+                .zip(&allowed)
+                .enumerate()
+                .all(|(i, (c, a))| i == best || c.accepts(r, a))
+        });
+        rows
+    }
+}
+
 /// The decision before the data is reduced.
 #[derive(Debug, PartialEq)]
 struct Grant {
@@ -275,7 +412,7 @@ impl<'a> Evaluator<'a> {
                 reduced: Some(reduced),
             };
         }
-        let mut grant = self.grant(&self.rules, identity, &mut notes);
+        let grant = self.grant(&self.rules, identity, &mut notes);
         if let Some(other) = &self.other {
             let alt = self.grant(other, identity, &mut Vec::new());
             if !same_answer(&grant, &alt) {
@@ -292,56 +429,197 @@ impl<'a> Evaluator<'a> {
                 ));
             }
         }
-        let mut reduced = None;
-        if grant.outcome.is_granted() {
-            let selection = Selection {
-                fields: grant
-                    .reduction
-                    .iter()
-                    .filter(|r| r.applied)
-                    .map(|r| {
-                        let mut set =
-                            BitSet::new(self.app.data.symbols(r.field).map_or(0, |s| s.len()));
-                        for &v in &r.values {
-                            set.insert(v as usize);
-                        }
-                        (r.field, set)
-                    })
-                    .collect(),
-                rows: Vec::new(),
-            };
-            let r = self.data.links.reduce(&self.app.data, &selection);
-            if grant.access == Some(AccessLevel::User) {
-                let reduced_tables: Vec<usize> = self
+        let mut decision = Decision {
+            outcome: grant.outcome,
+            access: grant.access,
+            matched_rows: grant.matched,
+            reduction: grant.reduction,
+            omitted: grant.omitted,
+            notes,
+            reduced: None,
+        };
+        if decision.outcome.is_granted() {
+            let r = self.reduce(&decision);
+            let counts: Vec<usize> = (0..self.app.data.tables().len())
+                .map(|t| r.count(t))
+                .collect();
+            self.finish(&mut decision, &counts);
+            decision.reduced = Some(r);
+        }
+        dedup(&mut decision.notes);
+        decision
+    }
+
+    /// The selection a decision applies to the data: S_f of every applied
+    /// reduction field.
+    pub fn selection(&self, decision: &Decision) -> Selection {
+        Selection {
+            fields: decision
+                .reduction
+                .iter()
+                .filter(|r| r.applied)
+                .map(|r| {
+                    let mut set =
+                        BitSet::new(self.app.data.symbols(r.field).map_or(0, |s| s.len()));
+                    for &v in &r.values {
+                        set.insert(v as usize);
+                    }
+                    (r.field, set)
+                })
+                .collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Reduces the data for a decision (whatever its outcome; a denied
+    /// identity sees nothing, but the reduction shows what it would have).
+    pub fn reduce(&self, decision: &Decision) -> Reduced {
+        self.data
+            .links
+            .reduce(&self.app.data, &self.selection(decision))
+    }
+
+    /// Completes a granted decision with the rows its reduction left per
+    /// application table (`rows_left`, in model order): a USER left without
+    /// rows in a reduced table is denied (SPEC §5.7). Takes counts, not the
+    /// reduction, so one cached reduction can serve many decisions.
+    pub fn finish(&self, decision: &mut Decision, rows_left: &[usize]) {
+        if !decision.outcome.is_granted() || decision.access != Some(AccessLevel::User) {
+            return;
+        }
+        let applied: Vec<FieldId> = decision
+            .reduction
+            .iter()
+            .filter(|r| r.applied)
+            .map(|r| r.field)
+            .collect();
+        let reduced_tables: Vec<usize> = self
+            .app
+            .data
+            .tables()
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| applied.iter().any(|f| t.has_field(*f)))
+            .map(|(i, _)| i)
+            .collect();
+        let emptied = reduced_tables.iter().any(|&t| {
+            rows_left.get(t).copied().unwrap_or(0) == 0
+                && self
                     .app
                     .data
                     .tables()
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, t)| selection.fields.iter().any(|(f, _)| t.has_field(*f)))
-                    .map(|(i, _)| i)
-                    .collect();
-                let emptied = reduced_tables.iter().any(|&t| {
-                    r.count(t) == 0
-                        && self
-                            .app
-                            .data
-                            .tables()
-                            .get(t)
-                            .is_some_and(|tb| !tb.is_empty())
-                });
-                if emptied && reduced_tables.len() > 1 {
-                    notes.push(Note::new(
-                        "reduced-to-nothing-any-table",
-                        "several tables hold reduction fields: a USER is denied when any of them is left without rows [inf]",
-                    ));
-                }
-                if emptied {
-                    grant.outcome = Outcome::Denied(DenyReason::ReducedToNothing);
-                }
-            }
-            reduced = Some(r);
+                    .get(t)
+                    .is_some_and(|tb| !tb.is_empty())
+        });
+        if emptied && reduced_tables.len() > 1 {
+            decision.notes.push(Note::new(
+                "reduced-to-nothing-any-table",
+                "several tables hold reduction fields: a USER is denied when any of them is left without rows [inf]",
+            ));
         }
+        if emptied {
+            decision.outcome = Outcome::Denied(DenyReason::ReducedToNothing);
+        }
+    }
+
+    /// Indexes the identity columns of the security tables so that many
+    /// identities can be matched without scanning every row (audit).
+    pub fn match_index(&self) -> MatchIndex {
+        let sec = self.rules.sec.as_ref();
+        let tables = sec
+            .tables()
+            .iter()
+            .zip(&self.rules.tables)
+            .map(|(table, st)| {
+                if st.identity.is_empty() {
+                    return None;
+                }
+                let cols = st
+                    .identity
+                    .iter()
+                    .filter_map(|&(f, kind)| {
+                        let ids = table.column(f)?.to_vec();
+                        let n = sec.symbols(f).map_or(0, |s| s.len());
+                        let mut class = vec![SymClass::Never; n];
+                        let mut by_text: HashMap<String, Vec<u32>> = HashMap::new();
+                        for (id, v) in sec.symbols(f).into_iter().flat_map(|s| s.iter()) {
+                            let text = v.text();
+                            let c = if text.trim().is_empty() {
+                                SymClass::Never
+                            } else if self.is_wildcard(&text) {
+                                SymClass::Wild
+                            } else if kind == IdKind::Legacy {
+                                SymClass::Never
+                            } else {
+                                by_text.entry(text.into_owned()).or_default().push(id);
+                                SymClass::Value
+                            };
+                            if let Some(slot) = class.get_mut(id as usize) {
+                                *slot = c;
+                            }
+                        }
+                        let mut rows_by_sym: HashMap<u32, Vec<u32>> = HashMap::new();
+                        let mut wild_rows = Vec::new();
+                        for (r, &id) in ids.iter().enumerate() {
+                            let Ok(r) = u32::try_from(r) else { continue };
+                            match class.get(id as usize) {
+                                Some(SymClass::Wild) => wild_rows.push(r),
+                                Some(SymClass::Value) => rows_by_sym.entry(id).or_default().push(r),
+                                _ => {}
+                            }
+                        }
+                        Some(ColIndex {
+                            kind,
+                            ids,
+                            class,
+                            by_text,
+                            rows_by_sym,
+                            wild_rows,
+                        })
+                    })
+                    .collect();
+                Some(TableIndex {
+                    len: table.len(),
+                    cols,
+                })
+            })
+            .collect();
+        MatchIndex { tables }
+    }
+
+    /// The decision for the security rows an identity matched (from
+    /// [`MatchIndex::key`]), before the data is reduced: call
+    /// [`Evaluator::reduce`] and [`Evaluator::finish`] for granted ones.
+    /// Two identities with the same key get the same decision; notes that
+    /// depend on the identity itself are left out.
+    pub fn decide(&self, key: &MatchKey) -> Decision {
+        let mut notes = self.general.clone();
+        if !self.app.has_section_access && self.app.access.tables().is_empty() {
+            return Decision {
+                outcome: Outcome::Granted,
+                access: None,
+                matched_rows: Vec::new(),
+                reduction: Vec::new(),
+                omitted: Vec::new(),
+                notes,
+                reduced: None,
+            };
+        }
+        let by_identity: Vec<Option<BitSet>> = key
+            .0
+            .iter()
+            .zip(self.rules.sec.tables())
+            .map(|(rows, table)| {
+                rows.as_ref().map(|rows| {
+                    let mut set = BitSet::new(table.len());
+                    for &r in rows {
+                        set.insert(r as usize);
+                    }
+                    set
+                })
+            })
+            .collect();
+        let grant = self.grant_rows(&self.rules, &by_identity, &mut notes);
         dedup(&mut notes);
         Decision {
             outcome: grant.outcome,
@@ -350,12 +628,34 @@ impl<'a> Evaluator<'a> {
             reduction: grant.reduction,
             omitted: grant.omitted,
             notes,
-            reduced,
+            reduced: None,
         }
     }
 
-    fn is_wildcard(&self, text: &str) -> bool {
+    /// True when `text` is a wildcard in section access under these
+    /// options (`*` in Sense, the `Star is` value in QlikView).
+    pub fn is_wildcard(&self, text: &str) -> bool {
         self.wildcards.iter().any(|w| w == text)
+    }
+
+    /// The security tables as compared (under the `--uppercase` mode).
+    pub fn security(&self) -> &Model {
+        self.rules.sec.as_ref()
+    }
+
+    /// The reduction fields: (security field, application field, name), in
+    /// security-field order.
+    pub fn reduction_fields(&self) -> Vec<(FieldId, FieldId, FieldName)> {
+        self.rules
+            .reductions
+            .iter()
+            .map(|r| (r.security, r.data, r.name.clone()))
+            .collect()
+    }
+
+    /// Application fields that link tables (key fields), sorted.
+    pub fn key_fields(&self) -> &[FieldId] {
+        &self.data.keys
     }
 
     /// Matches the identity against every table with identity columns.
@@ -452,9 +752,19 @@ impl<'a> Evaluator<'a> {
     }
 
     fn grant(&self, rules: &Rules<'_>, identity: &Identity, notes: &mut Vec<Note>) -> Grant {
+        let by_identity = self.identity_rows(rules, identity, notes);
+        self.grant_rows(rules, &by_identity, notes)
+    }
+
+    /// The decision given the rows each security table matched directly.
+    fn grant_rows(
+        &self,
+        rules: &Rules<'_>,
+        by_identity: &[Option<BitSet>],
+        notes: &mut Vec<Note>,
+    ) -> Grant {
         let sec = rules.sec.as_ref();
         let tables = sec.tables();
-        let by_identity = self.identity_rows(rules, identity, notes);
         let valid_access = |t: usize| -> Option<BitSet> {
             let table = tables.get(t)?;
             let col = table.column(rules.access?)?;

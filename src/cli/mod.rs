@@ -1,7 +1,10 @@
 //! Command-line front end: clap arguments become validated configuration,
 //! the library does the work, results go to stdout and diagnostics to stderr.
 
+mod audit;
+mod diff;
 mod preview;
+mod test;
 
 use std::process::ExitCode;
 
@@ -103,6 +106,12 @@ enum Command {
     Token(token::TokenArgs),
     /// What one identity sees: decision, reasons, reduction, tables.
     Preview(preview::PreviewArgs),
+    /// Every identity: decision, reduction, rows per table, and the findings.
+    Audit(audit::AuditArgs),
+    /// Check an expectation file (TOML `[[case]]` tables) against a script.
+    Test(test::TestArgs),
+    /// Who gained or lost what between two versions of a script.
+    Diff(diff::DiffArgs),
 }
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
@@ -122,5 +131,8 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Token(args) => token::run(args).into(),
         Command::Preview(args) => preview::run(&args).into(),
+        Command::Audit(args) => audit::run(&args).into(),
+        Command::Test(args) => test::run(&args).into(),
+        Command::Diff(args) => diff::run(&args).into(),
     }
 }

@@ -1,0 +1,1012 @@
+//! Lint findings: what in a script, or in what it grants, deserves a look.
+//!
+//! Each [`Finding`] has a stable kebab-case code, a [`Severity`], a
+//! lower-case message naming the values involved, the script line when
+//! known, and a `help` line. Findings come from three places: the runner's
+//! warnings (`ragged-inline-row`, `unsupported-skipped`, …), the security
+//! and application tables themselves (static checks), and the audit of
+//! every identity (who is denied, who sees combinations no row grants, which
+//! data rows nobody sees).
+//!
+//! | code | severity |
+//! |---|---|
+//! | `lowercase-security-value` | error |
+//! | `invalid-access-value` | error |
+//! | `blank-identity-cell` | error |
+//! | `unmatched-security-field` | error |
+//! | `omit-unknown-field` | error |
+//! | `lowercase-data-value` | warning |
+//! | `no-scheduler-admin` | warning |
+//! | `star-misses-data-values` | warning |
+//! | `cross-product` | warning |
+//! | `strict-exclusion-denied` | warning |
+//! | `reduced-to-nothing-denied` | warning |
+//! | `omit-key-field` | warning |
+//! | `admin-reduced` | warning |
+//! | runner warnings (`ragged-inline-row`, …) | warning |
+//! | `duplicate-security-row` | info |
+//! | `unreachable-data-rows` | info |
+//! | `legacy-field-value` | info |
+//! | `no-section-access` | info |
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::Audit;
+use crate::access::{
+    AccessLevel, Decision, DenyReason, Evaluator, Options, Product, SYSTEM_FIELDS,
+};
+use crate::load::App;
+use crate::model::{BitSet, FieldId, Model, NULL, Table, Value};
+use crate::names::Identity;
+use crate::reduce::Reduced;
+use crate::script::source::SourceId;
+
+/// How many values, rows or identities a message names before "and N more".
+pub const MAX_NAMED: usize = 10;
+
+/// How serious a finding is. Ordered: `Info < Warning < Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; often intended.
+    Info,
+    /// Probably not what the author meant.
+    Warning,
+    /// The script does not do what it says.
+    Error,
+}
+
+impl Severity {
+    /// `info`, `warning` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a finding points: a file (relative to the script's folder when it
+/// is inside it) and a 1-based line.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    /// The file.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// The text of that line, trimmed (not part of the JSON).
+    #[serde(skip)]
+    pub text: Option<String>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One finding (JSON: `{"code", "severity", "message", "location": {"file",
+/// "line"} | null, "help"}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable kebab-case code.
+    pub code: &'static str,
+    /// How serious.
+    pub severity: Severity,
+    /// Lower-case message, values in backticks.
+    pub message: String,
+    /// Script line, when known.
+    pub location: Option<Location>,
+    /// What to do about it.
+    pub help: String,
+}
+
+impl Finding {
+    fn new(
+        code: &'static str,
+        severity: Severity,
+        message: String,
+        location: Option<Location>,
+        help: &str,
+    ) -> Self {
+        Self {
+            code,
+            severity,
+            message,
+            location,
+            help: help.to_string(),
+        }
+    }
+}
+
+/// Every finding on `app`: runs the audit of every identity the security
+/// tables name (what `check` prints).
+pub fn findings(app: &App, opts: &Options) -> Vec<Finding> {
+    Audit::run(app, opts, &[], &mut |_, _| {}).findings
+}
+
+/// Rows of the application tables that at least one granted identity sees.
+#[derive(Debug)]
+pub struct Seen {
+    rows: Vec<BitSet>,
+}
+
+impl Seen {
+    pub(super) fn new(app: &App) -> Self {
+        Self {
+            rows: app
+                .data
+                .tables()
+                .iter()
+                .map(|t| BitSet::new(t.len()))
+                .collect(),
+        }
+    }
+
+    pub(super) fn add(&mut self, reduced: &Reduced) {
+        for (t, rows) in self.rows.iter_mut().enumerate() {
+            if let Some(r) = reduced.rows(t) {
+                rows.union_with(r);
+            }
+        }
+    }
+}
+
+/// `a`, `b`, `c` and 4 more.
+fn named<I: IntoIterator<Item = String>>(items: I) -> String {
+    let all: Vec<String> = items.into_iter().collect();
+    let shown: Vec<String> = all
+        .iter()
+        .take(MAX_NAMED)
+        .map(|s| format!("`{s}`"))
+        .collect();
+    let more = all.len().saturating_sub(MAX_NAMED);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// The location of a row of a table, when the runner tracked it.
+fn row_location(app: &App, table: &Table, row: usize) -> Option<Location> {
+    let o = table.origin(row)?;
+    location(app, SourceId(o.file), o.line)
+}
+
+/// The location of a matched security row (file path and line).
+pub(super) fn path_location(app: &App, path: &Path, line: u32) -> Option<Location> {
+    let id = (0u32..)
+        .map(SourceId)
+        .take_while(|&id| app.sources.get(id).is_some())
+        .find(|&id| app.sources.path(id) == Some(path))?;
+    location(app, id, line)
+}
+
+fn location(app: &App, file: SourceId, line: u32) -> Option<Location> {
+    let src = app.sources.get(file)?;
+    let base = app
+        .sources
+        .path(SourceId(0))
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty());
+    let shown = base
+        .and_then(|b| src.path.strip_prefix(b).ok())
+        .unwrap_or(&src.path);
+    let text = src
+        .text
+        .lines()
+        .nth(line.saturating_sub(1) as usize)
+        .map(|l| l.trim().to_string());
+    Some(Location {
+        file: shown.display().to_string().replace('\\', "/"),
+        line,
+        text,
+    })
+}
+
+fn text_of(model: &Model, field: FieldId, id: u32) -> Option<String> {
+    if id == NULL {
+        return None;
+    }
+    model.value(field, id).map(|v| v.text().into_owned())
+}
+
+fn is_blank(text: Option<&str>) -> bool {
+    text.is_none_or(|t| t.trim().is_empty())
+}
+
+const IDENTITY_COLUMNS: [&str; 8] = [
+    "USERID",
+    "USER.EMAIL",
+    "GROUP",
+    "NTNAME",
+    "NTDOMAINSID",
+    "NTSID",
+    "SERIAL",
+    "PASSWORD",
+];
+
+/// Every value of each reduction field in the data, as text in Qlik's order.
+pub(super) fn reduction_values(app: &App, ev: &Evaluator<'_>) -> Vec<(String, Vec<String>)> {
+    ev.reduction_fields()
+        .into_iter()
+        .map(|(_, data, name)| {
+            let mut ids = data_ids(&app.data, data);
+            crate::access::sort_ids(&app.data, data, &mut ids);
+            let values = ids
+                .into_iter()
+                .filter_map(|id| text_of(&app.data, data, id))
+                .collect();
+            (name.to_string(), values)
+        })
+        .collect()
+}
+
+/// Symbol ids of `field` that occur in at least one table.
+fn data_ids(model: &Model, field: FieldId) -> Vec<u32> {
+    let mut present = BitSet::new(model.symbols(field).map_or(0, |s| s.len()));
+    for t in model.tables() {
+        for &id in t.column(field).unwrap_or(&[]) {
+            if id != NULL {
+                present.insert(id as usize);
+            }
+        }
+    }
+    present
+        .iter()
+        .filter_map(|i| u32::try_from(i).ok())
+        .collect()
+}
+
+/// Whether two values are equal the way section access compares them
+/// (SPEC §5.3): as numbers when both are, otherwise as text.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.num(), b.num()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.text() == b.text(),
+    }
+}
+
+/// Value combinations across the reduction fields of one security table
+/// that a granted decision lets the identity see though no single kept row
+/// grants them (SPEC §5.5). Returns the first [`MAX_NAMED`] and the total.
+pub(super) fn cross_combinations(
+    app: &App,
+    ev: &Evaluator<'_>,
+    decision: &Decision,
+) -> (Vec<String>, usize) {
+    const LIMIT: usize = 100_000;
+    let sec = ev.security();
+    let reductions = ev.reduction_fields();
+    let applied: HashMap<FieldId, HashSet<String>> = decision
+        .reduction
+        .iter()
+        .filter(|r| r.applied)
+        .map(|r| {
+            let texts = r
+                .values
+                .iter()
+                .filter_map(|&id| text_of(&app.data, r.field, id))
+                .collect();
+            (r.field, texts)
+        })
+        .collect();
+    let mut named_out = Vec::new();
+    let mut total = 0usize;
+    for table in sec.tables() {
+        // Reduction fields of this table that the decision applies.
+        let fields: Vec<(FieldId, &HashSet<String>, String)> = reductions
+            .iter()
+            .filter(|(s, _, _)| table.has_field(*s))
+            .filter_map(|(s, d, n)| applied.get(d).map(|set| (*s, set, n.to_string())))
+            .collect();
+        if fields.len() < 2 {
+            continue;
+        }
+        let rows: Vec<usize> = decision
+            .matched_rows
+            .iter()
+            .filter(|m| m.kept && m.table == table.name)
+            .map(|m| m.row.saturating_sub(1))
+            .collect();
+        // Per row and field: the values that row grants (`*` = every listed
+        // value), restricted to S_f.
+        let listed: Vec<Vec<String>> = fields
+            .iter()
+            .map(|(f, s, _)| {
+                let mut v: Vec<String> = sec
+                    .tables()
+                    .iter()
+                    .flat_map(|t| t.column(*f).unwrap_or(&[]).iter())
+                    .filter_map(|&id| text_of(sec, *f, id))
+                    .filter(|t| !t.trim().is_empty() && !ev.is_wildcard(t) && s.contains(t))
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            })
+            .collect();
+        let grants: Vec<Vec<Vec<String>>> = rows
+            .iter()
+            .map(|&r| {
+                fields
+                    .iter()
+                    .zip(&listed)
+                    .map(|((f, s, _), all)| {
+                        let cell = table
+                            .column(*f)
+                            .and_then(|c| c.get(r))
+                            .and_then(|&id| text_of(sec, *f, id));
+                        match cell {
+                            Some(t) if ev.is_wildcard(&t) => all.clone(),
+                            Some(t) if s.contains(&t) => vec![t],
+                            _ => Vec::new(),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        // The per-field unions whose product the identity sees.
+        let unions: Vec<Vec<String>> = (0..fields.len())
+            .map(|i| {
+                let mut v: Vec<String> = grants
+                    .iter()
+                    .filter_map(|g| g.get(i))
+                    .flatten()
+                    .cloned()
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            })
+            .collect();
+        let product = unions
+            .iter()
+            .map(Vec::len)
+            .try_fold(1usize, usize::checked_mul)
+            .unwrap_or(usize::MAX);
+        if product <= 1 || product > LIMIT {
+            continue;
+        }
+        let mut idx = vec![0usize; unions.len()];
+        'tuples: loop {
+            let tuple: Vec<&String> = unions
+                .iter()
+                .zip(&idx)
+                .filter_map(|(u, &i)| u.get(i))
+                .collect();
+            let covered = grants
+                .iter()
+                .any(|g| g.iter().zip(&tuple).all(|(vals, t)| vals.contains(t)));
+            if !covered {
+                total += 1;
+                if named_out.len() < MAX_NAMED {
+                    let parts: Vec<String> = fields
+                        .iter()
+                        .zip(&tuple)
+                        .map(|((_, _, n), t)| format!("{n}={t}"))
+                        .collect();
+                    named_out.push(parts.join(", "));
+                }
+            }
+            // Next tuple, last field fastest.
+            for k in (0..idx.len()).rev() {
+                let (Some(slot), Some(u)) = (idx.get_mut(k), unions.get(k)) else {
+                    break 'tuples;
+                };
+                *slot += 1;
+                if *slot < u.len() {
+                    continue 'tuples;
+                }
+                *slot = 0;
+            }
+            break;
+        }
+    }
+    (named_out, total)
+}
+
+/// Every finding, sorted (errors first, then by location and code).
+pub(super) fn collect(
+    app: &App,
+    opts: &Options,
+    ev: &Evaluator<'_>,
+    audit: &Audit,
+    seen: &Seen,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    runner_warnings(app, &mut out);
+    if !app.has_section_access && app.access.tables().is_empty() {
+        out.push(Finding::new(
+            "no-section-access",
+            Severity::Info,
+            String::from("the script has no section access: every identity sees all data"),
+            None,
+            "add a `Section Access;` part if the app holds data not everyone may see",
+        ));
+        sort(&mut out);
+        return out;
+    }
+    lowercase_security_values(app, &mut out);
+    identity_cells(app, ev, &mut out);
+    access_values(app, ev, &mut out);
+    unmatched_fields(app, ev, &mut out);
+    lowercase_data_values(app, ev, &mut out);
+    star_coverage(app, ev, &mut out);
+    omit_values(app, ev, &mut out);
+    duplicate_rows(app, ev, &mut out);
+    scheduler(app, opts, ev, &mut out);
+    results(app, audit, seen, ev, &mut out);
+    sort(&mut out);
+    out
+}
+
+fn sort(out: &mut [Finding]) {
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.location.is_none().cmp(&b.location.is_none()))
+            .then_with(|| a.location.cmp(&b.location))
+            .then_with(|| a.code.cmp(b.code))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+}
+
+fn runner_warnings(app: &App, out: &mut Vec<Finding>) {
+    for w in &app.warnings {
+        let loc = w.span.and_then(|s| {
+            let l = app.sources.location(s);
+            location(app, s.source, l.line)
+        });
+        let help = match w.code {
+            "ragged-inline-row" => {
+                "give every INLINE row as many cells as the header: missing cells load as NULL and extra cells are dropped"
+            }
+            "unsupported-skipped" => {
+                "the statement was skipped: the model may differ from what qlik builds; load the data from files to check it offline"
+            }
+            _ => "review the statement",
+        };
+        out.push(Finding::new(
+            w.code,
+            Severity::Warning,
+            w.message.clone(),
+            loc,
+            help,
+        ));
+    }
+}
+
+/// Security values with lower-case letters in identity columns and
+/// `ACCESS`: the raw tables hold INLINE values upper-cased already, so such
+/// values came from a file, `RESIDENT` or a database and keep their case in
+/// the observed engine.
+fn lowercase_security_values(app: &App, out: &mut Vec<Finding>) {
+    let sec = &app.access;
+    let mut columns: Vec<&str> = IDENTITY_COLUMNS.to_vec();
+    columns.push("ACCESS");
+    for table in sec.tables() {
+        for name in &columns {
+            let Some(f) = sec.find_field(name).filter(|&f| table.has_field(f)) else {
+                continue;
+            };
+            let Some(col) = table.column(f) else { continue };
+            let mut values: Vec<String> = Vec::new();
+            let mut first = None;
+            for (r, &id) in col.iter().enumerate() {
+                let Some(t) = text_of(sec, f, id) else {
+                    continue;
+                };
+                if t.chars().any(char::is_lowercase) {
+                    first.get_or_insert(r);
+                    if !values.contains(&t) {
+                        values.push(t);
+                    }
+                }
+            }
+            let Some(first) = first else { continue };
+            out.push(Finding::new(
+                "lowercase-security-value",
+                Severity::Error,
+                format!(
+                    "`{}` column `{name}` holds lower-case values from a file, `RESIDENT` or a database: {}; qlik upper-cases only INLINE values in section access, so these rows never match",
+                    table.name,
+                    named(values)
+                ),
+                row_location(app, table, first),
+                "wrap the field in `Upper()` when loading it into section access",
+            ));
+        }
+    }
+}
+
+/// Blank identity cells and legacy values.
+fn identity_cells(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
+    let sec = ev.security();
+    for table in sec.tables() {
+        for name in IDENTITY_COLUMNS {
+            let Some(f) = sec.find_field(name).filter(|&f| table.has_field(f)) else {
+                continue;
+            };
+            let Some(col) = table.column(f) else { continue };
+            let blank: Vec<usize> = (0..col.len())
+                .filter(|&r| is_blank(col.get(r).and_then(|&id| text_of(sec, f, id)).as_deref()))
+                .collect();
+            if let Some(&first) = blank.first() {
+                let rows = blank.iter().map(|r| (r + 1).to_string());
+                out.push(Finding::new(
+                    "blank-identity-cell",
+                    Severity::Error,
+                    format!(
+                        "`{}` has a blank `{name}` cell in row {}: a blank identity cell matches nobody, so the row grants nothing",
+                        table.name,
+                        named(rows).replace('`', "")
+                    ),
+                    row_location(app, table, first),
+                    "write `*` to match anyone, or the value meant",
+                ));
+            }
+            if matches!(name, "NTDOMAINSID" | "NTSID" | "SERIAL" | "PASSWORD") {
+                let legacy: Vec<usize> = (0..col.len())
+                    .filter(|&r| {
+                        col.get(r)
+                            .and_then(|&id| text_of(sec, f, id))
+                            .is_some_and(|t| !t.trim().is_empty() && !ev.is_wildcard(&t))
+                    })
+                    .collect();
+                if let Some(&first) = legacy.first() {
+                    out.push(Finding::new(
+                        "legacy-field-value",
+                        Severity::Info,
+                        format!(
+                            "`{}` column `{name}` holds values other than `*` in {} row{}: it cannot be checked offline, so {} never match here",
+                            table.name,
+                            legacy.len(),
+                            if legacy.len() == 1 { "" } else { "s" },
+                            if legacy.len() == 1 { "that row does" } else { "those rows" }
+                        ),
+                        row_location(app, table, first),
+                        "legacy qlikview fields are not used by qlik sense or qlik cloud; use `*` or remove the column",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn access_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
+    let sec = ev.security();
+    let Some(f) = sec.find_field("ACCESS") else {
+        return;
+    };
+    for table in sec.tables() {
+        let Some(col) = table.column(f) else { continue };
+        let mut bad: Vec<(String, usize)> = Vec::new();
+        for (r, &id) in col.iter().enumerate() {
+            let t = text_of(sec, f, id).unwrap_or_default();
+            if t != "ADMIN" && t != "USER" {
+                bad.push((t, r));
+            }
+        }
+        let Some(&(_, first)) = bad.first() else {
+            continue;
+        };
+        let mut values: Vec<String> = bad
+            .iter()
+            .map(|(t, _)| {
+                if t.trim().is_empty() {
+                    String::from("(blank)")
+                } else {
+                    t.clone()
+                }
+            })
+            .collect();
+        values.dedup();
+        let rows: Vec<String> = bad.iter().map(|(_, r)| (r + 1).to_string()).collect();
+        out.push(Finding::new(
+            "invalid-access-value",
+            Severity::Error,
+            format!(
+                "`{}` has `ACCESS` values other than `ADMIN` or `USER` ({}) in row {}: those rows grant nothing",
+                table.name,
+                named(values),
+                named(rows).replace('`', "")
+            ),
+            row_location(app, table, first),
+            "`ACCESS` must be `ADMIN` or `USER` (upper-case unless loaded INLINE)",
+        ));
+    }
+}
+
+fn unmatched_fields(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
+    let sec = ev.security();
+    let reductions: Vec<FieldId> = ev.reduction_fields().iter().map(|r| r.0).collect();
+    for f in sec.live_fields() {
+        let Some(name) = sec.field_name(f) else {
+            continue;
+        };
+        if SYSTEM_FIELDS.contains(&name.as_str()) || reductions.contains(&f) {
+            continue;
+        }
+        let hint = app
+            .data
+            .live_fields()
+            .into_iter()
+            .filter_map(|d| app.data.field_name(d))
+            .find(|d| d.as_str().to_uppercase() == name.as_str().to_uppercase())
+            .map(|d| format!(" (did you mean `{d}`? application field names are case-sensitive)"));
+        let at = sec.tables().iter().find_map(|t| {
+            if t.has_field(f) {
+                Some(row_location(app, t, 0))
+            } else {
+                None
+            }
+        });
+        out.push(Finding::new(
+            "unmatched-security-field",
+            Severity::Error,
+            format!(
+                "security field `{name}` names no application field: it reduces nothing{}",
+                hint.clone().unwrap_or_default()
+            ),
+            at.flatten(),
+            if hint.is_some() {
+                "rename the application field to the upper-case name (e.g. `Upper(x) as NAME` or `AS NAME`)"
+            } else {
+                "reduction fields must have the same (upper-case) name in the data model"
+            },
+        ));
+    }
+}
+
+/// Data values of a reduction field with lower-case letters that no
+/// security value equals: no USER can reach their rows.
+fn lowercase_data_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
+    let sec = ev.security();
+    for (sf, df, name) in ev.reduction_fields() {
+        let listed: HashSet<String> = sec
+            .tables()
+            .iter()
+            .flat_map(|t| t.column(sf).unwrap_or(&[]).iter())
+            .filter_map(|&id| text_of(sec, sf, id))
+            .collect();
+        let bad: Vec<u32> = data_ids(&app.data, df)
+            .into_iter()
+            .filter(|&id| {
+                text_of(&app.data, df, id)
+                    .is_some_and(|t| t.chars().any(char::is_lowercase) && !listed.contains(&t))
+            })
+            .collect();
+        if bad.is_empty() {
+            continue;
+        }
+        let mut ids = bad.clone();
+        crate::access::sort_ids(&app.data, df, &mut ids);
+        let set: HashSet<u32> = bad.into_iter().collect();
+        let mut per_table = Vec::new();
+        for t in app.data.tables() {
+            let n = t
+                .column(df)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|id| set.contains(id))
+                .count();
+            if n > 0 {
+                per_table.push(format!("{n} of `{}`", t.name));
+            }
+        }
+        out.push(Finding::new(
+            "lowercase-data-value",
+            Severity::Warning,
+            format!(
+                "reduction field `{name}` has lower-case data values {} that no security value equals: their rows ({}) are reachable by no USER",
+                named(ids.into_iter().filter_map(|id| text_of(&app.data, df, id))),
+                per_table.join(", ")
+            ),
+            None,
+            "application data is never upper-cased: load the field as `Upper(x) as NAME`",
+        ));
+    }
+}
+
+/// `*` in a reduction field expands to the listed values only: data values
+/// nobody lists are seen by nobody with `*`.
+fn star_coverage(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
+    let sec = ev.security();
+    for (sf, df, name) in ev.reduction_fields() {
+        let mut star_at = None;
+        let mut listed: Vec<&Value> = Vec::new();
+        for table in sec.tables() {
+            let Some(col) = table.column(sf) else {
+                continue;
+            };
+            for (r, &id) in col.iter().enumerate() {
+                if id == NULL {
+                    continue;
+                }
+                let Some(v) = sec.value(sf, id) else { continue };
+                let t = v.text();
+                if ev.is_wildcard(&t) {
+                    if star_at.is_none() {
+                        star_at = Some(row_location(app, table, r));
+                    }
+                } else if !t.trim().is_empty() {
+                    listed.push(v);
+                }
+            }
+        }
+        let Some(at) = star_at else { continue };
+        let mut missing: Vec<u32> = data_ids(&app.data, df)
+            .into_iter()
+            .filter(|&id| {
+                app.data
+                    .value(df, id)
+                    .is_some_and(|d| !listed.iter().any(|l| same_value(l, d)))
+            })
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        crate::access::sort_ids(&app.data, df, &mut missing);
+        let n = missing.len();
+        out.push(Finding::new(
+            "star-misses-data-values",
+            Severity::Warning,
+            format!(
+                "`*` in `{name}` means every value listed in the security tables, not every value in the data: nobody with `*` sees {} ({n} value{})",
+                named(missing.into_iter().filter_map(|id| text_of(&app.data, df, id))),
+                if n == 1 { "" } else { "s" }
+            ),
+            at,
+            "list the missing values in the security table, or give those users an ADMIN row with a blank reduction",
+        ));
+    }
+}
+
+fn omit_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
+    let sec = ev.security();
+    let Some(omit) = sec.find_field("OMIT") else {
+        return;
+    };
+    let live: Vec<(FieldId, String)> = app
+        .data
+        .live_fields()
+        .into_iter()
+        .filter_map(|f| app.data.field_name(f).map(|n| (f, n.to_string())))
+        .collect();
+    let keys = ev.key_fields();
+    let mut done: HashSet<String> = HashSet::new();
+    for table in sec.tables() {
+        let Some(col) = table.column(omit) else {
+            continue;
+        };
+        for (r, &id) in col.iter().enumerate() {
+            let Some(text) = text_of(sec, omit, id) else {
+                continue;
+            };
+            let text = text.trim().to_string();
+            if text.is_empty() || ev.is_wildcard(&text) || !done.insert(text.clone()) {
+                continue;
+            }
+            let upper = text.to_uppercase();
+            let hits: Vec<&(FieldId, String)> = live
+                .iter()
+                .filter(|(_, n)| *n == text || n.to_uppercase() == upper)
+                .collect();
+            if hits.is_empty() {
+                out.push(Finding::new(
+                    "omit-unknown-field",
+                    Severity::Error,
+                    format!("`OMIT` value `{text}` names no application field: it hides nothing"),
+                    row_location(app, table, r),
+                    "use the exact name of the field to hide",
+                ));
+            }
+            for (f, n) in hits {
+                if keys.contains(f) {
+                    out.push(Finding::new(
+                        "omit-key-field",
+                        Severity::Warning,
+                        format!(
+                            "`OMIT` hides key field `{n}`: the tables it links look unrelated to the user, though the reduction still went through it"
+                        ),
+                        row_location(app, table, r),
+                        "omit a non-key copy of the field instead, or rename the key so it is not shown",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn duplicate_rows(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
+    let sec = ev.security();
+    for table in sec.tables() {
+        let mut first: HashMap<Vec<u32>, usize> = HashMap::new();
+        let mut dups: Vec<(usize, usize)> = Vec::new();
+        for r in 0..table.len() {
+            let row: Vec<u32> = table.row(r).collect();
+            match first.get(&row) {
+                Some(&f) => dups.push((f, r)),
+                None => {
+                    first.insert(row, r);
+                }
+            }
+        }
+        let Some(&(_, at)) = dups.first() else {
+            continue;
+        };
+        let pairs = dups
+            .iter()
+            .map(|(f, r)| format!("row {} repeats row {}", r + 1, f + 1));
+        out.push(Finding::new(
+            "duplicate-security-row",
+            Severity::Info,
+            format!(
+                "`{}` has duplicate rows: {}",
+                table.name,
+                named(pairs).replace('`', "")
+            ),
+            row_location(app, table, at),
+            "remove the repeated rows (they change nothing, but hide what the table means)",
+        ));
+    }
+}
+
+fn scheduler(app: &App, opts: &Options, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
+    if opts.product != Product::Sense {
+        return;
+    }
+    let d = ev.evaluate(&Identity::user("INTERNAL\\SA_SCHEDULER"));
+    if d.outcome.is_granted() && d.access == Some(AccessLevel::Admin) {
+        return;
+    }
+    let got = match d.outcome.reason() {
+        Some(r) => format!("it is denied: {}", r.code()),
+        None => String::from("it is only a USER"),
+    };
+    let _ = app;
+    out.push(Finding::new(
+        "no-scheduler-admin",
+        Severity::Warning,
+        format!(
+            "no `ADMIN` row matches `INTERNAL\\SA_SCHEDULER` ({got}): on qlik sense enterprise on windows scheduled reloads of this app fail"
+        ),
+        None,
+        "add a row `ADMIN, INTERNAL\\SA_SCHEDULER` (with `*` or blank in the other columns) to the security table",
+    ));
+}
+
+/// Findings on what the audit computed.
+fn results(app: &App, audit: &Audit, seen: &Seen, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
+    let mut by_grant: Vec<Vec<String>> = vec![Vec::new(); audit.grants.len()];
+    for e in &audit.entries {
+        if let Some(v) = by_grant.get_mut(e.grant) {
+            v.push(super::label(&e.identity));
+        }
+    }
+    for (reason, code) in [
+        (DenyReason::StrictExclusion, "strict-exclusion-denied"),
+        (DenyReason::ReducedToNothing, "reduced-to-nothing-denied"),
+    ] {
+        let who: Vec<String> = audit
+            .grants
+            .iter()
+            .zip(&by_grant)
+            .filter(|(g, _)| g.outcome.reason() == Some(reason))
+            .flat_map(|(_, w)| w.iter().cloned())
+            .collect();
+        if who.is_empty() {
+            continue;
+        }
+        let (what, help) = match reason {
+            DenyReason::StrictExclusion => (
+                "a reduction field matches none of their values in the data (strict exclusion)",
+                "check that their reduction values exist in the data, upper-case, or give them `*`",
+            ),
+            _ => (
+                "their reduction leaves a reduced table without rows",
+                "check that their values occur together in the data",
+            ),
+        };
+        let n = who.len();
+        out.push(Finding::new(
+            code,
+            Severity::Warning,
+            format!(
+                "{n} identit{} denied because {what}: {}",
+                if n == 1 { "y is" } else { "ies are" },
+                named(who)
+            ),
+            None,
+            help,
+        ));
+    }
+    for (g, who) in audit.grants.iter().zip(&by_grant) {
+        if who.is_empty() {
+            continue;
+        }
+        if g.cross_total > 0 {
+            out.push(Finding::new(
+                "cross-product",
+                Severity::Warning,
+                format!(
+                    "{} see{} combinations of reduction values that no single security row grants ({} in all): {}",
+                    named(who.iter().cloned()),
+                    if who.len() == 1 { "s" } else { "" },
+                    g.cross_total,
+                    g.cross.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(", ")
+                ),
+                g.location.clone(),
+                "section access unions each field on its own; combine the fields into one key field (e.g. `COUNTRY & '|' & CATEGORY`) in both the security table and the data",
+            ));
+        }
+        if g.is_granted() && g.access == Some(AccessLevel::Admin) && !g.reduction.is_empty() {
+            let fields: Vec<String> = g.reduction.iter().map(|(n, _)| n.clone()).collect();
+            out.push(Finding::new(
+                "admin-reduced",
+                Severity::Warning,
+                format!(
+                    "{} {} ADMIN but reduced by {}: ADMIN does not mean all data",
+                    named(who.iter().cloned()),
+                    if who.len() == 1 { "is" } else { "are" },
+                    named(fields)
+                ),
+                g.location.clone(),
+                "leave the reduction columns blank on ADMIN rows that should see everything",
+            ));
+        }
+    }
+    // Rows nobody sees, per table, with the reduction values they carry.
+    let reductions = ev.reduction_fields();
+    for (t, table) in app.data.tables().iter().enumerate() {
+        let Some(rows) = seen.rows.get(t) else {
+            continue;
+        };
+        let hidden = table.len() - rows.count().min(table.len());
+        if hidden == 0 || audit.entries.is_empty() {
+            continue;
+        }
+        let mut detail = String::new();
+        if let Some((_, df, name)) = reductions.iter().find(|(_, d, _)| table.has_field(*d)) {
+            let col = table.column(*df).unwrap_or(&[]);
+            let mut ids: Vec<u32> = (0..table.len())
+                .filter(|&r| !rows.contains(r))
+                .filter_map(|r| col.get(r).copied())
+                .filter(|&id| id != NULL)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            crate::access::sort_ids(&app.data, *df, &mut ids);
+            if !ids.is_empty() {
+                detail = format!(
+                    " (`{name}` {})",
+                    named(ids.into_iter().filter_map(|id| text_of(&app.data, *df, id)))
+                );
+            }
+        }
+        out.push(Finding::new(
+            "unreachable-data-rows",
+            Severity::Info,
+            format!(
+                "{hidden} of {} rows of `{}` are visible to no audited identity{detail}",
+                table.len(),
+                table.name
+            ),
+            None,
+            "intended for data nobody may see; otherwise grant those values to someone (audit `--identities` with your user directory to be sure)",
+        ));
+    }
+}

@@ -1,0 +1,389 @@
+//! `section-access audit`: every identity, who sees what, and the findings.
+//!
+//! Runs the script, audits every identity the security tables name (plus a
+//! user-directory export given with `--identities`), and prints a text
+//! table, the JSON of [`section_access::audit::AuditReport`], one CSV row per
+//! identity, or a self-contained HTML page. Exits 4 when a finding reaches
+//! `--fail-on`.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use section_access::access::{Options, Product};
+use section_access::audit::{Audit, Severity, html, label, read_identities};
+use section_access::load::{App, LoadOptions, run_file};
+
+use super::preview::{OnOff, ProductArg};
+use super::{Exit, ScriptArgs};
+
+/// Evaluation options shared by `audit`, `test` and `diff`.
+#[derive(Clone, Debug, Args)]
+pub struct EvalArgs {
+    /// Whose rules apply.
+    #[arg(long, value_enum, default_value_t)]
+    pub product: ProductArg,
+    /// QlikView's strict exclusion switch (always on for Sense).
+    #[arg(long, value_enum, default_value_t)]
+    pub strict_exclusion: OnOff,
+    /// QlikView on a server: ADMIN rows are treated as USER rows.
+    #[arg(long)]
+    pub server: bool,
+}
+
+impl EvalArgs {
+    /// The evaluation options, with the script's `--uppercase` mode.
+    pub fn options(&self, uppercase: super::UppercaseArg) -> Options {
+        Options {
+            product: match self.product {
+                ProductArg::Sense => Product::Sense,
+                ProductArg::Qlikview => Product::QlikView,
+            },
+            strict_exclusion: self.strict_exclusion == OnOff::On,
+            server: self.server,
+            uppercase: uppercase.into(),
+        }
+    }
+}
+
+/// Output of `audit`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// A table for the terminal, then the findings.
+    #[default]
+    Text,
+    /// `{"identities": [...], "findings": [...]}`.
+    Json,
+    /// One row per identity.
+    Csv,
+    /// A self-contained report page.
+    Html,
+}
+
+/// `--fail-on`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding.
+    Info,
+    /// Warnings and errors.
+    Warning,
+    /// Errors only.
+    Error,
+}
+
+impl FailOn {
+    /// The lowest severity that fails.
+    pub fn severity(self) -> Severity {
+        match self {
+            FailOn::Info => Severity::Info,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Error => Severity::Error,
+        }
+    }
+}
+
+/// Arguments of `audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    script: ScriptArgs,
+    #[command(flatten)]
+    eval: EvalArgs,
+    /// More identities: a CSV with a header `userid,email,groups` (groups
+    /// separated by `;`), e.g. an export of the user directory.
+    #[arg(long, value_name = "FILE.csv")]
+    identities: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: AuditFormat,
+    /// Exit 4 when a finding is at least this severe.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    fail_on: Option<FailOn>,
+}
+
+/// Runs a script, reporting a load error on stderr.
+pub fn load(script: &ScriptArgs) -> Result<App, Exit> {
+    load_path(&script.script, script)
+}
+
+/// Runs the script at `path` with the options of `script`.
+pub fn load_path(path: &Path, script: &ScriptArgs) -> Result<App, Exit> {
+    let load_opts = LoadOptions {
+        libs: script.libs.iter().cloned().collect(),
+        allow_unsupported: script.allow_unsupported,
+    };
+    run_file(path, &load_opts).map_err(|e| {
+        super::preview::report_error(&e);
+        Exit::Error
+    })
+}
+
+/// A progress line on stderr while many grants are decided; silent unless
+/// stderr is a terminal.
+pub fn progress() -> impl FnMut(usize, usize) {
+    let tty = io::stderr().is_terminal();
+    let mut last = 0usize;
+    move |done, total| {
+        if !tty || total < 2000 {
+            return;
+        }
+        let pct = done * 100 / total.max(1);
+        if pct != last || done == total {
+            last = pct;
+            let filled = pct / 4;
+            let bar: String = "█".repeat(filled) + &"░".repeat(25 - filled.min(25));
+            eprint!("\rauditing {bar} {pct:>3}%  {done}/{total} distinct grants");
+            if done == total {
+                eprintln!();
+            }
+        }
+    }
+}
+
+/// Runs `audit`.
+pub fn run(args: &AuditArgs) -> Exit {
+    let app = match load(&args.script) {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    let extra = match &args.identities {
+        Some(path) => match read_identities(path) {
+            Ok(ids) => ids,
+            Err(e) => {
+                super::preview::report_error(&e);
+                return Exit::Error;
+            }
+        },
+        None => Vec::new(),
+    };
+    let opts = args.eval.options(args.script.uppercase);
+    let mut tick = progress();
+    let audit = Audit::run(&app, &opts, &extra, &mut tick);
+    let text = match args.format {
+        AuditFormat::Json => match serde_json::to_string_pretty(&audit.report()) {
+            Ok(s) => s + "\n",
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Error;
+            }
+        },
+        AuditFormat::Csv => match csv_text(&audit) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Error;
+            }
+        },
+        AuditFormat::Html => {
+            let title = args.script.script.file_name().map_or_else(
+                || args.script.script.display().to_string(),
+                |f| f.to_string_lossy().into_owned(),
+            );
+            let meta = [
+                ("product", format!("{:?}", opts.product).to_lowercase()),
+                (
+                    "upper-casing",
+                    format!("{:?}", opts.uppercase).to_lowercase(),
+                ),
+                (
+                    "identities",
+                    match &args.identities {
+                        Some(p) => format!("security tables + {}", p.display()),
+                        None => String::from("named by the security tables"),
+                    },
+                ),
+                (
+                    "approximate",
+                    if app.approximate {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    },
+                ),
+            ];
+            html::render(&audit, &title, &meta)
+        }
+        AuditFormat::Text => text_report(&audit),
+    };
+    if let Err(e) = io::stdout().lock().write_all(text.as_bytes())
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: {e}");
+        return Exit::Error;
+    }
+    match (args.fail_on, audit.worst()) {
+        (Some(f), Some(w)) if w >= f.severity() => Exit::Findings,
+        _ => Exit::Ok,
+    }
+}
+
+fn reduction_text(g: &section_access::audit::Grant, max: usize) -> String {
+    if !g.is_granted() {
+        return String::new();
+    }
+    let mut parts: Vec<String> = g
+        .reduction
+        .iter()
+        .map(|(n, v)| {
+            let shown: Vec<&str> = v.iter().take(max).map(String::as_str).collect();
+            let more = v.len().saturating_sub(max);
+            if more > 0 {
+                format!("{n}={} +{more}", shown.join("|"))
+            } else {
+                format!("{n}={}", shown.join("|"))
+            }
+        })
+        .collect();
+    parts.extend(g.unreduced.iter().map(|n| format!("{n}=(all)")));
+    parts.join("; ")
+}
+
+/// The text report: one line per identity, then the findings.
+pub fn text_report(audit: &Audit) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let rows: Vec<[String; 5]> = audit
+        .entries
+        .iter()
+        .filter_map(|e| {
+            let g = audit.grant_of(e)?;
+            let decision = match g.outcome.reason() {
+                None => String::from("granted"),
+                Some(r) => format!("denied ({})", r.code()),
+            };
+            let tables: Vec<String> = if g.is_granted() {
+                g.tables
+                    .iter()
+                    .map(|(n, t)| format!("{n} {}/{}", t.rows, t.total))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Some([
+                label(&e.identity),
+                decision,
+                g.access.map_or(String::new(), |a| a.as_str().to_string()),
+                reduction_text(g, 4),
+                tables.join(", "),
+            ])
+        })
+        .collect();
+    let header = ["IDENTITY", "DECISION", "ACCESS", "REDUCTION", "ROWS"].map(String::from);
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            std::iter::once(&header)
+                .chain(&rows)
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, &w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    let granted = audit
+        .entries
+        .iter()
+        .filter(|e| audit.grant_of(e).is_some_and(|g| g.is_granted()))
+        .count();
+    let _ = writeln!(
+        out,
+        "\n{} identities: {granted} granted, {} denied; {} distinct grants",
+        audit.entries.len(),
+        audit.entries.len() - granted,
+        audit.grants.len()
+    );
+    if audit.findings.is_empty() {
+        let _ = writeln!(out, "\nno findings");
+        return out;
+    }
+    let _ = writeln!(out, "\nfindings");
+    for f in &audit.findings {
+        let at = f
+            .location
+            .as_ref()
+            .map_or(String::new(), |l| format!(" at {l}"));
+        let _ = writeln!(
+            out,
+            "  {:<7}  {}{at}: {}",
+            f.severity.as_str(),
+            f.code,
+            f.message
+        );
+        let _ = writeln!(out, "           help: {}", f.help);
+    }
+    out
+}
+
+/// One CSV row per identity: `userid,email,groups,decision,reason,access,
+/// reduction,omitted` and `rows:TABLE` per table. Reduction is
+/// `FIELD=v1|v2; FIELD=v`, unreduced fields `FIELD=(all)`.
+pub fn csv_text(audit: &Audit) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let tables: Vec<String> = audit
+        .grants
+        .first()
+        .map(|g| g.tables.iter().map(|(n, _)| n.clone()).collect())
+        .unwrap_or_default();
+    let mut header: Vec<String> = [
+        "userid",
+        "email",
+        "groups",
+        "decision",
+        "reason",
+        "access",
+        "reduction",
+        "omitted",
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    header.extend(tables.iter().map(|t| format!("rows:{t}")));
+    w.write_record(&header)?;
+    for e in &audit.entries {
+        let Some(g) = audit.grant_of(e) else { continue };
+        let mut rec: Vec<String> = vec![
+            e.identity
+                .userid
+                .as_ref()
+                .map_or(String::new(), ToString::to_string),
+            e.identity
+                .email
+                .as_ref()
+                .map_or(String::new(), ToString::to_string),
+            e.identity
+                .groups
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(";"),
+            g.decision().to_string(),
+            g.outcome
+                .reason()
+                .map_or(String::new(), |r| r.code().to_string()),
+            g.access.map_or(String::new(), |a| a.as_str().to_string()),
+            reduction_text(g, usize::MAX),
+            g.omitted.join(";"),
+        ];
+        for t in &tables {
+            let n = g
+                .tables
+                .iter()
+                .find(|(n, _)| n == t)
+                .map_or(0, |(_, r)| r.rows);
+            rec.push(n.to_string());
+        }
+        w.write_record(&rec)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
