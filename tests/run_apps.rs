@@ -88,7 +88,7 @@ fn expectations() -> Vec<(&'static str, Option<(&'static str, u32)>)> {
         ),
         (
             "iamdv__QlikView-Security-Masterclass__02_Single_Field_Reduction_-_Solution.qvs",
-            Some(("load::unsupported", 49)),
+            Some(("load::unsupported", 70)),
         ),
         (
             "iamdv__QlikView-Security-Masterclass__Hide_multiple_fields_from_the_data_model.qvs",
@@ -96,11 +96,11 @@ fn expectations() -> Vec<(&'static str, Option<(&'static str, u32)>)> {
         ),
         (
             "iamdv__QlikView-Security-Masterclass__Multi_Field_Reduction_-_Lecture.qvs",
-            Some(("load::unsupported", 32)),
+            Some(("load::unsupported", 40)),
         ),
         (
             "iamdv__QlikView-Security-Masterclass__Multi_Field_Reduction_Solution.qvs",
-            Some(("load::unsupported", 33)),
+            Some(("load::unsupported", 37)),
         ),
         ("qlik-oss__core-website__authorization.md", None),
     ]
