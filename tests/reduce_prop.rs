@@ -15,7 +15,7 @@
     reason = "tests"
 )]
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use section_access::model::{BitSet, Model, Table, Value};
@@ -143,15 +143,16 @@ fn reference(spec: &Spec) -> Vec<BTreeSet<usize>> {
             }
         }
     }
-    let selected: HashSet<usize> = (0..n)
-        .filter(|&t| {
-            spec.select
-                .iter()
-                .enumerate()
-                .any(|(f, s)| s.is_some() && fields_of(t).contains(&f))
-                || spec.rows.as_ref().is_some_and(|(rt, _)| *rt == t)
-        })
-        .collect();
+    // Whether table `t` holds a selection that a link over `hub` fields
+    // must carry: a row selection, or a selected field outside the link
+    // (a selection on the link's own fields is applied by both sides).
+    let selected = |t: usize, hub: &BTreeSet<usize>| -> bool {
+        spec.select
+            .iter()
+            .enumerate()
+            .any(|(f, s)| s.is_some() && fields_of(t).contains(&f) && !hub.contains(&f))
+            || spec.rows.as_ref().is_some_and(|(rt, _)| *rt == t)
+    };
     // Side of member `t` of point `p`: tables reachable without edge (t, p).
     let side_selected = |t: usize, p: usize| -> bool {
         let mut seen_t = vec![false; n];
@@ -173,7 +174,7 @@ fn reference(spec: &Spec) -> Vec<BTreeSet<usize>> {
                 }
             }
         }
-        (0..n).any(|y| seen_t[y] && selected.contains(&y))
+        (0..n).any(|y| seen_t[y] && selected(y, &points[p].0))
     };
     let mut alive: Vec<BTreeSet<usize>> = (0..n)
         .map(|t| {

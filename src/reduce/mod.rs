@@ -166,23 +166,34 @@ impl Links {
         let tables = model.tables();
         let mut possible: Vec<BitSet> = tables.iter().map(|t| BitSet::full(t.len())).collect();
         let mut selected = BitSet::new(self.tables);
+        // Per selected field, the tables holding it.
+        let mut field_tables: Vec<(FieldId, BitSet)> = Vec::new();
         for (field, allowed) in &selection.fields {
+            let mut holders = BitSet::new(self.tables);
             for (t, table) in tables.iter().enumerate() {
                 let (Some(col), Some(rows)) = (table.column(*field), possible.get_mut(t)) else {
                     continue;
                 };
                 selected.insert(t);
+                holders.insert(t);
                 restrict(rows, col, allowed);
             }
+            field_tables.push((*field, holders));
         }
+        let mut row_selected = BitSet::new(self.tables);
         for (t, allowed) in &selection.rows {
             if let Some(rows) = possible.get_mut(*t) {
                 selected.insert(*t);
+                row_selected.insert(*t);
                 rows.intersect_with(allowed);
             }
         }
         // Per hub and member: the other members whose side holds a
-        // selection, i.e. whose possible keys constrain this member.
+        // selection, i.e. whose possible keys constrain this member. A
+        // selection on a field of the hub itself does not count: every
+        // member applies it directly, and a selected value stays selected
+        // in a table even where a neighbour lacks it (as in Qlik, selecting
+        // a region with no customers still shows that region's own row).
         let constraints: Vec<Vec<Vec<usize>>> = self
             .hubs
             .iter()
@@ -190,7 +201,12 @@ impl Links {
                 let active: Vec<bool> = hub
                     .members
                     .iter()
-                    .map(|m| intersects(&m.side, &selected))
+                    .map(|m| {
+                        intersects(&m.side, &row_selected)
+                            || field_tables.iter().any(|(f, holders)| {
+                                !hub.fields.contains(f) && intersects(&m.side, holders)
+                            })
+                    })
                     .collect();
                 (0..hub.members.len())
                     .map(|i| {
@@ -604,6 +620,35 @@ mod tests {
         assert_eq!(names(&r, &m, 0, "CID"), ["4"]);
         assert_eq!(r.count(1), 0);
         assert_eq!(r.count(2), 0);
+    }
+
+    #[test]
+    fn a_selected_key_value_stays_where_a_neighbour_lacks_it() {
+        // Regions(REGION) — Customers(REGION): selecting CENTRAL, which no
+        // customer has, keeps the CENTRAL row of Regions and no customer.
+        let mut m = Model::new();
+        let region = m.field(&FieldName::new("REGION"));
+        let name = m.field(&FieldName::new("Name"));
+        let cust = m.field(&FieldName::new("Customer"));
+        let mut regions = Table::new(crate::names::TableName::new("Regions"), &[region, name]);
+        for (r, n) in [("NORTH", "North"), ("CENTRAL", "Central")] {
+            let a = m.intern(region, crate::model::Value::from_text(r));
+            let b = m.intern(name, crate::model::Value::from_text(n));
+            regions.push_row(&[a, b], None);
+        }
+        let mut customers = Table::new(crate::names::TableName::new("Customers"), &[cust, region]);
+        let a = m.intern(cust, crate::model::Value::from_text("c1"));
+        let b = m.intern(region, crate::model::Value::from_text("NORTH"));
+        customers.push_row(&[a, b], None);
+        m.push_table(regions);
+        m.push_table(customers);
+        let links = Links::new(&m);
+        let r = links.reduce(&m, &select(&m, "REGION", &["CENTRAL"]));
+        assert_eq!(names(&r, &m, 0, "Name"), ["Central"]);
+        assert_eq!(r.count(1), 0);
+        let r = links.reduce(&m, &select(&m, "REGION", &["CENTRAL", "NORTH"]));
+        assert_eq!(r.count(0), 2);
+        assert_eq!(r.count(1), 1);
     }
 
     #[test]
