@@ -7,13 +7,12 @@
 //! `--fail-on`.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use section_access::access::{Options, Product};
-use section_access::audit::{Audit, Severity, html, label, read_identities};
-use section_access::load::{App, LoadOptions, run_file};
+use section_access::audit::{Audit, Finding, Severity, html, label, read_identities};
 
 use super::preview::{OnOff, ProductArg};
 use super::{Exit, ScriptArgs};
@@ -102,23 +101,6 @@ pub struct AuditArgs {
     fail_on: Option<FailOn>,
 }
 
-/// Runs a script, reporting a load error on stderr.
-pub fn load(script: &ScriptArgs) -> Result<App, Exit> {
-    load_path(&script.script, script)
-}
-
-/// Runs the script at `path` with the options of `script`.
-pub fn load_path(path: &Path, script: &ScriptArgs) -> Result<App, Exit> {
-    let load_opts = LoadOptions {
-        libs: script.libs.iter().cloned().collect(),
-        allow_unsupported: script.allow_unsupported,
-    };
-    run_file(path, &load_opts).map_err(|e| {
-        super::preview::report_error(&e);
-        Exit::Error
-    })
-}
-
 /// A progress line on stderr while many grants are decided; silent unless
 /// stderr is a terminal.
 pub fn progress() -> impl FnMut(usize, usize) {
@@ -143,7 +125,7 @@ pub fn progress() -> impl FnMut(usize, usize) {
 
 /// Runs `audit`.
 pub fn run(args: &AuditArgs) -> Exit {
-    let app = match load(&args.script) {
+    let app = match args.script.load() {
         Ok(app) => app,
         Err(code) => return code,
     };
@@ -151,7 +133,7 @@ pub fn run(args: &AuditArgs) -> Exit {
         Some(path) => match read_identities(path) {
             Ok(ids) => ids,
             Err(e) => {
-                super::preview::report_error(&e);
+                super::report_error(&e);
                 return Exit::Error;
             }
         },
@@ -300,12 +282,19 @@ pub fn text_report(audit: &Audit) -> String {
         audit.entries.len() - granted,
         audit.grants.len()
     );
-    if audit.findings.is_empty() {
+    write_findings(&mut out, &audit.findings);
+    out
+}
+
+/// The findings as text: severity, code, place, message and help.
+pub fn write_findings(out: &mut String, findings: &[Finding]) {
+    use std::fmt::Write as _;
+    if findings.is_empty() {
         let _ = writeln!(out, "\nno findings");
-        return out;
+        return;
     }
     let _ = writeln!(out, "\nfindings");
-    for f in &audit.findings {
+    for f in findings {
         let at = f
             .location
             .as_ref()
@@ -319,7 +308,6 @@ pub fn text_report(audit: &Audit) -> String {
         );
         let _ = writeln!(out, "           help: {}", f.help);
     }
-    out
 }
 
 /// One CSV row per identity: `userid,email,groups,decision,reason,access,

@@ -1,29 +1,44 @@
-//! `section-access check`: parse and run a script, show what it loaded.
+//! `section-access check`: parse and run a script, show what it loaded and
+//! the findings; `--syntax` only parses.
+//!
+//! JSON (`--format json`), keys in this order:
+//! `{"script", "approximate", "section_access", "security_tables": [{"name",
+//! "rows", "fields"}], "tables": [...], "reduction_fields": [names],
+//! "findings": [{"code", "severity", "message", "location", "help"}]}`;
+//! with `--syntax`: `{"script", "syntax": "ok", "statements", "warnings":
+//! [{"code", "message", "location"}]}`.
 
-use std::io::Write;
+use std::fmt::Write as _;
+use std::sync::Arc;
 
 use clap::Args;
 use serde::Serialize;
 
-use section_access::load::{self, App};
+use section_access::access::Evaluator;
+use section_access::audit::{Finding, findings};
+use section_access::load::App;
 use section_access::model::Model;
-use section_access::script;
-use section_access::script::source::SourceId;
+use section_access::script::{self, source::SourceMap};
 
-use super::{Exit, Format, Output, ScriptArgs};
+use super::audit::{EvalArgs, FailOn, write_findings};
+use super::{Exit, Format, ScriptArgs, emit};
 
-/// Parse and run a load script; print its sections, tables and security
-/// tables, the reduction fields found, and warnings.
+/// Arguments of `check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     script: ScriptArgs,
+    #[command(flatten)]
+    eval: EvalArgs,
     /// Only parse: report syntax errors without reading any data source.
     #[arg(long)]
     syntax: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+    /// Exit 4 when a finding is at least this severe.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    fail_on: Option<FailOn>,
 }
 
 /// A table as `check` reports it.
@@ -34,15 +49,7 @@ struct TableReport {
     fields: Vec<String>,
 }
 
-/// A warning with its place.
-#[derive(Debug, Serialize)]
-struct WarningReport {
-    code: String,
-    message: String,
-    location: Option<String>,
-}
-
-/// The whole `check --format json` document.
+/// The `check --format json` document.
 #[derive(Debug, Serialize)]
 struct CheckReport {
     script: String,
@@ -51,79 +58,121 @@ struct CheckReport {
     security_tables: Vec<TableReport>,
     tables: Vec<TableReport>,
     reduction_fields: Vec<String>,
-    unmatched_security_fields: Vec<String>,
-    warnings: Vec<WarningReport>,
+    findings: Vec<Finding>,
+}
+
+/// A parse warning with its place.
+#[derive(Debug, Serialize)]
+struct SyntaxWarning {
+    code: String,
+    message: String,
+    location: String,
 }
 
 /// Runs `check`.
-pub fn run(args: CheckArgs, out: &mut Output) -> Exit {
+pub fn run(args: &CheckArgs) -> Exit {
     if args.syntax {
-        return syntax_only(&args, out);
+        return syntax_only(args);
     }
-    let opts = args.script.load_options();
-    let app = match load::run_file(&args.script.script, &opts) {
+    let app = match args.script.load() {
         Ok(app) => app,
-        Err(e) => return out.diagnostic(e),
+        Err(code) => return code,
     };
-    let report = report(&args, &app);
-    match args.format {
-        Format::Json => out.json(&report),
-        Format::Text => out.text(|w| write_text(w, &report)),
-    }
+    let opts = args.eval.options(args.script.uppercase);
+    let report = CheckReport {
+        script: args.script.script.display().to_string(),
+        approximate: app.approximate,
+        section_access: app.has_section_access,
+        security_tables: tables_of(&app.security(opts.uppercase)),
+        tables: tables_of(&app.data),
+        reduction_fields: reduction_fields(&app, &opts),
+        findings: findings(&app, &opts),
+    };
+    let code = match (
+        args.fail_on,
+        report.findings.iter().map(|f| f.severity).max(),
+    ) {
+        (Some(f), Some(w)) if w >= f.severity() => Exit::Findings,
+        _ => Exit::Ok,
+    };
+    let text = match args.format {
+        Format::Json => match serde_json::to_string_pretty(&report) {
+            Ok(s) => s + "\n",
+            Err(e) => {
+                eprintln!("error: cannot write the report: {e}");
+                return Exit::Error;
+            }
+        },
+        Format::Text => text_report(&report),
+    };
+    emit(&text, code)
 }
 
-fn syntax_only(args: &CheckArgs, out: &mut Output) -> Exit {
+fn reduction_fields(app: &App, opts: &section_access::access::Options) -> Vec<String> {
+    Evaluator::new(app, *opts)
+        .reduction_fields()
+        .into_iter()
+        .map(|(_, _, name)| name.to_string())
+        .collect()
+}
+
+fn syntax_only(args: &CheckArgs) -> Exit {
     let path = &args.script.script;
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) => return out.io_error(path, &e),
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", path.display());
+            return Exit::Error;
+        }
     };
     let text = script::decode(&bytes);
-    let parsed = match script::parse(SourceId(0), &text) {
+    let mut sources = SourceMap::default();
+    let id = sources.add(path.to_path_buf(), Arc::from(text.as_str()));
+    let parsed = match script::parse(id, &text) {
         Ok(p) => p,
-        Err(e) => return out.diagnostic(e.with_path(path)),
+        Err(e) => {
+            super::report_error(&e.with_source_name(path.display().to_string()));
+            return Exit::Error;
+        }
     };
-    let warnings: Vec<WarningReport> = parsed
+    let warnings: Vec<SyntaxWarning> = parsed
         .warnings
         .iter()
-        .map(|w| WarningReport {
-            code: w.code().to_string(),
-            message: w.to_string(),
-            location: Some(location_in(path, &text, w.span())),
+        .map(|w| SyntaxWarning {
+            code: w.code.to_string(),
+            message: w.message.clone(),
+            location: sources.location(w.span).to_string(),
         })
         .collect();
     let statements = parsed.script.body.len();
-    match args.format {
-        Format::Json => out.json(&serde_json::json!({
-            "script": path.display().to_string(),
-            "syntax": "ok",
-            "statements": statements,
-            "warnings": warnings,
-        })),
-        Format::Text => out.text(|w| {
-            writeln!(
-                w,
-                "{}: syntax ok ({statements} top-level statements)",
-                path.display()
-            )?;
-            for warning in &warnings {
-                write_warning(w, warning)?;
+    let out = match args.format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "script": path.display().to_string(),
+                "syntax": "ok",
+                "statements": statements,
+                "warnings": warnings,
+            });
+            match serde_json::to_string_pretty(&doc) {
+                Ok(s) => s + "\n",
+                Err(e) => {
+                    eprintln!("error: cannot write the report: {e}");
+                    return Exit::Error;
+                }
             }
-            Ok(())
-        }),
-    }
-}
-
-fn location_in(
-    path: &std::path::Path,
-    text: &str,
-    span: section_access::script::source::Span,
-) -> String {
-    let mut map = section_access::script::source::SourceMap::default();
-    let id = map.add(path.to_path_buf(), std::sync::Arc::from(text));
-    let mut span = span;
-    span.source = id;
-    map.location(span).to_string()
+        }
+        Format::Text => {
+            let mut out = format!(
+                "{}: syntax ok ({statements} top-level statements)\n",
+                path.display()
+            );
+            for w in &warnings {
+                let _ = writeln!(out, "  {}: {} [{}]", w.location, w.message, w.code);
+            }
+            out
+        }
+    };
+    emit(&out, Exit::Ok)
 }
 
 fn tables_of(model: &Model) -> Vec<TableReport> {
@@ -141,89 +190,90 @@ fn tables_of(model: &Model) -> Vec<TableReport> {
         .collect()
 }
 
-fn report(args: &CheckArgs, app: &App) -> CheckReport {
-    let security = app.security(args.script.uppercase.into());
-    let fields = section_access::access::reduction_fields(&security, &app.data);
-    CheckReport {
-        script: args.script.script.display().to_string(),
-        approximate: app.approximate,
-        section_access: app.has_section_access,
-        security_tables: tables_of(&security),
-        tables: tables_of(&app.data),
-        reduction_fields: fields.matched.iter().map(ToString::to_string).collect(),
-        unmatched_security_fields: fields.unmatched.iter().map(ToString::to_string).collect(),
-        warnings: app
-            .warnings
-            .iter()
-            .map(|w| WarningReport {
-                code: w.code.to_string(),
-                message: w.message.clone(),
-                location: w.span.map(|s| app.sources.location(s).to_string()),
-            })
-            .collect(),
-    }
-}
-
-fn write_tables(w: &mut dyn Write, title: &str, tables: &[TableReport]) -> std::io::Result<()> {
-    writeln!(w, "{title}:")?;
+fn write_tables(out: &mut String, title: &str, tables: &[TableReport]) {
+    let _ = writeln!(out, "\n{title}");
     if tables.is_empty() {
-        writeln!(w, "  (none)")?;
+        let _ = writeln!(out, "  (none)");
     }
-    let width = tables.iter().map(|t| t.name.chars().count()).max().unwrap_or(0);
+    let width = tables
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(0);
     let rows_width = tables
         .iter()
         .map(|t| t.rows.to_string().len())
         .max()
         .unwrap_or(0);
     for t in tables {
-        writeln!(
-            w,
+        let _ = writeln!(
+            out,
             "  {:<width$}  {:>rows_width$} rows  {}",
             t.name,
             t.rows,
             t.fields.join(", ")
-        )?;
-    }
-    Ok(())
-}
-
-fn write_warning(w: &mut dyn Write, warning: &WarningReport) -> std::io::Result<()> {
-    match &warning.location {
-        Some(loc) => writeln!(w, "  {loc}: {} [{}]", warning.message, warning.code),
-        None => writeln!(w, "  {} [{}]", warning.message, warning.code),
+        );
     }
 }
 
-fn write_text(w: &mut dyn Write, r: &CheckReport) -> std::io::Result<()> {
-    writeln!(w, "{}", r.script)?;
+fn text_report(r: &CheckReport) -> String {
+    let mut out = format!("{}\n", r.script);
     if r.approximate {
-        writeln!(
-            w,
-            "approximate: unsupported statements were skipped, the model may differ from Qlik's"
-        )?;
+        out.push_str(
+            "approximate: unsupported statements were skipped; the model may differ from Qlik's\n",
+        );
     }
     if !r.section_access {
-        writeln!(w, "no section access: every user who can open the app sees everything")?;
+        out.push_str("no section access: everyone who can open the app sees all of it\n");
     }
-    write_tables(w, "security tables", &r.security_tables)?;
-    write_tables(w, "tables", &r.tables)?;
-    if r.reduction_fields.is_empty() {
-        writeln!(w, "reduction fields: (none)")?;
-    } else {
-        writeln!(w, "reduction fields: {}", r.reduction_fields.join(", "))?;
-    }
-    if !r.unmatched_security_fields.is_empty() {
-        writeln!(
-            w,
-            "security fields naming no data field (they reduce nothing): {}",
-            r.unmatched_security_fields.join(", ")
-        )?;
-    }
-    if !r.warnings.is_empty() {
-        writeln!(w, "warnings:")?;
-        for warning in &r.warnings {
-            write_warning(w, warning)?;
+    write_tables(&mut out, "security tables", &r.security_tables);
+    write_tables(&mut out, "tables", &r.tables);
+    let _ = writeln!(
+        out,
+        "\nreduction fields: {}",
+        if r.reduction_fields.is_empty() {
+            String::from("(none)")
+        } else {
+            r.reduction_fields.join(", ")
         }
+    );
+    write_findings(&mut out, &r.findings);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_report_lists_tables_aligned() {
+        let r = CheckReport {
+            script: String::from("app.qvs"),
+            approximate: true,
+            section_access: false,
+            security_tables: Vec::new(),
+            tables: vec![
+                TableReport {
+                    name: String::from("Sales"),
+                    rows: 120,
+                    fields: vec![String::from("A"), String::from("B")],
+                },
+                TableReport {
+                    name: String::from("X"),
+                    rows: 3,
+                    fields: vec![String::from("A")],
+                },
+            ],
+            reduction_fields: Vec::new(),
+            findings: Vec::new(),
+        };
+        let text = text_report(&r);
+        assert!(text.contains("approximate:"));
+        assert!(text.contains("no section access"));
+        assert!(
+            text.contains("  Sales  120 rows  A, B\n  X        3 rows  A\n"),
+            "{text}"
+        );
+        assert!(text.contains("reduction fields: (none)"));
     }
-    Ok(())
 }

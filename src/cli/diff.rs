@@ -16,7 +16,7 @@ use clap::Args;
 use section_access::audit::diff::{Diff, diff};
 use section_access::audit::read_identities;
 
-use super::audit::{EvalArgs, load_path, progress};
+use super::audit::{EvalArgs, progress};
 use super::{Exit, Format, ScriptArgs, UppercaseArg};
 
 /// Arguments of `diff`.
@@ -56,11 +56,11 @@ pub fn run(args: &DiffArgs) -> Exit {
         uppercase: args.uppercase,
         allow_unsupported: args.allow_unsupported,
     };
-    let old = match load_path(&args.old, &script) {
+    let old = match script.load_path(&args.old) {
         Ok(a) => a,
         Err(c) => return c,
     };
-    let new = match load_path(&args.new, &script) {
+    let new = match script.load_path(&args.new) {
         Ok(a) => a,
         Err(c) => return c,
     };
@@ -68,7 +68,7 @@ pub fn run(args: &DiffArgs) -> Exit {
         Some(path) => match read_identities(path) {
             Ok(ids) => ids,
             Err(e) => {
-                super::preview::report_error(&e);
+                super::report_error(&e);
                 return Exit::Error;
             }
         },

@@ -2,19 +2,20 @@
 //! the library does the work, results go to stdout and diagnostics to stderr.
 
 mod audit;
+mod check;
 mod diff;
 mod preview;
 mod test;
+pub mod token;
 
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use section_access::load::Uppercase;
-
-pub mod token;
+use section_access::load::{App, LoadOptions, Uppercase, run_file};
 
 /// What the process tells its caller (DESIGN.md "Exit codes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,16 +93,102 @@ fn parse_lib(s: &str) -> Result<(String, PathBuf), String> {
     }
 }
 
+impl ScriptArgs {
+    /// The runner's options for these arguments.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            libs: self.libs.iter().cloned().collect(),
+            allow_unsupported: self.allow_unsupported,
+        }
+    }
+
+    /// Runs the script, reporting a load error on stderr.
+    pub fn load(&self) -> Result<App, Exit> {
+        self.load_path(&self.script)
+    }
+
+    /// Runs the script at `path` (e.g. the other side of a diff) with these
+    /// options, reporting a load error on stderr.
+    pub fn load_path(&self, path: &Path) -> Result<App, Exit> {
+        run_file(path, &self.load_options()).map_err(|e| {
+            report_error(&e);
+            Exit::Error
+        })
+    }
+}
+
+/// When to colour diagnostics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless `NO_COLOR` is set.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The `--color` choice, set once in [`main`].
+static COLOR: OnceLock<Color> = OnceLock::new();
+
+/// True when diagnostics on stderr may use colour.
+pub fn colour() -> bool {
+    match COLOR.get().copied().unwrap_or_default() {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Renders a diagnostic with miette on stderr: caret snippet, help line,
+/// colour per `--color`.
+pub fn report_error(e: &(dyn miette::Diagnostic + Send + Sync + 'static)) {
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+    let theme = if colour() {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let mut out = String::new();
+    match GraphicalReportHandler::new_themed(theme).render_report(&mut out, e) {
+        Ok(()) => eprint!("{out}"),
+        Err(_) => eprintln!("error: {e}"),
+    }
+}
+
+/// Writes a result to stdout and returns `code`; a closed pipe (`| head`)
+/// is not an error.
+pub fn emit(text: &str, code: Exit) -> Exit {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => code,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: cannot write the result: {e}");
+            Exit::Error
+        }
+    }
+}
+
 /// Evaluate Qlik Section Access offline.
 #[derive(Debug, Parser)]
 #[command(name = "section-access", version, about, long_about = None)]
 pub struct Cli {
+    /// When to colour diagnostics on stderr (`auto` honours `NO_COLOR`).
+    #[arg(long, value_enum, default_value_t, global = true)]
+    color: Color,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Parse and run a script: sections, tables, reduction fields, findings.
+    Check(check::CheckArgs),
     /// Inspect, verify or mint JSON Web Tokens (engine, Qlik Cloud, QSEoW).
     Token(token::TokenArgs),
     /// What one identity sees: decision, reasons, reduction, tables.
@@ -128,7 +215,9 @@ pub fn main() -> ExitCode {
             return code.into();
         }
     };
+    let _ = COLOR.set(cli.color);
     match cli.command {
+        Command::Check(args) => check::run(&args).into(),
         Command::Token(args) => token::run(args).into(),
         Command::Preview(args) => preview::run(&args).into(),
         Command::Audit(args) => audit::run(&args).into(),

@@ -5,13 +5,13 @@
 //! of [`section_access::access::report`] with `--format json`. `--out DIR`
 //! writes each reduced table as CSV, omitted fields dropped.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
 use section_access::access::{Decision, Evaluator, Options, Outcome, PreviewReport, Product};
-use section_access::load::{App, LoadOptions, run_file};
+use section_access::load::App;
 use section_access::names::{Email, GroupName, Identity, UserId};
 
 use super::{Exit, Format, ScriptArgs};
@@ -72,16 +72,9 @@ pub enum OnOff {
 
 /// Runs `preview`.
 pub fn run(args: &PreviewArgs) -> Exit {
-    let load_opts = LoadOptions {
-        libs: args.script.libs.iter().cloned().collect(),
-        allow_unsupported: args.script.allow_unsupported,
-    };
-    let app = match run_file(&args.script.script, &load_opts) {
+    let app = match args.script.load() {
         Ok(app) => app,
-        Err(e) => {
-            report_error(&e);
-            return Exit::Error;
-        }
+        Err(code) => return code,
     };
     let identity = Identity::new(
         Some(UserId::new(&args.user)),
@@ -295,25 +288,4 @@ fn write_tables(app: &App, decision: &Decision, dir: &Path) -> io::Result<()> {
             .map_err(io::Error::other)?;
     }
     Ok(())
-}
-
-/// True when diagnostics may use colour on stderr.
-pub fn colour() -> bool {
-    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-/// Renders a load error with miette on stderr, without colour when stderr is
-/// not a terminal or `NO_COLOR` is set.
-pub fn report_error(e: &(dyn miette::Diagnostic + Send + Sync + 'static)) {
-    use miette::{GraphicalReportHandler, GraphicalTheme};
-    let theme = if colour() {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let mut out = String::new();
-    match GraphicalReportHandler::new_themed(theme).render_report(&mut out, e) {
-        Ok(()) => eprint!("{out}"),
-        Err(_) => eprintln!("error: {e}"),
-    }
 }

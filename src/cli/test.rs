@@ -15,7 +15,7 @@ use clap::Args;
 use section_access::access::Evaluator;
 use section_access::audit::expect::{CaseResult, junit, read_suite, run_suite};
 
-use super::audit::{EvalArgs, load};
+use super::audit::EvalArgs;
 use super::{Exit, ScriptArgs};
 
 /// Arguments of `test`.
@@ -37,11 +37,11 @@ pub fn run(args: &TestArgs) -> Exit {
     let suite = match read_suite(&args.expectations) {
         Ok(s) => s,
         Err(e) => {
-            super::preview::report_error(&e);
+            super::report_error(&e);
             return Exit::Error;
         }
     };
-    let app = match load(&args.script) {
+    let app = match args.script.load() {
         Ok(app) => app,
         Err(code) => return code,
     };
