@@ -25,8 +25,13 @@
 //! ```
 //!
 //! A case may instead give `token` (a JWT, or `@file`) with `profile`
-//! (`engine`, `cloud`, `qseow`) and key settings (`secret`, `key` = PEM
-//! file, `now` = RFC 3339 clock); those cases need the `jwt` module.
+//! (`engine` (default), `cloud`, `qseow`) and its settings: `secret` (HMAC)
+//! or `key` (PEM public key or certificate file), `now` (RFC 3339 clock;
+//! default the system clock), `validate` (engine `ValidateJsonWebTokens`,
+//! default 2), `kid` and `issuer` (cloud). The token is verified exactly as
+//! `preview --token` does; an invalid one gives decision `unauthorized` with
+//! the first failed check as `reason` (e.g. `expired`, `bad-signature`).
+//! Paths (`@file`, `key`) are relative to the expectation file.
 //! Values in `reduction`, `visible` and `hidden` compare as text with the
 //! data values (numbers may be written as TOML numbers). A denied identity
 //! sees 0 rows of every table and no values.
@@ -39,6 +44,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::access::{AccessLevel, Decision, Evaluator, Outcome};
+use crate::jwt;
 use crate::load::App;
 use crate::names::{Email, GroupName, Identity, UserId};
 
@@ -49,6 +55,9 @@ pub struct Suite {
     /// The cases, in file order.
     #[serde(default, rename = "case")]
     pub cases: Vec<Case>,
+    /// The folder relative paths in cases start from (the file's folder).
+    #[serde(skip)]
+    pub base: PathBuf,
 }
 
 /// A value in an expectation: text, or a number written as a TOML number.
@@ -139,6 +148,12 @@ pub struct Case {
     pub key: Option<PathBuf>,
     /// The clock for the token checks (RFC 3339).
     pub now: Option<String>,
+    /// Engine `ValidateJsonWebTokens` level (0, 1, 2; default 2).
+    pub validate: Option<u8>,
+    /// Cloud: the identity provider's key id.
+    pub kid: Option<String>,
+    /// Cloud: the identity provider's issuer.
+    pub issuer: Option<String>,
     /// Expected decision.
     pub decision: Option<ExpectedDecision>,
     /// Expected SPEC §8 reason code when denied.
@@ -174,7 +189,7 @@ pub enum SuiteError {
     #[diagnostic(
         code(expectations::parse),
         help(
-            "each `[[case]]` takes `name`, an identity (`user`, `groups`, `email`, or `token` with `profile`, `secret`, `key`, `now`) and any of `decision`, `reason`, `access`, `reduction`, `rows`, `omitted`, `visible`, `hidden`"
+            "each `[[case]]` takes `name`, an identity (`user`, `groups`, `email`, or `token` with `profile`, `secret`, `key`, `now`, `validate`, `kid`, `issuer`) and any of `decision`, `reason`, `access`, `reduction`, `rows`, `omitted`, `visible`, `hidden`"
         )
     )]
     Parse {
@@ -191,7 +206,9 @@ pub fn read_suite(path: &Path) -> Result<Suite, SuiteError> {
         path: path.to_path_buf(),
         message: e.to_string().to_lowercase(),
     })?;
-    parse_suite(&text, path)
+    let mut suite = parse_suite(&text, path)?;
+    suite.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(suite)
 }
 
 /// Parses expectation text (`path` names it in errors).
@@ -210,9 +227,14 @@ pub fn parse_suite(text: &str, path: &Path) -> Result<Suite, SuiteError> {
             && (case.profile.is_some()
                 || case.secret.is_some()
                 || case.key.is_some()
-                || case.now.is_some())
+                || case.now.is_some()
+                || case.validate.is_some()
+                || case.kid.is_some()
+                || case.issuer.is_some())
         {
-            Some("`profile`, `secret`, `key` and `now` only apply to `token`")
+            Some(
+                "`profile`, `secret`, `key`, `now`, `validate`, `kid` and `issuer` only apply to `token`",
+            )
         } else {
             None
         };
@@ -269,18 +291,75 @@ impl CaseResult {
     }
 }
 
-/// Resolves the identity of a typed case; token cases need the jwt module.
-fn identity(case: &Case) -> Result<Identity, String> {
-    if case.token.is_some() {
-        return Err(String::from(
-            "token identities need the jwt module, which this build does not have",
-        ));
+/// Who a case is about: a typed identity, or what its token came to.
+enum Resolved {
+    /// Evaluate this identity.
+    Identity(Identity),
+    /// The token was rejected (the engine's 401): the failed checks' codes.
+    Unauthorized(Vec<String>),
+}
+
+/// Resolves a case's identity; tokens are verified like `preview --token`.
+fn resolve(case: &Case, base: &Path) -> Result<Resolved, String> {
+    let Some(token) = &case.token else {
+        return Ok(Resolved::Identity(Identity::new(
+            case.user.as_deref().map(UserId::new),
+            case.email.as_deref().map(Email::new),
+            case.groups.iter().map(|g| GroupName::new(g)).collect(),
+        )));
+    };
+    let read = |p: &Path| {
+        let full = base.join(p);
+        std::fs::read(&full).map_err(|e| format!("cannot read `{}`: {e}", full.display()))
+    };
+    let token = match token.strip_prefix('@') {
+        Some(file) => String::from_utf8_lossy(&read(Path::new(file))?)
+            .trim()
+            .to_string(),
+        None => token.trim().to_string(),
+    };
+    let profile = match case.profile.as_deref().unwrap_or("engine") {
+        "engine" => {
+            let level = case.validate.unwrap_or(2);
+            let validate = jwt::Validate::from_level(level)
+                .ok_or_else(|| format!("`validate` is 0, 1 or 2, not {level}"))?;
+            jwt::Profile::Engine(jwt::EngineProfile { validate })
+        }
+        "cloud" => match (&case.kid, &case.issuer) {
+            (Some(kid), Some(issuer)) => jwt::Profile::Cloud(jwt::CloudProfile::new(kid, issuer)),
+            _ => {
+                return Err(String::from(
+                    "a `cloud` token case needs `kid` and `issuer`",
+                ));
+            }
+        },
+        "qseow" => jwt::Profile::Qseow(jwt::QseowProfile::default()),
+        other => {
+            return Err(format!(
+                "unknown profile `{other}`: use `engine`, `cloud` or `qseow`"
+            ));
+        }
+    };
+    let keys = match (&case.secret, &case.key) {
+        (Some(_), Some(_)) => return Err(String::from("give `secret` or `key`, not both")),
+        (Some(secret), None) => jwt::Keys::secret(secret.as_bytes()),
+        (None, Some(key)) => jwt::Keys::from_pem(&read(key)?),
+        (None, None) => Ok(jwt::Keys::None),
     }
-    Ok(Identity::new(
-        case.user.as_deref().map(UserId::new),
-        case.email.as_deref().map(Email::new),
-        case.groups.iter().map(|g| GroupName::new(g)).collect(),
-    ))
+    .map_err(|e| e.to_string())?;
+    let now = match &case.now {
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| format!("`now` = `{t}` is not an RFC 3339 time"))?
+            .unix_timestamp(),
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+    };
+    let v = jwt::verify(&token, &profile, &keys, now, 0);
+    Ok(match v.identity {
+        Some(id) if v.valid => Resolved::Identity(id),
+        _ => Resolved::Unauthorized(v.codes()),
+    })
 }
 
 /// Runs every case against an app.
@@ -288,8 +367,8 @@ pub fn run_suite(app: &App, ev: &Evaluator<'_>, suite: &Suite) -> Vec<CaseResult
     suite
         .cases
         .iter()
-        .map(|case| match identity(case) {
-            Ok(id) => {
+        .map(|case| match resolve(case, &suite.base) {
+            Ok(Resolved::Identity(id)) => {
                 let decision = ev.evaluate(&id);
                 CaseResult {
                     name: case.name.clone(),
@@ -298,6 +377,12 @@ pub fn run_suite(app: &App, ev: &Evaluator<'_>, suite: &Suite) -> Vec<CaseResult
                     error: None,
                 }
             }
+            Ok(Resolved::Unauthorized(codes)) => CaseResult {
+                name: case.name.clone(),
+                identity: String::from("token (rejected)"),
+                mismatches: check_unauthorized(case, &codes),
+                error: None,
+            },
             Err(e) => CaseResult {
                 name: case.name.clone(),
                 identity: String::from("token"),
@@ -306,6 +391,50 @@ pub fn run_suite(app: &App, ev: &Evaluator<'_>, suite: &Suite) -> Vec<CaseResult
             },
         })
         .collect()
+}
+
+/// Compares a rejected token with a case: only `decision = "unauthorized"`
+/// (and its `reason`) can hold; every other expectation needs an identity
+/// that got in.
+fn check_unauthorized(case: &Case, codes: &[String]) -> Vec<Mismatch> {
+    let first = codes.first().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    let got = format!("unauthorized ({})", codes.join(", "));
+    if case.decision != Some(ExpectedDecision::Unauthorized) {
+        let expected = case
+            .decision
+            .map_or("an identity that opens the app", ExpectedDecision::as_str);
+        out.push(Mismatch {
+            what: String::from("decision"),
+            expected: expected.to_string(),
+            got: got.clone(),
+        });
+    }
+    if let Some(r) = &case.reason
+        && !codes.contains(r)
+    {
+        out.push(Mismatch {
+            what: String::from("reason"),
+            expected: r.clone(),
+            got: first,
+        });
+    }
+    let sees_something = case.access.is_some()
+        || case.reduction.is_some()
+        || case.omitted.is_some()
+        || case.visible.as_ref().is_some_and(|v| !v.is_empty())
+        || case
+            .rows
+            .as_ref()
+            .is_some_and(|r| r.values().any(|&n| n > 0));
+    if sees_something {
+        out.push(Mismatch {
+            what: String::from("access"),
+            expected: String::from("what a granted identity sees"),
+            got,
+        });
+    }
+    out
 }
 
 fn list(values: &BTreeSet<String>) -> String {
