@@ -158,3 +158,114 @@ fn a_missing_user_is_a_usage_error() {
     let o = run(&["preview", script.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A token minted by the binary itself, at a fixed clock.
+fn mint(args: &[&str]) -> String {
+    let mut all = vec!["token", "mint", "--now", "2024-01-01T00:00:00Z"];
+    all.extend_from_slice(args);
+    let o = run(&all);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    stdout(&o).trim().to_string()
+}
+
+fn preview_token(token: &str, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let script = tutorial();
+    let mut args = vec![
+        "preview",
+        script.to_str().unwrap(),
+        "--token",
+        token,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    let json = serde_json::from_str(&stdout(&o)).unwrap_or(serde_json::Value::Null);
+    (o.status.code(), json)
+}
+
+#[test]
+fn qlik_core_tutorial_token_end_to_end() {
+    // HS256 with the tutorial's secret `passw0rd`: `sub` us-user → the 3 US rows.
+    let token = mint(&["--secret", "passw0rd", "--sub", "us-user"]);
+    let (code, json) = preview_token(
+        &token,
+        &["--secret", "passw0rd", "--now", "2024-01-01T00:04:59Z"],
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(json["identity"]["userid"], "US-USER");
+    assert_eq!(json["decision"], "granted");
+    assert_eq!(json["reduction"]["COUNTRY"], serde_json::json!(["US"]));
+    assert_eq!(json["tables"]["Sales"]["rows"], 3);
+}
+
+#[test]
+fn invalid_tokens_are_unauthorized_before_any_evaluation() {
+    let token = mint(&["--secret", "passw0rd", "--sub", "us-user", "--groups", "g1"]);
+    let public = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/jwt/rsa-public.pem");
+    let cases: [(&[&str], &str); 3] = [
+        // exp = now + 300: at exp the token is expired.
+        (
+            &["--secret", "passw0rd", "--now", "2024-01-01T00:05:00Z"],
+            "expired",
+        ),
+        (
+            &["--secret", "password", "--now", "2024-01-01T00:01:00Z"],
+            "bad-signature",
+        ),
+        // An HMAC token checked against a public key: key confusion refused.
+        (
+            &[
+                "--key",
+                public.to_str().unwrap(),
+                "--now",
+                "2024-01-01T00:01:00Z",
+            ],
+            "alg-confusion",
+        ),
+    ];
+    for (extra, reason) in cases {
+        let (code, json) = preview_token(&token, extra);
+        assert_eq!(code, Some(3), "{reason}: {json}");
+        assert_eq!(json["decision"], "unauthorized", "{reason}");
+        assert_eq!(json["reason"], reason, "{json}");
+        assert_eq!(json["identity"], serde_json::Value::Null);
+        assert_eq!(json["matched_rows"], serde_json::json!([]));
+    }
+}
+
+#[test]
+fn unsigned_tokens_only_in_engine_mode_1() {
+    // alg none, empty signature: {"alg":"none"} . {"sub":"us-user"} .
+    let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1cy11c2VyIn0.";
+    let (code, json) = preview_token(token, &["--now", "2024-01-01T00:00:00Z"]);
+    assert_eq!(code, Some(3));
+    assert_eq!(json["reason"], "alg-none-rejected");
+    let (code, json) = preview_token(
+        token,
+        &["--validate-jwt", "1", "--now", "2024-01-01T00:00:00Z"],
+    );
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["tables"]["Sales"]["rows"], 3);
+}
+
+#[test]
+fn a_token_excludes_a_typed_identity() {
+    let script = tutorial();
+    let o = run(&[
+        "preview",
+        script.to_str().unwrap(),
+        "--token",
+        "x.y.z",
+        "--user",
+        "a",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["preview", script.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -14,6 +14,9 @@ use section_access::access::{Decision, Evaluator, Options, Outcome, PreviewRepor
 use section_access::load::App;
 use section_access::names::{Email, GroupName, Identity, UserId};
 
+use section_access::jwt::Verification;
+
+use super::token::{TokenOptions, verify_arg};
 use super::{Exit, Format, ScriptArgs};
 
 /// Arguments of `preview`.
@@ -22,14 +25,21 @@ pub struct PreviewArgs {
     #[command(flatten)]
     script: ScriptArgs,
     /// The user id (`USERID`; for Qlik Sense Enterprise `DIRECTORY\userid`).
-    #[arg(long)]
-    user: String,
+    #[arg(long, required_unless_present_any = ["token", "email", "groups"])]
+    user: Option<String>,
     /// A group of the user, compared with `GROUP` and `NTNAME` (repeatable).
     #[arg(long = "group", value_name = "GROUP")]
     groups: Vec<String>,
     /// The user's e-mail, compared with `USER.EMAIL`.
     #[arg(long)]
     email: Option<String>,
+    /// Take the identity from a JSON Web Token (`TOKEN`, `@FILE` or `@-`),
+    /// verified per `--profile` with `--secret`/`--key`/`--jwks`; an invalid
+    /// token is `unauthorized` (the engine's 401) and nothing is evaluated.
+    #[arg(long, value_name = "JWT", conflicts_with_all = ["user", "email", "groups"])]
+    token: Option<String>,
+    #[command(flatten)]
+    token_options: TokenOptions,
     /// Whose rules apply.
     #[arg(long, value_enum, default_value_t)]
     product: ProductArg,
@@ -76,11 +86,23 @@ pub fn run(args: &PreviewArgs) -> Exit {
         Ok(app) => app,
         Err(code) => return code,
     };
-    let identity = Identity::new(
-        Some(UserId::new(&args.user)),
-        args.email.as_deref().map(Email::new),
-        args.groups.iter().map(|g| GroupName::new(g)).collect(),
-    );
+    let identity = match &args.token {
+        None => Identity::new(
+            args.user.as_deref().map(UserId::new),
+            args.email.as_deref().map(Email::new),
+            args.groups.iter().map(|g| GroupName::new(g)).collect(),
+        ),
+        Some(token) => match verify_arg(token, &args.token_options) {
+            Ok((v, _)) => match v.identity {
+                Some(id) if v.valid => id,
+                _ => return unauthorized(&v, args.format),
+            },
+            Err(e) => {
+                super::report_error(&e);
+                return e.exit();
+            }
+        },
+    };
     let opts = Options {
         product: match args.product {
             ProductArg::Sense => Product::Sense,
@@ -112,6 +134,49 @@ pub fn run(args: &PreviewArgs) -> Exit {
     } else {
         Exit::Denied
     }
+}
+
+/// Reports a rejected token the way the engine answers it (401, before any
+/// section access evaluation): decision `unauthorized`, the first failed
+/// check as reason, every failed check in `notes`. The JSON keeps the keys
+/// of the preview contract, with no identity.
+fn unauthorized(v: &Verification, format: Format) -> Exit {
+    let codes = v.codes();
+    let reason = codes.first().cloned().unwrap_or_default();
+    let text = match format {
+        Format::Json => {
+            let notes: Vec<serde_json::Value> = v
+                .errors
+                .iter()
+                .map(|e| serde_json::json!({"code": e.code(), "message": e.to_string()}))
+                .collect();
+            let doc = serde_json::json!({
+                "identity": null,
+                "decision": "unauthorized",
+                "reason": reason,
+                "access": null,
+                "matched_rows": [],
+                "reduction": {},
+                "omitted": [],
+                "tables": {},
+                "notes": notes,
+            });
+            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+        }
+        Format::Text => {
+            let mut out = format!(
+                "identity   (none: the token was rejected)\ndecision   unauthorized ({reason}): the engine answers 401 before section access is evaluated\n"
+            );
+            for e in &v.errors {
+                out.push_str(&format!("  {}: {e}\n", e.code()));
+                if let Some(help) = miette::Diagnostic::help(e) {
+                    out.push_str(&format!("    help: {help}\n"));
+                }
+            }
+            out
+        }
+    };
+    super::emit(&text, Exit::Denied)
 }
 
 fn print_json(app: &App, identity: &Identity, decision: &Decision) -> io::Result<()> {

@@ -6,7 +6,7 @@
 //! "header": {...}, "claims": {...}|null, "identity": {"userid", "email", "groups"}|null}`.
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -440,16 +440,6 @@ pub fn run(args: TokenArgs) -> Exit {
     }
 }
 
-/// Writes to stdout; a closed pipe is not an error.
-fn emit(text: &str) -> Exit {
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Exit::Ok,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok,
-        Err(_) => Exit::Error,
-    }
-}
-
 fn pretty(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
@@ -490,18 +480,27 @@ fn inspect(arg: &str, format: Format) -> Result<Exit, OptionsError> {
             s
         }
     };
-    Ok(emit(&text))
+    Ok(super::emit(&text, Exit::Ok))
+}
+
+/// Reads a token argument (`TOKEN`, `@FILE`, `@-`) and verifies it with
+/// the profile and keys of `options` (used by `preview --token` too).
+pub fn verify_arg(
+    arg: &str,
+    options: &TokenOptions,
+) -> Result<(Verification, Profile), OptionsError> {
+    let token = token_text(arg)?;
+    let (profile, keys, now, leeway) = options.resolve()?;
+    Ok((jwt::verify(&token, &profile, &keys, now, leeway), profile))
 }
 
 fn verify(arg: &str, options: &TokenOptions, format: Format) -> Result<Exit, OptionsError> {
-    let token = token_text(arg)?;
-    let (profile, keys, now, leeway) = options.resolve()?;
-    let v = jwt::verify(&token, &profile, &keys, now, leeway);
+    let (v, profile) = verify_arg(arg, options)?;
     let text = match format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()),
         Format::Text => verification_text(&v, &profile),
     };
-    let exit = emit(&text);
+    let exit = super::emit(&text, Exit::Ok);
     Ok(if v.valid { exit } else { Exit::Denied })
 }
 
@@ -599,7 +598,7 @@ fn mint(m: &MintArgs) -> Result<Exit, OptionsError> {
         now: m.now.unwrap_or_else(system_now),
     };
     match jwt::mint(&profile, &key, &claims) {
-        Ok(token) => Ok(emit(&format!("{token}\n"))),
+        Ok(token) => Ok(super::emit(&format!("{token}\n"), Exit::Ok)),
         Err(e) => {
             eprintln!("{:?}", miette::Report::new(e));
             Ok(Exit::Error)
