@@ -9,9 +9,13 @@
 //! [`reduce`] applies that to the data, [`jwt`] turns tokens into identities.
 
 pub mod jwt;
+pub mod access;
 pub mod load;
 pub mod model;
 pub mod names;
+pub mod reduce;
 pub mod script;
+#[cfg(test)]
+mod test_support;
 
 pub use names::{Email, FieldName, GroupName, Identity, TableName, UserId};

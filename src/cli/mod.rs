@@ -1,6 +1,8 @@
 //! Command-line front end: clap arguments become validated configuration,
 //! the library does the work, results go to stdout and diagnostics to stderr.
 
+mod preview;
+
 use std::process::ExitCode;
 
 use std::path::PathBuf;
@@ -99,6 +101,8 @@ pub struct Cli {
 enum Command {
     /// Inspect, verify or mint JSON Web Tokens (engine, Qlik Cloud, QSEoW).
     Token(token::TokenArgs),
+    /// What one identity sees: decision, reasons, reduction, tables.
+    Preview(preview::PreviewArgs),
 }
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
@@ -117,5 +121,6 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Token(args) => token::run(args).into(),
+        Command::Preview(args) => preview::run(&args).into(),
     }
 }

@@ -1,0 +1,319 @@
+//! `section-access preview`: what one identity sees.
+//!
+//! Runs the script, evaluates the identity and prints the decision, its
+//! reasons and the reduced tables as a readable report, or the stable JSON
+//! of [`section_access::access::report`] with `--format json`. `--out DIR`
+//! writes each reduced table as CSV, omitted fields dropped.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use section_access::access::{Decision, Evaluator, Options, Outcome, PreviewReport, Product};
+use section_access::load::{App, LoadOptions, run_file};
+use section_access::names::{Email, GroupName, Identity, UserId};
+
+use super::{Exit, Format, ScriptArgs};
+
+/// Arguments of `preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    #[command(flatten)]
+    script: ScriptArgs,
+    /// The user id (`USERID`; for Qlik Sense Enterprise `DIRECTORY\userid`).
+    #[arg(long)]
+    user: String,
+    /// A group of the user, compared with `GROUP` and `NTNAME` (repeatable).
+    #[arg(long = "group", value_name = "GROUP")]
+    groups: Vec<String>,
+    /// The user's e-mail, compared with `USER.EMAIL`.
+    #[arg(long)]
+    email: Option<String>,
+    /// Whose rules apply.
+    #[arg(long, value_enum, default_value_t)]
+    product: ProductArg,
+    /// QlikView's strict exclusion switch (always on for Sense).
+    #[arg(long, value_enum, default_value_t)]
+    strict_exclusion: OnOff,
+    /// QlikView on a server: ADMIN rows are treated as USER rows.
+    #[arg(long)]
+    server: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Write each reduced table as `DIR/<table>.csv` (omitted fields dropped).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Rows of each table to show in the text report.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    rows: usize,
+}
+
+/// `--product`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ProductArg {
+    /// Qlik Sense, Qlik Cloud, Qlik Core.
+    #[default]
+    Sense,
+    /// QlikView.
+    Qlikview,
+}
+
+/// `on` or `off`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    /// Enabled.
+    #[default]
+    On,
+    /// Disabled.
+    Off,
+}
+
+/// Runs `preview`.
+pub fn run(args: &PreviewArgs) -> Exit {
+    let load_opts = LoadOptions {
+        libs: args.script.libs.iter().cloned().collect(),
+        allow_unsupported: args.script.allow_unsupported,
+    };
+    let app = match run_file(&args.script.script, &load_opts) {
+        Ok(app) => app,
+        Err(e) => {
+            report_error(&e);
+            return Exit::Error;
+        }
+    };
+    let identity = Identity::new(
+        Some(UserId::new(&args.user)),
+        args.email.as_deref().map(Email::new),
+        args.groups.iter().map(|g| GroupName::new(g)).collect(),
+    );
+    let opts = Options {
+        product: match args.product {
+            ProductArg::Sense => Product::Sense,
+            ProductArg::Qlikview => Product::QlikView,
+        },
+        strict_exclusion: args.strict_exclusion == OnOff::On,
+        server: args.server,
+        uppercase: args.script.uppercase.into(),
+    };
+    let decision = Evaluator::new(&app, opts).evaluate(&identity);
+    if let Some(dir) = &args.out
+        && let Err(e) = write_tables(&app, &decision, dir)
+    {
+        eprintln!("error: cannot write `{}`: {e}", dir.display());
+        return Exit::Error;
+    }
+    let printed = match args.format {
+        Format::Json => print_json(&app, &identity, &decision),
+        Format::Text => print_text(&app, &identity, &decision, args.rows),
+    };
+    if let Err(e) = printed
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: {e}");
+        return Exit::Error;
+    }
+    if decision.outcome.is_granted() {
+        Exit::Ok
+    } else {
+        Exit::Denied
+    }
+}
+
+fn print_json(app: &App, identity: &Identity, decision: &Decision) -> io::Result<()> {
+    let report = PreviewReport::new(app, identity, decision);
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+fn print_text(
+    app: &App,
+    identity: &Identity,
+    decision: &Decision,
+    max_rows: usize,
+) -> io::Result<()> {
+    let mut text = String::new();
+    render_text(&mut text, app, identity, decision, max_rows);
+    io::stdout().lock().write_all(text.as_bytes())
+}
+
+/// The text report (pure, for tests).
+pub fn render_text(
+    out: &mut String,
+    app: &App,
+    identity: &Identity,
+    decision: &Decision,
+    max_rows: usize,
+) {
+    use std::fmt::Write as _;
+    let who = identity.userid.as_ref().map_or("-", |u| u.as_str());
+    let mut extra = Vec::new();
+    if let Some(e) = &identity.email {
+        extra.push(format!("email {e}"));
+    }
+    if !identity.groups.is_empty() {
+        let g: Vec<&str> = identity.groups.iter().map(|g| g.as_str()).collect();
+        extra.push(format!("groups {}", g.join(", ")));
+    }
+    let extra = if extra.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", extra.join("; "))
+    };
+    let _ = writeln!(out, "identity   {who}{extra}");
+    match decision.outcome {
+        Outcome::Granted => {
+            let level = decision.access.map_or("no section access", |a| a.as_str());
+            let _ = writeln!(out, "decision   granted, {level}");
+        }
+        Outcome::Denied(r) => {
+            let _ = writeln!(out, "decision   denied: {}", r.code());
+        }
+    }
+    if decision.matched_rows.is_empty() {
+        let _ = writeln!(out, "matched    no security row");
+    }
+    for (i, m) in decision.matched_rows.iter().enumerate() {
+        let label = if i == 0 { "matched" } else { "" };
+        let place = match (&m.file, m.line) {
+            (Some(f), Some(l)) => format!(" at {}:{l}", display_path(f)),
+            (None, Some(l)) => format!(" at line {l}"),
+            _ => String::new(),
+        };
+        let dropped = if m.kept {
+            ""
+        } else {
+            " (dropped: ACCESS is neither ADMIN nor USER)"
+        };
+        let _ = writeln!(out, "{label:<10} {} row {}{place}{dropped}", m.table, m.row);
+    }
+    for (i, r) in decision.reduction.iter().enumerate() {
+        let label = if i == 0 { "reduction" } else { "" };
+        let values: Vec<String> = r
+            .values
+            .iter()
+            .filter_map(|&id| app.data.value(r.field, id))
+            .map(|v| v.text().into_owned())
+            .collect();
+        let shown = if r.applied {
+            values.join(", ")
+        } else if decision.outcome
+            == Outcome::Denied(section_access::access::DenyReason::StrictExclusion)
+        {
+            String::from("(nothing matches the data)")
+        } else {
+            String::from("(nothing matches the data: not applied)")
+        };
+        let _ = writeln!(out, "{label:<10} {} = {shown}", r.name);
+    }
+    if !decision.omitted.is_empty() {
+        let names: Vec<&str> = decision.omitted.iter().map(|(_, n)| n.as_str()).collect();
+        let _ = writeln!(out, "omitted    {}", names.join(", "));
+    }
+    let omitted = decision.omitted_ids();
+    if let Some(tables) = decision.tables(&app.data, &omitted) {
+        let _ = writeln!(out, "\ntables");
+        for t in tables {
+            let _ = writeln!(out, "  {}  {} → {} rows", t.name(), t.total(), t.count());
+            if max_rows == 0 || t.count() == 0 {
+                continue;
+            }
+            let header: Vec<String> = t.fields().iter().map(|f| f.to_string()).collect();
+            let body: Vec<Vec<String>> = t
+                .text_rows()
+                .take(max_rows)
+                .map(|r| r.into_iter().map(|c| c.into_owned()).collect())
+                .collect();
+            let widths: Vec<usize> = (0..header.len())
+                .map(|i| {
+                    std::iter::once(&header)
+                        .chain(&body)
+                        .filter_map(|row| row.get(i))
+                        .map(|c| c.chars().count())
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            for row in std::iter::once(&header).chain(&body) {
+                let cells: Vec<String> = row
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, &w)| format!("{c:<w$}"))
+                    .collect();
+                let _ = writeln!(out, "    {}", cells.join("  ").trim_end());
+            }
+            if t.count() > body.len() {
+                let _ = writeln!(out, "    … {} more", t.count() - body.len());
+            }
+        }
+    }
+    if decision.outcome == Outcome::Denied(section_access::access::DenyReason::ReducedToNothing)
+        && let Some(reduced) = &decision.reduced
+    {
+        let _ = writeln!(out, "\ntables after reduction");
+        for t in reduced.tables(&app.data, &omitted) {
+            let _ = writeln!(out, "  {}  {} → {} rows", t.name(), t.total(), t.count());
+        }
+    }
+    if !decision.notes.is_empty() {
+        let _ = writeln!(out, "\nnotes");
+        for n in &decision.notes {
+            let _ = writeln!(out, "  - {} [{}]", n.message, n.code);
+        }
+    }
+}
+
+fn display_path(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    )
+}
+
+fn write_tables(app: &App, decision: &Decision, dir: &Path) -> io::Result<()> {
+    let omitted = decision.omitted_ids();
+    let Some(tables) = decision.tables(&app.data, &omitted) else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir)?;
+    for t in tables {
+        let name: String = t
+            .name()
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let file = std::fs::File::create(dir.join(format!("{name}.csv")))?;
+        t.write_csv(io::BufWriter::new(file))
+            .map_err(io::Error::other)?;
+    }
+    Ok(())
+}
+
+/// True when diagnostics may use colour on stderr.
+pub fn colour() -> bool {
+    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Renders a load error with miette on stderr, without colour when stderr is
+/// not a terminal or `NO_COLOR` is set.
+fn report_error(e: &(dyn miette::Diagnostic + Send + Sync + 'static)) {
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+    let theme = if colour() {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let mut out = String::new();
+    match GraphicalReportHandler::new_themed(theme).render_report(&mut out, e) {
+        Ok(()) => eprint!("{out}"),
+        Err(_) => eprintln!("error: {e}"),
+    }
+}

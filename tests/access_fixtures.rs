@@ -1,0 +1,154 @@
+//! Walks `fixtures/access/<scenario>/`: runs `script.qvs`, evaluates every
+//! case of `expected.json` and compares with the preview JSON.
+//!
+//! `expected.json` is a list of cases:
+//! `{"user": ID, "groups": [..]?, "email": E?, "options": {..}?, "expect": {..}}`.
+//! `options` takes `product` (`sense`|`qlikview`), `strict_exclusion`,
+//! `server`, `uppercase` (`inline`|`all`). `expect` is a subset of the
+//! preview JSON: objects compare key by key (only the keys given), arrays and
+//! scalars exactly, except `notes`, a list of note codes that must be
+//! present, and `absent_notes`, codes that must not be. A new scenario is a
+//! new folder.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use std::path::Path;
+
+use serde_json::Value as Json;
+
+use section_access::access::{Evaluator, Options, PreviewReport, Product};
+use section_access::load::{LoadOptions, Uppercase, run_file};
+use section_access::names::{Email, GroupName, Identity, UserId};
+
+fn options(o: Option<&Json>) -> Options {
+    let mut opts = Options::default();
+    let Some(o) = o else { return opts };
+    if let Some(p) = o.get("product").and_then(Json::as_str) {
+        opts.product = match p {
+            "sense" => Product::Sense,
+            "qlikview" => Product::QlikView,
+            other => panic!("unknown product {other}"),
+        };
+    }
+    if let Some(s) = o.get("strict_exclusion").and_then(Json::as_bool) {
+        opts.strict_exclusion = s;
+    }
+    if let Some(s) = o.get("server").and_then(Json::as_bool) {
+        opts.server = s;
+    }
+    if let Some(u) = o.get("uppercase").and_then(Json::as_str) {
+        opts.uppercase = match u {
+            "inline" => Uppercase::Inline,
+            "all" => Uppercase::All,
+            other => panic!("unknown uppercase mode {other}"),
+        };
+    }
+    opts
+}
+
+/// Subset comparison; returns the first difference as a path.
+fn differs(path: &str, want: &Json, got: &Json) -> Option<String> {
+    match (want, got) {
+        (Json::Object(w), Json::Object(g)) => w.iter().find_map(|(k, wv)| {
+            let here = format!("{path}.{k}");
+            match k.as_str() {
+                "notes" => {
+                    let codes: Vec<&str> = g["notes"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|n| n["code"].as_str().unwrap())
+                        .collect();
+                    wv.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| c.as_str().unwrap())
+                        .find(|c| !codes.contains(c))
+                        .map(|c| format!("{here}: missing note `{c}` in {codes:?}"))
+                }
+                "absent_notes" => {
+                    let notes = g["notes"].as_array().unwrap();
+                    wv.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| c.as_str().unwrap())
+                        .find(|c| notes.iter().any(|n| n["code"] == *c))
+                        .map(|c| format!("{here}: unexpected note `{c}`"))
+                }
+                _ => match g.get(k) {
+                    None => Some(format!("{here}: missing")),
+                    Some(gv) => differs(&here, wv, gv),
+                },
+            }
+        }),
+        _ if want == got => None,
+        _ => Some(format!("{path}: expected {want}, got {got}")),
+    }
+}
+
+#[test]
+fn every_scenario_gives_its_expected_answers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/access");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(
+        dirs.len() >= 20,
+        "scenarios missing under {}",
+        root.display()
+    );
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(dir.join("README.md").is_file(), "{name}: README.md missing");
+        let app = match run_file(&dir.join("script.qvs"), &LoadOptions::default()) {
+            Ok(app) => app,
+            Err(e) => {
+                failures.push(format!("{name}: script fails to run: {e}"));
+                continue;
+            }
+        };
+        let expected: Json =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap_or_else(|e| panic!("{name}: expected.json: {e}"));
+        for case in expected.as_array().unwrap() {
+            cases += 1;
+            let user = case["user"].as_str().unwrap();
+            let groups = case
+                .get("groups")
+                .and_then(Json::as_array)
+                .map(|g| {
+                    g.iter()
+                        .map(|x| GroupName::new(x.as_str().unwrap()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let email = case.get("email").and_then(Json::as_str).map(Email::new);
+            let identity = Identity::new(Some(UserId::new(user)), email, groups);
+            let opts = options(case.get("options"));
+            let decision = Evaluator::new(&app, opts).evaluate(&identity);
+            let got = serde_json::to_value(PreviewReport::new(&app, &identity, &decision)).unwrap();
+            if let Some(d) = differs("", &case["expect"], &got) {
+                failures.push(format!(
+                    "{name} / {user} {:?}: {d}\n  got {got}",
+                    case.get("options")
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
