@@ -5,13 +5,79 @@
 //! the security tables in one [`Model`], the application tables in another.
 //! Knows nothing of users or tokens.
 
+mod delimited;
+mod error;
+mod expr;
+mod frame;
+mod functions;
+mod inline;
+mod run;
+mod table_ops;
+
 use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::model::{Model, Value};
 use crate::script::source::{SourceMap, Span};
+
+pub use error::{LoadError, LoadErrorKind};
+
+/// How a script is run.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// `lib://NAME/…` → folder (names match case-insensitively).
+    pub libs: IndexMap<String, PathBuf>,
+    /// Skip statements and sources that cannot run offline (SQL, QVD,
+    /// Excel, missing files …) with a warning instead of failing; the app
+    /// is then marked [`App::approximate`].
+    pub allow_unsupported: bool,
+}
+
+/// Reads, decodes (BOM, UTF-8, UTF-16, Windows-1252), parses and runs a
+/// script file.
+pub fn run_file(path: &Path, opts: &LoadOptions) -> Result<App, LoadError> {
+    match std::fs::read(path) {
+        Ok(bytes) => run_source(path, &crate::script::decode(&bytes), opts),
+        Err(e) => {
+            let mut sources = SourceMap::default();
+            let id = sources.add(path.to_path_buf(), Arc::from(""));
+            let reason = if e.kind() == std::io::ErrorKind::NotFound {
+                String::from("no such file")
+            } else {
+                e.to_string().to_lowercase()
+            };
+            let fail = error::Fail::new(
+                LoadErrorKind::MissingFile,
+                Span::new(id, 0, 0),
+                format!("cannot read script `{}`: {reason}", path.display()),
+            )
+            .help("check the path");
+            Err(LoadError::from_fail(fail, &sources, None))
+        }
+    }
+}
+
+/// Parses and runs script text. `path` names the script in messages and is
+/// the base of relative paths (its folder).
+pub fn run_source(path: &Path, text: &str, opts: &LoadOptions) -> Result<App, LoadError> {
+    let mut runner = run::Runner::new(path, opts);
+    let id = runner.app.sources.add(path.to_path_buf(), Arc::from(text));
+    let parsed = crate::script::parse(id, text)
+        .map_err(|e| LoadError::from_parse(e, &runner.app.sources, None))?;
+    for w in parsed.warnings {
+        runner.app.warnings.push(Warning {
+            code: w.code,
+            message: w.message,
+            span: Some(w.span),
+        });
+    }
+    runner.run_script(&parsed.script.body)?;
+    Ok(runner.finish())
+}
 
 /// How values of security tables are upper-cased (SPEC §3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
@@ -63,6 +129,9 @@ pub struct App {
     pub variables: IndexMap<String, String>,
     /// True when the script had a `Section Access` statement that ran.
     pub has_section_access: bool,
+    /// The texts of `TRACE` statements, in order (not printed by the
+    /// library).
+    pub traces: Vec<String>,
 }
 
 impl App {

@@ -1,4 +1,238 @@
 //! Load-script text → AST (parse phase). Knows nothing of tables or users.
+//!
+//! This module owns:
+//! - [`decode`]: script bytes → text (UTF-8 with or without BOM, UTF-16
+//!   with BOM, Windows-1252 otherwise);
+//! - [`parse`]: text → [`ast::Script`] with byte spans, plus warnings;
+//! - [`parse_expr`]: one expression (for `LET` values, deferred conditions
+//!   and `$(=expr)` after expansion at run time);
+//! - [`expand`]: Qlik's textual dollar-sign expansion, driven by an
+//!   [`Expander`] the runner implements;
+//! - the diagnostics [`ParseError`], [`ParseWarning`], [`ExpandError`].
+//!
+//! Qlik expands `$(…)` in a statement before parsing it, so statements that
+//! contain `$(` are returned as [`ast::StmtKind::Deferred`]: the runner
+//! expands their text and parses it with [`parse`] when it reaches them.
 
 pub mod ast;
+mod error;
+mod expand;
+mod expr;
+mod lex;
 pub mod source;
+mod stmt;
+
+pub use error::{ExpandError, ParseError, ParseErrorKind, ParseWarning};
+pub use expand::{Expander, MAX_EXPANSION_DEPTH, expand};
+pub use expr::MAX_EXPR_DEPTH;
+pub use stmt::MAX_BLOCK_DEPTH;
+
+use ast::{Expr, Script};
+use lex::{PErr, PResult, sp};
+use source::{SourceId, Span};
+
+/// A parsed script and what Qlik would only complain about at run time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parsed {
+    /// The statements.
+    pub script: Script,
+    /// Warnings (e.g. statements that are no statement at all).
+    pub warnings: Vec<ParseWarning>,
+}
+
+/// Decodes script bytes the way Qlik reads script files: UTF-8 (BOM
+/// stripped), UTF-16 LE/BE when a BOM says so, otherwise Windows-1252 (what
+/// older QlikView scripts are saved in).
+pub fn decode(bytes: &[u8]) -> String {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return String::from_utf8_lossy(rest).into_owned();
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        return encoding_rs::UTF_16LE
+            .decode_without_bom_handling(rest)
+            .0
+            .into_owned();
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        return encoding_rs::UTF_16BE
+            .decode_without_bom_handling(rest)
+            .0
+            .into_owned();
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned(),
+    }
+}
+
+/// Parses a whole script (or an included file, or a deferred statement
+/// after expansion). `source` goes into every span.
+pub fn parse(source: SourceId, text: &str) -> Result<Parsed, ParseError> {
+    let c = expr::Ctx::new(text, source);
+    let p = stmt::StmtParser::new(c);
+    // A BOM left in decoded text is no statement.
+    let start = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match p.script(start) {
+        Ok(body) => Ok(Parsed {
+            script: Script { body },
+            warnings: p.warnings.take(),
+        }),
+        Err(e) => Err(convert(text, source, e)),
+    }
+}
+
+/// Parses one expression; nothing but blanks and comments may follow it.
+pub fn parse_expr(source: SourceId, text: &str) -> Result<Expr, ParseError> {
+    let c = expr::Ctx::new(text, source);
+    let whole = |i| -> PResult<'_, Expr> {
+        let (r, e) = c.expr(i)?;
+        let (r, ()) = sp(r)?;
+        if r.is_empty() {
+            Ok((r, e))
+        } else {
+            PErr::unexpected(r, "an operator or the end of the expression").fail()
+        }
+    };
+    whole(text)
+        .map(|(_, e)| e)
+        .map_err(|e| convert(text, source, e))
+}
+
+/// The one place nom's error becomes a public diagnostic.
+fn convert(text: &str, source: SourceId, e: nom::Err<PErr<'_>>) -> ParseError {
+    let p = match e {
+        nom::Err::Error(p) | nom::Err::Failure(p) => p,
+        nom::Err::Incomplete(_) => PErr::unexpected("", "more input"),
+    };
+    let end_of_input = p.at.is_empty();
+    let start = if end_of_input && p.message.contains("more input") {
+        text.len()
+    } else {
+        (p.at.as_ptr() as usize)
+            .saturating_sub(text.as_ptr() as usize)
+            .min(text.len())
+    };
+    let end = (start + p.len).min(text.len());
+    let lex::PErr(p) = p;
+    let p = *p;
+    ParseError::new(
+        p.kind,
+        p.message,
+        p.label,
+        p.help,
+        Span::new(source, start, end),
+        text,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ast::*;
+
+    fn body(s: &str) -> Vec<StmtKind> {
+        parse(SourceId(0), s)
+            .unwrap_or_else(|e| panic!("{s:?}: {e:?}"))
+            .script
+            .body
+            .into_iter()
+            .map(|s| s.kind)
+            .collect()
+    }
+
+    fn err(s: &str) -> ParseError {
+        parse(SourceId(0), s).expect_err(s)
+    }
+
+    #[test]
+    fn decode_handles_boms_and_windows_1252() {
+        assert_eq!(decode(b"\xEF\xBB\xBFSET x=1;"), "SET x=1;");
+        assert_eq!(decode(b"\xFF\xFEa\0b\0"), "ab");
+        assert_eq!(decode(b"\xFE\xFF\0a\0b"), "ab");
+        assert_eq!(decode("é".as_bytes()), "é");
+        assert_eq!(decode(b"\xA3 \xE9"), "£ é");
+    }
+
+    #[test]
+    fn set_strips_one_level_of_quotes() {
+        let v = |s: &str| match body(s).pop() {
+            Some(StmtKind::Set { value, .. }) => value,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(v("SET q = ['];"), Some("'".into()));
+        assert_eq!(v("SET x='a';"), Some("a".into()));
+        assert_eq!(v("SET x = ;"), None);
+        assert_eq!(v("SET x = 'a' & 'b';"), Some("'a' & 'b'".into()));
+        assert_eq!(v("SET m='Jan;Feb';"), Some("Jan;Feb".into()));
+        assert_eq!(v("SET p = 'C:\\D\\';"), Some("C:\\D\\".into()));
+    }
+
+    #[test]
+    fn dollar_statements_are_deferred() {
+        let b = body("$(x) SECTION ACCESS;\nLOAD * FROM [$(p)a.qvd] (qvd); // $(not)\n");
+        assert_eq!(
+            b[0],
+            StmtKind::Deferred {
+                text: "$(x) SECTION ACCESS".into()
+            }
+        );
+        assert!(
+            matches!(&b[1], StmtKind::Deferred { text } if text.ends_with("(qvd)")),
+            "{b:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_statements_warn() {
+        let p = parse(
+            SourceId(0),
+            "IF 1 THEN\n You dont have any ADMIN;\nEND IF\n",
+        )
+        .unwrap();
+        assert_eq!(p.warnings.len(), 1);
+        assert_eq!(p.warnings[0].code, "script::unknown-statement");
+    }
+
+    #[test]
+    fn lib_paths_are_not_comments() {
+        let b = body("LOAD * FROM lib://Data/x.csv (txt);");
+        let StmtKind::Load(l) = &b[0] else { panic!() };
+        assert!(matches!(&l.load.source, Source::From { path, .. } if path == "lib://Data/x.csv"));
+    }
+
+    #[test]
+    fn errors_point_at_the_opening() {
+        let e = err("SET a=1;\nLOAD * INLINE [\nA\n1\n;");
+        assert_eq!(e.kind(), ParseErrorKind::UnterminatedInline);
+        assert_eq!(e.span().start, 23);
+        let e = err("IF 1 THEN\nSET a=1;\n");
+        assert_eq!(e.kind(), ParseErrorKind::UnclosedBlock);
+        assert_eq!(e.span().start, 0);
+        let e = err("END IF");
+        assert_eq!(e.kind(), ParseErrorKind::StrayBlockEnd);
+        let e = err("DROP TABLE A\nLOAD 1 AS x AUTOGENERATE 1;");
+        assert_eq!(e.kind(), ParseErrorKind::MissingSemicolon);
+        let e = err("SET a = 1");
+        assert_eq!(e.kind(), ParseErrorKind::MissingSemicolon);
+    }
+
+    #[test]
+    fn deep_blocks_are_too_deep() {
+        let s = format!("{}{}", "IF 1 THEN\n".repeat(100), "END IF\n".repeat(100));
+        assert_eq!(err(&s).kind(), ParseErrorKind::TooDeep);
+        let s = format!("{}{}", "IF 1 THEN\n".repeat(60), "END IF\n".repeat(60));
+        assert!(parse(SourceId(0), &s).is_ok());
+    }
+
+    #[test]
+    fn parse_expr_requires_the_whole_text() {
+        assert!(parse_expr(SourceId(0), "a + 1 // c").is_ok());
+        assert_eq!(
+            parse_expr(SourceId(0), "a b").unwrap_err().kind(),
+            ParseErrorKind::UnexpectedToken
+        );
+    }
+}

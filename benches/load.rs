@@ -1,0 +1,81 @@
+//! Loading throughput: a large INLINE section access table, and the
+//! generated benchmark app (`../shared/bench/gen.py`, generated into
+//! `target/bench-apps/` on first run).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "bench"
+)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use section_access::load::{LoadOptions, run_file, run_source};
+
+fn inline_script(rows: usize) -> String {
+    let mut s =
+        String::from("Section Access;\nSA:\nLOAD * INLINE [\nACCESS, USERID, GROUP, COUNTRY\n");
+    for i in 0..rows {
+        writeln!(s, "USER, user{i}, group{}, c{:03}", i % 50, i % 200).unwrap();
+    }
+    s.push_str("];\nSection Application;\n");
+    s
+}
+
+/// The generated app, created with python3 when absent.
+fn gen_app() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("bench-apps/default");
+    if !dir.join("app.qvs").is_file() {
+        let script = [
+            root.join("../shared/bench/gen.py"),
+            root.join("../../shared/bench/gen.py"),
+        ]
+        .into_iter()
+        .find(|p| p.is_file())?;
+        let ok = Command::new("python3")
+            .arg(script)
+            .arg(&dir)
+            .status()
+            .ok()?
+            .success();
+        if !ok {
+            return None;
+        }
+    }
+    Some(dir)
+}
+
+fn bench(c: &mut Criterion) {
+    let script = inline_script(100_000);
+    let mut g = c.benchmark_group("load");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(script.len() as u64));
+    g.bench_function("inline_section_access_100k", |b| {
+        b.iter(|| run_source(Path::new("bench.qvs"), &script, &LoadOptions::default()).unwrap());
+    });
+    if let Some(dir) = gen_app() {
+        let bytes: u64 = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.metadata().map_or(0, |m| m.len()))
+            .sum();
+        g.throughput(Throughput::Bytes(bytes));
+        let app = dir.join("app.qvs");
+        g.bench_function("gen_app_default", |b| {
+            b.iter(|| run_file(&app, &LoadOptions::default()).unwrap());
+        });
+    } else {
+        eprintln!("python3 or gen.py not found: gen_app benchmark skipped");
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

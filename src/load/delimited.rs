@@ -1,0 +1,671 @@
+//! Delimited text: the format specification, Qlik's standard quoting, and
+//! the streaming reader for `FROM file (txt, …)`.
+//!
+//! Cells go straight from the file's bytes into per-column symbol ids: each
+//! column keeps a byte-keyed map, so a value is decoded and interned once per
+//! distinct byte string, and a row costs one hash lookup per needed column.
+//! `msq` files go through the `csv` crate (RFC 4180-style `"` quoting,
+//! multi-line cells); standard quoting (Qlik's default: `"` or `'` count only
+//! as the first and last non-blank character of a cell) has its own
+//! line tokenizer, shared with INLINE tables.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use encoding_rs::Encoding;
+
+use crate::model::{RowOrigin, Value};
+use crate::script::ast::FormatItem;
+
+use super::frame::{Frame, FrameColumn};
+
+/// How field names are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Labels {
+    /// The first record holds the names.
+    Embedded,
+    /// No names: fields are `@1`, `@2`, …
+    None,
+}
+
+/// Quoting rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Quoting {
+    /// Qlik's default: `"…"` or `'…'` around a whole (trimmed) cell.
+    Standard,
+    /// Modern style: `"` quoting with doubled quotes and multi-line cells.
+    Msq,
+    /// Quotes are ordinary characters.
+    None,
+}
+
+/// Text encodings a file may declare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TextEncoding {
+    /// Detect: BOM, else UTF-8 when valid, else Windows-1252.
+    Auto,
+    /// A fixed encoding.
+    Fixed(&'static Encoding),
+}
+
+/// A parsed format specification for delimited text.
+#[derive(Clone, Debug)]
+pub(crate) struct TextFormat {
+    pub labels: Labels,
+    pub delimiter: Vec<u8>,
+    pub quoting: Quoting,
+    pub header_lines: usize,
+    pub comment: Option<Vec<u8>>,
+    pub encoding: TextEncoding,
+}
+
+impl TextFormat {
+    /// The defaults for INLINE tables and text files: embedded labels, `,`,
+    /// standard quoting.
+    pub fn new() -> Self {
+        Self {
+            labels: Labels::Embedded,
+            delimiter: b",".to_vec(),
+            quoting: Quoting::Standard,
+            header_lines: 0,
+            comment: None,
+            encoding: TextEncoding::Auto,
+        }
+    }
+}
+
+/// A format item the reader cannot honour.
+pub(crate) enum FormatProblem {
+    /// A file type other than delimited text (QVD, Excel, fixed record …).
+    FileType(String),
+    /// An option that is not supported (`record is n lines`, code page).
+    Option(String),
+    /// An option with no effect here (warned about).
+    Ignored(String),
+}
+
+/// Reads the format items; unsupported ones come back as problems.
+pub(crate) fn text_format(
+    items: &[FormatItem],
+    mut base: TextFormat,
+) -> (TextFormat, Vec<FormatProblem>) {
+    let mut problems = Vec::new();
+    for item in items {
+        match item {
+            FormatItem::Txt => {}
+            FormatItem::Fix => problems.push(FormatProblem::FileType(String::from("fix"))),
+            FormatItem::Qvd => problems.push(FormatProblem::FileType(String::from("qvd"))),
+            FormatItem::Qvx => problems.push(FormatProblem::FileType(String::from("qvx"))),
+            FormatItem::OtherFileType(t) => {
+                problems.push(FormatProblem::FileType(t.to_lowercase()))
+            }
+            FormatItem::Utf8 => base.encoding = TextEncoding::Fixed(encoding_rs::UTF_8),
+            FormatItem::Unicode => base.encoding = TextEncoding::Fixed(encoding_rs::UTF_16LE),
+            FormatItem::Ansi => base.encoding = TextEncoding::Fixed(encoding_rs::WINDOWS_1252),
+            FormatItem::Mac => base.encoding = TextEncoding::Fixed(encoding_rs::MACINTOSH),
+            FormatItem::Oem => {
+                problems.push(FormatProblem::Option(String::from("oem (code page 850)")))
+            }
+            FormatItem::Codepage(n) => match codepage(*n) {
+                Some(e) => base.encoding = TextEncoding::Fixed(e),
+                None => problems.push(FormatProblem::Option(format!("codepage is {n}"))),
+            },
+            FormatItem::EmbeddedLabels => base.labels = Labels::Embedded,
+            // Qlik's `explicit labels` names fields in the LOAD itself; the
+            // file's cells are then addressed as `@1`, `@2`, …
+            FormatItem::ExplicitLabels | FormatItem::NoLabels => base.labels = Labels::None,
+            FormatItem::Delimiter(d) => base.delimiter = d.as_bytes().to_vec(),
+            FormatItem::Msq => base.quoting = Quoting::Msq,
+            FormatItem::NoQuotes => base.quoting = Quoting::None,
+            FormatItem::HeaderLines(n) => base.header_lines = *n as usize,
+            FormatItem::RecordLines(n) => {
+                problems.push(FormatProblem::Option(format!("record is {n} lines")))
+            }
+            FormatItem::CommentIs(c) => base.comment = Some(c.as_bytes().to_vec()),
+            FormatItem::NoEof | FormatItem::TableIs(_) => {}
+            FormatItem::Other(o) => problems.push(FormatProblem::Ignored(o.clone())),
+        }
+    }
+    if base.delimiter.is_empty() {
+        base.delimiter = b",".to_vec();
+    }
+    (base, problems)
+}
+
+/// The encodings Qlik's `codepage is n` names that this reader knows.
+fn codepage(n: u32) -> Option<&'static Encoding> {
+    Some(match n {
+        65001 => encoding_rs::UTF_8,
+        1200 => encoding_rs::UTF_16LE,
+        1201 => encoding_rs::UTF_16BE,
+        1250 => encoding_rs::WINDOWS_1250,
+        1251 => encoding_rs::WINDOWS_1251,
+        1252 | 28591 => encoding_rs::WINDOWS_1252,
+        1253 => encoding_rs::WINDOWS_1253,
+        1254 => encoding_rs::WINDOWS_1254,
+        1255 => encoding_rs::WINDOWS_1255,
+        1256 => encoding_rs::WINDOWS_1256,
+        1257 => encoding_rs::WINDOWS_1257,
+        1258 => encoding_rs::WINDOWS_1258,
+        28592 => encoding_rs::ISO_8859_2,
+        28605 => encoding_rs::ISO_8859_15,
+        932 => encoding_rs::SHIFT_JIS,
+        936 => encoding_rs::GBK,
+        949 => encoding_rs::EUC_KR,
+        950 => encoding_rs::BIG5,
+        10000 => encoding_rs::MACINTOSH,
+        20866 => encoding_rs::KOI8_R,
+        _ => return None,
+    })
+}
+
+/// Splits one line into cells with standard quoting (or none), pushing them
+/// to `out`. Unquoted cells lose surrounding blanks.
+pub(crate) fn split_line<'a>(
+    line: &'a [u8],
+    delim: &[u8],
+    quoting: Quoting,
+    out: &mut Vec<Cow<'a, [u8]>>,
+) {
+    out.clear();
+    let spaces = delim == b" ";
+    let is_blank = |b: u8| b == b' ' || (b == b'\t' && delim != b"\t");
+    let at_delim = |pos: usize| !spaces && line.get(pos..pos + delim.len()) == Some(delim);
+    let mut pos = 0;
+    if spaces {
+        while line.get(pos).is_some_and(|&b| b == b' ') {
+            pos += 1;
+        }
+        if pos >= line.len() {
+            return;
+        }
+    }
+    loop {
+        while line
+            .get(pos)
+            .is_some_and(|&b| is_blank(b) && !at_delim(pos))
+        {
+            pos += 1;
+        }
+        let mut cell: Option<(Cow<'a, [u8]>, usize)> = None;
+        if quoting == Quoting::Standard
+            && let Some(&q) = line.get(pos).filter(|&&b| b == b'"' || b == b'\'')
+        {
+            cell = quoted_cell(line, pos, q, delim, spaces, &is_blank);
+        }
+        let end = match cell {
+            Some((c, end)) => {
+                out.push(c);
+                end
+            }
+            None => {
+                let mut end = pos;
+                while end < line.len()
+                    && !at_delim(end)
+                    && !(spaces && line.get(end) == Some(&b' '))
+                {
+                    end += 1;
+                }
+                let mut last = end;
+                while last > pos && line.get(last - 1).is_some_and(|&b| is_blank(b)) {
+                    last -= 1;
+                }
+                out.push(Cow::Borrowed(line.get(pos..last).unwrap_or_default()));
+                end
+            }
+        };
+        if spaces {
+            let mut p = end;
+            while line.get(p).is_some_and(|&b| b == b' ') {
+                p += 1;
+            }
+            if p >= line.len() {
+                return;
+            }
+            pos = p;
+        } else if end >= line.len() {
+            return;
+        } else {
+            pos = end + delim.len();
+        }
+    }
+}
+
+/// A quoted cell starting at `start` (the quote): its content and the
+/// position of the delimiter (or end) after it, when the closing quote is
+/// the last non-blank character before a delimiter.
+fn quoted_cell<'a>(
+    line: &'a [u8],
+    start: usize,
+    q: u8,
+    delim: &[u8],
+    spaces: bool,
+    is_blank: &dyn Fn(u8) -> bool,
+) -> Option<(Cow<'a, [u8]>, usize)> {
+    let mut i = start + 1;
+    let mut content: Vec<u8> = Vec::new();
+    let mut doubled = false;
+    while i < line.len() {
+        if line.get(i) == Some(&q) {
+            if line.get(i + 1) == Some(&q) {
+                content.push(q);
+                doubled = true;
+                i += 2;
+                continue;
+            }
+            let mut j = i + 1;
+            while line.get(j).is_some_and(|&b| is_blank(b))
+                && !(spaces && line.get(j) == Some(&b' '))
+            {
+                j += 1;
+            }
+            let ends = j >= line.len()
+                || (spaces && line.get(j) == Some(&b' '))
+                || (!spaces && line.get(j..j + delim.len()) == Some(delim));
+            if ends {
+                let c = if doubled {
+                    Cow::Owned(content)
+                } else {
+                    Cow::Borrowed(line.get(start + 1..i).unwrap_or_default())
+                };
+                return Some((c, j));
+            }
+            content.push(q);
+            i += 1;
+            continue;
+        }
+        if let Some(&b) = line.get(i) {
+            content.push(b);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A fast hasher for byte keys (FxHash's mixing); the maps it serves are
+/// private to one load, so hash flooding is no concern.
+#[derive(Default)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// Interns cells of one column from bytes.
+pub(crate) struct ColumnBuilder {
+    map: FxMap<Box<[u8]>, u32>,
+    pub col: FrameColumn,
+}
+
+impl ColumnBuilder {
+    pub fn new() -> Self {
+        Self {
+            map: FxMap::default(),
+            col: FrameColumn::default(),
+        }
+    }
+
+    /// Appends a cell given as bytes in `enc` (`None`: UTF-8).
+    pub fn push(&mut self, bytes: &[u8], enc: Option<&'static Encoding>) {
+        if let Some(&id) = self.map.get(bytes) {
+            self.col.ids.push(id);
+            return;
+        }
+        let text = decode(bytes, enc);
+        let id = self.col.syms.intern(Value::from_text(&text));
+        self.map.insert(Box::from(bytes), id);
+        self.col.ids.push(id);
+    }
+}
+
+fn decode<'a>(bytes: &'a [u8], enc: Option<&'static Encoding>) -> Cow<'a, str> {
+    match enc {
+        None => String::from_utf8_lossy(bytes),
+        Some(e) => e.decode_without_bom_handling(bytes).0,
+    }
+}
+
+/// Names for unlabelled fields: `@1`, `@2`, …
+pub(crate) fn at_names(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("@{i}")).collect()
+}
+
+/// What a file read produced besides the frame.
+pub(crate) struct FileRead {
+    pub frame: Frame,
+    /// The decoded text, when lines were tracked (security tables keep it
+    /// so rows can point at their line).
+    pub text: Option<String>,
+}
+
+/// Reads a delimited file into a frame. `needed`: the fields the load uses
+/// (`None` for all); `track_lines`: record each row's line.
+pub(crate) fn read_file(
+    path: &Path,
+    fmt: &TextFormat,
+    needed: Option<&HashSet<String>>,
+    track_lines: bool,
+    file_id: u32,
+) -> std::io::Result<FileRead> {
+    let file = std::fs::File::open(path)?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let head = reader.fill_buf()?;
+    let (bom_enc, bom_len) = match Encoding::for_bom(head) {
+        Some((e, n)) => (Some(e), n),
+        None => (None, 0),
+    };
+    reader.consume(bom_len);
+    let declared = match fmt.encoding {
+        TextEncoding::Fixed(e) => Some(e),
+        TextEncoding::Auto => bom_enc,
+    };
+    // UTF-16 is transcoded up front; byte-oriented parsing needs an ASCII
+    // superset. Tracked (security) files are small and read whole too.
+    let utf16 = declared.is_some_and(|e| e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE);
+    let mut kept_text = None;
+    let (mut src, enc): (Box<dyn BufRead>, Option<&'static Encoding>) = if utf16 || track_lines {
+        let mut raw = Vec::new();
+        reader.read_to_end(&mut raw)?;
+        let enc = declared.unwrap_or_else(|| {
+            if std::str::from_utf8(&raw).is_ok() {
+                encoding_rs::UTF_8
+            } else {
+                encoding_rs::WINDOWS_1252
+            }
+        });
+        let text = enc.decode_without_bom_handling(&raw).0.into_owned();
+        let bytes = text.clone().into_bytes();
+        if track_lines {
+            kept_text = Some(text);
+        }
+        (Box::new(std::io::Cursor::new(bytes)), None)
+    } else {
+        // Auto without BOM: UTF-8, invalid sequences replaced. (Qlik would
+        // guess ANSI for such files; declare `ansi` to get Windows-1252.)
+        let enc = declared.filter(|e| *e != encoding_rs::UTF_8);
+        (Box::new(reader), enc)
+    };
+    let mut line_no = 1usize;
+    let mut skip = Vec::new();
+    for _ in 0..fmt.header_lines {
+        skip.clear();
+        if src.read_until(b'\n', &mut skip)? == 0 {
+            break;
+        }
+        line_no += 1;
+    }
+    let single_byte = fmt.delimiter.len() == 1 && fmt.delimiter != b" ";
+    let comment_byte = match fmt.comment.as_deref() {
+        None => Some(None),
+        Some([b]) => Some(Some(*b)),
+        Some(_) => None,
+    };
+    let mut sink = Sink::new(fmt.labels, needed, enc, track_lines, file_id);
+    if fmt.quoting == Quoting::Msq
+        && single_byte
+        && let Some(comment) = comment_byte
+    {
+        let delim = fmt.delimiter.first().copied().unwrap_or(b',');
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delim)
+            .quote(b'"')
+            .double_quote(true)
+            .comment(comment)
+            .from_reader(src);
+        let mut rec = csv::ByteRecord::new();
+        // Lines of record starts, from the byte offsets of the text after
+        // the header lines (csv's own line count lags by a record).
+        let line_starts: Vec<usize> = match &kept_text {
+            Some(t) => std::iter::once(0)
+                .chain(
+                    t.bytes()
+                        .enumerate()
+                        .filter(|&(_, b)| b == b'\n')
+                        .map(|(i, _)| i + 1),
+                )
+                .collect(),
+            None => Vec::new(),
+        };
+        let skipped = line_starts.get(line_no - 1).copied().unwrap_or(0);
+        loop {
+            let start = csv.position().byte() as usize;
+            match csv.read_byte_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            }
+            // The record starts after any blank lines the reader skipped.
+            let at = skipped
+                + start
+                + kept_text
+                    .as_deref()
+                    .and_then(|t| t.as_bytes().get(skipped + start..))
+                    .map_or(0, |rest| {
+                        rest.iter()
+                            .take_while(|&&b| b == b'\n' || b == b'\r')
+                            .count()
+                    });
+            let line = if track_lines {
+                line_starts.partition_point(|&s| s <= at)
+            } else {
+                0
+            };
+            sink.record(rec.iter().map(Cow::Borrowed), line);
+        }
+    } else {
+        let quoting = if fmt.quoting == Quoting::Msq {
+            Quoting::Standard
+        } else {
+            fmt.quoting
+        };
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            if src.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            let mut line: &[u8] = &buf;
+            while let Some((b'\n' | b'\r', rest)) = line.split_last() {
+                line = rest;
+            }
+            let this_line = line_no;
+            line_no += 1;
+            if fmt.comment.as_deref().is_some_and(|c| line.starts_with(c)) {
+                continue;
+            }
+            if line.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
+            let mut cells: Vec<Cow<'_, [u8]>> = Vec::new();
+            split_line(line, &fmt.delimiter, quoting, &mut cells);
+            sink.record(cells.into_iter(), this_line);
+        }
+    }
+    Ok(FileRead {
+        frame: sink.finish(),
+        text: kept_text,
+    })
+}
+
+/// Collects records into columns, the first record giving labels.
+struct Sink<'n> {
+    labels: Labels,
+    needed: Option<&'n HashSet<String>>,
+    enc: Option<&'static Encoding>,
+    names: Option<Vec<String>>,
+    /// For each source position, the builder index (`None`: not needed).
+    slots: Vec<Option<usize>>,
+    builders: Vec<ColumnBuilder>,
+    rows: usize,
+    origins: Option<Vec<RowOrigin>>,
+    file_id: u32,
+}
+
+impl<'n> Sink<'n> {
+    fn new(
+        labels: Labels,
+        needed: Option<&'n HashSet<String>>,
+        enc: Option<&'static Encoding>,
+        track: bool,
+        file_id: u32,
+    ) -> Self {
+        Self {
+            labels,
+            needed,
+            enc,
+            names: None,
+            slots: Vec::new(),
+            builders: Vec::new(),
+            rows: 0,
+            origins: track.then(Vec::new),
+            file_id,
+        }
+    }
+
+    fn set_names(&mut self, all: Vec<String>) {
+        let mut names = Vec::new();
+        for n in &all {
+            let wanted = self.needed.is_none_or(|s| s.contains(n));
+            if wanted && !names.contains(n) {
+                self.slots.push(Some(names.len()));
+                names.push(n.clone());
+                self.builders.push(ColumnBuilder::new());
+            } else {
+                self.slots.push(None);
+            }
+        }
+        self.names = Some(names);
+    }
+
+    fn record<'c>(&mut self, cells: impl Iterator<Item = Cow<'c, [u8]>>, line: usize) {
+        if self.names.is_none() {
+            match self.labels {
+                Labels::Embedded => {
+                    let names = cells
+                        .map(|c| decode(&c, self.enc).trim().to_string())
+                        .collect();
+                    self.set_names(names);
+                    return;
+                }
+                Labels::None => {
+                    // Width is taken from the first record; a later wider
+                    // record adds fields (filled with NULL before it).
+                    self.set_names(Vec::new());
+                }
+            }
+        }
+        let mut seen = 0;
+        for (i, cell) in cells.enumerate() {
+            seen = i + 1;
+            if i >= self.slots.len() {
+                if self.labels == Labels::Embedded {
+                    break;
+                }
+                self.grow(i + 1);
+            }
+            if let Some(Some(b)) = self.slots.get(i)
+                && let Some(builder) = self.builders.get_mut(*b)
+            {
+                builder.push(&cell, self.enc);
+            }
+        }
+        // Short records: the missing cells are empty, as in Qlik.
+        for i in seen..self.slots.len() {
+            if let Some(Some(b)) = self.slots.get(i)
+                && let Some(builder) = self.builders.get_mut(*b)
+            {
+                builder.push(b"", self.enc);
+            }
+        }
+        self.rows += 1;
+        if let Some(o) = &mut self.origins {
+            o.push(RowOrigin {
+                file: self.file_id,
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+            });
+        }
+    }
+
+    fn grow(&mut self, width: usize) {
+        let names = self.names.get_or_insert_with(Vec::new);
+        while self.slots.len() < width {
+            let name = format!("@{}", self.slots.len() + 1);
+            let wanted = self.needed.is_none_or(|s| s.contains(&name));
+            if wanted {
+                self.slots.push(Some(names.len()));
+                names.push(name);
+                let mut b = ColumnBuilder::new();
+                b.col.ids = vec![crate::model::NULL; self.rows];
+                self.builders.push(b);
+            } else {
+                self.slots.push(None);
+            }
+        }
+    }
+
+    fn finish(self) -> Frame {
+        Frame {
+            names: self.names.unwrap_or_default(),
+            cols: self.builders.into_iter().map(|b| b.col).collect(),
+            rows: self.rows,
+            origins: self.origins,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(line: &str, delim: &str, q: Quoting) -> Vec<String> {
+        let mut out = Vec::new();
+        split_line(line.as_bytes(), delim.as_bytes(), q, &mut out);
+        out.iter()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn standard_quoting_only_around_whole_cells() {
+        assert_eq!(cells(" a , b ,c", ",", Quoting::Standard), ["a", "b", "c"]);
+        assert_eq!(cells("\"a,b\", 'c'", ",", Quoting::Standard), ["a,b", "c"]);
+        assert_eq!(cells("it's, x", ",", Quoting::Standard), ["it's", "x"]);
+        assert_eq!(
+            cells("'a''b', \"x\"y\"", ",", Quoting::Standard),
+            ["a'b", "x\"y"]
+        );
+        assert_eq!(cells("\"a,b\"", ",", Quoting::None), ["\"a", "b\""]);
+        assert_eq!(cells("a,,", ",", Quoting::Standard), ["a", "", ""]);
+        assert_eq!(cells("a\tb c", "\t", Quoting::Standard), ["a", "b c"]);
+        assert_eq!(
+            cells("  a   b 'c d' ", " ", Quoting::Standard),
+            ["a", "b", "c d"]
+        );
+        assert_eq!(
+            cells("'unclosed, x", ",", Quoting::Standard),
+            ["'unclosed", "x"]
+        );
+    }
+}

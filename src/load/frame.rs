@@ -1,0 +1,123 @@
+//! The intermediate result of one LOAD level: named columns of local symbol
+//! ids, each column with its own [`Symbols`].
+//!
+//! Sources (INLINE, files, RESIDENT, AUTOGENERATE) produce a frame; each
+//! load level turns its input frame into an output frame; the runner finally
+//! commits the top frame into a [`crate::model::Model`], re-interning each
+//! column's *distinct* values once and mapping ids with integer work only.
+//! A plain field reference therefore moves a column without touching a row.
+
+use crate::model::{NULL, RowOrigin, Symbols, Value};
+
+static NULL_VALUE: Value = Value::Null;
+
+/// One column of a frame.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FrameColumn {
+    /// Local symbol id per row ([`NULL`] for NULL).
+    pub ids: Vec<u32>,
+    /// The column's distinct values.
+    pub syms: Symbols,
+}
+
+impl FrameColumn {
+    /// The value of a row.
+    pub fn value(&self, row: usize) -> &Value {
+        match self.ids.get(row) {
+            Some(&id) if id != NULL => self.syms.get(id).unwrap_or(&NULL_VALUE),
+            _ => &NULL_VALUE,
+        }
+    }
+
+    /// Appends a value.
+    pub fn push(&mut self, v: Value) {
+        let id = self.syms.intern(v);
+        self.ids.push(id);
+    }
+}
+
+/// Rows as named columns.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Frame {
+    /// Field names, in order.
+    pub names: Vec<String>,
+    /// Columns, parallel to `names`.
+    // INVARIANT: every column holds exactly `rows` ids.
+    pub cols: Vec<FrameColumn>,
+    /// Row count (AUTOGENERATE frames have rows and no column).
+    pub rows: usize,
+    /// Where each row came from, when known (security tables report it).
+    pub origins: Option<Vec<RowOrigin>>,
+}
+
+impl Frame {
+    /// An empty frame with the given field names.
+    pub fn with_names(names: Vec<String>) -> Self {
+        let cols = names.iter().map(|_| FrameColumn::default()).collect();
+        Self {
+            names,
+            cols,
+            rows: 0,
+            origins: None,
+        }
+    }
+
+    /// Position of a field by exact name.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// The value at a column and row.
+    pub fn value(&self, col: usize, row: usize) -> &Value {
+        self.cols.get(col).map_or(&NULL_VALUE, |c| c.value(row))
+    }
+
+    /// Keeps the rows whose index is in `keep` (ascending).
+    pub fn select_rows(&mut self, keep: &[usize]) {
+        for c in &mut self.cols {
+            c.ids = keep
+                .iter()
+                .map(|&r| c.ids.get(r).copied().unwrap_or(NULL))
+                .collect();
+        }
+        if let Some(o) = &mut self.origins {
+            *o = keep
+                .iter()
+                .map(|&r| o.get(r).copied().unwrap_or_default())
+                .collect();
+        }
+        self.rows = keep.len();
+    }
+
+    /// Truncates to at most `n` rows.
+    pub fn truncate(&mut self, n: usize) {
+        if n >= self.rows {
+            return;
+        }
+        for c in &mut self.cols {
+            c.ids.truncate(n);
+        }
+        if let Some(o) = &mut self.origins {
+            o.truncate(n);
+        }
+        self.rows = n;
+    }
+
+    /// Removes duplicate rows (by value), keeping the first of each.
+    pub fn distinct(&mut self) {
+        let mut seen = std::collections::HashSet::new();
+        let keep: Vec<usize> = (0..self.rows)
+            .filter(|&r| {
+                let key: Vec<u32> = self
+                    .cols
+                    .iter()
+                    .map(|c| c.ids.get(r).copied().unwrap_or(NULL))
+                    .collect();
+                seen.insert(key)
+            })
+            .collect();
+        if keep.len() != self.rows {
+            self.select_rows(&keep);
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Committing frames into a model and combining tables: new tables,
+//! concatenation (missing fields NULL), JOIN and KEEP on all common fields.
+//!
+//! Everything here works on model symbol ids: a frame's column is
+//! re-interned once per distinct value, then rows are mapped with integer
+//! work only. Joins match rows by the ids of the common fields, which is
+//! exact because both tables share the model's per-field symbol tables.
+
+use std::collections::HashMap;
+
+use crate::model::{BitSet, FieldId, Model, NULL, RowOrigin, Table};
+use crate::names::{FieldName, TableName};
+use crate::script::ast::JoinKind;
+
+use super::frame::Frame;
+use super::run::map_id;
+
+/// Columns as model fields and ids, the row count and the row origins.
+type Interned = (Vec<(FieldId, Vec<u32>)>, usize, Option<Vec<RowOrigin>>);
+
+/// The frame's columns as model fields and ids.
+fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
+    let mut out = Vec::with_capacity(frame.cols.len());
+    for (name, col) in frame.names.iter().zip(frame.cols) {
+        let fid = model.field(&FieldName::new(name));
+        let map: Vec<u32> = col
+            .syms
+            .iter()
+            .map(|(_, v)| model.intern(fid, v.clone()))
+            .collect();
+        let ids = col.ids.iter().map(|&id| map_id(&map, id)).collect();
+        out.push((fid, ids));
+    }
+    (out, frame.rows, frame.origins)
+}
+
+/// Builds a table named `name` from a frame (not yet added to the model).
+pub(crate) fn frame_to_table(model: &mut Model, frame: Frame, name: &str, access: bool) -> Table {
+    let (cols, rows, origins) = intern_columns(model, frame);
+    let fields: Vec<FieldId> = cols.iter().map(|(f, _)| *f).collect();
+    let mut table = Table::new(TableName::new(name), &fields);
+    for (slot, (_, ids)) in table.columns_mut().iter_mut().zip(cols) {
+        slot.ids = ids;
+    }
+    table.set_len(rows);
+    if access {
+        table.track_origins();
+        if let Some(o) = origins {
+            table.set_origins(o);
+        }
+    }
+    table
+}
+
+/// Appends a frame's rows to table `name`; fields missing on either side
+/// are NULL (Qlik's CONCATENATE).
+pub(crate) fn append(model: &mut Model, name: &str, frame: Frame, access: bool) {
+    let (cols, rows, origins) = intern_columns(model, frame);
+    let Some(table) = model.table_mut(name) else {
+        return;
+    };
+    let before = table.len();
+    for (f, _) in &cols {
+        table.add_column(*f);
+    }
+    let mut old_origins = table.origins().map(<[RowOrigin]>::to_vec);
+    for col in table.columns_mut() {
+        match cols.iter().find(|(f, _)| *f == col.field) {
+            Some((_, ids)) => col.ids.extend_from_slice(ids),
+            None => col.ids.resize(before + rows, NULL),
+        }
+    }
+    table.set_len(before + rows);
+    if access {
+        let mut o = old_origins
+            .take()
+            .unwrap_or_else(|| vec![RowOrigin::default(); before]);
+        o.extend(origins.unwrap_or_else(|| vec![RowOrigin::default(); rows]));
+        table.set_origins(o);
+    }
+}
+
+fn common_fields(a: &Table, b: &Table) -> Vec<FieldId> {
+    a.fields().filter(|&f| b.has_field(f)).collect()
+}
+
+/// The key of a row over `fields`; `None` when a key value is NULL (NULL
+/// matches nothing).
+fn key(t: &Table, fields: &[FieldId], row: usize) -> Option<Vec<u32>> {
+    let mut k = Vec::with_capacity(fields.len());
+    for &f in fields {
+        let id = t
+            .column(f)
+            .and_then(|c| c.get(row))
+            .copied()
+            .unwrap_or(NULL);
+        if id == NULL {
+            return None;
+        }
+        k.push(id);
+    }
+    Some(k)
+}
+
+/// Joins `right` into table `target` on all common fields (none: the
+/// cartesian product, as Qlik does).
+pub(crate) fn join(model: &mut Model, target: &str, right: Table, kind: JoinKind) {
+    let Some(idx) = model.table_index(target) else {
+        return;
+    };
+    let Some(left) = model.tables().get(idx) else {
+        return;
+    };
+    let common = common_fields(left, &right);
+    let mut pairs: Vec<(Option<usize>, Option<usize>)> = Vec::new();
+    if common.is_empty() {
+        if right.is_empty() && matches!(kind, JoinKind::Left | JoinKind::Outer) {
+            pairs.extend((0..left.len()).map(|l| (Some(l), None)));
+        } else if left.is_empty() && matches!(kind, JoinKind::Right | JoinKind::Outer) {
+            pairs.extend((0..right.len()).map(|r| (None, Some(r))));
+        } else {
+            for l in 0..left.len() {
+                for r in 0..right.len() {
+                    pairs.push((Some(l), Some(r)));
+                }
+            }
+        }
+    } else {
+        let mut index: HashMap<Vec<u32>, Vec<usize>> = HashMap::new();
+        for r in 0..right.len() {
+            if let Some(k) = key(&right, &common, r) {
+                index.entry(k).or_default().push(r);
+            }
+        }
+        let mut matched = BitSet::new(right.len());
+        for l in 0..left.len() {
+            let hits = key(left, &common, l).and_then(|k| index.get(&k));
+            match hits {
+                Some(rs) => {
+                    for &r in rs {
+                        matched.insert(r);
+                        pairs.push((Some(l), Some(r)));
+                    }
+                }
+                None if matches!(kind, JoinKind::Left | JoinKind::Outer) => {
+                    pairs.push((Some(l), None))
+                }
+                None => {}
+            }
+        }
+        if matches!(kind, JoinKind::Right | JoinKind::Outer) {
+            for r in 0..right.len() {
+                if !matched.contains(r) {
+                    pairs.push((None, Some(r)));
+                }
+            }
+        }
+    }
+    let combined = combine(left, &right, &pairs);
+    if let Some(slot) = model.tables_mut().get_mut(idx) {
+        *slot = combined;
+    }
+}
+
+/// A table of the given row pairs: left's fields then right's others.
+fn combine(left: &Table, right: &Table, pairs: &[(Option<usize>, Option<usize>)]) -> Table {
+    let mut fields: Vec<FieldId> = left.fields().collect();
+    fields.extend(right.fields().filter(|f| !left.has_field(*f)));
+    let mut out = Table::new(left.name.clone(), &fields);
+    for col in out.columns_mut() {
+        let lc = left.column(col.field);
+        let rc = right.column(col.field);
+        col.ids = pairs
+            .iter()
+            .map(|&(l, r)| {
+                let from_left = l.and_then(|l| lc.and_then(|c| c.get(l)).copied());
+                let from_right = r.and_then(|r| rc.and_then(|c| c.get(r)).copied());
+                from_left.or(from_right).unwrap_or(NULL)
+            })
+            .collect();
+    }
+    out.set_len(pairs.len());
+    if left.origins().is_some() || right.origins().is_some() {
+        out.track_origins();
+        let origins = pairs
+            .iter()
+            .map(|&(l, r)| {
+                l.and_then(|l| left.origin(l))
+                    .or_else(|| r.and_then(|r| right.origin(r)))
+                    .unwrap_or_default()
+            })
+            .collect();
+        out.set_origins(origins);
+    }
+    out
+}
+
+/// KEEP between table `a` (loaded before) and `b` (just loaded): both stay;
+/// `INNER` reduces both to common keys, `LEFT` reduces `b` to `a`'s keys,
+/// `RIGHT` reduces `a` to `b`'s keys. No common field: nothing changes.
+pub(crate) fn keep(model: &mut Model, a: &str, b: &str, kind: JoinKind) {
+    let (Some(ta), Some(tb)) = (model.table(a), model.table(b)) else {
+        return;
+    };
+    let common = common_fields(ta, tb);
+    if common.is_empty() {
+        return;
+    }
+    let keys = |t: &Table| -> std::collections::HashSet<Vec<u32>> {
+        (0..t.len()).filter_map(|r| key(t, &common, r)).collect()
+    };
+    let keep_rows = |t: &Table, allowed: &std::collections::HashSet<Vec<u32>>| -> BitSet {
+        let mut bits = BitSet::new(t.len());
+        for r in 0..t.len() {
+            if key(t, &common, r).is_some_and(|k| allowed.contains(&k)) {
+                bits.insert(r);
+            }
+        }
+        bits
+    };
+    let (ka, kb) = (keys(ta), keys(tb));
+    let reduce_a = matches!(kind, JoinKind::Inner | JoinKind::Right).then(|| keep_rows(ta, &kb));
+    let reduce_b = matches!(kind, JoinKind::Inner | JoinKind::Left).then(|| keep_rows(tb, &ka));
+    if let (Some(bits), Some(t)) = (reduce_a, model.table_mut(a)) {
+        t.retain_rows(&bits);
+    }
+    if let (Some(bits), Some(t)) = (reduce_b, model.table_mut(b)) {
+        t.retain_rows(&bits);
+    }
+}

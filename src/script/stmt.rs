@@ -1,0 +1,1519 @@
+//! Statements and blocks.
+//!
+//! Qlik reads a script statement by statement: it finds where a statement
+//! ends (`;` outside quotes, brackets and comments; end of line for the
+//! control clauses of IF, FOR, SUB, DO), expands `$(…)` in it, and only then
+//! parses it. So every statement is first *scanned* ([`scan`]); one that
+//! contains `$(` is kept as [`StmtKind::Deferred`], the others are parsed
+//! now. Control statements keep their structure; only their conditions may
+//! be deferred.
+
+use std::cell::RefCell;
+
+use super::ast::*;
+use super::error::{ParseErrorKind, ParseWarning};
+use super::expr::{Ctx, cut};
+use super::lex::{
+    Extent, PErr, PResult, at_kw, blank_comments, bracketed, describe, kw, name, peek_word, punct,
+    quoted, scan, sp, sp_line, split_commas, word_at,
+};
+use super::source::Span;
+
+/// Deepest nesting of IF/FOR/SUB/DO blocks.
+pub const MAX_BLOCK_DEPTH: usize = 64;
+
+/// What ends a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Closer {
+    Eof,
+    ElseIf,
+    Else,
+    EndIf,
+    Next,
+    EndSub,
+    Loop,
+}
+
+impl Closer {
+    fn text(self) -> &'static str {
+        match self {
+            Closer::Eof => "end of input",
+            Closer::ElseIf => "ELSEIF",
+            Closer::Else => "ELSE",
+            Closer::EndIf => "END IF",
+            Closer::Next => "NEXT",
+            Closer::EndSub => "END SUB",
+            Closer::Loop => "LOOP",
+        }
+    }
+
+    fn opener(self) -> &'static str {
+        match self {
+            Closer::ElseIf | Closer::Else | Closer::EndIf => "IF",
+            Closer::Next => "FOR",
+            Closer::EndSub => "SUB",
+            Closer::Loop => "DO",
+            Closer::Eof => "",
+        }
+    }
+}
+
+/// An open block, for messages about it.
+struct Open<'a> {
+    keyword: &'static str,
+    closer: &'static str,
+    at: &'a str,
+}
+
+/// The statement parser: a [`Ctx`] plus the warnings gathered.
+pub(crate) struct StmtParser<'a> {
+    pub c: Ctx<'a>,
+    pub warnings: RefCell<Vec<ParseWarning>>,
+}
+
+type R<'a, T> = Result<T, nom::Err<PErr<'a>>>;
+
+impl<'a> StmtParser<'a> {
+    pub fn new(c: Ctx<'a>) -> Self {
+        StmtParser {
+            c,
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn text(&self) -> &'a str {
+        self.c.text
+    }
+
+    /// The text from byte `n` on.
+    fn from(&self, n: usize) -> &'a str {
+        self.text().get(n..).unwrap_or("")
+    }
+
+    /// The text between two offsets.
+    fn between(&self, s: usize, e: usize) -> &'a str {
+        self.text().get(s..e).unwrap_or("")
+    }
+
+    /// The whole script.
+    pub fn script(&self, i: &'a str) -> R<'a, Vec<Stmt>> {
+        let (_, (body, _, _)) = self.block(i, None, &[])?;
+        Ok(body)
+    }
+
+    /// Statements up to one of `accept` (or the end of input at top level).
+    fn block(
+        &self,
+        mut i: &'a str,
+        open: Option<&Open<'a>>,
+        accept: &[Closer],
+    ) -> PResult<'a, (Vec<Stmt>, Closer, &'a str)> {
+        let mut body = Vec::new();
+        loop {
+            let (t, ()) = sp(i)?;
+            if t.is_empty() {
+                return match open {
+                    None => Ok((t, (body, Closer::Eof, t))),
+                    Some(o) => PErr::new(
+                        o.at,
+                        o.keyword.len(),
+                        ParseErrorKind::UnclosedBlock,
+                        format!("`{}` without `{}`", o.keyword, o.closer),
+                        "this block is never closed",
+                        &format!("add `{}` where the block ends", o.closer),
+                    )
+                    .fail(),
+                };
+            }
+            if let Some(r) = t.strip_prefix(';') {
+                i = r;
+                continue;
+            }
+            let word = word_at(t).map(|(w, _)| w.to_ascii_uppercase());
+            if let Some(closer) = self.closer_at(t, word.as_deref()) {
+                if accept.contains(&closer) {
+                    return Ok((t, (body, closer, t)));
+                }
+                let len = if matches!(closer, Closer::EndIf | Closer::EndSub) {
+                    closer_len(t)
+                } else {
+                    closer.text().len()
+                };
+                let help = match open {
+                    Some(o) => format!(
+                        "`{}` belongs to `{}`, but the innermost open block is `{}`: close it with `{}` first",
+                        closer.text(),
+                        closer.opener(),
+                        o.keyword,
+                        o.closer
+                    ),
+                    None => format!("remove it, or open the `{}` it belongs to", closer.opener()),
+                };
+                return PErr::new(
+                    t,
+                    len,
+                    ParseErrorKind::StrayBlockEnd,
+                    format!("`{}` without `{}`", closer.text(), closer.opener()),
+                    "nothing to close here",
+                    &help,
+                )
+                .fail();
+            }
+            let (r, stmt) = self.statement(t, word.as_deref())?;
+            body.extend(stmt);
+            i = r;
+        }
+    }
+
+    fn closer_at(&self, t: &'a str, word: Option<&str>) -> Option<Closer> {
+        match word? {
+            "ELSEIF" => Some(Closer::ElseIf),
+            "ELSE" => Some(Closer::Else),
+            "NEXT" => Some(Closer::Next),
+            "LOOP" => Some(Closer::Loop),
+            "END" => {
+                let (_, r) = word_at(t)?;
+                match peek_word(r).as_deref() {
+                    Some("IF") => Some(Closer::EndIf),
+                    Some("SUB") => Some(Closer::EndSub),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// One statement at `t` (trivia skipped); `None` for a `REM` comment.
+    fn statement(&self, t: &'a str, word: Option<&str>) -> PResult<'a, Option<Stmt>> {
+        let control = match word {
+            Some("IF") => Some(self.if_stmt(t)?),
+            Some("FOR") => Some(self.for_stmt(t)?),
+            Some("SUB") => Some(self.sub_stmt(t)?),
+            Some("DO") => Some(self.do_stmt(t)?),
+            Some("EXIT") => Some(self.exit_stmt(t)?),
+            Some("REM") => {
+                // REM comments out everything up to the next `;`, quotes
+                // included.
+                let r = t.find(';').and_then(|n| t.get(n + 1..)).unwrap_or("");
+                return Ok((r, None));
+            }
+            _ => None,
+        };
+        if let Some((r, kind)) = control {
+            let span = self.c.span(t, r);
+            return Ok((r, Some(Stmt { kind, span })));
+        }
+        let (r, stmt) = self.simple(t, word)?;
+        Ok((r, Some(stmt)))
+    }
+
+    // ---------------------------------------------------------------- control
+
+    /// The control clause after a keyword: its text up to end of line or
+    /// `;`, and the input after the terminator.
+    fn clause(&self, i: &'a str) -> R<'a, (&'a str, &'a str, Extent)> {
+        let start = self.c.off(i);
+        let ext = scan(self.text(), start, true)?;
+        let body = self.between(start, ext.end);
+        let rest = self.from(ext.end + usize::from(ext.semicolon));
+        Ok((body, rest, ext))
+    }
+
+    /// A condition or bound: deferred when it contains `$(`.
+    fn cond(&self, s: &'a str, what: &str) -> R<'a, Cond> {
+        if let Some(d) = deferred(s)? {
+            return Ok(Cond::Deferred(d));
+        }
+        let (t, ()) = sp(s)?;
+        if t.is_empty() {
+            return PErr::unexpected(t, what).fail();
+        }
+        let (r, e) = self.c.expr(t).map_err(cut)?;
+        let (r, ()) = sp(r)?;
+        if !r.is_empty() {
+            return PErr::unexpected(r, "an operator or the end of the expression").fail();
+        }
+        Ok(Cond::Expr(e))
+    }
+
+    /// Nothing but trivia may be left on a control clause.
+    fn clause_end(&self, s: &'a str) -> R<'a, ()> {
+        let (r, ()) = sp(s)?;
+        if r.is_empty() {
+            Ok(())
+        } else {
+            PErr::unexpected(r, "the end of the line").fail()
+        }
+    }
+
+    /// After `THEN` or `ELSE`: an optional `;` on the same line.
+    fn after_opening(&self, i: &'a str) -> R<'a, &'a str> {
+        let (r, ()) = sp_line(i)?;
+        Ok(r.strip_prefix(';').unwrap_or(r))
+    }
+
+    /// `cond THEN` after `IF`/`ELSEIF`; returns the condition and the input
+    /// after `THEN`.
+    fn cond_then(&self, i: &'a str) -> R<'a, (Cond, &'a str)> {
+        let start = self.c.off(i);
+        let ext = scan(self.text(), start, true)?;
+        let then = ext
+            .words
+            .iter()
+            .find(|&&(s, e)| self.between(s, e).eq_ignore_ascii_case("THEN"));
+        let Some(&(ts, te)) = then else {
+            return PErr::unexpected(self.from(ext.end), "`THEN`")
+                .with_help("`IF` and `ELSEIF` need `THEN` on the same line as the condition")
+                .fail();
+        };
+        let cond = self.cond(self.between(start, ts), "a condition")?;
+        let _ = te;
+        Ok((cond, self.after_opening(self.from(te))?))
+    }
+
+    fn if_stmt(&self, t: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let _g = self.c.enter(&self.c.blocks, t, MAX_BLOCK_DEPTH)?;
+        let (r, _) = kw(t, "IF")?;
+        let (mut cond, mut i) = self.cond_then(r)?;
+        let open = Open {
+            keyword: "IF",
+            closer: "END IF",
+            at: t,
+        };
+        let mut branches = Vec::new();
+        loop {
+            let (_, (body, closer, at)) = self.block(
+                i,
+                Some(&open),
+                &[Closer::ElseIf, Closer::Else, Closer::EndIf],
+            )?;
+            branches.push((cond, body));
+            match closer {
+                Closer::ElseIf => {
+                    let (r, _) = kw(at, "ELSEIF")?;
+                    (cond, i) = self.cond_then(r)?;
+                }
+                Closer::Else => {
+                    let (r, _) = kw(at, "ELSE")?;
+                    let r = self.after_opening(r)?;
+                    let (_, (body, _, at)) = self.block(r, Some(&open), &[Closer::EndIf])?;
+                    let rest = self.end_clause(at, "IF")?;
+                    return Ok((
+                        rest,
+                        StmtKind::If {
+                            branches,
+                            otherwise: Some(body),
+                        },
+                    ));
+                }
+                _ => {
+                    let rest = self.end_clause(at, "IF")?;
+                    return Ok((
+                        rest,
+                        StmtKind::If {
+                            branches,
+                            otherwise: None,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+
+    /// `END IF` / `END SUB` and the rest of its clause.
+    fn end_clause(&self, at: &'a str, what: &str) -> R<'a, &'a str> {
+        let (r, _) = kw(at, "END")?;
+        let (r, _) = kw(r, what)?;
+        let (body, rest, _) = self.clause(r)?;
+        self.clause_end(body)?;
+        Ok(rest)
+    }
+
+    fn for_stmt(&self, t: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let _g = self.c.enter(&self.c.blocks, t, MAX_BLOCK_DEPTH)?;
+        let (r, _) = kw(t, "FOR")?;
+        let open = Open {
+            keyword: "FOR",
+            closer: "NEXT",
+            at: t,
+        };
+        if at_kw(r, "EACH") {
+            let (r, _) = kw(r, "EACH")?;
+            let (r, (var, _)) = name(r).map_err(cut)?;
+            let (r, _) = kw(r, "IN").map_err(cut)?;
+            let (list, rest, _) = self.clause(r)?;
+            let items = self.for_items(list)?;
+            let (body, rest) = self.loop_body(rest, &open)?;
+            return Ok((rest, StmtKind::ForEach { var, items, body }));
+        }
+        let (r, (var, _)) = name(r).map_err(cut)?;
+        let (r, _) = punct(r, "=").map_err(cut)?;
+        let start = self.c.off(r);
+        let (_, rest, ext) = self.clause(r)?;
+        let word = |w: &str, after: usize| {
+            ext.words
+                .iter()
+                .find(|&&(s, e)| s >= after && self.between(s, e).eq_ignore_ascii_case(w))
+                .copied()
+        };
+        let Some((to_s, to_e)) = word("TO", start) else {
+            return PErr::unexpected(self.from(ext.end), "`TO`")
+                .with_help("write `FOR v = first TO last [STEP s]` on one line")
+                .fail();
+        };
+        let step = word("STEP", to_e);
+        let from = self.cond(self.between(start, to_s), "a start value")?;
+        let to_end = step.map_or(ext.end, |(s, _)| s);
+        let to = self.cond(self.between(to_e, to_end), "an end value")?;
+        let step = match step {
+            Some((_, e)) => Some(self.cond(self.between(e, ext.end), "a step")?),
+            None => None,
+        };
+        let (body, rest) = self.loop_body(rest, &open)?;
+        Ok((
+            rest,
+            StmtKind::For {
+                var,
+                from,
+                to,
+                step,
+                body,
+            },
+        ))
+    }
+
+    /// A FOR body and its `NEXT [v]`.
+    fn loop_body(&self, i: &'a str, open: &Open<'a>) -> R<'a, (Vec<Stmt>, &'a str)> {
+        let (_, (body, _, at)) = self.block(i, Some(open), &[Closer::Next])?;
+        let (r, _) = kw(at, "NEXT")?;
+        let (clause, rest, _) = self.clause(r)?;
+        let (c, ()) = sp(clause)?;
+        if !c.is_empty() {
+            let (c, _) = name(c).map_err(cut)?;
+            self.clause_end(c)?;
+        }
+        Ok((body, rest))
+    }
+
+    fn for_items(&self, list: &'a str) -> R<'a, ForEachItems> {
+        let (t, ()) = sp(list)?;
+        for (fname, mk) in [
+            (
+                "FILELIST",
+                ForEachItems::FileList as fn(Cond) -> ForEachItems,
+            ),
+            ("DIRLIST", ForEachItems::DirList),
+        ] {
+            if let Some((w, r)) = word_at(t)
+                && w.eq_ignore_ascii_case(fname)
+                && let Some((inner, rest)) = paren_group(r)
+                && sp(rest).is_ok_and(|(x, ())| x.is_empty())
+            {
+                return Ok(mk(self.cond(inner, "a file mask")?));
+            }
+        }
+        if let Some(d) = deferred(list)? {
+            return Ok(ForEachItems::Deferred(d));
+        }
+        let mut items = Vec::new();
+        for part in split_commas(list) {
+            items.push(self.cond(part, "an item")?);
+        }
+        Ok(ForEachItems::List(items))
+    }
+
+    fn sub_stmt(&self, t: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let _g = self.c.enter(&self.c.blocks, t, MAX_BLOCK_DEPTH)?;
+        let (r, _) = kw(t, "SUB")?;
+        let (header, rest, _) = self.clause(r)?;
+        let (r, (sub_name, _)) = name(header).map_err(cut)?;
+        let mut params = Vec::new();
+        let (r, ()) = sp(r)?;
+        if let Some(mut p) = r.strip_prefix('(') {
+            loop {
+                let (q, ()) = sp(p)?;
+                if let Some(q) = q.strip_prefix(')') {
+                    self.clause_end(q)?;
+                    break;
+                }
+                let (q, (param, _)) = name(q).map_err(cut)?;
+                params.push(param);
+                let (q, ()) = sp(q)?;
+                p = match q.strip_prefix(',') {
+                    Some(q) => q,
+                    None if q.starts_with(')') => q,
+                    None => return PErr::unexpected(q, "`,` or `)`").fail(),
+                };
+            }
+        } else {
+            self.clause_end(r)?;
+        }
+        let open = Open {
+            keyword: "SUB",
+            closer: "END SUB",
+            at: t,
+        };
+        let (_, (body, _, at)) = self.block(rest, Some(&open), &[Closer::EndSub])?;
+        let rest = self.end_clause(at, "SUB")?;
+        Ok((
+            rest,
+            StmtKind::Sub {
+                name: sub_name,
+                params,
+                body,
+            },
+        ))
+    }
+
+    /// `[WHILE|UNTIL cond]` of DO and LOOP.
+    fn loop_cond(&self, clause: &'a str) -> R<'a, Option<LoopCond>> {
+        let (c, ()) = sp(clause)?;
+        if c.is_empty() {
+            return Ok(None);
+        }
+        let until = if let Ok((r, _)) = kw(c, "WHILE") {
+            (false, r)
+        } else if let Ok((r, _)) = kw(c, "UNTIL") {
+            (true, r)
+        } else {
+            return PErr::unexpected(c, "`WHILE`, `UNTIL` or the end of the line").fail();
+        };
+        Ok(Some(LoopCond {
+            until: until.0,
+            cond: self.cond(until.1, "a condition")?,
+        }))
+    }
+
+    fn do_stmt(&self, t: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let _g = self.c.enter(&self.c.blocks, t, MAX_BLOCK_DEPTH)?;
+        let (r, _) = kw(t, "DO")?;
+        let (clause, rest, _) = self.clause(r)?;
+        let pre = self.loop_cond(clause)?;
+        let open = Open {
+            keyword: "DO",
+            closer: "LOOP",
+            at: t,
+        };
+        let (_, (body, _, at)) = self.block(rest, Some(&open), &[Closer::Loop])?;
+        let (r, _) = kw(at, "LOOP")?;
+        let (clause, rest, _) = self.clause(r)?;
+        let post = self.loop_cond(clause)?;
+        Ok((rest, StmtKind::Do { pre, body, post }))
+    }
+
+    fn exit_stmt(&self, t: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let (r, _) = kw(t, "EXIT")?;
+        let (clause, rest, _) = self.clause(r)?;
+        let (c, ()) = sp(clause)?;
+        let what = match word_at(c).map(|(w, r)| (w.to_ascii_uppercase(), r)) {
+            Some((w, r)) if w == "SCRIPT" => (ExitWhat::Script, r),
+            Some((w, r)) if w == "FOR" => (ExitWhat::For, r),
+            Some((w, r)) if w == "DO" => (ExitWhat::Do, r),
+            Some((w, r)) if w == "SUB" => (ExitWhat::Sub, r),
+            _ => {
+                return PErr::unexpected(c, "`SCRIPT`, `FOR`, `DO` or `SUB`").fail();
+            }
+        };
+        let (c, ()) = sp(what.1)?;
+        let when = if c.is_empty() {
+            None
+        } else {
+            let (unless, r) = if let Ok((r, _)) = kw(c, "WHEN") {
+                (false, r)
+            } else if let Ok((r, _)) = kw(c, "UNLESS") {
+                (true, r)
+            } else {
+                return PErr::unexpected(c, "`WHEN`, `UNLESS` or `;`").fail();
+            };
+            Some(Guard {
+                unless,
+                cond: self.cond(r, "a condition")?,
+            })
+        };
+        Ok((rest, StmtKind::Exit { what: what.0, when }))
+    }
+
+    // ----------------------------------------------------------------- simple
+
+    /// A statement ending at `;` (a preceding-load chain ends at its last
+    /// load's `;`).
+    fn simple(&self, t: &'a str, word: Option<&str>) -> PResult<'a, Stmt> {
+        let start = self.c.off(t);
+        let mut ext = scan(self.text(), start, false)?;
+        while ext.semicolon && self.sourceless_load(&ext) {
+            let next = ext.end + 1;
+            match peek_word(self.from(next)).as_deref() {
+                Some("LOAD" | "SQL" | "SELECT") => ext.merge(scan(self.text(), next, false)?),
+                _ => break,
+            }
+        }
+        let body = self.between(start, ext.end);
+        let end = ext.end + usize::from(ext.semicolon);
+        let span = Span::new(self.c.source, start, end);
+        // CALL keeps its structure: only its arguments are deferred.
+        let call = word == Some("CALL")
+            && kw(t, "CALL")
+                .and_then(|(r, _)| name(r))
+                .is_ok_and(|(_, (_, at))| !at.starts_with("$("));
+        let kind = if ext.dollar && !call {
+            let text = blank_comments(body, start, &ext.comments);
+            StmtKind::Deferred {
+                text: text.trim().to_owned(),
+            }
+        } else {
+            self.stmt_body(body, word)?
+        };
+        if !ext.semicolon {
+            let trimmed = body.trim_end();
+            let at = self.from(start + trimmed.len());
+            return PErr::new(
+                at,
+                0,
+                ParseErrorKind::MissingSemicolon,
+                "missing `;` at the end of the statement".to_owned(),
+                "expected `;` here",
+                "end every statement with `;`",
+            )
+            .fail();
+        }
+        Ok((self.from(end), Stmt { kind, span }))
+    }
+
+    /// A LOAD with no source whose rows come from the statement after it.
+    fn sourceless_load(&self, ext: &Extent) -> bool {
+        let mut has_load = false;
+        for (n, &(s, e)) in ext.words.iter().enumerate() {
+            let w = self.between(s, e).to_ascii_uppercase();
+            match w.as_str() {
+                "SQL" if n == 0 => return false,
+                "LOAD" => has_load = true,
+                "FROM" | "INLINE" | "RESIDENT" | "AUTOGENERATE" | "EXTENSION" => return false,
+                _ => {}
+            }
+        }
+        has_load
+    }
+
+    /// Nothing but trivia may follow a parsed statement.
+    fn finish(&self, r: &'a str) -> R<'a, ()> {
+        let (t, ()) = sp(r)?;
+        if t.is_empty() {
+            return Ok(());
+        }
+        let gap = r.get(..r.len() - t.len()).unwrap_or("");
+        if gap.contains('\n') {
+            let (found, len) = describe(t);
+            return PErr::new(
+                t,
+                len,
+                ParseErrorKind::MissingSemicolon,
+                format!("missing `;` before {found}"),
+                "a new statement seems to start here",
+                "end the previous statement with `;`",
+            )
+            .fail();
+        }
+        PErr::unexpected(t, "`;`").fail()
+    }
+
+    fn stmt_body(&self, body: &'a str, word: Option<&str>) -> R<'a, StmtKind> {
+        let (t, ()) = sp(body)?;
+        if let Some((r, label)) = self.label(t) {
+            let (r, kind) = self.load_stmt(r, Some(label))?;
+            self.finish(r)?;
+            return Ok(kind);
+        }
+        let Some((w, after)) = word_at(t) else {
+            return PErr::unexpected(t, "a statement").fail();
+        };
+        let up = word.map_or_else(|| w.to_ascii_uppercase(), str::to_owned);
+        let unsupported = |keyword: String| Ok(StmtKind::Unsupported { keyword });
+        let no_effect = |keyword: String| Ok(StmtKind::NoEffect { keyword });
+        let (r, kind) = match up.as_str() {
+            "SECTION" => {
+                if let Ok((r, _)) = kw(after, "ACCESS") {
+                    (r, StmtKind::Section(Section::Access))
+                } else if let Ok((r, _)) = kw(after, "APPLICATION") {
+                    (r, StmtKind::Section(Section::Application))
+                } else {
+                    let (x, ()) = sp(after)?;
+                    return PErr::unexpected(x, "`ACCESS` or `APPLICATION`")
+                        .with_help("write `Section Access;` or `Section Application;`")
+                        .fail();
+                }
+            }
+            "STAR" => {
+                let (r, _) = kw(after, "IS").map_err(cut)?;
+                let v = unquote_whole(r.trim());
+                ("", StmtKind::StarIs((!v.is_empty()).then_some(v)))
+            }
+            "SET" => self.set(after)?,
+            "LET" => self.let_(after)?,
+            "SQL" | "SELECT" => return unsupported(sql_keyword(t)),
+            "CONNECT" | "DISCONNECT" | "BINARY" | "EXECUTE" | "MAP" | "UNMAP" => {
+                return unsupported(up);
+            }
+            "LIB" | "ODBC" | "OLEDB" | "CUSTOM" if at_kw(after, "CONNECT") => {
+                return unsupported(format!("{up} CONNECT"));
+            }
+            "SEARCH" | "TAG" | "UNTAG" | "COMMENT" | "ALIAS" | "SLEEP" | "LOOSEN" | "STORE"
+            | "FORCE" | "NULLASVALUE" | "NULLASNULL" | "DECLARE" | "DERIVE" => {
+                return no_effect(up);
+            }
+            "DROP" => self.drop(after)?,
+            "RENAME" => match self.rename(after)? {
+                Some(x) => x,
+                None => return unsupported("RENAME FIELDS USING".to_owned()),
+            },
+            "TRACE" => ("", StmtKind::Trace(clean_text(after)?)),
+            "DIRECTORY" => {
+                let v = unquote_whole(clean_text(after)?.as_str());
+                ("", StmtKind::Directory((!v.is_empty()).then_some(v)))
+            }
+            "QUALIFY" | "UNQUALIFY" => self.qualify(after, up == "QUALIFY")?,
+            "CALL" => self.call(after)?,
+            _ if is_load_start(&up) => self.load_stmt(t, None)?,
+            _ => {
+                // `name = expr;` is a LET without the keyword.
+                if let Ok((r, _)) = name(t)
+                    && punct(r, "=").is_ok()
+                {
+                    self.let_(t)?
+                } else {
+                    let text = clean_text(body)?;
+                    self.warnings.borrow_mut().push(ParseWarning {
+                        code: "script::unknown-statement",
+                        message: format!(
+                            "unknown statement starting with `{w}`: Qlik fails when it runs it"
+                        ),
+                        span: Span::new(self.c.source, self.c.off(t), self.c.off(t) + w.len()),
+                    });
+                    return Ok(StmtKind::Unknown { text });
+                }
+            }
+        };
+        self.finish(r)?;
+        Ok(kind)
+    }
+
+    /// `Name:` / `[Long name]:` at `t`.
+    fn label(&self, t: &'a str) -> Option<(&'a str, Name)> {
+        let (r, (n, at)) = name(t).ok()?;
+        let (r2, ()) = sp(r).ok()?;
+        let r3 = r2.strip_prefix(':')?;
+        Some((
+            r3,
+            Name {
+                name: n,
+                span: self.c.span(at, r),
+            },
+        ))
+    }
+
+    fn set(&self, i: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let (r, (var, _)) = name(i).map_err(cut)?;
+        let (r, _) = punct(r, "=").map_err(cut)?;
+        let v = unquote_whole(clean_text(r)?.as_str());
+        Ok((
+            "",
+            StmtKind::Set {
+                name: var,
+                value: (!v.is_empty()).then_some(v),
+            },
+        ))
+    }
+
+    fn let_(&self, i: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let (r, (var, _)) = name(i).map_err(cut)?;
+        let (r, _) = punct(r, "=").map_err(cut)?;
+        let (t, ()) = sp(r)?;
+        if t.is_empty() {
+            return Ok((
+                t,
+                StmtKind::Let {
+                    name: var,
+                    value: None,
+                },
+            ));
+        }
+        let (r, e) = self.c.expr(t).map_err(cut)?;
+        Ok((
+            r,
+            StmtKind::Let {
+                name: var,
+                value: Some(e),
+            },
+        ))
+    }
+
+    fn names(&self, mut i: &'a str) -> R<'a, (&'a str, Vec<Name>)> {
+        let mut out = Vec::new();
+        loop {
+            let (r, n) = self.name_node(i)?;
+            out.push(n);
+            match punct(r, ",") {
+                Ok((r, _)) => i = r,
+                Err(_) => return Ok((r, out)),
+            }
+        }
+    }
+
+    fn name_node(&self, i: &'a str) -> R<'a, (&'a str, Name)> {
+        let (r, (n, at)) = name(i).map_err(cut)?;
+        Ok((
+            r,
+            Name {
+                name: n,
+                span: self.c.span(at, r),
+            },
+        ))
+    }
+
+    fn drop(&self, i: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let (t, ()) = sp(i)?;
+        let w = word_at(t).map(|(w, r)| (w.to_ascii_uppercase(), r));
+        match w {
+            Some((w, r)) if w == "TABLE" || w == "TABLES" => {
+                let (r, names) = self.names(r)?;
+                Ok((r, StmtKind::Drop(Drop::Tables(names))))
+            }
+            Some((w, r)) if w == "FIELD" || w == "FIELDS" => {
+                let (r, fields) = self.names(r)?;
+                let (r, from) = match kw(r, "FROM") {
+                    Ok((r, _)) => self.names(r)?,
+                    Err(_) => (r, Vec::new()),
+                };
+                Ok((r, StmtKind::Drop(Drop::Fields { fields, from })))
+            }
+            _ => PErr::unexpected(t, "`TABLE`, `TABLES`, `FIELD` or `FIELDS`")
+                .with_help("write `DROP TABLE name;` or `DROP FIELD name [FROM table];`")
+                .fail(),
+        }
+    }
+
+    /// `None` for `RENAME FIELDS USING map`, which is unsupported.
+    fn rename(&self, i: &'a str) -> R<'a, Option<(&'a str, StmtKind)>> {
+        let (t, ()) = sp(i)?;
+        let w = word_at(t).map(|(w, r)| (w.to_ascii_uppercase(), r));
+        let (tables, r) = match w {
+            Some((w, r)) if w == "TABLE" || w == "TABLES" => (true, r),
+            Some((w, r)) if w == "FIELD" || w == "FIELDS" => (false, r),
+            _ => return PErr::unexpected(t, "`TABLE`, `TABLES`, `FIELD` or `FIELDS`").fail(),
+        };
+        if at_kw(r, "USING") {
+            return Ok(None);
+        }
+        let mut pairs = Vec::new();
+        let mut i = r;
+        loop {
+            let (r, a) = self.name_node(i)?;
+            let (r, _) = kw(r, "TO")
+                .map_err(|e| cut(e.map(|p| p.with_help("write `RENAME … old TO new;`"))))?;
+            let (r, b) = self.name_node(r)?;
+            pairs.push((a, b));
+            match punct(r, ",") {
+                Ok((r, _)) => i = r,
+                Err(_) => {
+                    let kind = if tables {
+                        Rename::Tables(pairs)
+                    } else {
+                        Rename::Fields(pairs)
+                    };
+                    return Ok(Some((r, StmtKind::Rename(kind))));
+                }
+            }
+        }
+    }
+
+    fn qualify(&self, mut i: &'a str, on: bool) -> R<'a, (&'a str, StmtKind)> {
+        let mut fields = Vec::new();
+        loop {
+            let (t, ()) = sp(i)?;
+            let (r, f) = if let Some(r) = t.strip_prefix('*') {
+                (r, "*".to_owned())
+            } else if t.starts_with('\'') {
+                quoted(t, '\'')?
+            } else {
+                let (r, (n, _)) = name(t).map_err(cut)?;
+                (r, n)
+            };
+            fields.push(f);
+            match punct(r, ",") {
+                Ok((r, _)) => i = r,
+                Err(_) => return Ok((r, StmtKind::Qualify { on, fields })),
+            }
+        }
+    }
+
+    fn call(&self, i: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let (r, (sub, _)) = name(i).map_err(cut)?;
+        let (t, ()) = sp(r)?;
+        let mut args = Vec::new();
+        if t.starts_with('(') {
+            let Some((inner, rest)) = paren_group(t) else {
+                return PErr::unexpected(self.from(self.c.off(t) + t.len()), "`)`").fail();
+            };
+            if !inner.trim().is_empty() {
+                for part in split_commas(inner) {
+                    args.push(self.cond(part, "an argument")?);
+                }
+            }
+            return Ok((rest, StmtKind::Call { name: sub, args }));
+        }
+        Ok((t, StmtKind::Call { name: sub, args }))
+    }
+
+    // ------------------------------------------------------------------- load
+
+    /// Labels and prefixes, then the load chain.
+    fn load_stmt(&self, i: &'a str, mut label: Option<Name>) -> R<'a, (&'a str, StmtKind)> {
+        let mut prefixes = Vec::new();
+        let mut i = i;
+        loop {
+            let (t, ()) = sp(i)?;
+            // Qlik also takes the label after the prefixes
+            // (`NoConcatenate T: LOAD …`).
+            if label.is_none()
+                && let Some((r, l)) = self.label(t)
+            {
+                label = Some(l);
+                i = r;
+                continue;
+            }
+            let Some((w, r)) = word_at(t) else {
+                return PErr::unexpected(t, "`LOAD`").fail();
+            };
+            let up = w.to_ascii_uppercase();
+            let name_here = |r: &'a str| Name {
+                name: up.clone(),
+                span: self.c.span(t, r),
+            };
+            i = match up.as_str() {
+                "LOAD" => break,
+                "SQL" | "SELECT" => {
+                    return Ok((
+                        "",
+                        StmtKind::Unsupported {
+                            keyword: sql_keyword(t),
+                        },
+                    ));
+                }
+                "MAPPING" => {
+                    prefixes.push(Prefix::Mapping);
+                    r
+                }
+                "NOCONCATENATE" => {
+                    prefixes.push(Prefix::NoConcatenate);
+                    r
+                }
+                "CONCATENATE" => {
+                    let (r, table) = self.opt_table(r)?;
+                    prefixes.push(Prefix::Concatenate(table));
+                    r
+                }
+                "LEFT" | "RIGHT" | "INNER" | "OUTER" | "JOIN" | "KEEP" => {
+                    let kind = match up.as_str() {
+                        "LEFT" => JoinKind::Left,
+                        "RIGHT" => JoinKind::Right,
+                        "INNER" => JoinKind::Inner,
+                        _ => JoinKind::Outer,
+                    };
+                    let (r, keep) = if up == "JOIN" || up == "KEEP" {
+                        (r, up == "KEEP")
+                    } else if let Ok((r, _)) = kw(r, "JOIN") {
+                        (r, false)
+                    } else if let Ok((r, _)) = kw(r, "KEEP") {
+                        (r, true)
+                    } else {
+                        let (x, ()) = sp(r)?;
+                        return PErr::unexpected(x, "`JOIN` or `KEEP`").fail();
+                    };
+                    let (r, table) = self.opt_table(r)?;
+                    prefixes.push(if keep {
+                        Prefix::Keep { kind, table }
+                    } else {
+                        Prefix::Join { kind, table }
+                    });
+                    r
+                }
+                "FIRST" => {
+                    let (r, n) = self.c.expr(r).map_err(cut)?;
+                    prefixes.push(Prefix::First(n));
+                    r
+                }
+                "BUFFER" | "ADD" | "REPLACE" | "MERGE" | "SEMANTIC" => {
+                    prefixes.push(Prefix::Ignored(up.clone()));
+                    self.skip_ignored_prefix(&up, r)?
+                }
+                "CROSSTABLE" | "GENERIC" | "HIERARCHY" | "HIERARCHYBELONGSTO" | "INTERVALMATCH" => {
+                    let (x, ()) = sp(r)?;
+                    let rest = paren_group(x).map_or(r, |(_, rest)| rest);
+                    prefixes.push(Prefix::Unsupported(name_here(r)));
+                    rest
+                }
+                "SAMPLE" | "WHEN" | "UNLESS" => {
+                    let (rest, _) = self.c.expr(r).map_err(cut)?;
+                    prefixes.push(Prefix::Unsupported(name_here(r)));
+                    rest
+                }
+                _ => return PErr::unexpected(t, "`LOAD` or a load prefix").fail(),
+            };
+        }
+        let (r, load) = self.load(i)?;
+        Ok((
+            r,
+            StmtKind::Load(LoadStmt {
+                label,
+                prefixes,
+                load,
+            }),
+        ))
+    }
+
+    /// `ADD [ONLY]`, `REPLACE [ONLY]`, `BUFFER [(…)]`,
+    /// `MERGE [ONLY] [(…)] ON keys`.
+    fn skip_ignored_prefix(&self, up: &str, r: &'a str) -> R<'a, &'a str> {
+        let mut r = r;
+        if let Ok((x, _)) = kw(r, "ONLY") {
+            r = x;
+        }
+        let (x, ()) = sp(r)?;
+        if let Some((_, rest)) = paren_group(x) {
+            r = rest;
+        }
+        if up == "MERGE"
+            && let Ok((x, _)) = kw(r, "ON")
+        {
+            let (x, _) = self.names(x)?;
+            r = x;
+        }
+        Ok(r)
+    }
+
+    /// `[(Table)]` after CONCATENATE, JOIN, KEEP.
+    fn opt_table(&self, r: &'a str) -> R<'a, (&'a str, Option<Name>)> {
+        match punct(r, "(") {
+            Ok((r, _)) => {
+                let (r, n) = self.name_node(r)?;
+                let (r, _) = punct(r, ")").map_err(cut)?;
+                Ok((r, Some(n)))
+            }
+            Err(_) => Ok((r, None)),
+        }
+    }
+
+    /// `LOAD …` with its source and clauses; a LOAD without source reads the
+    /// load after the `;` that follows it.
+    fn load(&self, i: &'a str) -> R<'a, (&'a str, Load)> {
+        let (t, ()) = sp(i)?;
+        let _g = self.c.enter(&self.c.blocks, t, MAX_BLOCK_DEPTH * 4)?;
+        let (mut r, _) = kw(t, "LOAD")?;
+        let span = self.c.span(t, r);
+        let mut distinct = false;
+        if let Ok((x, _)) = kw(r, "DISTINCT") {
+            distinct = true;
+            r = x;
+        }
+        let mut fields = Vec::new();
+        loop {
+            let (x, f) = self.load_field(r)?;
+            fields.push(f);
+            match punct(x, ",") {
+                Ok((x, _)) => r = x,
+                Err(_) => {
+                    r = x;
+                    break;
+                }
+            }
+        }
+        let (x, source) = self.source(r)?;
+        let mut clauses = Clauses::default();
+        r = self.clauses(x, &mut clauses)?;
+        let source = match source {
+            Some(s) => s,
+            None => {
+                // A preceding load: `;` and the load it reads from.
+                let (x, ()) = sp(r)?;
+                let no_source = || {
+                    PErr::new(
+                        t,
+                        4,
+                        ParseErrorKind::UnexpectedToken,
+                        "this `LOAD` has no source".to_owned(),
+                        "no `FROM`, `INLINE`, `RESIDENT` or `AUTOGENERATE`",
+                        "add a source, or follow it with the LOAD it reads from (a preceding load)",
+                    )
+                };
+                let after = match x.strip_prefix(';') {
+                    Some(after) => after,
+                    None if x.is_empty() => return no_source().fail(),
+                    None => {
+                        return PErr::unexpected(
+                            x,
+                            "`,`, `FROM`, `INLINE`, `RESIDENT`, `AUTOGENERATE` or `;`",
+                        )
+                        .with_help("separate fields with `,`; a LOAD needs a source")
+                        .fail();
+                    }
+                };
+                let (y, ()) = sp(after)?;
+                match word_at(y).map(|(w, _)| w.to_ascii_uppercase()).as_deref() {
+                    Some("LOAD") => {
+                        let (z, lower) = self.load(y)?;
+                        r = z;
+                        Source::Preceding(Box::new(lower))
+                    }
+                    Some("SQL" | "SELECT") => {
+                        r = "";
+                        Source::Unsupported(Name {
+                            name: sql_keyword(y),
+                            span: self.c.span(y, self.from(self.c.off(y) + 3)),
+                        })
+                    }
+                    _ => return no_source().fail(),
+                }
+            }
+        };
+        let load = Load {
+            distinct,
+            fields,
+            source,
+            filter: clauses.filter,
+            while_: clauses.while_,
+            group_by: clauses.group_by,
+            order_by: clauses.order_by,
+            span,
+        };
+        Ok((r, load))
+    }
+
+    fn load_field(&self, r: &'a str) -> R<'a, (&'a str, LoadField)> {
+        let (t, ()) = sp(r)?;
+        if let Some(x) = t.strip_prefix('*') {
+            return Ok((x, LoadField::Star));
+        }
+        let (x, expr) = self.c.expr(t).map_err(cut)?;
+        let text = self.between(expr.span.start as usize, expr.span.end as usize);
+        let (x, alias) = match kw(x, "AS") {
+            Ok((x, _)) => {
+                let (y, ()) = sp(x)?;
+                if y.starts_with('\'') {
+                    let (z, n) = quoted(y, '\'')?;
+                    (
+                        z,
+                        Some(Name {
+                            name: n,
+                            span: self.c.span(y, z),
+                        }),
+                    )
+                } else {
+                    let (z, n) = self.name_node(y)?;
+                    (z, Some(n))
+                }
+            }
+            Err(_) => (x, None),
+        };
+        Ok((
+            x,
+            LoadField::Expr {
+                expr,
+                alias,
+                text: text.to_owned(),
+            },
+        ))
+    }
+
+    fn source(&self, r: &'a str) -> R<'a, (&'a str, Option<Source>)> {
+        let (t, ()) = sp(r)?;
+        let Some((w, after)) = word_at(t) else {
+            return Ok((r, None));
+        };
+        match w.to_ascii_uppercase().as_str() {
+            "FROM" => {
+                let (x, s) = self.file_source(after)?;
+                Ok((x, Some(s)))
+            }
+            "INLINE" => {
+                let (x, s) = self.inline(after)?;
+                Ok((x, Some(s)))
+            }
+            "RESIDENT" => {
+                let (x, n) = self.name_node(after)?;
+                Ok((x, Some(Source::Resident(n))))
+            }
+            "AUTOGENERATE" => {
+                let (x, e) = self.c.expr(after).map_err(cut)?;
+                Ok((x, Some(Source::Autogenerate(e))))
+            }
+            "EXTENSION" => {
+                let (x, _) = name(after).map_err(cut)?;
+                let (y, ()) = sp(x)?;
+                let rest = paren_group(y).map_or(x, |(_, rest)| rest);
+                Ok((
+                    rest,
+                    Some(Source::Unsupported(Name {
+                        name: "EXTENSION".to_owned(),
+                        span: self.c.span(t, after),
+                    })),
+                ))
+            }
+            _ => Ok((r, None)),
+        }
+    }
+
+    fn file_source(&self, i: &'a str) -> R<'a, (&'a str, Source)> {
+        let (t, ()) = sp(i)?;
+        let (r, path, span) = match t.chars().next() {
+            Some('[') => {
+                let (r, p) = bracketed(t)?;
+                (
+                    r,
+                    p.to_owned(),
+                    self.c.span(t.get(1..).unwrap_or(""), p_end(p)),
+                )
+            }
+            Some(q @ ('\'' | '"')) => {
+                let (r, p) = quoted(t, q)?;
+                let inner = t.get(1..).unwrap_or("");
+                let end = self.from(self.c.off(r).saturating_sub(1));
+                (r, p, self.c.span(inner, end))
+            }
+            _ => {
+                let n = t
+                    .find(|c: char| c.is_whitespace() || c == ';' || c == '(')
+                    .unwrap_or(t.len());
+                if n == 0 {
+                    return PErr::unexpected(t, "a file path")
+                        .with_help("write the path after `FROM`, in `[…]` when it has blanks")
+                        .fail();
+                }
+                let r = t.get(n..).unwrap_or("");
+                (r, t.get(..n).unwrap_or("").to_owned(), self.c.span(t, r))
+            }
+        };
+        let (r, format) = self.opt_format(r)?;
+        Ok((
+            r,
+            Source::From {
+                path,
+                path_span: span,
+                format,
+            },
+        ))
+    }
+
+    fn inline(&self, i: &'a str) -> R<'a, (&'a str, Source)> {
+        let (t, ()) = sp(i)?;
+        let close = match t.chars().next() {
+            Some('[') => ']',
+            Some(q @ ('"' | '\'')) => q,
+            _ => {
+                return PErr::unexpected(t, "`[`")
+                    .with_help("write the table as `INLINE [` header and rows `]`")
+                    .fail();
+            }
+        };
+        let body = t.get(1..).unwrap_or("");
+        let Some(n) = body.find(close) else {
+            return PErr::new(
+                t,
+                1,
+                ParseErrorKind::UnterminatedInline,
+                format!("unterminated `INLINE` table: no closing `{close}`"),
+                "the inline table starts here",
+                &format!("end the inline table with `{close}` on its own line, then `;`"),
+            )
+            .fail();
+        };
+        let content = body.get(..n).unwrap_or("");
+        let r = body.get(n + 1..).unwrap_or("");
+        let text_span = self.c.span(body, self.from(self.c.off(body) + n));
+        let (r, format) = self.opt_format(r)?;
+        Ok((
+            r,
+            Source::Inline {
+                text: content.to_owned(),
+                text_span,
+                format,
+            },
+        ))
+    }
+
+    /// An optional format specification `( item, … )`.
+    fn opt_format(&self, r: &'a str) -> R<'a, (&'a str, Vec<FormatItem>)> {
+        let (t, ()) = sp(r)?;
+        if !t.starts_with('(') {
+            return Ok((r, Vec::new()));
+        }
+        let Some((inner, rest)) = paren_group(t) else {
+            return PErr::unexpected(self.from(self.text().len()), "`)`")
+                .with_help("close the format specification with `)`")
+                .fail();
+        };
+        let mut items = Vec::new();
+        for part in split_commas(inner) {
+            let part = part.trim();
+            if !part.is_empty() {
+                items.push(format_item(part));
+            }
+        }
+        Ok((rest, items))
+    }
+
+    fn clauses(&self, mut r: &'a str, load: &mut Clauses) -> R<'a, &'a str> {
+        loop {
+            let Some(w) = peek_word(r) else {
+                return Ok(r);
+            };
+            match w.as_str() {
+                "WHERE" | "WHILE" => {
+                    let (x, _) = kw(r, &w)?;
+                    let (x, e) = self.c.expr(x).map_err(cut)?;
+                    if w == "WHERE" {
+                        load.filter = Some(e);
+                    } else {
+                        load.while_ = Some(e);
+                    }
+                    r = x;
+                }
+                "GROUP" | "ORDER" => {
+                    let (x, _) = kw(r, &w)?;
+                    let (mut x, _) = kw(x, "BY").map_err(cut)?;
+                    loop {
+                        let (y, e) = self.c.expr(x).map_err(cut)?;
+                        let mut y = y;
+                        if w == "GROUP" {
+                            load.group_by.push(e);
+                        } else {
+                            let mut desc = false;
+                            if let Ok((z, _)) = kw(y, "DESC") {
+                                desc = true;
+                                y = z;
+                            } else if let Ok((z, _)) = kw(y, "ASC") {
+                                y = z;
+                            }
+                            load.order_by.push((e, desc));
+                        }
+                        match punct(y, ",") {
+                            Ok((z, _)) => x = z,
+                            Err(_) => {
+                                x = y;
+                                break;
+                            }
+                        }
+                    }
+                    r = x;
+                }
+                _ => return Ok(r),
+            }
+        }
+    }
+}
+
+/// WHERE, WHILE, GROUP BY and ORDER BY of one load.
+#[derive(Default)]
+struct Clauses {
+    filter: Option<Expr>,
+    while_: Option<Expr>,
+    group_by: Vec<Expr>,
+    order_by: Vec<(Expr, bool)>,
+}
+
+/// Length of `END IF` / `END SUB` as written (blanks between included).
+fn closer_len(t: &str) -> usize {
+    let Some((_, r)) = word_at(t) else { return 3 };
+    let Ok((r, ())) = sp(r) else { return 3 };
+    let Some((_, r)) = word_at(r) else { return 3 };
+    t.len() - r.len()
+}
+
+/// The text of `s` without comments, trimmed, when it contains `$(`.
+fn deferred(s: &str) -> Result<Option<String>, nom::Err<PErr<'_>>> {
+    let e = scan(s, 0, false)?;
+    Ok(e.dollar
+        .then(|| blank_comments(s, 0, &e.comments).trim().to_owned()))
+}
+
+/// `s` without comments, trimmed.
+fn clean_text(s: &str) -> Result<String, nom::Err<PErr<'_>>> {
+    let e = scan(s, 0, false)?;
+    Ok(blank_comments(s, 0, &e.comments).trim().to_owned())
+}
+
+/// SET's rule: a value that is exactly one quoted or bracketed token loses
+/// its delimiters (`'a'` → `a`, `[']` → `'`); anything else stays verbatim.
+fn unquote_whole(v: &str) -> String {
+    let whole = |r: &str| r.trim().is_empty();
+    match v.chars().next() {
+        Some(q @ ('\'' | '"' | '`')) => match quoted(v, q) {
+            Ok((r, s)) if whole(r) => s,
+            _ => v.to_owned(),
+        },
+        Some('[') => match bracketed(v) {
+            Ok((r, s)) if whole(r) => s.to_owned(),
+            _ => v.to_owned(),
+        },
+        _ => v.to_owned(),
+    }
+}
+
+/// `SQL SELECT`, `SQL EXEC`, `SQL` … as the keyword of an unsupported
+/// statement.
+fn sql_keyword(t: &str) -> String {
+    let Some((w, r)) = word_at(t) else {
+        return "SQL".to_owned();
+    };
+    let w = w.to_ascii_uppercase();
+    if w == "SELECT" {
+        return "SQL SELECT".to_owned();
+    }
+    match peek_word(r) {
+        Some(n) => format!("{w} {n}"),
+        None => w,
+    }
+}
+
+/// Words that start a load statement (LOAD or a prefix).
+fn is_load_start(w: &str) -> bool {
+    matches!(
+        w,
+        "LOAD"
+            | "MAPPING"
+            | "CONCATENATE"
+            | "NOCONCATENATE"
+            | "LEFT"
+            | "RIGHT"
+            | "INNER"
+            | "OUTER"
+            | "JOIN"
+            | "KEEP"
+            | "FIRST"
+            | "BUFFER"
+            | "ADD"
+            | "REPLACE"
+            | "MERGE"
+            | "SEMANTIC"
+            | "CROSSTABLE"
+            | "GENERIC"
+            | "HIERARCHY"
+            | "HIERARCHYBELONGSTO"
+            | "INTERVALMATCH"
+            | "SAMPLE"
+            | "WHEN"
+            | "UNLESS"
+    )
+}
+
+/// A parenthesised group at the start of `t`: its inside and the rest after
+/// the matching `)`; quotes and brackets inside are skipped whole.
+pub(crate) fn paren_group(t: &str) -> Option<(&str, &str)> {
+    let body = t.strip_prefix('(')?;
+    let b = body.as_bytes();
+    let mut depth = 0u32;
+    let mut p = 0;
+    while let Some(&c) = b.get(p) {
+        match c {
+            b'\'' | b'"' | b'`' => {
+                let (r, _) = quoted(body.get(p..)?, char::from(c)).ok()?;
+                p = body.len() - r.len();
+                continue;
+            }
+            b'[' => {
+                p += body.get(p..)?.find(']')? + 1;
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' if depth == 0 => return Some((body.get(..p)?, body.get(p + 1..)?)),
+            b')' => depth -= 1,
+            _ => {}
+        }
+        p += 1;
+    }
+    None
+}
+
+/// The end of a bracket's content (the `]`), as a slice.
+fn p_end(p: &str) -> &str {
+    p.get(p.len()..).unwrap_or("")
+}
+
+/// One item of a format specification; anything unrecognised is kept as
+/// [`FormatItem::Other`].
+fn format_item(part: &str) -> FormatItem {
+    let words: Vec<&str> = part.split_whitespace().collect();
+    let up: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let up: Vec<&str> = up.iter().map(String::as_str).collect();
+    let other = || FormatItem::Other(part.to_owned());
+    // The value after `… is`, verbatim (quotes and brackets stripped).
+    let value_after_is = |n: usize| -> Option<String> {
+        let pos = nth_word_end(part, n)?;
+        let v = part.get(pos..)?.trim();
+        (!v.is_empty()).then(|| unquote_whole(v))
+    };
+    let num = |s: Option<&&str>| s.and_then(|s| s.parse::<u32>().ok());
+    match up.as_slice() {
+        ["TXT" | "DELIMITED"] => FormatItem::Txt,
+        ["FIX"] => FormatItem::Fix,
+        ["QVD"] => FormatItem::Qvd,
+        ["QVX"] => FormatItem::Qvx,
+        [t @ ("BIFF" | "OOXML" | "XML" | "HTML" | "JSON" | "KML" | "PARQUET" | "DIF")] => {
+            FormatItem::OtherFileType(t.to_ascii_lowercase())
+        }
+        ["UTF8"] => FormatItem::Utf8,
+        ["UNICODE"] => FormatItem::Unicode,
+        ["ANSI"] => FormatItem::Ansi,
+        ["OEM"] => FormatItem::Oem,
+        ["MAC"] => FormatItem::Mac,
+        ["MSQ"] => FormatItem::Msq,
+        ["EMBEDDED", "LABELS"] => FormatItem::EmbeddedLabels,
+        ["EXPLICIT", "LABELS"] => FormatItem::ExplicitLabels,
+        ["NO", "LABELS"] => FormatItem::NoLabels,
+        ["NO", "QUOTES"] => FormatItem::NoQuotes,
+        ["NO", "EOF"] => FormatItem::NoEof,
+        ["CODEPAGE", "IS", n] => num(Some(n)).map_or_else(other, FormatItem::Codepage),
+        ["HEADER", "IS", n] | ["HEADER", "IS", n, "LINES" | "LINE"] => {
+            num(Some(n)).map_or_else(other, FormatItem::HeaderLines)
+        }
+        ["RECORD", "IS", n] | ["RECORD", "IS", n, "LINES" | "LINE"] => {
+            num(Some(n)).map_or_else(other, FormatItem::RecordLines)
+        }
+        ["DELIMITER", "IS", ..] => match value_after_is(2) {
+            Some(v) => FormatItem::Delimiter(delimiter(part, &v)),
+            None => other(),
+        },
+        ["COMMENT", "IS", ..] => value_after_is(2).map_or_else(other, FormatItem::CommentIs),
+        ["TABLE", "IS", ..] => value_after_is(2).map_or_else(other, FormatItem::TableIs),
+        _ => other(),
+    }
+}
+
+/// Decodes a delimiter: `'\t'` and `tab` are a tab, `spaces` is a blank.
+fn delimiter(part: &str, v: &str) -> String {
+    let quoted_value = part.trim_end().ends_with(['\'', '"']);
+    match v {
+        "\\t" => "\t".to_owned(),
+        _ if !quoted_value && v.eq_ignore_ascii_case("tab") => "\t".to_owned(),
+        _ if !quoted_value && v.eq_ignore_ascii_case("spaces") => " ".to_owned(),
+        _ => v.to_owned(),
+    }
+}
+
+/// Byte offset just after the n-th (0-based) blank-separated word.
+fn nth_word_end(s: &str, n: usize) -> Option<usize> {
+    let mut count = 0;
+    let mut in_word = false;
+    for (i, c) in s.char_indices() {
+        if c.is_whitespace() {
+            if in_word {
+                count += 1;
+                if count == n {
+                    return Some(i);
+                }
+            }
+            in_word = false;
+        } else {
+            in_word = true;
+        }
+    }
+    None
+}
