@@ -7,14 +7,17 @@
 //! Phases, one module each: [`script`] parses text into an AST, [`load`] runs
 //! it into a [`model`], [`access`] decides who gets in with which reduction,
 //! [`reduce`] applies that to the data, [`jwt`] turns tokens into identities.
+//! With the default feature `serve`, `serve` is the local preview server.
 
-pub mod jwt;
 pub mod access;
+pub mod jwt;
 pub mod load;
 pub mod model;
 pub mod names;
 pub mod reduce;
 pub mod script;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(test)]
 mod test_support;
 

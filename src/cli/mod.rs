@@ -2,6 +2,8 @@
 //! the library does the work, results go to stdout and diagnostics to stderr.
 
 mod preview;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::process::ExitCode;
 
@@ -103,6 +105,9 @@ enum Command {
     Token(token::TokenArgs),
     /// What one identity sees: decision, reasons, reduction, tables.
     Preview(preview::PreviewArgs),
+    /// A local preview server with the engine's JWT handshake, and a web page.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
 }
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
@@ -122,5 +127,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Token(args) => token::run(args).into(),
         Command::Preview(args) => preview::run(&args).into(),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args).into(),
     }
 }

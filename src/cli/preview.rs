@@ -304,7 +304,7 @@ pub fn colour() -> bool {
 
 /// Renders a load error with miette on stderr, without colour when stderr is
 /// not a terminal or `NO_COLOR` is set.
-fn report_error(e: &(dyn miette::Diagnostic + Send + Sync + 'static)) {
+pub(crate) fn report_error(e: &(dyn miette::Diagnostic + Send + Sync + 'static)) {
     use miette::{GraphicalReportHandler, GraphicalTheme};
     let theme = if colour() {
         GraphicalTheme::unicode()
