@@ -22,6 +22,7 @@ use crate::names::{Email, GroupName, Identity, UserId};
 const INDEX_HTML: &str = include_str!("web/index.html");
 const APP_JS: &str = include_str!("web/app.js");
 const APP_CSS: &str = include_str!("web/app.css");
+const FAVICON: &str = include_str!("web/favicon.svg");
 
 /// The page may load only its own files, and nothing may frame it.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -31,6 +32,7 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/", get(index))
         .route("/app.js", get(script))
         .route("/app.css", get(style))
+        .route("/favicon.svg", get(favicon))
         .route("/api/status", get(status))
         .route("/api/identities", get(identities))
         .route("/api/preview", post(preview))
@@ -190,6 +192,10 @@ async fn script() -> Response {
 
 async fn style() -> Response {
     page("text/css; charset=utf-8", APP_CSS)
+}
+
+async fn favicon() -> Response {
+    page("image/svg+xml", FAVICON)
 }
 
 async fn not_found() -> ApiError {

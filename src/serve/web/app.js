@@ -32,7 +32,7 @@ function el(tag, attrs, ...children) {
     else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -74,7 +74,7 @@ async function loadStatus() {
   $("script-path").textContent = body.script;
   $("script-path").title = body.script;
   $("version").textContent = "section-access " + body.version;
-  $("token-profile").textContent = "(" + body.token.describe + ")";
+  $("token-profile").textContent = "Verified as the " + body.token.describe + " profile verifies it" + (body.token.now !== null ? ", clock fixed at " + new Date(body.token.now * 1000).toISOString() : "") + ".";
   const box = $("status");
   box.replaceChildren();
   if (body.model) {
