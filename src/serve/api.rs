@@ -397,7 +397,17 @@ async fn preview(
             ));
         }
         None => {
-            let b: IdentityBody = serde_json::from_slice(&body)
+            // Parsed as a value first: serde would also read a struct from
+            // a JSON array, by position.
+            let value: Value = serde_json::from_slice(&body)
+                .map_err(|e| bad("bad-json", format!("the body is not JSON: {e}")))?;
+            if !value.is_object() {
+                return Err(bad(
+                    "bad-json",
+                    "the body must be an object `{\"userid\", \"email\", \"groups\"}`",
+                ));
+            }
+            let b: IdentityBody = serde_json::from_value(value)
                 .map_err(|e| bad("bad-json", format!("the body is not an identity: {e}")))?;
             typed_identity(b.userid.as_deref(), b.email.as_deref(), &b.groups)?
         }
