@@ -328,7 +328,8 @@ pub struct Load {
     pub while_: Option<Expr>,
     /// `GROUP BY a, b`
     pub group_by: Vec<Expr>,
-    /// `ORDER BY a [ASC|DESC], …` (RESIDENT only)
+    /// `ORDER BY a [ASC|DESC], …` (RESIDENT only): each expression with
+    /// `true` for `DESC` (ascending is the default).
     pub order_by: Vec<(Expr, bool)>,
     /// Span of the `LOAD` keyword (for messages about the whole load).
     #[serde(skip)]

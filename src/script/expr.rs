@@ -83,11 +83,10 @@ const RESERVED: &[&str] = &[
 
 /// True when `w` cannot be a plain field name at the start of `rest`.
 pub(crate) fn is_reserved(w: &str, rest: &str) -> bool {
-    let up = w.to_ascii_uppercase();
-    if RESERVED.contains(&up.as_str()) {
+    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(w)) {
         return true;
     }
-    (up == "GROUP" || up == "ORDER")
+    (w.eq_ignore_ascii_case("GROUP") || w.eq_ignore_ascii_case("ORDER"))
         && sp(rest)
             .ok()
             .and_then(|(r, ())| word_at(r))
@@ -389,19 +388,19 @@ fn binop(t: &str) -> Option<(BinaryOp, u8, &str)> {
             return Some((op, prec(op), r));
         }
     }
+    const WORDS: &[(&str, BinaryOp)] = &[
+        ("OR", Or),
+        ("XOR", Xor),
+        ("AND", And),
+        ("LIKE", Like),
+        ("PRECEDES", Precedes),
+        ("FOLLOWS", Follows),
+        ("BITAND", BitAnd),
+        ("BITOR", BitOr),
+        ("BITXOR", BitXor),
+    ];
     let (w, r) = word_at(t)?;
-    let op = match w.to_ascii_uppercase().as_str() {
-        "OR" => Or,
-        "XOR" => Xor,
-        "AND" => And,
-        "LIKE" => Like,
-        "PRECEDES" => Precedes,
-        "FOLLOWS" => Follows,
-        "BITAND" => BitAnd,
-        "BITOR" => BitOr,
-        "BITXOR" => BitXor,
-        _ => return None,
-    };
+    let &(_, op) = WORDS.iter().find(|(k, _)| k.eq_ignore_ascii_case(w))?;
     Some((op, prec(op), r))
 }
 

@@ -228,9 +228,24 @@ pub(crate) fn kw<'a>(i: &'a str, word: &str) -> PResult<'a, &'a str> {
     }
 }
 
+/// The input after an optional keyword, if it is there. Builds no error:
+/// optional tokens are tried often and an error costs allocations.
+pub(crate) fn opt_kw<'a>(i: &'a str, word: &str) -> Option<&'a str> {
+    let (t, ()) = sp(i).ok()?;
+    word_at(t)
+        .filter(|(w, _)| w.eq_ignore_ascii_case(word))
+        .map(|(_, rest)| rest)
+}
+
+/// The input after an optional punctuation token, if it is there.
+pub(crate) fn opt_punct<'a>(i: &'a str, p: &str) -> Option<&'a str> {
+    let (t, ()) = sp(i).ok()?;
+    t.strip_prefix(p)
+}
+
 /// True when the next word (after trivia) is `word`.
 pub(crate) fn at_kw(i: &str, word: &str) -> bool {
-    kw(i, word).is_ok()
+    opt_kw(i, word).is_some()
 }
 
 /// A punctuation token after trivia.

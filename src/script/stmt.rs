@@ -14,8 +14,8 @@ use super::ast::*;
 use super::error::{ParseErrorKind, ParseWarning};
 use super::expr::{Ctx, cut};
 use super::lex::{
-    Extent, PErr, PResult, at_kw, blank_comments, bracketed, describe, kw, name, peek_word, punct,
-    quoted, scan, sp, sp_line, split_commas, word_at,
+    Extent, PErr, PResult, at_kw, blank_comments, bracketed, describe, kw, name, opt_kw, opt_punct,
+    peek_word, punct, quoted, scan, sp, sp_line, split_commas, word_at,
 };
 use super::source::Span;
 
@@ -471,9 +471,9 @@ impl<'a> StmtParser<'a> {
         if c.is_empty() {
             return Ok(None);
         }
-        let until = if let Ok((r, _)) = kw(c, "WHILE") {
+        let until = if let Some(r) = opt_kw(c, "WHILE") {
             (false, r)
-        } else if let Ok((r, _)) = kw(c, "UNTIL") {
+        } else if let Some(r) = opt_kw(c, "UNTIL") {
             (true, r)
         } else {
             return PErr::unexpected(c, "`WHILE`, `UNTIL` or the end of the line").fail();
@@ -518,9 +518,9 @@ impl<'a> StmtParser<'a> {
         let when = if c.is_empty() {
             None
         } else {
-            let (unless, r) = if let Ok((r, _)) = kw(c, "WHEN") {
+            let (unless, r) = if let Some(r) = opt_kw(c, "WHEN") {
                 (false, r)
-            } else if let Ok((r, _)) = kw(c, "UNLESS") {
+            } else if let Some(r) = opt_kw(c, "UNLESS") {
                 (true, r)
             } else {
                 return PErr::unexpected(c, "`WHEN`, `UNLESS` or `;`").fail();
@@ -631,9 +631,9 @@ impl<'a> StmtParser<'a> {
         let no_effect = |keyword: String| Ok(StmtKind::NoEffect { keyword });
         let (r, kind) = match up.as_str() {
             "SECTION" => {
-                if let Ok((r, _)) = kw(after, "ACCESS") {
+                if let Some(r) = opt_kw(after, "ACCESS") {
                     (r, StmtKind::Section(Section::Access))
-                } else if let Ok((r, _)) = kw(after, "APPLICATION") {
+                } else if let Some(r) = opt_kw(after, "APPLICATION") {
                     (r, StmtKind::Section(Section::Application))
                 } else {
                     let (x, ()) = sp(after)?;
@@ -676,7 +676,7 @@ impl<'a> StmtParser<'a> {
             _ => {
                 // `name = expr;` is a LET without the keyword.
                 if let Ok((r, _)) = name(t)
-                    && punct(r, "=").is_ok()
+                    && opt_punct(r, "=").is_some()
                 {
                     self.let_(t)?
                 } else {
@@ -751,9 +751,9 @@ impl<'a> StmtParser<'a> {
         loop {
             let (r, n) = self.name_node(i)?;
             out.push(n);
-            match punct(r, ",") {
-                Ok((r, _)) => i = r,
-                Err(_) => return Ok((r, out)),
+            match opt_punct(r, ",") {
+                Some(r) => i = r,
+                None => return Ok((r, out)),
             }
         }
     }
@@ -779,9 +779,9 @@ impl<'a> StmtParser<'a> {
             }
             Some((w, r)) if w == "FIELD" || w == "FIELDS" => {
                 let (r, fields) = self.names(r)?;
-                let (r, from) = match kw(r, "FROM") {
-                    Ok((r, _)) => self.names(r)?,
-                    Err(_) => (r, Vec::new()),
+                let (r, from) = match opt_kw(r, "FROM") {
+                    Some(r) => self.names(r)?,
+                    None => (r, Vec::new()),
                 };
                 Ok((r, StmtKind::Drop(Drop::Fields { fields, from })))
             }
@@ -811,9 +811,9 @@ impl<'a> StmtParser<'a> {
                 .map_err(|e| cut(e.map(|p| p.with_help("write `RENAME … old TO new;`"))))?;
             let (r, b) = self.name_node(r)?;
             pairs.push((a, b));
-            match punct(r, ",") {
-                Ok((r, _)) => i = r,
-                Err(_) => {
+            match opt_punct(r, ",") {
+                Some(r) => i = r,
+                None => {
                     let kind = if tables {
                         Rename::Tables(pairs)
                     } else {
@@ -838,9 +838,9 @@ impl<'a> StmtParser<'a> {
                 (r, n)
             };
             fields.push(f);
-            match punct(r, ",") {
-                Ok((r, _)) => i = r,
-                Err(_) => return Ok((r, StmtKind::Qualify { on, fields })),
+            match opt_punct(r, ",") {
+                Some(r) => i = r,
+                None => return Ok((r, StmtKind::Qualify { on, fields })),
             }
         }
     }
@@ -920,9 +920,9 @@ impl<'a> StmtParser<'a> {
                     };
                     let (r, keep) = if up == "JOIN" || up == "KEEP" {
                         (r, up == "KEEP")
-                    } else if let Ok((r, _)) = kw(r, "JOIN") {
+                    } else if let Some(r) = opt_kw(r, "JOIN") {
                         (r, false)
-                    } else if let Ok((r, _)) = kw(r, "KEEP") {
+                    } else if let Some(r) = opt_kw(r, "KEEP") {
                         (r, true)
                     } else {
                         let (x, ()) = sp(r)?;
@@ -974,7 +974,7 @@ impl<'a> StmtParser<'a> {
     /// `MERGE [ONLY] [(…)] ON keys`.
     fn skip_ignored_prefix(&self, up: &str, r: &'a str) -> R<'a, &'a str> {
         let mut r = r;
-        if let Ok((x, _)) = kw(r, "ONLY") {
+        if let Some(x) = opt_kw(r, "ONLY") {
             r = x;
         }
         let (x, ()) = sp(r)?;
@@ -982,7 +982,7 @@ impl<'a> StmtParser<'a> {
             r = rest;
         }
         if up == "MERGE"
-            && let Ok((x, _)) = kw(r, "ON")
+            && let Some(x) = opt_kw(r, "ON")
         {
             let (x, _) = self.names(x)?;
             r = x;
@@ -992,13 +992,13 @@ impl<'a> StmtParser<'a> {
 
     /// `[(Table)]` after CONCATENATE, JOIN, KEEP.
     fn opt_table(&self, r: &'a str) -> R<'a, (&'a str, Option<Name>)> {
-        match punct(r, "(") {
-            Ok((r, _)) => {
+        match opt_punct(r, "(") {
+            Some(r) => {
                 let (r, n) = self.name_node(r)?;
                 let (r, _) = punct(r, ")").map_err(cut)?;
                 Ok((r, Some(n)))
             }
-            Err(_) => Ok((r, None)),
+            None => Ok((r, None)),
         }
     }
 
@@ -1010,7 +1010,7 @@ impl<'a> StmtParser<'a> {
         let (mut r, _) = kw(t, "LOAD")?;
         let span = self.c.span(t, r);
         let mut distinct = false;
-        if let Ok((x, _)) = kw(r, "DISTINCT") {
+        if let Some(x) = opt_kw(r, "DISTINCT") {
             distinct = true;
             r = x;
         }
@@ -1018,9 +1018,9 @@ impl<'a> StmtParser<'a> {
         loop {
             let (x, f) = self.load_field(r)?;
             fields.push(f);
-            match punct(x, ",") {
-                Ok((x, _)) => r = x,
-                Err(_) => {
+            match opt_punct(x, ",") {
+                Some(x) => r = x,
+                None => {
                     r = x;
                     break;
                 }
@@ -1094,8 +1094,8 @@ impl<'a> StmtParser<'a> {
         }
         let (x, expr) = self.c.expr(t).map_err(cut)?;
         let text = self.between(expr.span.start as usize, expr.span.end as usize);
-        let (x, alias) = match kw(x, "AS") {
-            Ok((x, _)) => {
+        let (x, alias) = match opt_kw(x, "AS") {
+            Some(x) => {
                 let (y, ()) = sp(x)?;
                 if y.starts_with('\'') {
                     let (z, n) = quoted(y, '\'')?;
@@ -1111,7 +1111,7 @@ impl<'a> StmtParser<'a> {
                     (z, Some(n))
                 }
             }
-            Err(_) => (x, None),
+            None => (x, None),
         };
         Ok((
             x,
@@ -1286,17 +1286,17 @@ impl<'a> StmtParser<'a> {
                             load.group_by.push(e);
                         } else {
                             let mut desc = false;
-                            if let Ok((z, _)) = kw(y, "DESC") {
+                            if let Some(z) = opt_kw(y, "DESC") {
                                 desc = true;
                                 y = z;
-                            } else if let Ok((z, _)) = kw(y, "ASC") {
+                            } else if let Some(z) = opt_kw(y, "ASC") {
                                 y = z;
                             }
                             load.order_by.push((e, desc));
                         }
-                        match punct(y, ",") {
-                            Ok((z, _)) => x = z,
-                            Err(_) => {
+                        match opt_punct(y, ",") {
+                            Some(z) => x = z,
+                            None => {
                                 x = y;
                                 break;
                             }
