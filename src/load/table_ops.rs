@@ -23,6 +23,13 @@ fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
     let mut out = Vec::with_capacity(frame.cols.len());
     for (name, col) in frame.names.iter().zip(frame.cols) {
         let fid = model.field(&FieldName::new(name));
+        // A field new to the model takes the column's symbols as they are:
+        // ids stay valid, nothing is re-interned.
+        if let Some(slot) = model.symbols_mut(fid).filter(|s| s.is_empty()) {
+            *slot = col.syms;
+            out.push((fid, col.ids));
+            continue;
+        }
         let map: Vec<u32> = col
             .syms
             .iter()
