@@ -310,6 +310,9 @@ function renderMatrix() {
     el("th", { scope: "col", text: "Omitted" }),
     tables.map((t) => el("th", { scope: "col", class: "num", text: `${t} (${a.tables[t]})` }))));
   const rows = a.identities.filter((r) => !filter || JSON.stringify(r).toLowerCase().includes(filter));
+  const granted = a.identities.filter((r) => r.decision === "granted").length;
+  $("matrix-summary").textContent = `${a.identities.length} identities named in section access: ${granted} granted, ${a.identities.length - granted} denied` +
+    (filter ? ` (${rows.length} shown)` : "") + ". Select a row to preview it.";
   matrix.tBodies[0].replaceChildren(...rows.map((r) => {
     const red = Object.entries(r.reduction).map(([f, vs]) => `${f} = ${vs.join(", ")}`).join("; ");
     const open = () => previewListed(r.identity);
