@@ -469,6 +469,9 @@ fn denied_rows_get_403_and_unknown_tables_404() {
     let a = get(server.addr(), "/api/nothing-here");
     assert_eq!(a.status, 404);
     assert_eq!(a.json()["error"], "not-found");
+    let a = get(server.addr(), "/api/preview");
+    assert_eq!(a.status, 405);
+    assert_eq!(a.json()["error"], "method-not-allowed");
 }
 
 #[test]

@@ -40,6 +40,7 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/api/audit", get(audit))
         .route("/api/findings", get(findings))
         .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -203,6 +204,16 @@ async fn not_found() -> ApiError {
         code: "not-found",
         message: String::from("no such route; see /api/status"),
     }
+}
+
+async fn wrong_method() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(
+            json!({"error": "method-not-allowed", "message": "use GET, or POST for /api/preview"}),
+        ),
+    )
+        .into_response()
 }
 
 fn loaded(state: &State) -> Result<Arc<Loaded>, ApiError> {

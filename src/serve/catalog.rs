@@ -413,3 +413,36 @@ pub fn findings(
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::load::{LoadOptions, run_source};
+
+    fn app(script: &str) -> App {
+        run_source(Path::new("app.qvs"), script, &LoadOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn identities_are_users_then_emails_then_groups_without_wildcards_or_blanks() {
+        let app = app(
+            "Section Access;\nSA: LOAD * INLINE [\nACCESS, USERID, USER.EMAIL, GROUP\nUSER, a, *, *\nUSER, *, b@x.com, *\nUSER, *, *, sales\nUSER, a, , sales\nADMIN, , *, *\n];\nSection Application;\nT: LOAD * INLINE [\nV\n1\n];\n",
+        );
+        let labels: Vec<String> = identities(&app, &Options::default())
+            .iter()
+            .map(label)
+            .collect();
+        assert_eq!(labels, ["A", "B@X.COM", "group:SALES"]);
+    }
+
+    #[test]
+    fn no_section_access_is_a_finding_and_names_nobody() {
+        let app = app("T: LOAD * INLINE [\nV\n1\n];\n");
+        let report = audit(&app, &Options::default(), Path::new("app.qvs"));
+        assert!(report.identities.is_empty());
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(report.findings[0].code, "no-section-access");
+    }
+}
