@@ -7,6 +7,7 @@
 //! Phases, one module each: [`script`] parses text into an AST, [`load`] runs
 //! it into a [`model`], [`access`] decides who gets in with which reduction,
 //! [`reduce`] applies that to the data, [`jwt`] turns tokens into identities.
+//! With the default feature `serve`, `serve` is the local preview server.
 
 pub mod access;
 pub mod audit;
@@ -16,6 +17,8 @@ pub mod model;
 pub mod names;
 pub mod reduce;
 pub mod script;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(test)]
 mod test_support;
 

@@ -5,6 +5,8 @@ mod audit;
 mod check;
 mod diff;
 mod preview;
+#[cfg(feature = "serve")]
+mod serve;
 mod test;
 pub mod token;
 
@@ -199,6 +201,9 @@ enum Command {
     Test(test::TestArgs),
     /// Who gained or lost what between two versions of a script.
     Diff(diff::DiffArgs),
+    /// A local preview server with the engine's JWT handshake, and a web page.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
 }
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
@@ -223,5 +228,7 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => audit::run(&args).into(),
         Command::Test(args) => test::run(&args).into(),
         Command::Diff(args) => diff::run(&args).into(),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args).into(),
     }
 }
