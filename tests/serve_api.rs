@@ -223,7 +223,8 @@ fn identities_are_the_users_the_security_table_names() {
         .iter()
         .map(|i| i["label"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(labels, ["ADMIN", "US-USER", "UK-USER", "DE-USER"]);
+    // The audit's order: users sorted, then e-mails, then groups.
+    assert_eq!(labels, ["ADMIN", "DE-USER", "UK-USER", "US-USER"]);
 }
 
 #[test]
@@ -509,7 +510,10 @@ fn audit_and_findings() {
         .find(|f| f["code"] == "unmatched-security-field")
         .unwrap();
     assert!(
-        region["help"].as_str().unwrap().contains("`Region`"),
+        region["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `Region`"),
         "{region}"
     );
     assert_eq!(region["location"]["file"], "app.qvs");

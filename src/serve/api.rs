@@ -551,11 +551,10 @@ async fn audit_of(state: &State) -> Result<Arc<AuditReport>, ApiError> {
         return Ok(Arc::clone(a));
     }
     let opts = state.config.access;
-    let script = state.config.script.clone();
     blocking(move || {
         Arc::clone(
             l.audit
-                .get_or_init(|| Arc::new(catalog::audit(&l.app, &opts, &script))),
+                .get_or_init(|| Arc::new(catalog::audit(&l.app, &opts))),
         )
     })
     .await
