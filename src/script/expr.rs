@@ -78,7 +78,6 @@ const RESERVED: &[&str] = &[
     "AUTOGENERATE",
     "WHERE",
     "WHILE",
-    "EXTENSION",
 ];
 
 /// True when `w` cannot be a plain field name at the start of `rest`.
@@ -86,11 +85,14 @@ pub(crate) fn is_reserved(w: &str, rest: &str) -> bool {
     if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(w)) {
         return true;
     }
+    let next_word = || sp(rest).ok().and_then(|(r, ())| word_at(r));
+    // `EXTENSION` starts a source only before the extension's name
+    // (`LOAD * EXTENSION ep.fn(…)`); elsewhere it is a common field name.
+    if w.eq_ignore_ascii_case("EXTENSION") {
+        return next_word().is_some();
+    }
     (w.eq_ignore_ascii_case("GROUP") || w.eq_ignore_ascii_case("ORDER"))
-        && sp(rest)
-            .ok()
-            .and_then(|(r, ())| word_at(r))
-            .is_some_and(|(n, _)| n.eq_ignore_ascii_case("BY"))
+        && next_word().is_some_and(|(n, _)| n.eq_ignore_ascii_case("BY"))
 }
 
 impl<'a> Ctx<'a> {

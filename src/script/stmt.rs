@@ -587,7 +587,17 @@ impl<'a> StmtParser<'a> {
             match w.as_str() {
                 "SQL" if n == 0 => return false,
                 "LOAD" => has_load = true,
-                "FROM" | "INLINE" | "RESIDENT" | "AUTOGENERATE" | "EXTENSION" => return false,
+                "FROM" | "INLINE" | "RESIDENT" | "AUTOGENERATE" => return false,
+                // A source only when the extension's name follows directly
+                // (a field list's `Extension,` is a field).
+                "EXTENSION"
+                    if ext
+                        .words
+                        .get(n + 1)
+                        .is_some_and(|&(s2, _)| self.between(e, s2).trim().is_empty()) =>
+                {
+                    return false;
+                }
                 _ => {}
             }
         }
