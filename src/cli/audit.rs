@@ -7,44 +7,14 @@
 //! `--fail-on`.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use section_access::access::{Options, Product};
+use section_access::Identity;
 use section_access::audit::{Audit, Finding, Severity, html, label, read_identities};
 
-use super::preview::{OnOff, ProductArg};
-use super::{Exit, ScriptArgs};
-
-/// Evaluation options shared by `audit`, `test` and `diff`.
-#[derive(Clone, Debug, Args)]
-pub struct EvalArgs {
-    /// Whose rules apply.
-    #[arg(long, value_enum, default_value_t)]
-    pub product: ProductArg,
-    /// QlikView's strict exclusion switch (always on for Sense).
-    #[arg(long, value_enum, default_value_t)]
-    pub strict_exclusion: OnOff,
-    /// QlikView on a server: ADMIN rows are treated as USER rows.
-    #[arg(long)]
-    pub server: bool,
-}
-
-impl EvalArgs {
-    /// The evaluation options, with the script's `--uppercase` mode.
-    pub fn options(&self, uppercase: super::UppercaseArg) -> Options {
-        Options {
-            product: match self.product {
-                ProductArg::Sense => Product::Sense,
-                ProductArg::Qlikview => Product::QlikView,
-            },
-            strict_exclusion: self.strict_exclusion == OnOff::On,
-            server: self.server,
-            uppercase: uppercase.into(),
-        }
-    }
-}
+use super::{EvalArgs, Exit, ScriptArgs};
 
 /// Output of `audit`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -101,6 +71,18 @@ pub struct AuditArgs {
     fail_on: Option<FailOn>,
 }
 
+/// The identities of `--identities FILE.csv`, if given; a bad file is
+/// reported on stderr.
+pub fn extra_identities(path: Option<&Path>) -> Result<Vec<Identity>, Exit> {
+    match path {
+        Some(path) => read_identities(path).map_err(|e| {
+            super::report_error(&e);
+            Exit::Error
+        }),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// A progress line on stderr while many grants are decided; silent unless
 /// stderr is a terminal.
 pub fn progress() -> impl FnMut(usize, usize) {
@@ -129,15 +111,9 @@ pub fn run(args: &AuditArgs) -> Exit {
         Ok(app) => app,
         Err(code) => return code,
     };
-    let extra = match &args.identities {
-        Some(path) => match read_identities(path) {
-            Ok(ids) => ids,
-            Err(e) => {
-                super::report_error(&e);
-                return Exit::Error;
-            }
-        },
-        None => Vec::new(),
+    let extra = match extra_identities(args.identities.as_deref()) {
+        Ok(ids) => ids,
+        Err(code) => return code,
     };
     let opts = args.eval.options(args.script.uppercase);
     let mut tick = progress();

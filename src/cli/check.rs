@@ -20,7 +20,8 @@ use section_access::load::App;
 use section_access::model::Model;
 use section_access::script::{self, source::SourceMap};
 
-use super::audit::{EvalArgs, FailOn, write_findings};
+use super::EvalArgs;
+use super::audit::{FailOn, write_findings};
 use super::{Exit, Format, ScriptArgs, emit};
 
 /// Arguments of `check`.

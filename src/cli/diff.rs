@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use section_access::audit::diff::{Diff, diff};
-use section_access::audit::read_identities;
 
-use super::audit::{EvalArgs, progress};
+use super::EvalArgs;
+use super::audit::{extra_identities, progress};
 use super::{Exit, Format, ScriptArgs, UppercaseArg};
 
 /// Arguments of `diff`.
@@ -64,15 +64,9 @@ pub fn run(args: &DiffArgs) -> Exit {
         Ok(a) => a,
         Err(c) => return c,
     };
-    let extra = match &args.identities {
-        Some(path) => match read_identities(path) {
-            Ok(ids) => ids,
-            Err(e) => {
-                super::report_error(&e);
-                return Exit::Error;
-            }
-        },
-        None => Vec::new(),
+    let extra = match extra_identities(args.identities.as_deref()) {
+        Ok(ids) => ids,
+        Err(code) => return code,
     };
     let opts = args.eval.options(args.uppercase);
     let mut tick = progress();

@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use section_access::access::{Options, Product};
 use section_access::load::{App, LoadOptions, Uppercase, run_file};
 
 /// What the process tells its caller (DESIGN.md "Exit codes").
@@ -116,6 +117,55 @@ impl ScriptArgs {
             report_error(&e);
             Exit::Error
         })
+    }
+}
+
+/// `--product`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ProductArg {
+    /// Qlik Sense, Qlik Cloud, Qlik Core.
+    #[default]
+    Sense,
+    /// QlikView.
+    Qlikview,
+}
+
+/// `on` or `off`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    /// Enabled.
+    #[default]
+    On,
+    /// Disabled.
+    Off,
+}
+
+/// Evaluation options shared by `audit`, `test` and `diff`.
+#[derive(Clone, Debug, Args)]
+pub struct EvalArgs {
+    /// Whose rules apply.
+    #[arg(long, value_enum, default_value_t)]
+    pub product: ProductArg,
+    /// QlikView's strict exclusion switch (always on for Sense).
+    #[arg(long, value_enum, default_value_t)]
+    pub strict_exclusion: OnOff,
+    /// QlikView on a server: ADMIN rows are treated as USER rows.
+    #[arg(long)]
+    pub server: bool,
+}
+
+impl EvalArgs {
+    /// The evaluation options, with the script's `--uppercase` mode.
+    pub fn options(&self, uppercase: UppercaseArg) -> Options {
+        Options {
+            product: match self.product {
+                ProductArg::Sense => Product::Sense,
+                ProductArg::Qlikview => Product::QlikView,
+            },
+            strict_exclusion: self.strict_exclusion == OnOff::On,
+            server: self.server,
+            uppercase: uppercase.into(),
+        }
     }
 }
 

@@ -8,16 +8,16 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use section_access::access::{Decision, Evaluator, Options, Outcome, PreviewReport, Product};
+use section_access::access::{Decision, Evaluator, Outcome, PreviewReport};
 use section_access::load::App;
 use section_access::names::{Email, GroupName, Identity, UserId};
 
 use section_access::jwt::Verification;
 
 use super::token::{TokenOptions, verify_arg};
-use super::{Exit, Format, ScriptArgs};
+use super::{EvalArgs, Exit, Format, ScriptArgs};
 
 /// Arguments of `preview`.
 #[derive(Debug, Args)]
@@ -40,15 +40,8 @@ pub struct PreviewArgs {
     token: Option<String>,
     #[command(flatten)]
     token_options: TokenOptions,
-    /// Whose rules apply.
-    #[arg(long, value_enum, default_value_t)]
-    product: ProductArg,
-    /// QlikView's strict exclusion switch (always on for Sense).
-    #[arg(long, value_enum, default_value_t)]
-    strict_exclusion: OnOff,
-    /// QlikView on a server: ADMIN rows are treated as USER rows.
-    #[arg(long)]
-    server: bool,
+    #[command(flatten)]
+    eval: EvalArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -58,26 +51,6 @@ pub struct PreviewArgs {
     /// Rows of each table to show in the text report.
     #[arg(long, value_name = "N", default_value_t = 5)]
     rows: usize,
-}
-
-/// `--product`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum ProductArg {
-    /// Qlik Sense, Qlik Cloud, Qlik Core.
-    #[default]
-    Sense,
-    /// QlikView.
-    Qlikview,
-}
-
-/// `on` or `off`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum OnOff {
-    /// Enabled.
-    #[default]
-    On,
-    /// Disabled.
-    Off,
 }
 
 /// Runs `preview`.
@@ -103,15 +76,7 @@ pub fn run(args: &PreviewArgs) -> Exit {
             }
         },
     };
-    let opts = Options {
-        product: match args.product {
-            ProductArg::Sense => Product::Sense,
-            ProductArg::Qlikview => Product::QlikView,
-        },
-        strict_exclusion: args.strict_exclusion == OnOff::On,
-        server: args.server,
-        uppercase: args.script.uppercase.into(),
-    };
+    let opts = args.eval.options(args.script.uppercase);
     let decision = Evaluator::new(&app, opts).evaluate(&identity);
     if let Some(dir) = &args.out
         && let Err(e) = write_tables(&app, &decision, dir)

@@ -12,14 +12,12 @@ use std::time::Duration;
 
 use clap::Args;
 
-use section_access::access::{Options, Product};
 use section_access::load::LoadOptions;
 use section_access::serve::{Config, ReloadEvent, Server, TokenPolicy};
 
-use super::preview::{OnOff, ProductArg};
 use super::report_error;
 use super::token::TokenOptions;
-use super::{Exit, ScriptArgs};
+use super::{EvalArgs, Exit, ScriptArgs};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
@@ -37,15 +35,8 @@ pub struct ServeArgs {
     /// second); a broken edit keeps the last good model and shows the error.
     #[arg(long)]
     watch: bool,
-    /// Whose rules apply.
-    #[arg(long, value_enum, default_value_t)]
-    product: ProductArg,
-    /// QlikView's strict exclusion switch (always on for Sense).
-    #[arg(long, value_enum, default_value_t)]
-    strict_exclusion: OnOff,
-    /// QlikView on a server: ADMIN rows are treated as USER rows.
-    #[arg(long)]
-    server: bool,
+    #[command(flatten)]
+    eval: EvalArgs,
     #[command(flatten)]
     tokens: TokenOptions,
 }
@@ -71,15 +62,7 @@ pub fn run(args: ServeArgs) -> Exit {
             libs: args.script.libs.iter().cloned().collect(),
             allow_unsupported: args.script.allow_unsupported,
         },
-        access: Options {
-            product: match args.product {
-                ProductArg::Sense => Product::Sense,
-                ProductArg::Qlikview => Product::QlikView,
-            },
-            strict_exclusion: args.strict_exclusion == OnOff::On,
-            server: args.server,
-            uppercase: args.script.uppercase.into(),
-        },
+        access: args.eval.options(args.script.uppercase),
         tokens: TokenPolicy {
             profile,
             keys,

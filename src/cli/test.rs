@@ -15,7 +15,7 @@ use clap::Args;
 use section_access::access::Evaluator;
 use section_access::audit::expect::{CaseResult, junit, read_suite, run_suite};
 
-use super::audit::EvalArgs;
+use super::EvalArgs;
 use super::{Exit, ScriptArgs};
 
 /// Arguments of `test`.
