@@ -23,3 +23,8 @@ pub mod serve;
 mod test_support;
 
 pub use names::{Email, FieldName, GroupName, Identity, TableName, UserId};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
