@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::load::{App, Uppercase};
 use crate::model::{BitSet, FieldId, Model, NULL, Value};
 use crate::names::{FieldName, Identity};
-use crate::reduce::{Links, Reduced, Selection};
+use crate::reduce::{Links, PerValue, Reduced, Selection};
 use crate::script::source::SourceId;
 
 use super::{
@@ -75,6 +75,10 @@ struct Rules<'a> {
     access: Option<FieldId>,
     omit: Option<FieldId>,
     reductions: Vec<ReductionField>,
+    /// Per table, the rows with a valid `ACCESS` (`ADMIN` or `USER`);
+    /// `None` without an `ACCESS` column. Computed once: an audit decides
+    /// many keys against the same rows.
+    valid: Vec<Option<BitSet>>,
 }
 
 /// Finds application symbols equal to a security value (SPEC §5.3) without
@@ -479,6 +483,24 @@ impl<'a> Evaluator<'a> {
             .reduce(&self.app.data, &self.selection(decision))
     }
 
+    /// Per-value row counts for selections on the application field
+    /// `field` alone, when they are exact for this model (see
+    /// [`crate::reduce::PerValue`]).
+    pub fn per_value(&self, field: FieldId) -> Option<PerValue> {
+        self.data.links.per_value(&self.app.data, field)
+    }
+
+    /// Reduces the data to the rows `values` of `field` leave.
+    pub fn reduce_values(&self, field: FieldId, values: BitSet) -> Reduced {
+        self.data.links.reduce(
+            &self.app.data,
+            &Selection {
+                fields: vec![(field, values)],
+                rows: Vec::new(),
+            },
+        )
+    }
+
     /// Completes a granted decision with the rows its reduction left per
     /// application table (`rows_left`, in model order): a USER left without
     /// rows in a reduced table is denied (SPEC §5.7). Takes counts, not the
@@ -765,19 +787,7 @@ impl<'a> Evaluator<'a> {
     ) -> Grant {
         let sec = rules.sec.as_ref();
         let tables = sec.tables();
-        let valid_access = |t: usize| -> Option<BitSet> {
-            let table = tables.get(t)?;
-            let col = table.column(rules.access?)?;
-            let mut rows = BitSet::new(table.len());
-            for (r, &id) in col.iter().enumerate() {
-                if let Some(text) = cell_text(sec, rules.access?, id)
-                    && (text == "ADMIN" || text == "USER")
-                {
-                    rows.insert(r);
-                }
-            }
-            Some(rows)
-        };
+        let valid_access = |t: usize| -> Option<BitSet> { rules.valid.get(t).cloned().flatten() };
         let mut matched_sel = Selection::default();
         let mut kept_sel = Selection::default();
         for (t, st) in rules.tables.iter().enumerate() {
@@ -1175,10 +1185,33 @@ fn compile<'a>(
             ));
         }
     }
+    let access = model
+        .find_field("ACCESS")
+        .filter(|&f| model.tables().iter().any(|t| t.has_field(f)));
+    let valid = model
+        .tables()
+        .iter()
+        .map(|table| {
+            let access = access?;
+            let col = table.column(access)?;
+            // Classify each distinct symbol once, then the rows.
+            let ok: Vec<bool> = model.symbols(access).map_or(Vec::new(), |s| {
+                s.iter()
+                    .map(|(_, v)| matches!(v.text().as_ref(), "ADMIN" | "USER"))
+                    .collect()
+            });
+            let mut rows = BitSet::new(table.len());
+            for (r, &id) in col.iter().enumerate() {
+                if ok.get(id as usize).copied().unwrap_or(false) {
+                    rows.insert(r);
+                }
+            }
+            Some(rows)
+        })
+        .collect();
     Rules {
-        access: model
-            .find_field("ACCESS")
-            .filter(|&f| model.tables().iter().any(|t| t.has_field(f))),
+        access,
+        valid,
         omit: model
             .find_field("OMIT")
             .filter(|&f| model.tables().iter().any(|t| t.has_field(f))),

@@ -35,8 +35,9 @@ use serde::Serialize;
 use crate::access::report::{IdentityReport, TableReport};
 use crate::access::{AccessLevel, Decision, Evaluator, Options, Outcome};
 use crate::load::App;
-use crate::model::{FieldId, NULL};
+use crate::model::{BitSet, FieldId, NULL};
 use crate::names::{Email, GroupName, Identity, UserId};
+use crate::reduce::PerValue;
 
 pub use findings::{Finding, Location, Severity, findings};
 
@@ -310,6 +311,12 @@ impl Audit {
         let mut visible_keys: std::collections::HashSet<Vec<(FieldId, Vec<u32>)>> =
             std::collections::HashSet::new();
         let mut grants: Vec<Grant> = Vec::with_capacity(distinct.len());
+        // Selections on one field are counted from per-value parts when the
+        // model allows (exact, see `PerValue`): no reduction per grant. The
+        // rows someone sees are then those of the union of the visible
+        // selections, reduced once at the end.
+        let mut per_value: HashMap<FieldId, Option<PerValue>> = HashMap::new();
+        let mut seen_values: Vec<(FieldId, BitSet)> = Vec::new();
         let total = distinct.len();
         for (i, key) in distinct.iter().enumerate() {
             let mut decision = ev.decide(key);
@@ -321,10 +328,23 @@ impl Audit {
                 .collect();
             let mut counts = Vec::new();
             if decision.outcome.is_granted() {
+                let single = match selection_key.as_slice() {
+                    [(field, values)] => per_value
+                        .entry(*field)
+                        .or_insert_with(|| ev.per_value(*field))
+                        .as_ref()
+                        .map(|pv| (pv, values)),
+                    _ => None,
+                };
                 let mut fresh = None;
-                counts = match reductions.get(&selection_key) {
-                    Some(c) => c.clone(),
-                    None => {
+                counts = match (reductions.get(&selection_key), single) {
+                    (Some(c), _) => c.clone(),
+                    (None, Some((pv, values))) => {
+                        let c = pv.counts(values);
+                        reductions.insert(selection_key.clone(), c.clone());
+                        c
+                    }
+                    (None, None) => {
                         let reduced = ev.reduce(&decision);
                         let c: Vec<usize> = (0..ntables).map(|t| reduced.count(t)).collect();
                         fresh = Some(reduced);
@@ -332,17 +352,40 @@ impl Audit {
                         c
                     }
                 };
+                let decomposed = single.map(|(pv, _)| pv.field());
                 ev.finish(&mut decision, &counts);
                 if decision.outcome.is_granted()
                     && counted.get(i).copied().unwrap_or(false)
-                    && visible_keys.insert(selection_key)
+                    && visible_keys.insert(selection_key.clone())
                 {
-                    let reduced = fresh.unwrap_or_else(|| ev.reduce(&decision));
-                    seen.add(&reduced);
+                    match (decomposed, selection_key.first()) {
+                        (Some(field), Some((_, values))) => {
+                            let pos = match seen_values.iter().position(|(f, _)| *f == field) {
+                                Some(p) => p,
+                                None => {
+                                    let n = app.data.symbols(field).map_or(0, |s| s.len());
+                                    seen_values.push((field, BitSet::new(n)));
+                                    seen_values.len() - 1
+                                }
+                            };
+                            if let Some((_, set)) = seen_values.get_mut(pos) {
+                                for &v in values {
+                                    set.insert(v as usize);
+                                }
+                            }
+                        }
+                        _ => {
+                            let reduced = fresh.unwrap_or_else(|| ev.reduce(&decision));
+                            seen.add(&reduced);
+                        }
+                    }
                 }
             }
             grants.push(summarise(app, &ev, &decision, &counts));
             progress(i + 1, total);
+        }
+        for (field, values) in seen_values {
+            seen.add(&ev.reduce_values(field, values));
         }
         let entries: Vec<Entry> = ids
             .into_iter()
