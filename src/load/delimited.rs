@@ -17,7 +17,7 @@ use std::path::Path;
 
 use encoding_rs::Encoding;
 
-use crate::model::{RowOrigin, Value};
+use crate::model::RowOrigin;
 use crate::script::ast::FormatItem;
 
 use super::frame::{Frame, FrameColumn};
@@ -312,6 +312,11 @@ impl Hasher for FxHasher {
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Interns cells of one column from bytes.
+///
+/// UTF-8 cells (the usual case) go straight into the column's symbols:
+/// one lookup by text or number, an allocation only for a new value.
+/// Cells in another encoding keep a byte-keyed map so each distinct byte
+/// string is decoded once.
 pub(crate) struct ColumnBuilder {
     map: FxMap<Box<[u8]>, u32>,
     pub col: FrameColumn,
@@ -327,12 +332,20 @@ impl ColumnBuilder {
 
     /// Appends a cell given as bytes in `enc` (`None`: UTF-8).
     pub fn push(&mut self, bytes: &[u8], enc: Option<&'static Encoding>) {
+        let Some(enc) = enc else {
+            let id = match std::str::from_utf8(bytes) {
+                Ok(text) => self.col.syms.intern_text(text),
+                Err(_) => self.col.syms.intern_text(&String::from_utf8_lossy(bytes)),
+            };
+            self.col.ids.push(id);
+            return;
+        };
         if let Some(&id) = self.map.get(bytes) {
             self.col.ids.push(id);
             return;
         }
-        let text = decode(bytes, enc);
-        let id = self.col.syms.intern(Value::from_text(&text));
+        let text = decode(bytes, Some(enc));
+        let id = self.col.syms.intern_text(&text);
         self.map.insert(Box::from(bytes), id);
         self.col.ids.push(id);
     }

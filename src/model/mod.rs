@@ -14,14 +14,17 @@ mod bitset;
 mod value;
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::Arc;
 
+use hashbrown::HashTable;
 use indexmap::IndexMap;
 
 pub use bitset::BitSet;
 pub use value::{Value, format_number, parse_number};
 
 use crate::names::{FieldName, TableName};
-use value::SymbolKey;
+use value::num_bits;
 
 /// The symbol id of a missing value in a column.
 pub const NULL: u32 = u32::MAX;
@@ -31,30 +34,106 @@ pub const NULL: u32 = u32::MAX;
 pub struct FieldId(pub u32);
 
 /// The distinct values of one field, each with a dense `u32` id.
+///
+/// The index holds ids only and hashes through the values themselves, so a
+/// value is stored once; looking up text needs no allocation.
 #[derive(Clone, Debug, Default)]
 pub struct Symbols {
     values: Vec<Value>,
-    index: HashMap<SymbolKey, u32>,
+    index: HashTable<u32>,
+}
+
+/// The key a value is found under: numbers by value (so `01` and `1` are one
+/// symbol, the first text loaded winning, as in Qlik), text by text.
+#[derive(Clone, Copy)]
+enum Key<'a> {
+    Num(u64),
+    Text(&'a str),
+}
+
+impl Key<'_> {
+    fn of(value: &Value) -> Option<Key<'_>> {
+        match value {
+            Value::Null => None,
+            Value::Num(n) | Value::Dual(n, _) => Some(Key::Num(num_bits(*n))),
+            Value::Text(t) => Some(Key::Text(t)),
+        }
+    }
+
+    fn hash(self) -> u64 {
+        // A fixed seed: the tables are private to one run and the ids do
+        // not depend on the hash, only lookups do.
+        const STATE: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5ec);
+        match self {
+            Key::Num(bits) => STATE.hash_one(bits),
+            Key::Text(t) => STATE.hash_one(t),
+        }
+    }
+
+    fn is(self, value: &Value) -> bool {
+        match (self, value) {
+            (Key::Num(bits), Value::Num(n) | Value::Dual(n, _)) => num_bits(*n) == bits,
+            (Key::Text(t), Value::Text(s)) => t == &**s,
+            _ => false,
+        }
+    }
 }
 
 impl Symbols {
-    /// The id of `value`, adding it if new; [`NULL`] for NULL.
-    pub fn intern(&mut self, value: Value) -> u32 {
-        let Some(key) = value.key() else {
-            return NULL;
-        };
-        if let Some(&id) = self.index.get(&key) {
-            return id;
-        }
+    fn find(&self, key: Key<'_>) -> Option<u32> {
+        let values = &self.values;
+        self.index
+            .find(key.hash(), |&id| {
+                values.get(id as usize).is_some_and(|v| key.is(v))
+            })
+            .copied()
+    }
+
+    fn push(&mut self, hash: u64, value: Value) -> u32 {
         let id = u32::try_from(self.values.len()).unwrap_or(NULL);
         self.values.push(value);
-        self.index.insert(key, id);
+        let values = &self.values;
+        self.index.insert_unique(hash, id, |&i| {
+            values
+                .get(i as usize)
+                .and_then(Key::of)
+                .map_or(0, Key::hash)
+        });
         id
+    }
+
+    /// The id of `value`, adding it if new; [`NULL`] for NULL.
+    pub fn intern(&mut self, value: Value) -> u32 {
+        let Some(key) = Key::of(&value) else {
+            return NULL;
+        };
+        if let Some(id) = self.find(key) {
+            return id;
+        }
+        let hash = key.hash();
+        self.push(hash, value)
+    }
+
+    /// `intern(Value::from_text(text))`, allocating only for a new value.
+    pub fn intern_text(&mut self, text: &str) -> u32 {
+        let (key, num) = match parse_number(text) {
+            Some(n) => (Key::Num(num_bits(n)), Some(n)),
+            None => (Key::Text(text), None),
+        };
+        if let Some(id) = self.find(key) {
+            return id;
+        }
+        let hash = key.hash();
+        let value = match num {
+            Some(n) => Value::Dual(n, Arc::from(text)),
+            None => Value::Text(Arc::from(text)),
+        };
+        self.push(hash, value)
     }
 
     /// The id of `value` if the field has it.
     pub fn lookup(&self, value: &Value) -> Option<u32> {
-        self.index.get(&value.key()?).copied()
+        self.find(Key::of(value)?)
     }
 
     /// The value behind an id (`None` for [`NULL`] or an unknown id).
