@@ -44,8 +44,12 @@ pub struct FieldId(pub u32);
 pub struct Symbols {
     values: Vec<Value>,
     // INVARIANT: a number whose `dense_slot` is below `dense.len()` is
-    // indexed in `dense` only, every other value in `index` only.
+    // indexed in `dense` only, every other number in `nums` only, text in
+    // `index`.
     index: HashTable<u32>,
+    /// Other numbers with their key inline: a lookup does not touch the
+    /// value (amounts, prices: many lookups of a few hundred thousand).
+    nums: HashTable<(u64, u32)>,
     dense: Vec<u32>,
 }
 
@@ -110,6 +114,12 @@ impl Symbols {
         {
             return self.dense.get(slot).copied().filter(|&id| id != NULL);
         }
+        if let Key::Num(bits) = key {
+            return self
+                .nums
+                .find(key.hash(), |&(b, _)| b == bits)
+                .map(|&(_, id)| id);
+        }
         let values = &self.values;
         self.index
             .find(key.hash(), |&id| {
@@ -140,6 +150,11 @@ impl Symbols {
                 return id;
             }
         }
+        if let Key::Num(bits) = key {
+            self.nums
+                .insert_unique(hash, (bits, id), |&(b, _)| Key::Num(b).hash());
+            return id;
+        }
         let values = &self.values;
         self.index.insert_unique(hash, id, |&i| {
             values
@@ -153,25 +168,17 @@ impl Symbols {
     /// Extends the direct table to `len` slots, moving the numbers it now
     /// covers out of the hash index.
     fn grow_dense(&mut self, len: usize) {
-        let Self {
-            values,
-            index,
-            dense,
-        } = self;
+        let Self { nums, dense, .. } = self;
         dense.resize(len, NULL);
-        index.retain(|&mut id| {
-            let slot = match values.get(id as usize).and_then(Key::of) {
-                Some(Key::Num(bits)) => dense_slot(bits),
-                _ => None,
-            };
-            match slot.and_then(|s| dense.get_mut(s)) {
+        nums.retain(
+            |&mut (bits, id)| match dense_slot(bits).and_then(|s| dense.get_mut(s)) {
                 Some(d) => {
                     *d = id;
                     false
                 }
                 None => true,
-            }
-        });
+            },
+        );
     }
 
     /// The id of `value`, adding it if new; [`NULL`] for NULL.
