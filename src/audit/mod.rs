@@ -27,6 +27,8 @@ pub mod findings;
 pub mod html;
 
 use std::collections::HashMap;
+
+use foldhash::fast::FixedState;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -89,18 +91,17 @@ pub fn identities(app: &App, opts: &Options) -> Vec<Identity> {
 /// Sorts and de-duplicates identities: users first, then e-mails, then
 /// group members, each by name.
 pub fn sort_identities(ids: &mut Vec<Identity>) {
-    ids.sort_by(|a, b| {
-        let key = |i: &Identity| {
-            (
-                i.userid.is_none(),
-                i.userid.clone(),
-                i.email.is_none(),
-                i.email.clone(),
-                i.groups.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    // Compared by reference: cloning the names per comparison dominated
+    // audits of large security tables.
+    fn key(i: &Identity) -> (bool, Option<&UserId>, bool, Option<&Email>) {
+        (
+            i.userid.is_none(),
+            i.userid.as_ref(),
+            i.email.is_none(),
+            i.email.as_ref(),
+        )
+    }
+    ids.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.groups.cmp(&b.groups)));
     ids.dedup();
 }
 
@@ -278,7 +279,7 @@ impl Audit {
         let ev = Evaluator::new(app, *opts);
         let index = ev.match_index();
         // Group identities by the rows they match: one decision per key.
-        let mut keys: HashMap<crate::access::MatchKey, usize> = HashMap::new();
+        let mut keys: HashMap<crate::access::MatchKey, usize, FixedState> = HashMap::default();
         let mut key_of: Vec<usize> = Vec::with_capacity(ids.len());
         let mut distinct: Vec<crate::access::MatchKey> = Vec::new();
         for identity in &ids {
