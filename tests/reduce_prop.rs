@@ -241,4 +241,24 @@ proptest! {
             prop_assert_eq!(&got_rows, rows, "table T{}", t);
         }
     }
+
+    /// Per-value counts, when offered, are what the reducer counts for a
+    /// selection on one field.
+    #[test]
+    fn per_value_counts_match_the_reducer(spec in spec()) {
+        let m = build(&spec);
+        let mut sel = selection(&spec, &m);
+        sel.rows.clear();
+        sel.fields.truncate(1);
+        let Some((field, allowed)) = sel.fields.first().cloned() else { return Ok(()) };
+        let links = Links::new(&m);
+        let Some(per_value) = links.per_value(&m, field) else {
+            prop_assert!(links.is_cyclic() || m.tables().iter().all(|t| !t.has_field(field)));
+            return Ok(());
+        };
+        let got = links.reduce(&m, &sel);
+        let values: Vec<u32> = allowed.iter().map(|v| v as u32).collect();
+        let want: Vec<usize> = (0..m.tables().len()).map(|t| got.count(t)).collect();
+        prop_assert_eq!(per_value.counts(&values), want);
+    }
 }

@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::FixedState;
+
 use crate::load::{App, Uppercase};
 use crate::model::{BitSet, FieldId, Model, NULL, Value};
 use crate::names::{FieldName, Identity};
-use crate::reduce::{Links, Reduced, Selection};
+use crate::reduce::{Links, PerValue, Reduced, Selection};
 use crate::script::source::SourceId;
 
 use super::{
@@ -75,6 +77,10 @@ struct Rules<'a> {
     access: Option<FieldId>,
     omit: Option<FieldId>,
     reductions: Vec<ReductionField>,
+    /// Per table, the rows with a valid `ACCESS` (`ADMIN` or `USER`);
+    /// `None` without an `ACCESS` column. Computed once: an audit decides
+    /// many keys against the same rows.
+    valid: Vec<Option<BitSet>>,
 }
 
 /// Finds application symbols equal to a security value (SPEC §5.3) without
@@ -192,8 +198,12 @@ struct ColIndex {
     kind: IdKind,
     ids: Vec<u32>,
     class: Vec<SymClass>,
-    by_text: HashMap<String, Vec<u32>>,
-    rows_by_sym: HashMap<u32, Vec<u32>>,
+    by_text: HashMap<String, Vec<u32>, FixedState>,
+    /// Rows per symbol id, as one list: the rows of symbol `s` are
+    /// `sym_rows[sym_start[s]..sym_start[s + 1]]` (no map, no `Vec` per
+    /// symbol: a large security table has a symbol per user).
+    sym_start: Vec<u32>,
+    sym_rows: Vec<u32>,
     wild_rows: Vec<u32>,
 }
 
@@ -229,8 +239,16 @@ impl ColIndex {
         self.wild_rows.len()
             + allowed
                 .iter()
-                .map(|s| self.rows_by_sym.get(s).map_or(0, Vec::len))
+                .map(|&s| self.rows_of(s).len())
                 .sum::<usize>()
+    }
+
+    fn rows_of(&self, sym: u32) -> &[u32] {
+        let s = sym as usize;
+        match (self.sym_start.get(s), self.sym_start.get(s + 1)) {
+            (Some(&a), Some(&b)) => self.sym_rows.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
     }
 
     fn accepts(&self, row: u32, allowed: &[u32]) -> bool {
@@ -297,7 +315,7 @@ impl MatchIndex {
         };
         let mut rows: Vec<u32> = col.wild_rows.clone();
         for s in own {
-            rows.extend(col.rows_by_sym.get(s).into_iter().flatten().copied());
+            rows.extend_from_slice(col.rows_of(*s));
         }
         rows.sort_unstable();
         rows.dedup();
@@ -479,6 +497,24 @@ impl<'a> Evaluator<'a> {
             .reduce(&self.app.data, &self.selection(decision))
     }
 
+    /// Per-value row counts for selections on the application field
+    /// `field` alone, when they are exact for this model (see
+    /// [`crate::reduce::PerValue`]).
+    pub fn per_value(&self, field: FieldId) -> Option<PerValue> {
+        self.data.links.per_value(&self.app.data, field)
+    }
+
+    /// Reduces the data to the rows `values` of `field` leave.
+    pub fn reduce_values(&self, field: FieldId, values: BitSet) -> Reduced {
+        self.data.links.reduce(
+            &self.app.data,
+            &Selection {
+                fields: vec![(field, values)],
+                rows: Vec::new(),
+            },
+        )
+    }
+
     /// Completes a granted decision with the rows its reduction left per
     /// application table (`rows_left`, in model order): a USER left without
     /// rows in a reduced table is denied (SPEC §5.7). Takes counts, not the
@@ -541,7 +577,7 @@ impl<'a> Evaluator<'a> {
                         let ids = table.column(f)?.to_vec();
                         let n = sec.symbols(f).map_or(0, |s| s.len());
                         let mut class = vec![SymClass::Never; n];
-                        let mut by_text: HashMap<String, Vec<u32>> = HashMap::new();
+                        let mut by_text: HashMap<String, Vec<u32>, FixedState> = HashMap::default();
                         for (id, v) in sec.symbols(f).into_iter().flat_map(|s| s.iter()) {
                             let text = v.text();
                             let c = if text.trim().is_empty() {
@@ -558,13 +594,37 @@ impl<'a> Evaluator<'a> {
                                 *slot = c;
                             }
                         }
-                        let mut rows_by_sym: HashMap<u32, Vec<u32>> = HashMap::new();
+                        // Counting sort of the rows by symbol.
+                        let mut sym_start = vec![0u32; n + 1];
                         let mut wild_rows = Vec::new();
+                        for &id in &ids {
+                            if class.get(id as usize) == Some(&SymClass::Value)
+                                && let Some(c) = sym_start.get_mut(id as usize + 1)
+                            {
+                                *c += 1;
+                            }
+                        }
+                        for i in 1..sym_start.len() {
+                            let prev = sym_start.get(i - 1).copied().unwrap_or(0);
+                            if let Some(c) = sym_start.get_mut(i) {
+                                *c += prev;
+                            }
+                        }
+                        let mut fill: Vec<u32> = sym_start.clone();
+                        let mut sym_rows =
+                            vec![0u32; sym_start.last().copied().unwrap_or(0) as usize];
                         for (r, &id) in ids.iter().enumerate() {
                             let Ok(r) = u32::try_from(r) else { continue };
                             match class.get(id as usize) {
                                 Some(SymClass::Wild) => wild_rows.push(r),
-                                Some(SymClass::Value) => rows_by_sym.entry(id).or_default().push(r),
+                                Some(SymClass::Value) => {
+                                    if let Some(f) = fill.get_mut(id as usize)
+                                        && let Some(slot) = sym_rows.get_mut(*f as usize)
+                                    {
+                                        *slot = r;
+                                        *f += 1;
+                                    }
+                                }
                                 _ => {}
                             }
                         }
@@ -573,7 +633,8 @@ impl<'a> Evaluator<'a> {
                             ids,
                             class,
                             by_text,
-                            rows_by_sym,
+                            sym_start,
+                            sym_rows,
                             wild_rows,
                         })
                     })
@@ -765,19 +826,7 @@ impl<'a> Evaluator<'a> {
     ) -> Grant {
         let sec = rules.sec.as_ref();
         let tables = sec.tables();
-        let valid_access = |t: usize| -> Option<BitSet> {
-            let table = tables.get(t)?;
-            let col = table.column(rules.access?)?;
-            let mut rows = BitSet::new(table.len());
-            for (r, &id) in col.iter().enumerate() {
-                if let Some(text) = cell_text(sec, rules.access?, id)
-                    && (text == "ADMIN" || text == "USER")
-                {
-                    rows.insert(r);
-                }
-            }
-            Some(rows)
-        };
+        let valid_access = |t: usize| -> Option<BitSet> { rules.valid.get(t).cloned().flatten() };
         let mut matched_sel = Selection::default();
         let mut kept_sel = Selection::default();
         for (t, st) in rules.tables.iter().enumerate() {
@@ -1175,10 +1224,33 @@ fn compile<'a>(
             ));
         }
     }
+    let access = model
+        .find_field("ACCESS")
+        .filter(|&f| model.tables().iter().any(|t| t.has_field(f)));
+    let valid = model
+        .tables()
+        .iter()
+        .map(|table| {
+            let access = access?;
+            let col = table.column(access)?;
+            // Classify each distinct symbol once, then the rows.
+            let ok: Vec<bool> = model.symbols(access).map_or(Vec::new(), |s| {
+                s.iter()
+                    .map(|(_, v)| matches!(v.text().as_ref(), "ADMIN" | "USER"))
+                    .collect()
+            });
+            let mut rows = BitSet::new(table.len());
+            for (r, &id) in col.iter().enumerate() {
+                if ok.get(id as usize).copied().unwrap_or(false) {
+                    rows.insert(r);
+                }
+            }
+            Some(rows)
+        })
+        .collect();
     Rules {
-        access: model
-            .find_field("ACCESS")
-            .filter(|&f| model.tables().iter().any(|t| t.has_field(f))),
+        access,
+        valid,
         omit: model
             .find_field("OMIT")
             .filter(|&f| model.tables().iter().any(|t| t.has_field(f))),

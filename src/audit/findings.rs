@@ -204,11 +204,7 @@ fn location(app: &App, file: SourceId, line: u32) -> Option<Location> {
     let shown = base
         .and_then(|b| src.path.strip_prefix(b).ok())
         .unwrap_or(&src.path);
-    let text = src
-        .text
-        .lines()
-        .nth(line.saturating_sub(1) as usize)
-        .map(|l| l.trim().to_string());
+    let text = src.line_text(line.max(1)).map(|l| l.trim().to_string());
     Some(Location {
         file: shown.display().to_string().replace('\\', "/"),
         line,

@@ -27,6 +27,8 @@ pub mod findings;
 pub mod html;
 
 use std::collections::HashMap;
+
+use foldhash::fast::FixedState;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -35,8 +37,9 @@ use serde::Serialize;
 use crate::access::report::{IdentityReport, TableReport};
 use crate::access::{AccessLevel, Decision, Evaluator, Options, Outcome};
 use crate::load::App;
-use crate::model::{FieldId, NULL};
+use crate::model::{BitSet, FieldId, NULL};
 use crate::names::{Email, GroupName, Identity, UserId};
+use crate::reduce::PerValue;
 
 pub use findings::{Finding, Location, Severity, findings};
 
@@ -88,18 +91,17 @@ pub fn identities(app: &App, opts: &Options) -> Vec<Identity> {
 /// Sorts and de-duplicates identities: users first, then e-mails, then
 /// group members, each by name.
 pub fn sort_identities(ids: &mut Vec<Identity>) {
-    ids.sort_by(|a, b| {
-        let key = |i: &Identity| {
-            (
-                i.userid.is_none(),
-                i.userid.clone(),
-                i.email.is_none(),
-                i.email.clone(),
-                i.groups.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    // Compared by reference: cloning the names per comparison dominated
+    // audits of large security tables.
+    fn key(i: &Identity) -> (bool, Option<&UserId>, bool, Option<&Email>) {
+        (
+            i.userid.is_none(),
+            i.userid.as_ref(),
+            i.email.is_none(),
+            i.email.as_ref(),
+        )
+    }
+    ids.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.groups.cmp(&b.groups)));
     ids.dedup();
 }
 
@@ -277,7 +279,7 @@ impl Audit {
         let ev = Evaluator::new(app, *opts);
         let index = ev.match_index();
         // Group identities by the rows they match: one decision per key.
-        let mut keys: HashMap<crate::access::MatchKey, usize> = HashMap::new();
+        let mut keys: HashMap<crate::access::MatchKey, usize, FixedState> = HashMap::default();
         let mut key_of: Vec<usize> = Vec::with_capacity(ids.len());
         let mut distinct: Vec<crate::access::MatchKey> = Vec::new();
         for identity in &ids {
@@ -310,6 +312,12 @@ impl Audit {
         let mut visible_keys: std::collections::HashSet<Vec<(FieldId, Vec<u32>)>> =
             std::collections::HashSet::new();
         let mut grants: Vec<Grant> = Vec::with_capacity(distinct.len());
+        // Selections on one field are counted from per-value parts when the
+        // model allows (exact, see `PerValue`): no reduction per grant. The
+        // rows someone sees are then those of the union of the visible
+        // selections, reduced once at the end.
+        let mut per_value: HashMap<FieldId, Option<PerValue>> = HashMap::new();
+        let mut seen_values: Vec<(FieldId, BitSet)> = Vec::new();
         let total = distinct.len();
         for (i, key) in distinct.iter().enumerate() {
             let mut decision = ev.decide(key);
@@ -321,10 +329,23 @@ impl Audit {
                 .collect();
             let mut counts = Vec::new();
             if decision.outcome.is_granted() {
+                let single = match selection_key.as_slice() {
+                    [(field, values)] => per_value
+                        .entry(*field)
+                        .or_insert_with(|| ev.per_value(*field))
+                        .as_ref()
+                        .map(|pv| (pv, values)),
+                    _ => None,
+                };
                 let mut fresh = None;
-                counts = match reductions.get(&selection_key) {
-                    Some(c) => c.clone(),
-                    None => {
+                counts = match (reductions.get(&selection_key), single) {
+                    (Some(c), _) => c.clone(),
+                    (None, Some((pv, values))) => {
+                        let c = pv.counts(values);
+                        reductions.insert(selection_key.clone(), c.clone());
+                        c
+                    }
+                    (None, None) => {
                         let reduced = ev.reduce(&decision);
                         let c: Vec<usize> = (0..ntables).map(|t| reduced.count(t)).collect();
                         fresh = Some(reduced);
@@ -332,17 +353,40 @@ impl Audit {
                         c
                     }
                 };
+                let decomposed = single.map(|(pv, _)| pv.field());
                 ev.finish(&mut decision, &counts);
                 if decision.outcome.is_granted()
                     && counted.get(i).copied().unwrap_or(false)
-                    && visible_keys.insert(selection_key)
+                    && visible_keys.insert(selection_key.clone())
                 {
-                    let reduced = fresh.unwrap_or_else(|| ev.reduce(&decision));
-                    seen.add(&reduced);
+                    match (decomposed, selection_key.first()) {
+                        (Some(field), Some((_, values))) => {
+                            let pos = match seen_values.iter().position(|(f, _)| *f == field) {
+                                Some(p) => p,
+                                None => {
+                                    let n = app.data.symbols(field).map_or(0, |s| s.len());
+                                    seen_values.push((field, BitSet::new(n)));
+                                    seen_values.len() - 1
+                                }
+                            };
+                            if let Some((_, set)) = seen_values.get_mut(pos) {
+                                for &v in values {
+                                    set.insert(v as usize);
+                                }
+                            }
+                        }
+                        _ => {
+                            let reduced = fresh.unwrap_or_else(|| ev.reduce(&decision));
+                            seen.add(&reduced);
+                        }
+                    }
                 }
             }
             grants.push(summarise(app, &ev, &decision, &counts));
             progress(i + 1, total);
+        }
+        for (field, values) in seen_values {
+            seen.add(&ev.reduce_values(field, values));
         }
         let entries: Vec<Entry> = ids
             .into_iter()

@@ -14,10 +14,11 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use encoding_rs::Encoding;
 
-use crate::model::{RowOrigin, Value};
+use crate::model::RowOrigin;
 use crate::script::ast::FormatItem;
 
 use super::frame::{Frame, FrameColumn};
@@ -312,6 +313,11 @@ impl Hasher for FxHasher {
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Interns cells of one column from bytes.
+///
+/// UTF-8 cells (the usual case) go straight into the column's symbols:
+/// one lookup by text or number, an allocation only for a new value.
+/// Cells in another encoding keep a byte-keyed map so each distinct byte
+/// string is decoded once.
 pub(crate) struct ColumnBuilder {
     map: FxMap<Box<[u8]>, u32>,
     pub col: FrameColumn,
@@ -327,12 +333,20 @@ impl ColumnBuilder {
 
     /// Appends a cell given as bytes in `enc` (`None`: UTF-8).
     pub fn push(&mut self, bytes: &[u8], enc: Option<&'static Encoding>) {
+        let Some(enc) = enc else {
+            let id = match std::str::from_utf8(bytes) {
+                Ok(text) => self.col.syms.intern_text(text),
+                Err(_) => self.col.syms.intern_text(&String::from_utf8_lossy(bytes)),
+            };
+            self.col.ids.push(id);
+            return;
+        };
         if let Some(&id) = self.map.get(bytes) {
             self.col.ids.push(id);
             return;
         }
-        let text = decode(bytes, enc);
-        let id = self.col.syms.intern(Value::from_text(&text));
+        let text = decode(bytes, Some(enc));
+        let id = self.col.syms.intern_text(&text);
         self.map.insert(Box::from(bytes), id);
         self.col.ids.push(id);
     }
@@ -343,6 +357,11 @@ fn decode<'a>(bytes: &'a [u8], enc: Option<&'static Encoding>) -> Cow<'a, str> {
         None => String::from_utf8_lossy(bytes),
         Some(e) => e.decode_without_bom_handling(bytes).0,
     }
+}
+
+/// True when a second thread can run alongside this one.
+fn parallel() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 
 /// Names for unlabelled fields: `@1`, `@2`, …
@@ -521,6 +540,47 @@ struct Sink<'n> {
     rows: usize,
     origins: Option<Vec<RowOrigin>>,
     file_id: u32,
+    /// Records not yet interned (labelled files with several columns).
+    batch: Batch,
+    /// Time spent per builder so far, to share columns between threads.
+    costs: Vec<Duration>,
+    /// Whether records are buffered and interned on two threads.
+    parallel: bool,
+}
+
+/// Cells of buffered records, builder-major within a record: cell `k` of
+/// the batch is `bytes[ends[k - 1]..ends[k]]`.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    rows: usize,
+}
+
+/// Records buffered before their cells are interned, column by column, on
+/// two threads: columns are independent, so each keeps its own order and
+/// ids are what one thread would give.
+const BATCH_ROWS: usize = 1 << 16;
+
+impl Batch {
+    fn cell(&self, k: usize) -> &[u8] {
+        let start = k.checked_sub(1).and_then(|p| self.ends.get(p)).copied();
+        let end = self.ends.get(k).copied().unwrap_or(0);
+        self.bytes.get(start.unwrap_or(0)..end).unwrap_or_default()
+    }
+}
+
+/// Interns column `b` of every record of `batch` (`width` columns).
+fn intern_column(
+    batch: &Batch,
+    width: usize,
+    b: usize,
+    builder: &mut ColumnBuilder,
+    enc: Option<&'static Encoding>,
+) {
+    for r in 0..batch.rows {
+        builder.push(batch.cell(r * width + b), enc);
+    }
 }
 
 impl<'n> Sink<'n> {
@@ -541,6 +601,98 @@ impl<'n> Sink<'n> {
             rows: 0,
             origins: track.then(Vec::new),
             file_id,
+            batch: Batch::default(),
+            costs: Vec::new(),
+            parallel: labels == Labels::Embedded && parallel(),
+        }
+    }
+
+    /// Interns the buffered records: the columns shared between this
+    /// thread and one more, the most expensive so far first, each to the
+    /// less loaded thread.
+    fn flush(&mut self) {
+        let width = self.builders.len();
+        if self.batch.rows == 0 {
+            return;
+        }
+        self.costs.resize(width, Duration::ZERO);
+        let mut order: Vec<usize> = (0..width).collect();
+        order.sort_by_key(|&b| std::cmp::Reverse(self.costs.get(b).copied()));
+        let mut other = vec![false; width];
+        let (mut here, mut there) = (Duration::ZERO, Duration::ZERO);
+        for b in order {
+            let c = self.costs.get(b).copied().unwrap_or_default();
+            if there < here {
+                there += c;
+                if let Some(o) = other.get_mut(b) {
+                    *o = true;
+                }
+            } else {
+                here += c;
+            }
+        }
+        // Before any cost is known every column went here: alternate.
+        if !other.iter().any(|&o| o) {
+            for (b, o) in other.iter_mut().enumerate() {
+                *o = b % 2 == 1;
+            }
+        }
+        let batch = &self.batch;
+        let enc = self.enc;
+        let mut mine = Vec::new();
+        let mut theirs = Vec::new();
+        for ((b, builder), cost) in self
+            .builders
+            .iter_mut()
+            .enumerate()
+            .zip(self.costs.iter_mut())
+        {
+            if other.get(b).copied().unwrap_or(false) {
+                theirs.push((b, builder, cost));
+            } else {
+                mine.push((b, builder, cost));
+            }
+        }
+        let work = |cols: Vec<(usize, &mut ColumnBuilder, &mut Duration)>| {
+            for (b, builder, cost) in cols {
+                let t = Instant::now();
+                intern_column(batch, width, b, builder, enc);
+                *cost += t.elapsed();
+            }
+        };
+        std::thread::scope(|s| {
+            let handle = s.spawn(|| work(theirs));
+            work(mine);
+            if let Err(e) = handle.join() {
+                std::panic::resume_unwind(e);
+            }
+        });
+        self.batch.bytes.clear();
+        self.batch.ends.clear();
+        self.batch.rows = 0;
+    }
+
+    /// Buffers a record of a labelled file (fixed width).
+    fn buffer<'c>(&mut self, cells: impl Iterator<Item = Cow<'c, [u8]>>) {
+        let width = self.builders.len();
+        let first = self.batch.ends.len();
+        for (i, cell) in cells.enumerate() {
+            match self.slots.get(i) {
+                Some(Some(_)) => {
+                    self.batch.bytes.extend_from_slice(&cell);
+                    self.batch.ends.push(self.batch.bytes.len());
+                }
+                Some(None) => {}
+                None => break,
+            }
+        }
+        // Short records: the missing cells are empty, as in Qlik.
+        while self.batch.ends.len() < first + width {
+            self.batch.ends.push(self.batch.bytes.len());
+        }
+        self.batch.rows += 1;
+        if self.batch.rows >= BATCH_ROWS {
+            self.flush();
         }
     }
 
@@ -576,6 +728,11 @@ impl<'n> Sink<'n> {
                 }
             }
         }
+        if self.parallel && self.builders.len() > 1 {
+            self.buffer(cells);
+            self.finish_record(line);
+            return;
+        }
         let mut seen = 0;
         for (i, cell) in cells.enumerate() {
             seen = i + 1;
@@ -599,6 +756,10 @@ impl<'n> Sink<'n> {
                 builder.push(b"", self.enc);
             }
         }
+        self.finish_record(line);
+    }
+
+    fn finish_record(&mut self, line: usize) {
         self.rows += 1;
         if let Some(o) = &mut self.origins {
             o.push(RowOrigin {
@@ -625,7 +786,8 @@ impl<'n> Sink<'n> {
         }
     }
 
-    fn finish(self) -> Frame {
+    fn finish(mut self) -> Frame {
+        self.flush();
         Frame {
             names: self.names.unwrap_or_default(),
             cols: self.builders.into_iter().map(|b| b.col).collect(),

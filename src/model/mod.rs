@@ -14,14 +14,17 @@ mod bitset;
 mod value;
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::Arc;
 
+use hashbrown::HashTable;
 use indexmap::IndexMap;
 
 pub use bitset::BitSet;
 pub use value::{Value, format_number, parse_number};
 
 use crate::names::{FieldName, TableName};
-use value::SymbolKey;
+use value::num_bits;
 
 /// The symbol id of a missing value in a column.
 pub const NULL: u32 = u32::MAX;
@@ -31,30 +34,198 @@ pub const NULL: u32 = u32::MAX;
 pub struct FieldId(pub u32);
 
 /// The distinct values of one field, each with a dense `u32` id.
+///
+/// Small non-negative integers (ids, keys, counters: most numeric columns)
+/// are found by value in a direct table, one memory access per lookup; the
+/// other values through a hash index that holds ids only and hashes through
+/// the values themselves, so a value is stored once. Looking up text needs
+/// no allocation.
 #[derive(Clone, Debug, Default)]
 pub struct Symbols {
     values: Vec<Value>,
-    index: HashMap<SymbolKey, u32>,
+    // INVARIANT: a number whose `dense_slot` is below `dense.len()` is
+    // indexed in `dense` only, every other number in `nums` only, text in
+    // `index`.
+    index: HashTable<u32>,
+    /// Other numbers with their key inline: a lookup does not touch the
+    /// value (amounts, prices: many lookups of a few hundred thousand).
+    nums: HashTable<(u64, u32)>,
+    dense: Vec<u32>,
+}
+
+/// True when Qlik shows `n` as `text` (its default number format).
+fn shows_as(n: f64, text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = b.strip_prefix(b"-").unwrap_or(b);
+    // Plain integers without leading zeros (and not `-0`): no formatting.
+    if !digits.is_empty() && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+        return (digits.len() == 1 || digits.first() != Some(&b'0')) && text != "-0";
+    }
+    format_number(n) == text
+}
+
+/// The slot of a number in the direct table: integers in `0..2^32`.
+fn dense_slot(bits: u64) -> Option<usize> {
+    let n = f64::from_bits(bits);
+    ((0.0..4_294_967_296.0).contains(&n) && n.fract() == 0.0).then_some(n as usize)
+}
+
+/// The key a value is found under: numbers by value (so `01` and `1` are one
+/// symbol, the first text loaded winning, as in Qlik), text by text.
+#[derive(Clone, Copy)]
+enum Key<'a> {
+    Num(u64),
+    Text(&'a str),
+}
+
+impl Key<'_> {
+    fn of(value: &Value) -> Option<Key<'_>> {
+        match value {
+            Value::Null => None,
+            Value::Num(n) | Value::Dual(n, _) => Some(Key::Num(num_bits(*n))),
+            Value::Text(t) => Some(Key::Text(t)),
+        }
+    }
+
+    fn hash(self) -> u64 {
+        // A fixed seed: the tables are private to one run and the ids do
+        // not depend on the hash, only lookups do.
+        const STATE: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5ec);
+        match self {
+            Key::Num(bits) => STATE.hash_one(bits),
+            Key::Text(t) => STATE.hash_one(t),
+        }
+    }
+
+    fn is(self, value: &Value) -> bool {
+        match (self, value) {
+            (Key::Num(bits), Value::Num(n) | Value::Dual(n, _)) => num_bits(*n) == bits,
+            (Key::Text(t), Value::Text(s)) => t == &**s,
+            _ => false,
+        }
+    }
 }
 
 impl Symbols {
-    /// The id of `value`, adding it if new; [`NULL`] for NULL.
-    pub fn intern(&mut self, value: Value) -> u32 {
-        let Some(key) = value.key() else {
-            return NULL;
+    fn find(&self, key: Key<'_>) -> Option<u32> {
+        if let Key::Num(bits) = key
+            && let Some(slot) = dense_slot(bits)
+            && slot < self.dense.len()
+        {
+            return self.dense.get(slot).copied().filter(|&id| id != NULL);
+        }
+        if let Key::Num(bits) = key {
+            return self
+                .nums
+                .find(key.hash(), |&(b, _)| b == bits)
+                .map(|&(_, id)| id);
+        }
+        let values = &self.values;
+        self.index
+            .find(key.hash(), |&id| {
+                values.get(id as usize).is_some_and(|v| key.is(v))
+            })
+            .copied()
+    }
+
+    /// Adds a value not yet present under `key`.
+    fn push(&mut self, key: Key<'_>, value: Value) -> u32 {
+        let id = u32::try_from(self.values.len()).unwrap_or(NULL);
+        let slot = match key {
+            Key::Num(bits) => dense_slot(bits),
+            Key::Text(_) => None,
         };
-        if let Some(&id) = self.index.get(&key) {
+        let hash = key.hash();
+        self.values.push(value);
+        if let Some(slot) = slot {
+            // Grow the direct table while it stays at least about half
+            // full, so a column of a few huge numbers does not take memory
+            // in proportion to their size.
+            let limit = 2 * self.values.len() + 1024;
+            if slot >= self.dense.len() && slot < limit {
+                self.grow_dense((2 * self.dense.len()).clamp(slot + 1, limit));
+            }
+            if let Some(d) = self.dense.get_mut(slot) {
+                *d = id;
+                return id;
+            }
+        }
+        if let Key::Num(bits) = key {
+            self.nums
+                .insert_unique(hash, (bits, id), |&(b, _)| Key::Num(b).hash());
             return id;
         }
-        let id = u32::try_from(self.values.len()).unwrap_or(NULL);
-        self.values.push(value);
-        self.index.insert(key, id);
+        let values = &self.values;
+        self.index.insert_unique(hash, id, |&i| {
+            values
+                .get(i as usize)
+                .and_then(Key::of)
+                .map_or(0, Key::hash)
+        });
         id
+    }
+
+    /// Extends the direct table to `len` slots, moving the numbers it now
+    /// covers out of the hash index.
+    fn grow_dense(&mut self, len: usize) {
+        let Self { nums, dense, .. } = self;
+        dense.resize(len, NULL);
+        nums.retain(
+            |&mut (bits, id)| match dense_slot(bits).and_then(|s| dense.get_mut(s)) {
+                Some(d) => {
+                    *d = id;
+                    false
+                }
+                None => true,
+            },
+        );
+    }
+
+    /// The id of `value`, adding it if new; [`NULL`] for NULL.
+    pub fn intern(&mut self, value: Value) -> u32 {
+        let Some(key) = Key::of(&value) else {
+            return NULL;
+        };
+        if let Some(id) = self.find(key) {
+            return id;
+        }
+        let key = match key {
+            Key::Num(bits) => Key::Num(bits),
+            // The key borrows the value, which moves into the table: hash
+            // an owned handle of the same text.
+            Key::Text(_) => {
+                let Value::Text(t) = &value else {
+                    return NULL;
+                };
+                let t = Arc::clone(t);
+                return self.push(Key::Text(&t), value);
+            }
+        };
+        self.push(key, value)
+    }
+
+    /// `intern(Value::from_text(text))`, allocating only for a new value.
+    /// A number whose text is the one Qlik shows for it anyway is kept as
+    /// a plain number (same text, same comparisons; no text stored).
+    pub fn intern_text(&mut self, text: &str) -> u32 {
+        let (key, num) = match parse_number(text) {
+            Some(n) => (Key::Num(num_bits(n)), Some(n)),
+            None => (Key::Text(text), None),
+        };
+        if let Some(id) = self.find(key) {
+            return id;
+        }
+        let value = match num {
+            Some(n) if shows_as(n, text) => Value::Num(n),
+            Some(n) => Value::Dual(n, Arc::from(text)),
+            None => Value::Text(Arc::from(text)),
+        };
+        self.push(key, value)
     }
 
     /// The id of `value` if the field has it.
     pub fn lookup(&self, value: &Value) -> Option<u32> {
-        self.index.get(&value.key()?).copied()
+        self.find(Key::of(value)?)
     }
 
     /// The value behind an id (`None` for [`NULL`] or an unknown id).
@@ -474,6 +645,43 @@ mod tests {
             Some("01".into())
         );
         assert_eq!(m.intern(country, Value::Null), NULL);
+    }
+
+    #[test]
+    fn numbers_shown_as_written_need_no_text() {
+        for (t, plain) in [
+            ("7", true),
+            ("0", true),
+            ("-12", true),
+            ("007", false),
+            ("-0", false),
+            ("+7", false),
+            ("1.5", true),
+            ("1.50", false),
+            ("1e3", false),
+        ] {
+            let n = parse_number(t).unwrap_or(f64::NAN);
+            assert_eq!(shows_as(n, t), plain, "{t}");
+            assert_eq!(shows_as(n, t), format_number(n) == t, "{t}");
+        }
+        let mut s = Symbols::default();
+        let ids: Vec<u32> = ["5", "3000", "05", "-1", "2.5", "x", "99999999999"]
+            .iter()
+            .map(|t| s.intern_text(t))
+            .collect();
+        assert_eq!(ids, [0, 1, 0, 2, 3, 4, 5]);
+        assert_eq!(s.lookup(&Value::Num(3000.0)), Some(1));
+        assert_eq!(s.lookup(&Value::from_text("5.0")), Some(0));
+        assert_eq!(s.intern(Value::text_only("x")), 4);
+        assert_eq!(s.get(0).map(|v| v.text().into_owned()), Some("5".into()));
+        // Growing the direct table keeps earlier numbers findable.
+        for i in 0..5000 {
+            s.intern(Value::Num(f64::from(i)));
+        }
+        assert_eq!(s.lookup(&Value::Num(3000.0)), Some(1));
+        assert_eq!(s.lookup(&Value::Num(-1.0)), Some(2));
+        assert_eq!(s.lookup(&Value::Num(99999999999.0)), Some(5));
+        assert_eq!(s.len(), 6 + 5000 - 2);
     }
 
     #[test]

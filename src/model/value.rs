@@ -88,30 +88,12 @@ impl Value {
             },
         }
     }
-
-    /// The key under which a symbol table stores the value: numbers by value
-    /// (so `01` and `1` are one symbol, the first text loaded winning, as in
-    /// Qlik), text by text.
-    pub(crate) fn key(&self) -> Option<SymbolKey> {
-        match self {
-            Value::Null => None,
-            Value::Num(n) | Value::Dual(n, _) => Some(SymbolKey::Num(num_bits(*n))),
-            Value::Text(t) => Some(SymbolKey::Text(Arc::clone(t))),
-        }
-    }
 }
 
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text())
     }
-}
-
-/// Hash key of a symbol.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum SymbolKey {
-    Num(u64),
-    Text(Arc<str>),
 }
 
 /// Bits of a number with `-0.0` folded into `0.0`, so they hash alike.
@@ -124,6 +106,23 @@ pub(crate) fn num_bits(n: f64) -> u64 {
 /// optional exponent. `inf`, `nan`, hex and thousands separators are text.
 pub fn parse_number(text: &str) -> Option<f64> {
     let b = text.as_bytes();
+    // Plain integers (ids, keys: most numeric cells) without the float
+    // parser: below 10^15 every integer is exact in an f64, so this is the
+    // value `str::parse` gives (`-0` included).
+    if let Some((neg, digits)) = match b.split_first() {
+        Some((b'-', rest)) => Some((true, rest)),
+        Some((b'+', rest)) => Some((false, rest)),
+        Some(_) => Some((false, b)),
+        None => None,
+    } && !digits.is_empty()
+        && digits.len() <= 15
+        && digits.iter().all(u8::is_ascii_digit)
+    {
+        let n = digits
+            .iter()
+            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')) as f64;
+        return Some(if neg { -n } else { n });
+    }
     let mut i = 0;
     if matches!(b.first(), Some(b'+' | b'-')) {
         i += 1;
@@ -200,6 +199,23 @@ mod tests {
         assert_eq!(v.num(), Some(1.0));
         assert_eq!(v.text(), "01");
         assert!(v.same_as(&Value::Num(1.0)));
+    }
+
+    #[test]
+    fn integers_read_as_the_float_parser_reads_them() {
+        for t in [
+            "0",
+            "-0",
+            "+7",
+            "007",
+            "123456789012345",
+            "-999999999999999",
+            "1234567890123456",
+        ] {
+            let want: f64 = t.parse().unwrap_or(f64::NAN);
+            let got = parse_number(t).unwrap_or(f64::NAN);
+            assert_eq!(got.to_bits(), want.to_bits(), "{t}");
+        }
     }
 
     #[test]

@@ -13,12 +13,16 @@
 //! Everything is bitsets over rows and symbol ids; no value is compared as
 //! text per row.
 
+mod split;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
 
 use crate::model::{BitSet, FieldId, Model, NULL, Table};
 use crate::names::FieldName;
+
+pub use split::PerValue;
 
 /// What to select: allowed values of fields and allowed rows of tables.
 #[derive(Clone, Debug, Default)]

@@ -99,6 +99,24 @@ impl SourceFile {
         }
     }
 
+    /// The text of 1-based line `line` without its line end, as
+    /// `text.lines().nth(line - 1)` gives it, from the line index (audits
+    /// look up a line per grant; scanning the file each time is quadratic).
+    pub fn line_text(&self, line: u32) -> Option<&str> {
+        let i = (line as usize).checked_sub(1)?;
+        let start = *self.line_starts.get(i)? as usize;
+        if start >= self.text.len() {
+            return None;
+        }
+        let end = self
+            .line_starts
+            .get(i + 1)
+            .map_or(self.text.len(), |&e| e as usize);
+        let l = self.text.get(start..end)?;
+        let l = l.strip_suffix('\n').unwrap_or(l);
+        Some(l.strip_suffix('\r').unwrap_or(l))
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: u32) -> (u32, u32) {
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
@@ -180,6 +198,20 @@ impl std::fmt::Display for Location {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_text_is_what_lines_gives() {
+        for text in ["", "a", "a\n", "a\r\nb", "a\n\nb\r\n", "\n", "x\ny"] {
+            let f = SourceFile::new(PathBuf::from("t"), Arc::from(text));
+            for line in 1..6u32 {
+                assert_eq!(
+                    f.line_text(line),
+                    text.lines().nth(line as usize - 1),
+                    "{text:?} line {line}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn line_and_column_are_one_based_and_count_characters() {

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# section-access against DuckDB (../shared/bench/duckdb_ref.py) on the
+# generated apps S, M and L, side by side: median wall time and peak memory
+# of N runs (default 3) of `preview --user USER5 --group GROUP3` and
+# `audit --format json`, the audit's per-identity row counts checked against
+# DuckDB's, and `check` on a script with a 1,000,000-row INLINE security
+# table. Prints a markdown table.
+#
+#   bench/compare.sh [-n RUNS] [APP ...]      APP: S, M, L (default: all)
+#
+# Needs python3 with duckdb (`pip install duckdb`), GNU time
+# (/usr/bin/time), and a release build (made here). Apps are generated
+# under bench/apps/ (git-ignored) unless already there.
+set -euo pipefail
+
+runs=3
+if [[ "${1:-}" == "-n" ]]; then
+    runs="$2"
+    shift 2
+fi
+apps=("$@")
+[[ ${#apps[@]} -gt 0 ]] || apps=(S M L)
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+shared="$(cd "$root/../shared/bench" 2>/dev/null || cd "$root/../../shared/bench" && pwd)"
+work="$root/bench/apps"
+mkdir -p "$work"
+[[ -x /usr/bin/time ]] || { echo "GNU time is needed: apt-get install -y time" >&2; exit 1; }
+python3 -c 'import duckdb' 2>/dev/null || { echo "python3 -m pip install duckdb" >&2; exit 1; }
+
+(cd "$root" && cargo build --release --quiet)
+bin="${CARGO_TARGET_DIR:-$root/target}/release/section-access"
+
+args_for() {
+    case "$1" in
+        S) echo "" ;;
+        M) echo "--users 10000 --groups 200 --countries 200 --customers 100000 --products 20000 --sales 1000000" ;;
+        L) echo "--users 100000 --groups 200 --countries 200 --customers 1000000 --products 50000 --sales 10000000" ;;
+        *) echo "unknown app $1" >&2; exit 1 ;;
+    esac
+}
+
+# Median of N runs of a command: prints "seconds peak_kib"; the command's
+# stdout goes to $out.
+measure() {
+    local out="$1"
+    shift
+    local times=() mems=()
+    for _ in $(seq "$runs"); do
+        /usr/bin/time -f '%e %M' -o "$work/.time" "$@" >"$out" 2>/dev/null
+        read -r t m <"$work/.time"
+        times+=("$t")
+        mems+=("$m")
+    done
+    local mt mm
+    mt=$(printf '%s\n' "${times[@]}" | sort -g | sed -n "$(((runs + 1) / 2))p")
+    mm=$(printf '%s\n' "${mems[@]}" | sort -g | sed -n "$(((runs + 1) / 2))p")
+    echo "$mt $mm"
+}
+
+rows=()
+for app in "${apps[@]}"; do
+    dir="$work/$app"
+    if [[ ! -f "$dir/app.qvs" ]]; then
+        echo "generating app $app ..." >&2
+        # shellcheck disable=SC2046
+        python3 "$shared/gen.py" "$dir" $(args_for "$app")
+    fi
+    mb=$(du -cm "$dir"/*.csv | tail -1 | cut -f1)
+    echo "app $app ($mb MB): preview ..." >&2
+    read -r sp sm < <(measure "$work/.sa-preview.json" \
+        "$bin" preview "$dir/app.qvs" --user USER5 --group GROUP3 --format json)
+    read -r dp dm < <(measure "$work/.duck-preview.json" \
+        python3 "$shared/duckdb_ref.py" "$dir" preview USER5 GROUP3)
+    python3 - "$work/.sa-preview.json" "$work/.duck-preview.json" <<'EOF'
+import json, sys
+ours, duck = (json.load(open(p)) for p in sys.argv[1:3])
+got = {k.lower(): v["rows"] for k, v in ours["tables"].items()}
+if ours["decision"] != duck["decision"] or got != duck.get("rows", got):
+    sys.exit(f"preview differs from duckdb: {got} vs {duck}")
+EOF
+    echo "app $app: audit ..." >&2
+    read -r sa sam < <(measure "$work/.sa-audit.json" "$bin" audit "$dir/app.qvs" --format json)
+    read -r da dam < <(measure /dev/null \
+        python3 "$shared/duckdb_ref.py" "$dir" audit "$work/.duck-audit.json")
+    python3 - "$work/.sa-audit.json" "$work/.duck-audit.json" <<'EOF'
+import json, sys
+ours = json.load(open(sys.argv[1]))["identities"]
+duck = json.load(open(sys.argv[2]))
+seen, bad = 0, []
+for e in ours:
+    i = e["identity"]
+    if i["groups"] or i["email"] or i["userid"] is None:
+        continue
+    seen += 1
+    want = duck.get(i["userid"])
+    got = {k.lower(): v["rows"] for k, v in e["tables"].items()}
+    if want is None or e["decision"] != want["decision"] or (
+            want["decision"] == "granted" and got != want["rows"]):
+        bad.append((i["userid"], got, want))
+if seen != len(duck) or bad:
+    sys.exit(f"audit differs from duckdb: {seen} vs {len(duck)} users, {len(bad)} differ, e.g. {bad[:3]}")
+print(f"audit: {seen} identities, row counts equal to duckdb's", file=sys.stderr)
+EOF
+    rows+=("$app|$mb|preview|$sp|$dp|$sm|$dm")
+    rows+=("$app|$mb|audit|$sa|$da|$sam|$dam")
+done
+
+# check on a 1,000,000-row INLINE security table.
+inline="$work/inline-1m.qvs"
+if [[ ! -f "$inline" ]]; then
+    python3 - "$inline" <<'EOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("Section Access;\nSA:\nLOAD * INLINE [\nACCESS, USERID, GROUP, COUNTRY\n")
+    for i in range(1_000_000):
+        f.write(f"USER, USER{i}, GROUP{i % 50}, C{i % 200:03d}\n")
+    f.write("];\nSection Application;\nData:\nLOAD * INLINE [\nCOUNTRY, X\nC001, 1\n];\n")
+EOF
+fi
+echo "check: 1,000,000-row INLINE table ..." >&2
+read -r ct cm < <(measure /dev/null "$bin" check "$inline")
+isize=$(stat -c %s "$inline")
+
+ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}' if b else '-')" "$1" "$2"; }
+gib() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1048576:.2f}')" "$1"; }
+
+echo
+echo "Median of $runs runs, $(nproc) cores; wall seconds and peak RSS (GiB); ratio = section-access / DuckDB."
+echo
+echo "| app | CSV MB | command | section-access s | DuckDB s | time ratio | section-access GiB | DuckDB GiB | memory ratio |"
+echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
+for r in "${rows[@]}"; do
+    IFS='|' read -r app mb cmd st dt smem dmem <<<"$r"
+    echo "| $app | $mb | $cmd | $st | $dt | $(ratio "$st" "$dt") | $(gib "$smem") | $(gib "$dmem") | $(ratio "$smem" "$dmem") |"
+done
+echo
+python3 -c "import sys; s, t, m = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); print(f'\`check\` on a 1,000,000-row INLINE security table ({s / 1e6:.0f} MB): {t} s, {s / 1e6 / t:.0f} MB/s, {m / 1048576:.2f} GiB peak')" "$isize" "$ct" "$cm"

@@ -1,0 +1,310 @@
+//! Row counts of single-field selections from per-value parts (audit).
+//!
+//! Re-running the reducer for each of an audit's distinct grants costs the
+//! rows of the model every time. When the links form a forest and the
+//! selection is on one field, the reduction is *union-decomposable*: the
+//! rows left for values `S` are the union over `v ∈ S` of the rows left for
+//! `{v}`. Proof sketch: in a forest, two tables holding the field are
+//! linked through a link containing it (they share it), so for any other
+//! link at most one member has a holder on its side; every table is then
+//! constrained by exactly one neighbour, the one towards the holders, and a
+//! row survives iff its key is carried by a surviving row of that
+//! neighbour — a union over values all the way out. Tables the holders do
+//! not reach keep every row.
+//!
+//! [`PerValue`] labels every row once with the set of values that keep it
+//! and answers "how many rows does `S` leave" with per-value counts for
+//! rows kept by one value only, and an OR of per-value bitsets over the
+//! rows kept by several (products sold in many countries).
+
+use crate::model::{BitSet, FieldId, Model, NULL};
+
+use super::Links;
+
+/// The largest per-value bitset storage [`Links::per_value`] builds before
+/// declining (the caller then reduces each selection in full).
+const BUDGET_BYTES: usize = 512 << 20;
+
+/// Per table, how a single-field selection's row count is made.
+#[derive(Clone, Debug)]
+enum TableCount {
+    /// Not reached from the holders: every row stays.
+    All(usize),
+    /// Rows kept by exactly one value, counted per value; rows kept by
+    /// several values, as one bitset per value over those rows.
+    Labelled {
+        single: Vec<usize>,
+        multi: Vec<BitSet>,
+        multi_rows: usize,
+    },
+}
+
+/// Row counts for any selection of values of one field (see the module
+/// documentation for when this is exact).
+#[derive(Clone, Debug)]
+pub struct PerValue {
+    field: FieldId,
+    values: usize,
+    tables: Vec<TableCount>,
+}
+
+/// The values keeping each row of a table: its own value of the field, or
+/// the label of its key in the link it is constrained through.
+enum Labels<'a> {
+    Holder(&'a [u32]),
+    /// Per row the key, per key `words` words of value bits.
+    Via {
+        keys: &'a [u32],
+        words: usize,
+        matrix: Vec<u64>,
+    },
+}
+
+impl Labels<'_> {
+    /// Calls `f` with the value ids keeping row `r`.
+    fn for_each(&self, r: usize, mut f: impl FnMut(usize)) {
+        match self {
+            Labels::Holder(col) => {
+                if let Some(&id) = col.get(r)
+                    && id != NULL
+                {
+                    f(id as usize);
+                }
+            }
+            Labels::Via {
+                keys,
+                words,
+                matrix,
+            } => {
+                let Some(&k) = keys.get(r) else { return };
+                if k == NULL {
+                    return;
+                }
+                let start = k as usize * words;
+                for (wi, &w) in matrix
+                    .get(start..start + words)
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
+                    let mut w = w;
+                    while w != 0 {
+                        f(wi * 64 + w.trailing_zeros() as usize);
+                        w &= w - 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// ORs the label of row `r` into `out` (`words` words).
+    fn or_into(&self, r: usize, out: &mut [u64]) {
+        match self {
+            Labels::Holder(col) => {
+                if let Some(&id) = col.get(r)
+                    && id != NULL
+                    && let Some(w) = out.get_mut(id as usize / 64)
+                {
+                    *w |= 1 << (id % 64);
+                }
+            }
+            Labels::Via {
+                keys,
+                words,
+                matrix,
+            } => {
+                let Some(&k) = keys.get(r) else { return };
+                if k == NULL {
+                    return;
+                }
+                let start = k as usize * words;
+                for (o, &w) in out
+                    .iter_mut()
+                    .zip(matrix.get(start..start + words).unwrap_or_default())
+                {
+                    *o |= w;
+                }
+            }
+        }
+    }
+}
+
+impl Links {
+    /// Per-value counts for selections on `field` alone, or `None` when they
+    /// would not be exact (the links form a loop, no table holds the field)
+    /// or would take too much memory.
+    pub fn per_value(&self, model: &Model, field: FieldId) -> Option<PerValue> {
+        if self.cyclic {
+            return None;
+        }
+        let tables = model.tables();
+        let values = model.symbols(field).map_or(0, |s| s.len());
+        let words = values.div_ceil(64);
+        let mut labels: Vec<Option<Labels<'_>>> = tables
+            .iter()
+            .map(|t| t.column(field).map(Labels::Holder))
+            .collect();
+        if labels.iter().all(Option::is_none) {
+            return None;
+        }
+        let mut budget = BUDGET_BYTES;
+        // Breadth first from the holders, through links not over the field
+        // (every member of such a link holds the field itself).
+        let mut queue: Vec<usize> = (0..tables.len())
+            .filter(|&t| labels.get(t).is_some_and(Option::is_some))
+            .collect();
+        let mut next = 0;
+        while let Some(&from) = queue.get(next) {
+            next += 1;
+            for hub in self.hubs.iter().filter(|h| !h.fields.contains(&field)) {
+                let Some(up) = hub.members.iter().find(|m| m.table == from) else {
+                    continue;
+                };
+                let todo: Vec<usize> = hub
+                    .members
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| labels.get(m.table).is_some_and(Option::is_none))
+                    .map(|(i, _)| i)
+                    .collect();
+                if todo.is_empty() {
+                    continue;
+                }
+                let size = hub.keys.checked_mul(words)?;
+                budget = budget.checked_sub(size.checked_mul(8)?)?;
+                let mut matrix = vec![0u64; size];
+                if let Some(Some(l)) = labels.get(from) {
+                    for (r, &k) in up.keys.iter().enumerate() {
+                        if k == NULL {
+                            continue;
+                        }
+                        let start = k as usize * words;
+                        if let Some(slot) = matrix.get_mut(start..start + words) {
+                            l.or_into(r, slot);
+                        }
+                    }
+                }
+                for i in todo {
+                    let Some(m) = hub.members.get(i) else {
+                        continue;
+                    };
+                    // The matrix is shared by the members reached through
+                    // this link; the last one takes it, the others copy.
+                    if let Some(slot) = labels.get_mut(m.table) {
+                        *slot = Some(Labels::Via {
+                            keys: &m.keys,
+                            words,
+                            matrix: matrix.clone(),
+                        });
+                        queue.push(m.table);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(tables.len());
+        for (table, l) in tables.iter().zip(&labels) {
+            let Some(l) = l else {
+                out.push(TableCount::All(table.len()));
+                continue;
+            };
+            let mut single = vec![0usize; values];
+            let mut multi_rows = 0usize;
+            let mut first: Vec<usize> = Vec::new();
+            for r in 0..table.len() {
+                first.clear();
+                l.for_each(r, |v| {
+                    if first.len() < 2 {
+                        first.push(v);
+                    }
+                });
+                match first.as_slice() {
+                    [] => {}
+                    [v] => {
+                        if let Some(c) = single.get_mut(*v) {
+                            *c += 1;
+                        }
+                    }
+                    _ => multi_rows += 1,
+                }
+            }
+            let mut multi = Vec::new();
+            if multi_rows > 0 {
+                budget = budget.checked_sub(values.checked_mul(multi_rows.div_ceil(8))?)?;
+                multi = vec![BitSet::new(multi_rows); values];
+                let mut i = 0usize;
+                let mut row_values: Vec<usize> = Vec::new();
+                for r in 0..table.len() {
+                    row_values.clear();
+                    l.for_each(r, |v| row_values.push(v));
+                    if row_values.len() < 2 {
+                        continue;
+                    }
+                    for &v in &row_values {
+                        if let Some(b) = multi.get_mut(v) {
+                            b.insert(i);
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            out.push(TableCount::Labelled {
+                single,
+                multi,
+                multi_rows,
+            });
+        }
+        Some(PerValue {
+            field,
+            values,
+            tables: out,
+        })
+    }
+}
+
+impl PerValue {
+    /// The field the counts are for.
+    pub fn field(&self) -> FieldId {
+        self.field
+    }
+
+    /// Rows left per table (model order) by selecting `values` (symbol ids
+    /// of the field) — what [`Links::reduce`] would count.
+    pub fn counts(&self, values: &[u32]) -> Vec<usize> {
+        let mut ids: Vec<usize> = values
+            .iter()
+            .map(|&v| v as usize)
+            .filter(|&v| v < self.values)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.tables
+            .iter()
+            .map(|t| match t {
+                TableCount::All(n) => *n,
+                TableCount::Labelled {
+                    single,
+                    multi,
+                    multi_rows,
+                } => {
+                    let mut n: usize = ids.iter().filter_map(|&v| single.get(v)).sum();
+                    if *multi_rows > 0 {
+                        match ids.as_slice() {
+                            [] => {}
+                            [v] => n += multi.get(*v).map_or(0, BitSet::count),
+                            _ => {
+                                let mut acc = BitSet::new(*multi_rows);
+                                for &v in &ids {
+                                    if let Some(b) = multi.get(v) {
+                                        acc.union_with(b);
+                                    }
+                                }
+                                n += acc.count();
+                            }
+                        }
+                    }
+                    n
+                }
+            })
+            .collect()
+    }
+}
