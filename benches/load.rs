@@ -9,9 +9,10 @@
     reason = "bench"
 )]
 
+mod common;
+
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use section_access::load::{LoadOptions, run_file, run_source};
@@ -26,32 +27,6 @@ fn inline_script(rows: usize) -> String {
     s
 }
 
-/// The generated app, created with python3 when absent.
-fn gen_app() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), PathBuf::from)
-        .join("bench-apps/default");
-    if !dir.join("app.qvs").is_file() {
-        let script = [
-            root.join("../shared/bench/gen.py"),
-            root.join("../../shared/bench/gen.py"),
-        ]
-        .into_iter()
-        .find(|p| p.is_file())?;
-        let ok = Command::new("python3")
-            .arg(script)
-            .arg(&dir)
-            .status()
-            .ok()?
-            .success();
-        if !ok {
-            return None;
-        }
-    }
-    Some(dir)
-}
-
 fn bench(c: &mut Criterion) {
     let script = inline_script(100_000);
     let mut g = c.benchmark_group("load");
@@ -60,14 +35,14 @@ fn bench(c: &mut Criterion) {
     g.bench_function("inline_section_access_100k", |b| {
         b.iter(|| run_source(Path::new("bench.qvs"), &script, &LoadOptions::default()).unwrap());
     });
-    if let Some(dir) = gen_app() {
-        let bytes: u64 = std::fs::read_dir(&dir)
+    if let Some(app) = common::gen_app("default", &[]) {
+        let dir = app.parent().unwrap_or(Path::new("."));
+        let bytes: u64 = std::fs::read_dir(dir)
             .unwrap()
             .filter_map(Result::ok)
             .map(|e| e.metadata().map_or(0, |m| m.len()))
             .sum();
         g.throughput(Throughput::Bytes(bytes));
-        let app = dir.join("app.qvs");
         g.bench_function("gen_app_default", |b| {
             b.iter(|| run_file(&app, &LoadOptions::default()).unwrap());
         });
