@@ -80,6 +80,16 @@ pub struct IdentityReport {
     pub groups: Vec<String>,
 }
 
+impl From<&Identity> for IdentityReport {
+    fn from(identity: &Identity) -> Self {
+        Self {
+            userid: identity.userid.as_ref().map(ToString::to_string),
+            email: identity.email.as_ref().map(ToString::to_string),
+            groups: identity.groups.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
 /// A matched security row.
 #[derive(Clone, Debug, Serialize)]
 pub struct RowReport {
@@ -124,11 +134,7 @@ impl PreviewReport {
             })
             .unwrap_or_default();
         Self {
-            identity: IdentityReport {
-                userid: identity.userid.as_ref().map(ToString::to_string),
-                email: identity.email.as_ref().map(ToString::to_string),
-                groups: identity.groups.iter().map(ToString::to_string).collect(),
-            },
+            identity: IdentityReport::from(identity),
             decision: if granted { "granted" } else { "denied" },
             reason: decision.outcome.reason().map(super::DenyReason::code),
             access: if granted { decision.access } else { None },

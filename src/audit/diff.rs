@@ -41,7 +41,7 @@ use std::collections::BTreeSet;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::{Audit, Grant, identity_report, sort_identities};
+use super::{Audit, Grant, sort_identities};
 use crate::access::report::IdentityReport;
 use crate::access::{AccessLevel, Options};
 use crate::load::App;
@@ -243,7 +243,7 @@ pub fn compare(a: &Audit, b: &Audit) -> Diff {
             continue;
         }
         out.push(IdentityDiff {
-            identity: identity_report(&ea.identity),
+            identity: IdentityReport::from(&ea.identity),
             gained,
             lost,
             old: sa,

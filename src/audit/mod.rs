@@ -564,7 +564,7 @@ impl IdentityResult {
     /// The result of `identity` under `grant`.
     pub fn new(identity: &Identity, grant: &Grant) -> Self {
         Self {
-            identity: identity_report(identity),
+            identity: IdentityReport::from(identity),
             decision: grant.decision(),
             reason: grant.outcome.reason().map(crate::access::DenyReason::code),
             access: grant.access,
@@ -572,15 +572,6 @@ impl IdentityResult {
             omitted: grant.omitted.clone(),
             tables: grant.tables.iter().cloned().collect(),
         }
-    }
-}
-
-/// The JSON form of an identity.
-pub fn identity_report(identity: &Identity) -> IdentityReport {
-    IdentityReport {
-        userid: identity.userid.as_ref().map(ToString::to_string),
-        email: identity.email.as_ref().map(ToString::to_string),
-        groups: identity.groups.iter().map(ToString::to_string).collect(),
     }
 }
 

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::catalog::{self, AuditReport};
 use super::{DEFAULT_PAGE, Loaded, MAX_BODY, MAX_PAGE, State};
+use crate::access::report::IdentityReport;
 use crate::access::{Evaluator, PreviewReport};
 use crate::jwt::{self, JwtError};
 use crate::names::{Email, GroupName, Identity, UserId};
@@ -286,7 +287,7 @@ async fn identities(Shared(state): Shared<Arc<State>>) -> Result<Response, ApiEr
         .identities
         .iter()
         .map(|i| {
-            let r = catalog::identity_report(i);
+            let r = IdentityReport::from(i);
             json!({"userid": r.userid, "email": r.email, "groups": r.groups, "label": catalog::label(i)})
         })
         .collect();

@@ -9,21 +9,10 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::access::Options;
-use crate::access::report::IdentityReport;
 use crate::audit::{self, Audit, Finding};
 use crate::load::App;
-use crate::names::{Email, GroupName, Identity, UserId};
 
 pub use crate::audit::{identities, label};
-
-/// The identity part of the preview JSON for an identity.
-pub fn identity_report(identity: &Identity) -> IdentityReport {
-    IdentityReport {
-        userid: identity.userid.as_ref().map(ToString::to_string),
-        email: identity.email.as_ref().map(ToString::to_string),
-        groups: identity.groups.iter().map(ToString::to_string).collect(),
-    }
-}
 
 /// One identity in the access matrix: the audit's result and a label.
 #[derive(Clone, Debug, Serialize)]
@@ -49,13 +38,15 @@ pub struct AuditReport {
 
 /// Runs the audit of every identity the security tables name.
 pub fn audit(app: &App, opts: &Options) -> AuditReport {
-    let report = Audit::run(app, opts, &[], &mut |_, _| {}).report();
-    let identities = report
-        .identities
-        .into_iter()
-        .map(|result| IdentityResult {
-            label: label(&identity_of(&result.identity)),
-            result,
+    let audit = Audit::run(app, opts, &[], &mut |_, _| {});
+    let identities = audit
+        .entries
+        .iter()
+        .filter_map(|e| {
+            Some(IdentityResult {
+                label: label(&e.identity),
+                result: audit::IdentityResult::new(&e.identity, audit.grant_of(e)?),
+            })
         })
         .collect();
     AuditReport {
@@ -66,17 +57,8 @@ pub fn audit(app: &App, opts: &Options) -> AuditReport {
             .map(|t| (t.name.to_string(), t.len()))
             .collect(),
         identities,
-        findings: report.findings,
+        findings: audit.findings,
     }
-}
-
-/// The identity behind a report (its parts are already upper-case).
-fn identity_of(r: &IdentityReport) -> Identity {
-    Identity::new(
-        r.userid.as_deref().map(UserId::new),
-        r.email.as_deref().map(Email::new),
-        r.groups.iter().map(|g| GroupName::new(g)).collect(),
-    )
 }
 
 #[cfg(test)]
