@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::load::{App, Uppercase};
-use crate::model::{FieldId, Model, Value};
+use crate::model::{FieldId, Model};
 use crate::names::{FieldName, Identity, TableName};
 use crate::reduce::{Reduced, ReducedTable};
 
@@ -262,17 +262,18 @@ pub fn evaluate(app: &App, identity: &Identity, opts: &Options) -> Decision {
 
 /// Sorts symbol ids of a field in Qlik's order of their values.
 pub(crate) fn sort_ids(model: &Model, field: FieldId, ids: &mut [u32]) {
-    let null = Value::Null;
     ids.sort_by(|&a, &b| {
-        let va = model.value(field, a).unwrap_or(&null);
-        let vb = model.value(field, b).unwrap_or(&null);
-        va.sort_cmp(vb)
+        let va = model.value(field, a).unwrap_or_default();
+        let vb = model.value(field, b).unwrap_or_default();
+        va.sort_cmp(&vb)
     });
 }
 
 /// Text of a cell, `None` for NULL.
-pub(crate) fn cell_text(model: &Model, field: FieldId, id: u32) -> Option<Cow<'_, str>> {
-    model.value(field, id).map(Value::text)
+pub(crate) fn cell_text(model: &Model, field: FieldId, id: u32) -> Option<Cow<'static, str>> {
+    model
+        .value(field, id)
+        .map(|v| Cow::Owned(v.text().into_owned()))
 }
 
 #[cfg(test)]

@@ -972,7 +972,7 @@ impl<'a> Evaluator<'a> {
             if let Some(index) = self.data.index.get(&rf.data) {
                 for id in values.iter() {
                     if let Some(v) = sec.value(rf.security, id as u32) {
-                        index.matches(v, &mut s);
+                        index.matches(&v, &mut s);
                     }
                 }
             }

@@ -723,7 +723,7 @@ fn star_coverage(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
     let sec = ev.security();
     for (sf, df, name) in ev.reduction_fields() {
         let mut star_at = None;
-        let mut listed: Vec<&Value> = Vec::new();
+        let mut listed: Vec<Value> = Vec::new();
         for table in sec.tables() {
             let Some(col) = table.column(sf) else {
                 continue;
@@ -749,7 +749,7 @@ fn star_coverage(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
             .filter(|&id| {
                 app.data
                     .value(df, id)
-                    .is_some_and(|d| !listed.iter().any(|l| same_value(l, d)))
+                    .is_some_and(|d| !listed.iter().any(|l| same_value(l, &d)))
             })
             .collect();
         if missing.is_empty() {

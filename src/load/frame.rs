@@ -9,8 +9,6 @@
 
 use crate::model::{NULL, RowOrigin, Symbols, Value};
 
-static NULL_VALUE: Value = Value::Null;
-
 /// One column of a frame.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct FrameColumn {
@@ -22,10 +20,10 @@ pub(crate) struct FrameColumn {
 
 impl FrameColumn {
     /// The value of a row.
-    pub fn value(&self, row: usize) -> &Value {
+    pub fn value(&self, row: usize) -> Value {
         match self.ids.get(row) {
-            Some(&id) if id != NULL => self.syms.get(id).unwrap_or(&NULL_VALUE),
-            _ => &NULL_VALUE,
+            Some(&id) if id != NULL => self.syms.get(id).unwrap_or_default(),
+            _ => Value::Null,
         }
     }
 
@@ -68,8 +66,8 @@ impl Frame {
     }
 
     /// The value at a column and row.
-    pub fn value(&self, col: usize, row: usize) -> &Value {
-        self.cols.get(col).map_or(&NULL_VALUE, |c| c.value(row))
+    pub fn value(&self, col: usize, row: usize) -> Value {
+        self.cols.get(col).map_or(Value::Null, |c| c.value(row))
     }
 
     /// Keeps the rows whose index is in `keep` (ascending).

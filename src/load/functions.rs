@@ -661,10 +661,7 @@ pub(crate) fn call(
             let name = field_name_arg(args, 0, cx)?;
             let k = n!(1);
             match cx.env.field(&name).and_then(|(m, id)| m.symbols(id)) {
-                Some(s) if k >= 1.0 => s
-                    .get((k as u32).saturating_sub(1))
-                    .cloned()
-                    .unwrap_or(Value::Null),
+                Some(s) if k >= 1.0 => s.get((k as u32).saturating_sub(1)).unwrap_or(Value::Null),
                 _ => Value::Null,
             }
         }
@@ -816,7 +813,7 @@ fn peek(args: &[CExpr], span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
                 .and_then(|c| c.get(r))
                 .copied()
                 .unwrap_or(NULL);
-            Ok(model.value(fid, id).cloned().unwrap_or(Value::Null))
+            Ok(model.value(fid, id).unwrap_or(Value::Null))
         }
         None => {
             let Some(out) = cx.out else {
@@ -828,7 +825,7 @@ fn peek(args: &[CExpr], span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
             let Some(r) = pick(out.rows) else {
                 return Ok(Value::Null);
             };
-            Ok(out.value(c, r).clone())
+            Ok(out.value(c, r))
         }
     }
 }

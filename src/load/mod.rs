@@ -162,7 +162,7 @@ fn upper_cased(model: &Model) -> Model {
         let mut fresh = crate::model::Symbols::default();
         let remap: Vec<u32> = symbols
             .iter()
-            .map(|(_, v)| fresh.intern(upper_value(v)))
+            .map(|(_, v)| fresh.intern(upper_value(&v)))
             .collect();
         if let Some(s) = out.symbols_mut(field) {
             *s = fresh;

@@ -35,22 +35,78 @@ pub struct FieldId(pub u32);
 
 /// The distinct values of one field, each with a dense `u32` id.
 ///
-/// Small non-negative integers (ids, keys, counters: most numeric columns)
-/// are found by value in a direct table, one memory access per lookup; the
-/// other values through a hash index that holds ids only and hashes through
-/// the values themselves, so a value is stored once. Looking up text needs
-/// no allocation.
-#[derive(Clone, Debug, Default)]
+/// Storage follows what the field holds, cheapest first:
+/// - a *run* of consecutive integers in load order (row numbers, order and
+///   customer ids: the commonest keys) stores nothing but its first value,
+///   and a number is found by subtraction;
+/// - plain numbers only: one `f64` per value;
+/// - anything else: one [`Value`] per value.
+///
+/// Outside a run, small non-negative integers, and non-negative numbers
+/// with at most two decimals (amounts, prices) by their hundredths, are
+/// found by value in direct tables, one memory access per lookup (into a
+/// table small enough to stay in cache); other numbers through a
+/// hash table with the key inline; text through a hash index that holds ids
+/// only and hashes through the values themselves, so a value is stored
+/// once. Looking up text needs no allocation.
+#[derive(Clone, Debug)]
 pub struct Symbols {
-    values: Vec<Value>,
-    // INVARIANT: a number whose `dense_slot` is below `dense.len()` is
-    // indexed in `dense` only, every other number in `nums` only, text in
-    // `index`.
-    index: HashTable<u32>,
+    store: Store,
+    // INVARIANT: in a run, the indexes are empty. Otherwise a number whose
+    // `direct_slot` `(t, s)` has `s < direct[t].len()` is indexed in
+    // `direct[t]` only, every other number in `nums` only, text in `index`.
+    /// Text: ids with 32 bits of their hash, so growing the table and
+    /// most mismatches do not touch the values.
+    index: HashTable<(u32, u32)>,
     /// Other numbers with their key inline: a lookup does not touch the
     /// value (amounts, prices: many lookups of a few hundred thousand).
     nums: HashTable<(u64, u32)>,
-    dense: Vec<u32>,
+    /// Direct tables: ids by integer, and by hundredths.
+    direct: [Vec<u32>; 2],
+}
+
+#[derive(Clone, Debug)]
+enum Store {
+    /// The plain numbers `first, first + 1, …, first + len - 1`, id `i`
+    /// holding `first + i`.
+    // INVARIANT: every value of the run is below 2^53 in magnitude, so
+    // each is exact in an f64.
+    Run { first: i64, len: u32 },
+    /// Plain numbers ([`Value::Num`]).
+    Nums(Vec<f64>),
+    /// Any values.
+    Values(Vec<Value>),
+}
+
+impl Default for Symbols {
+    fn default() -> Self {
+        Self {
+            store: Store::Run { first: 0, len: 0 },
+            index: HashTable::new(),
+            nums: HashTable::new(),
+            direct: [Vec::new(), Vec::new()],
+        }
+    }
+}
+
+/// Integers a run may hold: exact in an f64.
+const RUN_LIMIT: f64 = 9_007_199_254_740_992.0;
+
+/// `n` as an integer, when it is one a run may hold.
+fn run_int(n: f64) -> Option<i64> {
+    // No `fract()` (a libm call): an integral float survives the round trip.
+    (n.abs() < RUN_LIMIT && (n as i64) as f64 == n).then_some(n as i64)
+}
+
+/// The part of a text's hash kept in the index.
+fn tag(hash: u64) -> u32 {
+    (hash >> 32) as u32
+}
+
+/// The hash the index works with, rebuilt from a tag (high bits choose
+/// the control byte, low bits the bucket).
+fn spread(tag: u32) -> u64 {
+    (u64::from(tag) << 32) | u64::from(tag)
 }
 
 /// True when Qlik shows `n` as `text` (its default number format).
@@ -64,10 +120,21 @@ fn shows_as(n: f64, text: &str) -> bool {
     format_number(n) == text
 }
 
-/// The slot of a number in the direct table: integers in `0..2^32`.
-fn dense_slot(bits: u64) -> Option<usize> {
+/// Where a number is found directly: integers in `0..2^32` at their value
+/// in the first table; other numbers in that range with at most two
+/// decimals at their hundredths in the second (`c / 100` reads back as
+/// exactly the number, so the slot is one number's only).
+fn direct_slot(bits: u64) -> Option<(usize, usize)> {
     let n = f64::from_bits(bits);
-    ((0.0..4_294_967_296.0).contains(&n) && n.fract() == 0.0).then_some(n as usize)
+    if !(0.0..4_294_967_296.0).contains(&n) {
+        return None;
+    }
+    if (n as u64) as f64 == n {
+        return Some((0, n as usize));
+    }
+    // No `round()` (a libm call): n is not negative.
+    let c = (n * 100.0 + 0.5) as u64;
+    (c < 1 << 32 && c as f64 / 100.0 == n).then_some((1, c as usize))
 }
 
 /// The key a value is found under: numbers by value (so `01` and `1` are one
@@ -108,77 +175,131 @@ impl Key<'_> {
 
 impl Symbols {
     fn find(&self, key: Key<'_>) -> Option<u32> {
-        if let Key::Num(bits) = key
-            && let Some(slot) = dense_slot(bits)
-            && slot < self.dense.len()
-        {
-            return self.dense.get(slot).copied().filter(|&id| id != NULL);
+        match (&self.store, key) {
+            (Store::Run { first, len }, Key::Num(bits)) => {
+                let n = run_int(f64::from_bits(bits))?;
+                let id = u32::try_from(n.checked_sub(*first)?).ok()?;
+                (id < *len).then_some(id)
+            }
+            (Store::Run { .. } | Store::Nums(_), Key::Text(_)) => None,
+            (_, Key::Num(bits)) => {
+                if let Some((t, slot)) = direct_slot(bits)
+                    && let Some(&id) = self.direct.get(t).and_then(|d| d.get(slot))
+                {
+                    return (id != NULL).then_some(id);
+                }
+                self.nums
+                    .find(key.hash(), |&(b, _)| b == bits)
+                    .map(|&(_, id)| id)
+            }
+            (Store::Values(values), Key::Text(_)) => {
+                let tag = tag(key.hash());
+                self.index
+                    .find(spread(tag), |&(id, t)| {
+                        t == tag && values.get(id as usize).is_some_and(|v| key.is(v))
+                    })
+                    .map(|&(id, _)| id)
+            }
         }
-        if let Key::Num(bits) = key {
-            return self
-                .nums
-                .find(key.hash(), |&(b, _)| b == bits)
-                .map(|&(_, id)| id);
-        }
-        let values = &self.values;
-        self.index
-            .find(key.hash(), |&id| {
-                values.get(id as usize).is_some_and(|v| key.is(v))
-            })
-            .copied()
     }
 
     /// Adds a value not yet present under `key`.
     fn push(&mut self, key: Key<'_>, value: Value) -> u32 {
-        let id = u32::try_from(self.values.len()).unwrap_or(NULL);
-        let slot = match key {
-            Key::Num(bits) => dense_slot(bits),
-            Key::Text(_) => None,
-        };
-        let hash = key.hash();
-        self.values.push(value);
-        if let Some(slot) = slot {
-            // Grow the direct table while it stays at least about half
-            // full, so a column of a few huge numbers does not take memory
-            // in proportion to their size.
-            let limit = 2 * self.values.len() + 1024;
-            if slot >= self.dense.len() && slot < limit {
-                self.grow_dense((2 * self.dense.len()).clamp(slot + 1, limit));
-            }
-            if let Some(d) = self.dense.get_mut(slot) {
-                *d = id;
-                return id;
+        let id = u32::try_from(self.len()).unwrap_or(NULL);
+        if let Store::Run { first, len } = &mut self.store {
+            let next = match &value {
+                Value::Num(n) => run_int(*n),
+                _ => None,
+            };
+            match next {
+                Some(n) if *len == 0 => {
+                    *first = n;
+                    *len = 1;
+                    return id;
+                }
+                Some(n) if first.checked_add(i64::from(*len)) == Some(n) => {
+                    *len += 1;
+                    return id;
+                }
+                _ => self.leave_run(),
             }
         }
-        if let Key::Num(bits) = key {
-            self.nums
-                .insert_unique(hash, (bits, id), |&(b, _)| Key::Num(b).hash());
-            return id;
+        match (&mut self.store, value) {
+            (Store::Nums(nums), Value::Num(n)) => nums.push(n),
+            (Store::Values(values), value) => values.push(value),
+            (store, value) => {
+                let mut values: Vec<Value> = match store {
+                    Store::Nums(nums) => nums.iter().map(|&n| Value::Num(n)).collect(),
+                    _ => Vec::new(),
+                };
+                values.push(value);
+                *store = Store::Values(values);
+            }
         }
-        let values = &self.values;
-        self.index.insert_unique(hash, id, |&i| {
-            values
-                .get(i as usize)
-                .and_then(Key::of)
-                .map_or(0, Key::hash)
-        });
+        self.index_new(key, id);
         id
     }
 
-    /// Extends the direct table to `len` slots, moving the numbers it now
+    /// Turns a run into stored numbers, indexed.
+    fn leave_run(&mut self) {
+        let Store::Run { first, len } = self.store else {
+            return;
+        };
+        let nums: Vec<f64> = (0..i64::from(len)).map(|i| (first + i) as f64).collect();
+        self.store = Store::Nums(Vec::with_capacity(nums.len()));
+        for (id, n) in (0u32..).zip(nums) {
+            if let Store::Nums(v) = &mut self.store {
+                v.push(n);
+            }
+            self.index_new(Key::Num(num_bits(n)), id);
+        }
+    }
+
+    /// Indexes the value just stored under `id`.
+    fn index_new(&mut self, key: Key<'_>, id: u32) {
+        let hash = key.hash();
+        if let Key::Num(bits) = key {
+            if let Some((t, slot)) = direct_slot(bits) {
+                // Grow a direct table while it stays at least about half
+                // full, so a column of a few huge numbers does not take
+                // memory in proportion to their size.
+                let limit = 2 * self.len() + 1024;
+                let have = self.direct.get(t).map_or(0, Vec::len);
+                if slot >= have && slot < limit {
+                    self.grow_direct(t, (2 * have).clamp(slot + 1, limit));
+                }
+                if let Some(d) = self.direct.get_mut(t).and_then(|d| d.get_mut(slot)) {
+                    *d = id;
+                    return;
+                }
+            }
+            self.nums
+                .insert_unique(hash, (bits, id), |&(b, _)| Key::Num(b).hash());
+            return;
+        }
+        let tag = tag(hash);
+        self.index
+            .insert_unique(spread(tag), (id, tag), |&(_, t)| spread(t));
+    }
+
+    /// Extends direct table `t` to `len` slots, moving the numbers it now
     /// covers out of the hash index.
-    fn grow_dense(&mut self, len: usize) {
-        let Self { nums, dense, .. } = self;
-        dense.resize(len, NULL);
-        nums.retain(
-            |&mut (bits, id)| match dense_slot(bits).and_then(|s| dense.get_mut(s)) {
+    fn grow_direct(&mut self, t: usize, len: usize) {
+        let Self { nums, direct, .. } = self;
+        let Some(table) = direct.get_mut(t) else {
+            return;
+        };
+        table.resize(len, NULL);
+        nums.retain(|&mut (bits, id)| match direct_slot(bits) {
+            Some((u, s)) if u == t => match table.get_mut(s) {
                 Some(d) => {
                     *d = id;
                     false
                 }
                 None => true,
             },
-        );
+            _ => true,
+        });
     }
 
     /// The id of `value`, adding it if new; [`NULL`] for NULL.
@@ -229,23 +350,40 @@ impl Symbols {
     }
 
     /// The value behind an id (`None` for [`NULL`] or an unknown id).
-    pub fn get(&self, id: u32) -> Option<&Value> {
-        self.values.get(id as usize)
+    pub fn get(&self, id: u32) -> Option<Value> {
+        match &self.store {
+            Store::Run { first, len } => {
+                (id < *len).then(|| Value::Num((first + i64::from(id)) as f64))
+            }
+            Store::Nums(nums) => nums.get(id as usize).map(|&n| Value::Num(n)),
+            Store::Values(values) => values.get(id as usize).cloned(),
+        }
+    }
+
+    /// True when the values are a run of consecutive integers in load
+    /// order (stored as the first alone: cloning is free).
+    pub fn is_run(&self) -> bool {
+        matches!(self.store, Store::Run { .. })
     }
 
     /// How many distinct values the field has ever held.
     pub fn len(&self) -> usize {
-        self.values.len()
+        match &self.store {
+            Store::Run { len, .. } => *len as usize,
+            Store::Nums(nums) => nums.len(),
+            Store::Values(values) => values.len(),
+        }
     }
 
     /// True when the field holds no value.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len() == 0
     }
 
     /// Every value with its id, in load order.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, &Value)> {
-        (0u32..).zip(self.values.iter())
+    pub fn iter(&self) -> impl Iterator<Item = (u32, Value)> + '_ {
+        (0..u32::try_from(self.len()).unwrap_or(u32::MAX))
+            .filter_map(|id| Some((id, self.get(id)?)))
     }
 }
 
@@ -493,7 +631,7 @@ impl Model {
     }
 
     /// The value of a symbol of a field.
-    pub fn value(&self, field: FieldId, id: u32) -> Option<&Value> {
+    pub fn value(&self, field: FieldId, id: u32) -> Option<Value> {
         self.symbols(field)?.get(id)
     }
 
@@ -586,7 +724,7 @@ impl Model {
                     } else if let Some(&m) = map.get(&id) {
                         m
                     } else {
-                        let v = old.get(id).cloned().unwrap_or(Value::Null);
+                        let v = old.get(id).unwrap_or(Value::Null);
                         let m = self.intern(existing, v);
                         map.insert(id, m);
                         m

@@ -527,7 +527,7 @@ impl<'a> ReducedTable<'a> {
                     let id = col.get(r).copied().unwrap_or(NULL);
                     model
                         .value(f, id)
-                        .map_or(Cow::Borrowed(""), crate::model::Value::text)
+                        .map_or(Cow::Borrowed(""), |v| Cow::Owned(v.text().into_owned()))
                 })
                 .collect()
         })
