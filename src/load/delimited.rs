@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use encoding_rs::Encoding;
 
-use crate::model::RowOrigin;
+use crate::model::{RowOrigin, Symbols};
 use crate::script::ast::FormatItem;
 
 use super::frame::{Frame, FrameColumn};
@@ -378,13 +378,28 @@ pub(crate) struct FileRead {
 }
 
 /// Reads a delimited file into a frame. `needed`: the fields the load uses
-/// (`None` for all); `track_lines`: record each row's line.
+/// (`None` for all); `seeds`: symbols to start columns from (their values
+/// need not occur in the file); `track_lines`: record each row's line.
 pub(crate) fn read_file(
     path: &Path,
     fmt: &TextFormat,
     needed: Option<&HashSet<String>>,
+    seeds: &HashMap<String, Symbols>,
     track_lines: bool,
     file_id: u32,
+) -> std::io::Result<FileRead> {
+    let split = if parallel() { SPLIT_BYTES } else { u64::MAX };
+    read_file_split(path, fmt, needed, seeds, (track_lines, file_id), split)
+}
+
+/// [`read_file`], reading files of at least `split` bytes in two halves.
+fn read_file_split(
+    path: &Path,
+    fmt: &TextFormat,
+    needed: Option<&HashSet<String>>,
+    seeds: &HashMap<String, Symbols>,
+    (track_lines, file_id): (bool, u32),
+    split: u64,
 ) -> std::io::Result<FileRead> {
     let file = std::fs::File::open(path)?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
@@ -426,11 +441,16 @@ pub(crate) fn read_file(
     };
     let mut line_no = 1usize;
     let mut skip = Vec::new();
+    // Where the text after the header lines starts in the file (read
+    // straight from the file only: transcoded text has other offsets).
+    let mut body_start = bom_len as u64;
     for _ in 0..fmt.header_lines {
         skip.clear();
-        if src.read_until(b'\n', &mut skip)? == 0 {
+        let n = src.read_until(b'\n', &mut skip)?;
+        if n == 0 {
             break;
         }
+        body_start += n as u64;
         line_no += 1;
     }
     let single_byte = fmt.delimiter.len() == 1 && fmt.delimiter != b" ";
@@ -439,21 +459,28 @@ pub(crate) fn read_file(
         Some([b]) => Some(Some(*b)),
         Some(_) => None,
     };
-    let mut sink = Sink::new(fmt.labels, needed, enc, track_lines, file_id);
+    let mut sink = Sink::new(fmt.labels, needed, seeds, enc, track_lines, file_id);
     if fmt.quoting == Quoting::Msq
         && single_byte
         && let Some(comment) = comment_byte
     {
         let delim = fmt.delimiter.first().copied().unwrap_or(b',');
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delim)
-            .quote(b'"')
-            .double_quote(true)
-            .comment(comment)
-            .from_reader(src);
+        let mut csv = csv_reader(delim, comment, src);
         let mut rec = csv::ByteRecord::new();
+        // Large files read straight from disk: the second half on a second
+        // thread once the labels are known.
+        let size = std::fs::metadata(path)?.len();
+        if kept_text.is_none() && !utf16 && fmt.labels == Labels::Embedded && size >= split {
+            if !csv.read_byte_record(&mut rec).map_err(invalid_data)? {
+                return Ok(FileRead {
+                    frame: sink.finish(),
+                    text: None,
+                });
+            }
+            sink.record(rec.iter().map(Cow::Borrowed), 0);
+            let frame = read_halves(path, size, body_start, csv, &sink, (delim, comment))?;
+            return Ok(FileRead { frame, text: None });
+        }
         // Lines of record starts, from the byte offsets of the text after
         // the header lines (csv's own line count lags by a record).
         let line_starts: Vec<usize> = match &kept_text {
@@ -473,7 +500,7 @@ pub(crate) fn read_file(
             match csv.read_byte_record(&mut rec) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+                Err(e) => return Err(invalid_data(e)),
             }
             // The record starts after any blank lines the reader skipped.
             let at = skipped
@@ -528,10 +555,104 @@ pub(crate) fn read_file(
     })
 }
 
+/// Files at least this large are read in two halves on two threads.
+const SPLIT_BYTES: u64 = 16 << 20;
+
+fn invalid_data(e: csv::Error) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+}
+
+/// A reader of `msq` records.
+fn csv_reader<R: Read>(delim: u8, comment: Option<u8>, src: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delim)
+        .quote(b'"')
+        .double_quote(true)
+        .comment(comment)
+        .from_reader(src)
+}
+
+/// Reads the records of an `msq` file after its labels (`first` reads the
+/// text from byte `base` of the file and has read the labels into
+/// `labelled`) on
+/// two threads: this one reads from `start`, a second one from the first
+/// line start after the middle of the rest, each into its own frame; the
+/// halves are then joined, the second's values re-interned once each.
+///
+/// A line start is a record start unless a quoted cell spans it, which
+/// only reading from the beginning can tell: this thread reads on until
+/// the first record boundary at or past the split and checks it *is* the
+/// split. If it is not, the second half is dropped and this thread reads
+/// on to the end alone, so the result is always the sequential one.
+fn read_halves<R: Read>(
+    path: &Path,
+    size: u64,
+    base: u64,
+    mut first: csv::Reader<R>,
+    labelled: &Sink<'_>,
+    (delim, comment): (u8, Option<u8>),
+) -> std::io::Result<Frame> {
+    use std::io::{Seek, SeekFrom};
+    let mut mine = labelled.fresh();
+    let mut rec = csv::ByteRecord::new();
+    let start = base + first.position().byte();
+    let split = {
+        let mut f = std::fs::File::open(path)?;
+        let mid = start + size.saturating_sub(start) / 2;
+        f.seek(SeekFrom::Start(mid))?;
+        let mut probe = BufReader::with_capacity(1 << 16, f);
+        let mut line = Vec::new();
+        let n = probe.read_until(b'\n', &mut line)? as u64;
+        (line.last() == Some(&b'\n') && mid + n < size).then_some(mid + n)
+    };
+    let Some(split) = split else {
+        while first.read_byte_record(&mut rec).map_err(invalid_data)? {
+            mine.record(rec.iter().map(Cow::Borrowed), 0);
+        }
+        return Ok(mine.finish());
+    };
+    let theirs = labelled.fresh();
+    std::thread::scope(|s| {
+        let second = s.spawn(move || -> std::io::Result<Frame> {
+            let mut f = std::fs::File::open(path)?;
+            f.seek(SeekFrom::Start(split))?;
+            let mut sink = theirs;
+            let mut csv = csv_reader(delim, comment, BufReader::with_capacity(1 << 20, f));
+            let mut rec = csv::ByteRecord::new();
+            while csv.read_byte_record(&mut rec).map_err(invalid_data)? {
+                sink.record(rec.iter().map(Cow::Borrowed), 0);
+            }
+            Ok(sink.finish())
+        });
+        let mut at = start;
+        while at < split && first.read_byte_record(&mut rec).map_err(invalid_data)? {
+            mine.record(rec.iter().map(Cow::Borrowed), 0);
+            at = base + first.position().byte();
+        }
+        let theirs = match second.join() {
+            Ok(r) => r,
+            Err(e) => std::panic::resume_unwind(e),
+        };
+        if at == split {
+            let mut frame = mine.finish();
+            frame.append(theirs?);
+            return Ok(frame);
+        }
+        // A quoted cell spans the split: finish alone.
+        while first.read_byte_record(&mut rec).map_err(invalid_data)? {
+            mine.record(rec.iter().map(Cow::Borrowed), 0);
+        }
+        Ok(mine.finish())
+    })
+}
+
 /// Collects records into columns, the first record giving labels.
 struct Sink<'n> {
     labels: Labels,
     needed: Option<&'n HashSet<String>>,
+    seeds: &'n HashMap<String, Symbols>,
     enc: Option<&'static Encoding>,
     names: Option<Vec<String>>,
     /// For each source position, the builder index (`None`: not needed).
@@ -546,6 +667,8 @@ struct Sink<'n> {
     costs: Vec<Duration>,
     /// Whether records are buffered and interned on two threads.
     parallel: bool,
+    /// The labels record as read (before dropping unneeded fields).
+    labels_row: Option<Vec<String>>,
 }
 
 /// Cells of buffered records, builder-major within a record: cell `k` of
@@ -587,6 +710,7 @@ impl<'n> Sink<'n> {
     fn new(
         labels: Labels,
         needed: Option<&'n HashSet<String>>,
+        seeds: &'n HashMap<String, Symbols>,
         enc: Option<&'static Encoding>,
         track: bool,
         file_id: u32,
@@ -594,6 +718,7 @@ impl<'n> Sink<'n> {
         Self {
             labels,
             needed,
+            seeds,
             enc,
             names: None,
             slots: Vec::new(),
@@ -604,7 +729,26 @@ impl<'n> Sink<'n> {
             batch: Batch::default(),
             costs: Vec::new(),
             parallel: labels == Labels::Embedded && parallel(),
+            labels_row: None,
         }
+    }
+
+    /// An empty sink for more records of the same file (same labels and
+    /// fields), interning on the calling thread.
+    fn fresh(&self) -> Sink<'n> {
+        let mut sink = Sink::new(
+            self.labels,
+            self.needed,
+            self.seeds,
+            self.enc,
+            false,
+            self.file_id,
+        );
+        sink.parallel = false;
+        if let Some(all) = &self.labels_row {
+            sink.set_names(all.clone());
+        }
+        sink
     }
 
     /// Interns the buffered records: the columns shared between this
@@ -697,13 +841,18 @@ impl<'n> Sink<'n> {
     }
 
     fn set_names(&mut self, all: Vec<String>) {
+        self.labels_row = Some(all.clone());
         let mut names = Vec::new();
         for n in &all {
             let wanted = self.needed.is_none_or(|s| s.contains(n));
             if wanted && !names.contains(n) {
                 self.slots.push(Some(names.len()));
                 names.push(n.clone());
-                self.builders.push(ColumnBuilder::new());
+                let mut builder = ColumnBuilder::new();
+                if let Some(seed) = self.seeds.get(n) {
+                    builder.col.syms = seed.clone();
+                }
+                self.builders.push(builder);
             } else {
                 self.slots.push(None);
             }
@@ -800,6 +949,86 @@ impl<'n> Sink<'n> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A column as its ids and its values in id order.
+    type Shown = (Vec<u32>, Vec<String>);
+
+    /// A frame as text: names, then per column its ids and its values in
+    /// id order (ids included: two threads must give the ids one does).
+    fn shown(f: &Frame) -> (Vec<String>, usize, Vec<Shown>) {
+        let cols = f
+            .cols
+            .iter()
+            .map(|c| {
+                let values = c.syms.iter().map(|(_, v)| v.text().into_owned()).collect();
+                (c.ids.clone(), values)
+            })
+            .collect();
+        (f.names.clone(), f.rows, cols)
+    }
+
+    #[test]
+    fn halves_read_what_one_pass_reads() {
+        let msq = TextFormat {
+            quoting: Quoting::Msq,
+            ..TextFormat::new()
+        };
+        let headed = TextFormat {
+            header_lines: 1,
+            comment: Some(b"#".to_vec()),
+            ..msq.clone()
+        };
+        let mut rows = String::from("ID,NAME,AMOUNT\n");
+        for i in 0..400 {
+            rows.push_str(&format!(
+                "{},n{},{}.{:02}\n",
+                i % 37,
+                i % 11,
+                i % 5,
+                i % 100
+            ));
+        }
+        let quoted_middle = {
+            let mut s = String::from("A,B\n");
+            for i in 0..50 {
+                s.push_str(&format!("{i},x\n"));
+            }
+            // A quoted cell with line breaks across the middle of the file.
+            s.push_str(&format!("99,\"{}\"\n", "line\n".repeat(60)));
+            for i in 0..50 {
+                s.push_str(&format!("{i},\"y\"\"z\"\n"));
+            }
+            s
+        };
+        let cases: Vec<(&str, String, &TextFormat)> = vec![
+            ("plain", rows.clone(), &msq),
+            ("crlf", rows.replace('\n', "\r\n"), &msq),
+            ("headed", format!("title line\n{rows}# note\n"), &headed),
+            ("short-rows", format!("{rows}7\n8,only\n"), &msq),
+            ("quoted-middle", quoted_middle, &msq),
+            ("one-row", String::from("A,B\n1,2\n"), &msq),
+            ("labels-only", String::from("A,B\n"), &msq),
+        ];
+        let dir = std::env::temp_dir().join(format!("sa-halves-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut seeds = HashMap::new();
+        let mut run = Symbols::default();
+        for i in 0..20 {
+            run.intern(crate::model::Value::Num(f64::from(i)));
+        }
+        seeds.insert(String::from("ID"), run);
+        for (name, text, fmt) in cases {
+            let path = dir.join(format!("{name}.csv"));
+            std::fs::write(&path, &text).unwrap();
+            for seeds in [HashMap::new(), seeds.clone()] {
+                let one = read_file_split(&path, fmt, None, &seeds, (false, 0), u64::MAX).unwrap();
+                let two = read_file_split(&path, fmt, None, &seeds, (false, 0), 0).unwrap();
+                assert_eq!(shown(&one.frame), shown(&two.frame), "{name}");
+                assert!(one.frame.rows > 0 || name == "labels-only", "{name}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn cells(line: &str, delim: &str, q: Quoting) -> Vec<String> {
         let mut out = Vec::new();

@@ -87,6 +87,30 @@ impl Frame {
         self.rows = keep.len();
     }
 
+    /// Appends the rows of `other`, a frame of the same fields in the same
+    /// order (the second half of a file): its values are interned into
+    /// this frame's columns once each, its ids mapped with integer work.
+    pub fn append(&mut self, other: Frame) {
+        for (mine, theirs) in self.cols.iter_mut().zip(other.cols) {
+            let map: Vec<u32> = theirs
+                .syms
+                .iter()
+                .map(|(_, v)| mine.syms.intern(v))
+                .collect();
+            mine.ids.reserve_exact(theirs.ids.len());
+            mine.ids.extend(
+                theirs
+                    .ids
+                    .iter()
+                    .map(|&id| map.get(id as usize).copied().unwrap_or(NULL)),
+            );
+        }
+        if let (Some(mine), Some(theirs)) = (&mut self.origins, other.origins) {
+            mine.extend(theirs);
+        }
+        self.rows += other.rows;
+    }
+
     /// Truncates to at most `n` rows.
     pub fn truncate(&mut self, n: usize) {
         if n >= self.rows {

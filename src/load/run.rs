@@ -1114,7 +1114,12 @@ impl<'o> Runner<'o> {
         let full = self.resolve_path(path);
         let needed = needed_fields(load);
         let access = self.section == Section::Access;
-        match read_file(&full, &fmt, needed.as_ref(), access, 0) {
+        let seeds = if access {
+            HashMap::new()
+        } else {
+            seeds(load, self.model(self.section))
+        };
+        match read_file(&full, &fmt, needed.as_ref(), &seeds, access, 0) {
             Ok(mut read) => {
                 if let Some(text) = read.text {
                     // Rows of security tables point at their line in the file.
@@ -1319,7 +1324,7 @@ impl<'o> Runner<'o> {
             && group.is_empty()
             && !has_agg
             && order.is_empty()
-            && let Some(cols) = self.project_by_value(&outs, &input)
+            && let Some(cols) = self.project_by_value(&outs, &mut input)
         {
             let mut out = Frame {
                 names,
@@ -1476,7 +1481,7 @@ impl<'o> Runner<'o> {
     fn project_by_value(
         &self,
         outs: &[(String, CExpr)],
-        input: &Frame,
+        input: &mut Frame,
     ) -> Option<Vec<super::frame::FrameColumn>> {
         let sources: Vec<Option<usize>> = outs
             .iter()
@@ -1492,9 +1497,18 @@ impl<'o> Runner<'o> {
             input: Some(input),
             ..Ctx::no_row(self)
         };
+        // Plain references move (or copy) their column afterwards.
+        let plain: Vec<Option<usize>> = outs
+            .iter()
+            .map(|(_, e)| super::expr::as_column(e))
+            .collect();
         let mut cols = Vec::with_capacity(outs.len());
-        for ((_, e), source) in outs.iter().zip(sources) {
+        for (((_, e), source), plain) in outs.iter().zip(sources).zip(&plain) {
             let mut out = super::frame::FrameColumn::default();
+            if plain.is_some() {
+                cols.push(out);
+                continue;
+            }
             let Some(c) = source else {
                 // No column: one value for every row.
                 let id = out.syms.intern(eval(e, &base.at(0)).ok()?);
@@ -1531,6 +1545,18 @@ impl<'o> Runner<'o> {
                 .map(|&id| map.get(slot(id)).copied().unwrap_or(NULL))
                 .collect();
             cols.push(out);
+        }
+        for (k, (slot, &from)) in cols.iter_mut().zip(&plain).enumerate() {
+            let Some(i) = from else { continue };
+            let again = plain
+                .get(k + 1..)
+                .is_some_and(|rest| rest.contains(&Some(i)));
+            let col = input.cols.get_mut(i)?;
+            *slot = if again {
+                col.clone()
+            } else {
+                std::mem::take(col)
+            };
         }
         Some(cols)
     }
@@ -1861,6 +1887,46 @@ fn needed_fields(load: &crate::script::ast::Load) -> Option<HashSet<String>> {
         collect_fields(e, &mut out);
     }
     Some(out)
+}
+
+/// Symbol tables to start a file's columns from: fields the load takes as
+/// they are (a plain reference under its own name, or `*`) whose model
+/// values are a run of integers (keys). Cells already in the model are then
+/// found by arithmetic, and the ids need no mapping when committed.
+fn seeds(load: &crate::script::ast::Load, model: &Model) -> HashMap<String, Symbols> {
+    let run = |name: &str| {
+        let s = model.symbols(model.find_field(name)?)?;
+        s.is_run().then(|| s.clone())
+    };
+    let mut plain = HashSet::new();
+    let mut other = HashSet::new();
+    for f in &load.fields {
+        match f {
+            LoadField::Star => {
+                return model
+                    .fields()
+                    .filter_map(|(_, n)| Some((n.as_str().to_string(), run(n.as_str())?)))
+                    .collect();
+            }
+            LoadField::Expr {
+                expr:
+                    Expr {
+                        kind: ExprKind::Field(n),
+                        ..
+                    },
+                alias,
+                ..
+            } if alias.as_ref().is_none_or(|a| &a.name == n) => {
+                plain.insert(n.clone());
+            }
+            LoadField::Expr { expr, .. } => collect_fields(expr, &mut other),
+        }
+    }
+    plain
+        .into_iter()
+        .filter(|n| !other.contains(n))
+        .filter_map(|n| Some((n.clone(), run(&n)?)))
+        .collect()
 }
 
 fn collect_fields(e: &Expr, out: &mut HashSet<String>) {

@@ -23,19 +23,56 @@ fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
     let mut out = Vec::with_capacity(frame.cols.len());
     for (name, col) in frame.names.iter().zip(frame.cols) {
         let fid = model.field(&FieldName::new(name));
+        // A column's symbols may hold values no row has (rows dropped by
+        // WHERE, a RESIDENT or seeded column): only values some row holds
+        // become the field's, in the order rows first show them, as in Qlik.
+        let len = col.syms.len();
+        let mut used = BitSet::new(len);
+        let (mut in_order, mut last) = (true, None);
+        for &id in &col.ids {
+            if id != NULL && !used.contains(id as usize) {
+                used.insert(id as usize);
+                in_order &= last < Some(id);
+                last = Some(id);
+            }
+        }
         // A field new to the model takes the column's symbols as they are:
         // ids stay valid, nothing is re-interned.
-        if let Some(slot) = model.symbols_mut(fid).filter(|s| s.is_empty()) {
+        if in_order
+            && used.count() == len
+            && let Some(slot) = model.symbols_mut(fid).filter(|s| s.is_empty())
+        {
             *slot = col.syms;
             out.push((fid, col.ids));
             continue;
         }
-        let map: Vec<u32> = col
-            .syms
-            .iter()
-            .map(|(_, v)| model.intern(fid, v.clone()))
-            .collect();
-        let ids = col.ids.iter().map(|&id| map_id(&map, id)).collect();
+        let mut map = vec![NULL; len];
+        let mut add = |id: u32| {
+            if let Some(m) = map.get_mut(id as usize) {
+                *m = model.intern(fid, col.syms.get(id).unwrap_or_default());
+            }
+        };
+        if in_order {
+            (0..len)
+                .filter(|&i| used.contains(i))
+                .for_each(|i| add(i as u32));
+        } else {
+            let mut done = BitSet::new(len);
+            for &id in &col.ids {
+                if id != NULL && !done.contains(id as usize) {
+                    done.insert(id as usize);
+                    add(id);
+                }
+            }
+        }
+        let mut ids = col.ids;
+        // Seeded columns usually keep their ids; otherwise they are mapped
+        // in place (no second column of ids alive at once).
+        if !(0u32..).zip(&map).all(|(i, &m)| m == i || m == NULL) {
+            for id in &mut ids {
+                *id = map_id(&map, *id);
+            }
+        }
         out.push((fid, ids));
     }
     (out, frame.rows, frame.origins)
