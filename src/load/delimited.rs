@@ -389,10 +389,11 @@ pub(crate) fn read_file(
     file_id: u32,
 ) -> std::io::Result<FileRead> {
     let split = if parallel() { SPLIT_BYTES } else { u64::MAX };
-    read_file_split(path, fmt, needed, seeds, (track_lines, file_id), split)
+    read_file_split(path, fmt, needed, seeds, (track_lines, file_id), split).map(|(read, _)| read)
 }
 
-/// [`read_file`], reading files of at least `split` bytes in two halves.
+/// [`read_file`], reading files of at least `split` bytes in two halves;
+/// true with the result when two halves were read.
 fn read_file_split(
     path: &Path,
     fmt: &TextFormat,
@@ -400,7 +401,7 @@ fn read_file_split(
     seeds: &HashMap<String, Symbols>,
     (track_lines, file_id): (bool, u32),
     split: u64,
-) -> std::io::Result<FileRead> {
+) -> std::io::Result<(FileRead, bool)> {
     let file = std::fs::File::open(path)?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let head = reader.fill_buf()?;
@@ -472,14 +473,13 @@ fn read_file_split(
         let size = std::fs::metadata(path)?.len();
         if kept_text.is_none() && !utf16 && fmt.labels == Labels::Embedded && size >= split {
             if !csv.read_byte_record(&mut rec).map_err(invalid_data)? {
-                return Ok(FileRead {
-                    frame: sink.finish(),
-                    text: None,
-                });
+                let frame = sink.finish();
+                return Ok((FileRead { frame, text: None }, false));
             }
             sink.record(rec.iter().map(Cow::Borrowed), 0);
-            let frame = read_halves(path, size, body_start, csv, &sink, (delim, comment))?;
-            return Ok(FileRead { frame, text: None });
+            let (frame, halves) =
+                read_halves(path, size, body_start, csv, &sink, (delim, comment))?;
+            return Ok((FileRead { frame, text: None }, halves));
         }
         // Lines of record starts, from the byte offsets of the text after
         // the header lines (csv's own line count lags by a record).
@@ -549,11 +549,17 @@ fn read_file_split(
             sink.record(cells.into_iter(), this_line);
         }
     }
-    Ok(FileRead {
-        frame: sink.finish(),
-        text: kept_text,
-    })
+    Ok((
+        FileRead {
+            frame: sink.finish(),
+            text: kept_text,
+        },
+        false,
+    ))
 }
+
+/// Rows read before estimating how many a file holds.
+const SAMPLE_ROWS: usize = 4096;
 
 /// Files at least this large are read in two halves on two threads.
 const SPLIT_BYTES: u64 = 16 << 20;
@@ -583,9 +589,10 @@ fn csv_reader<R: Read>(delim: u8, comment: Option<u8>, src: R) -> csv::Reader<R>
 ///
 /// A line start is a record start unless a quoted cell spans it, which
 /// only reading from the beginning can tell: this thread reads on until
-/// the first record boundary at or past the split and checks it *is* the
-/// split. If it is not, the second half is dropped and this thread reads
-/// on to the end alone, so the result is always the sequential one.
+/// the first record that starts at or past the split and checks it starts
+/// *at* the split. If not, the second half is dropped and this thread reads
+/// on to the end alone, so the result is always the sequential one. True
+/// with the frame when the halves were used.
 fn read_halves<R: Read>(
     path: &Path,
     size: u64,
@@ -593,7 +600,7 @@ fn read_halves<R: Read>(
     mut first: csv::Reader<R>,
     labelled: &Sink<'_>,
     (delim, comment): (u8, Option<u8>),
-) -> std::io::Result<Frame> {
+) -> std::io::Result<(Frame, bool)> {
     use std::io::{Seek, SeekFrom};
     let mut mine = labelled.fresh();
     let mut rec = csv::ByteRecord::new();
@@ -611,7 +618,7 @@ fn read_halves<R: Read>(
         while first.read_byte_record(&mut rec).map_err(invalid_data)? {
             mine.record(rec.iter().map(Cow::Borrowed), 0);
         }
-        return Ok(mine.finish());
+        return Ok((mine.finish(), false));
     };
     let theirs = labelled.fresh();
     std::thread::scope(|s| {
@@ -623,28 +630,48 @@ fn read_halves<R: Read>(
             let mut rec = csv::ByteRecord::new();
             while csv.read_byte_record(&mut rec).map_err(invalid_data)? {
                 sink.record(rec.iter().map(Cow::Borrowed), 0);
+                if sink.rows == SAMPLE_ROWS {
+                    sink.reserve(csv.position().byte(), size - split);
+                }
             }
             Ok(sink.finish())
         });
-        let mut at = start;
-        while at < split && first.read_byte_record(&mut rec).map_err(invalid_data)? {
+        // Where the record just read starts in the file. After a CRLF the
+        // reader places the next record at the LF, one byte early (the
+        // split follows an LF, so no record starts one byte before it).
+        let starts = |rec: &csv::ByteRecord| base + rec.position().map_or(0, csv::Position::byte);
+        let mut at = None;
+        while first.read_byte_record(&mut rec).map_err(invalid_data)? {
+            let here = starts(&rec);
+            if here + 1 >= split {
+                at = Some(here);
+                break;
+            }
             mine.record(rec.iter().map(Cow::Borrowed), 0);
-            at = base + first.position().byte();
+            if mine.rows == SAMPLE_ROWS {
+                // Room for the second half too: it is appended here.
+                mine.reserve(here - start, size - start);
+            }
         }
         let theirs = match second.join() {
             Ok(r) => r,
             Err(e) => std::panic::resume_unwind(e),
         };
-        if at == split {
-            let mut frame = mine.finish();
-            frame.append(theirs?);
-            return Ok(frame);
+        match at {
+            Some(at) if at == split || at + 1 == split => {
+                let mut frame = mine.finish();
+                frame.append(theirs?);
+                return Ok((frame, true));
+            }
+            // A quoted cell spans the split: finish alone.
+            Some(_) => mine.record(rec.iter().map(Cow::Borrowed), 0),
+            // The file ends before the split (only blank lines after it).
+            None => return Ok((mine.finish(), false)),
         }
-        // A quoted cell spans the split: finish alone.
         while first.read_byte_record(&mut rec).map_err(invalid_data)? {
             mine.record(rec.iter().map(Cow::Borrowed), 0);
         }
-        Ok(mine.finish())
+        Ok((mine.finish(), false))
     })
 }
 
@@ -908,6 +935,23 @@ impl<'n> Sink<'n> {
         self.finish_record(line);
     }
 
+    /// Reserves room for the rows of `total` bytes, judging by the rows of
+    /// the first `read` bytes (a little more: rows vary). Room never
+    /// written costs address space, not memory.
+    fn reserve(&mut self, read: u64, total: u64) {
+        if read == 0 {
+            return;
+        }
+        let rows = self.rows as u64;
+        let expected = rows.saturating_mul(total) / read;
+        let more = usize::try_from(expected + expected / 16)
+            .unwrap_or(0)
+            .saturating_sub(self.rows);
+        for b in &mut self.builders {
+            b.col.ids.reserve_exact(more);
+        }
+    }
+
     fn finish_record(&mut self, line: usize) {
         self.rows += 1;
         if let Some(o) = &mut self.origins {
@@ -1021,10 +1065,17 @@ mod tests {
             let path = dir.join(format!("{name}.csv"));
             std::fs::write(&path, &text).unwrap();
             for seeds in [HashMap::new(), seeds.clone()] {
-                let one = read_file_split(&path, fmt, None, &seeds, (false, 0), u64::MAX).unwrap();
-                let two = read_file_split(&path, fmt, None, &seeds, (false, 0), 0).unwrap();
+                let (one, split) =
+                    read_file_split(&path, fmt, None, &seeds, (false, 0), u64::MAX).unwrap();
+                assert!(!split);
+                let (two, split) =
+                    read_file_split(&path, fmt, None, &seeds, (false, 0), 0).unwrap();
                 assert_eq!(shown(&one.frame), shown(&two.frame), "{name}");
                 assert!(one.frame.rows > 0 || name == "labels-only", "{name}");
+                // Halves unless a quoted cell spans the middle (or there is
+                // no second half).
+                let expect = !matches!(name, "quoted-middle" | "one-row" | "labels-only");
+                assert_eq!(split, expect, "{name}");
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();

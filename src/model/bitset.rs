@@ -64,6 +64,24 @@ impl BitSet {
         self.words.iter().all(|&w| w == 0)
     }
 
+    /// Keeps only the members for which `keep` is true; true if any was
+    /// removed.
+    pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) -> bool {
+        let mut changed = false;
+        for (wi, w) in self.words.iter_mut().enumerate() {
+            let mut bits = *w;
+            while bits != 0 {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if !keep(wi * 64 + b) {
+                    *w &= !(1 << b);
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
     /// Keeps only members also in `other`; true if anything changed.
     pub fn intersect_with(&mut self, other: &BitSet) -> bool {
         let mut changed = false;

@@ -56,10 +56,34 @@ struct Hub {
 #[derive(Clone, Debug)]
 struct Member {
     table: usize,
-    keys: Vec<u32>,
+    keys: Keys,
     /// Tables reachable from this table without crossing its link to the hub
     /// (itself included): its side of the link.
     side: BitSet,
+}
+
+/// The key of each row of a member table.
+#[derive(Clone, Debug)]
+enum Keys {
+    /// The symbol ids of the table's column of this field (read from the
+    /// model, not copied: key columns are the largest there are).
+    Column(FieldId),
+    /// Ids of the combinations of the hub's fields, interned per hub.
+    Combos(Vec<u32>),
+}
+
+impl Member {
+    /// The key id of each row ([`NULL`] when any part is NULL).
+    fn keys<'m>(&'m self, model: &'m Model) -> &'m [u32] {
+        match &self.keys {
+            Keys::Column(field) => model
+                .tables()
+                .get(self.table)
+                .and_then(|t| t.column(*field))
+                .unwrap_or_default(),
+            Keys::Combos(keys) => keys,
+        }
+    }
 }
 
 /// The key structure of a model, computed once and reused for every
@@ -232,9 +256,10 @@ impl Links {
                         let needed = cons.iter().any(|c| c.contains(&j));
                         needed.then(|| {
                             let mut keys = BitSet::new(hub.keys);
+                            let ids = m.keys(model);
                             if let Some(rows) = possible.get(m.table) {
                                 for r in rows.iter() {
-                                    if let Some(&k) = m.keys.get(r)
+                                    if let Some(&k) = ids.get(r)
                                         && k != NULL
                                     {
                                         keys.insert(k as usize);
@@ -261,7 +286,7 @@ impl Links {
                     let (Some(allowed), Some(rows)) = (allowed, possible.get_mut(m.table)) else {
                         continue;
                     };
-                    changed |= restrict(rows, &m.keys, &allowed);
+                    changed |= restrict(rows, m.keys(model), &allowed);
                 }
             }
             if !changed {
@@ -283,11 +308,7 @@ fn build_hub(model: &Model, fields: Vec<FieldId>, members: &[usize]) -> Hub {
             .iter()
             .map(|&t| Member {
                 table: t,
-                keys: tables
-                    .get(t)
-                    .and_then(|tb| tb.column(*field))
-                    .map(<[u32]>::to_vec)
-                    .unwrap_or_default(),
+                keys: Keys::Column(*field),
                 side: BitSet::default(),
             })
             .collect();
@@ -316,7 +337,7 @@ fn build_hub(model: &Model, fields: Vec<FieldId>, members: &[usize]) -> Hub {
         }
         out.push(Member {
             table: t,
-            keys,
+            keys: Keys::Combos(keys),
             side: BitSet::default(),
         });
     }
@@ -330,17 +351,10 @@ fn build_hub(model: &Model, fields: Vec<FieldId>, members: &[usize]) -> Hub {
 /// Removes from `rows` every row whose id is NULL or not in `allowed`;
 /// true if anything was removed.
 fn restrict(rows: &mut BitSet, ids: &[u32], allowed: &BitSet) -> bool {
-    let mut drop = Vec::new();
-    for r in rows.iter() {
+    rows.retain(|r| {
         let id = ids.get(r).copied().unwrap_or(NULL);
-        if id == NULL || !allowed.contains(id as usize) {
-            drop.push(r);
-        }
-    }
-    for r in &drop {
-        rows.remove(*r);
-    }
-    !drop.is_empty()
+        id != NULL && allowed.contains(id as usize)
+    })
 }
 
 fn intersects(a: &BitSet, b: &BitSet) -> bool {

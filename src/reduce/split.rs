@@ -174,7 +174,7 @@ impl Links {
                 budget = budget.checked_sub(size.checked_mul(8)?)?;
                 let mut matrix = vec![0u64; size];
                 if let Some(Some(l)) = labels.get(from) {
-                    for (r, &k) in up.keys.iter().enumerate() {
+                    for (r, &k) in up.keys(model).iter().enumerate() {
                         if k == NULL {
                             continue;
                         }
@@ -192,7 +192,7 @@ impl Links {
                     // this link; the last one takes it, the others copy.
                     if let Some(slot) = labels.get_mut(m.table) {
                         *slot = Some(Labels::Via {
-                            keys: &m.keys,
+                            keys: m.keys(model),
                             words,
                             matrix: matrix.clone(),
                         });
