@@ -83,24 +83,38 @@ impl TableName {
     }
 }
 
+/// `text` trimmed and upper-cased, copied once (an audit makes an identity
+/// per user of the security tables, most already in that form).
+fn normalised(text: &str) -> Arc<str> {
+    let text = text.trim();
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_lowercase())
+    {
+        Arc::from(text)
+    } else {
+        Arc::from(text.to_uppercase())
+    }
+}
+
 impl UserId {
     /// A user id, trimmed and upper-cased.
     pub fn new(id: &str) -> Self {
-        Self(Arc::from(id.trim().to_uppercase()))
+        Self(normalised(id))
     }
 }
 
 impl Email {
     /// An e-mail address, trimmed and upper-cased.
     pub fn new(email: &str) -> Self {
-        Self(Arc::from(email.trim().to_uppercase()))
+        Self(normalised(email))
     }
 }
 
 impl GroupName {
     /// A group name, trimmed and upper-cased.
     pub fn new(group: &str) -> Self {
-        Self(Arc::from(group.trim().to_uppercase()))
+        Self(normalised(group))
     }
 }
 

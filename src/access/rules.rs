@@ -81,6 +81,26 @@ struct Rules<'a> {
     /// `None` without an `ACCESS` column. Computed once: an audit decides
     /// many keys against the same rows.
     valid: Vec<Option<BitSet>>,
+    /// Per `ACCESS` symbol, the level it grants (`None`: none).
+    levels: Vec<Option<AccessLevel>>,
+    /// How each symbol of the identity, reduction and `OMIT` fields counts.
+    cells: HashMap<FieldId, Vec<Cell>, FixedState>,
+    /// Per reduction and `OMIT` field, the symbols listed in some row (not
+    /// blank, not a wildcard), ascending: what `*` expands to (SPEC §5.2).
+    listed: HashMap<FieldId, Vec<u32>, FixedState>,
+    /// Per reduction field (as in `reductions`), the application symbols
+    /// each security symbol matches.
+    matches: Vec<Csr>,
+}
+
+impl Rules<'_> {
+    fn cells(&self, field: FieldId) -> &[Cell] {
+        self.cells.get(&field).map_or(&[], Vec::as_slice)
+    }
+
+    fn listed(&self, field: FieldId) -> &[u32] {
+        self.listed.get(&field).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// Finds application symbols equal to a security value (SPEC §5.3) without
@@ -124,20 +144,18 @@ impl ValueIndex {
 
     /// Data symbols equal to `v`: as numbers when both are numbers,
     /// otherwise as text, exactly.
-    fn matches(&self, v: &Value, out: &mut BitSet) {
+    fn matches(&self, v: &Value, out: &mut Vec<u32>) {
         let text = v.text();
         match v.num() {
             Some(n) => {
-                for &id in self.by_num.get(&num_key(n)).map_or(&[][..], Vec::as_slice) {
-                    out.insert(id as usize);
-                }
+                out.extend_from_slice(self.by_num.get(&num_key(n)).map_or(&[][..], Vec::as_slice));
                 for &(id, numeric) in self
                     .by_text
                     .get(text.as_ref())
                     .map_or(&[][..], Vec::as_slice)
                 {
                     if !numeric {
-                        out.insert(id as usize);
+                        out.push(id);
                     }
                 }
             }
@@ -147,7 +165,7 @@ impl ValueIndex {
                     .get(text.as_ref())
                     .map_or(&[][..], Vec::as_slice)
                 {
-                    out.insert(id as usize);
+                    out.push(id);
                 }
             }
         }
@@ -162,9 +180,11 @@ fn num_key(n: f64) -> u64 {
 #[derive(Debug)]
 struct DataSide {
     links: Links,
-    index: HashMap<FieldId, ValueIndex>,
     live: Vec<(FieldId, FieldName)>,
     keys: Vec<FieldId>,
+    /// Per reduction field, each symbol's position in Qlik's sort order
+    /// (made on first use: sorting long S_f lists by rank, not by value).
+    rank: HashMap<FieldId, std::sync::OnceLock<Vec<u32>>>,
 }
 
 /// Section access compiled for one app and one set of [`Options`]; evaluate
@@ -182,152 +202,140 @@ pub struct Evaluator<'a> {
     wildcards: Vec<String>,
 }
 
-/// How a symbol of an identity column matches.
+mod index;
+
+pub use index::{MatchIndex, Matcher, Origin};
+
+/// How a security symbol counts in a cell: classified once per field, so
+/// that matching and expanding never compare text per row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SymClass {
-    /// Blank, or a legacy value: matches nobody.
-    Never,
-    /// The wildcard: matches anyone.
+enum Cell {
+    /// NULL, or blank text.
+    Blank,
+    /// Blank text that is also the `Star is` value: blank where identities
+    /// are matched, a wildcard where values are expanded.
+    BlankWild,
+    /// The wildcard (`*`, or the `Star is` value).
     Wild,
-    /// A value compared with the identity.
+    /// A value.
     Value,
+    /// The text `*` where it is no wildcard (QlikView without `Star is *;`):
+    /// a value, worth a note.
+    Star,
 }
 
-#[derive(Debug)]
-struct ColIndex {
-    kind: IdKind,
-    ids: Vec<u32>,
-    class: Vec<SymClass>,
-    by_text: HashMap<String, Vec<u32>, FixedState>,
-    /// Rows per symbol id, as one list: the rows of symbol `s` are
-    /// `sym_rows[sym_start[s]..sym_start[s + 1]]` (no map, no `Vec` per
-    /// symbol: a large security table has a symbol per user).
-    sym_start: Vec<u32>,
-    sym_rows: Vec<u32>,
-    wild_rows: Vec<u32>,
+/// A set of rows of one security table: a sorted list (a few rows matched
+/// through the index), a bitset (after propagation), or every row.
+#[derive(Clone, Debug, PartialEq)]
+enum RowSet {
+    List(Vec<u32>),
+    Bits(BitSet),
+    All(usize),
 }
 
-impl ColIndex {
-    /// Symbols of this column equal to one of the identity's values.
-    fn allowed(&self, identity: &Identity) -> Vec<u32> {
-        let mut texts: Vec<&str> = Vec::new();
-        let user = identity.userid.as_ref().map(|u| u.as_str());
-        let email = identity.email.as_ref().map(|e| e.as_str());
-        let groups = identity.groups.iter().map(|g| g.as_str());
-        match self.kind {
-            IdKind::UserId => texts.extend(user),
-            IdKind::Email => texts.extend(email),
-            IdKind::Group => texts.extend(groups),
-            IdKind::NtName => {
-                texts.extend(user);
-                texts.extend(groups);
-            }
-            IdKind::Legacy => {}
+impl RowSet {
+    fn contains(&self, r: usize) -> bool {
+        match self {
+            RowSet::List(v) => u32::try_from(r).is_ok_and(|r| v.binary_search(&r).is_ok()),
+            RowSet::Bits(b) => b.contains(r),
+            RowSet::All(n) => r < *n,
         }
-        let mut out: Vec<u32> = texts
-            .into_iter()
-            .filter_map(|t| self.by_text.get(t))
-            .flatten()
-            .copied()
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
     }
 
-    fn candidates(&self, allowed: &[u32]) -> usize {
-        self.wild_rows.len()
-            + allowed
-                .iter()
-                .map(|&s| self.rows_of(s).len())
-                .sum::<usize>()
+    fn is_empty(&self) -> bool {
+        match self {
+            RowSet::List(v) => v.is_empty(),
+            RowSet::Bits(b) => b.is_empty(),
+            RowSet::All(n) => *n == 0,
+        }
     }
 
-    fn rows_of(&self, sym: u32) -> &[u32] {
-        let s = sym as usize;
-        match (self.sym_start.get(s), self.sym_start.get(s + 1)) {
-            (Some(&a), Some(&b)) => self.sym_rows.get(a as usize..b as usize).unwrap_or(&[]),
+    /// The rows, ascending.
+    fn iter(&self) -> Box<dyn Iterator<Item = usize> + '_> {
+        match self {
+            RowSet::List(v) => Box::new(v.iter().map(|&r| r as usize)),
+            RowSet::Bits(b) => Box::new(b.iter()),
+            RowSet::All(n) => Box::new(0..*n),
+        }
+    }
+
+    /// The rows also in `other` (a bitset of the same table).
+    fn intersect(self, other: &BitSet) -> RowSet {
+        match self {
+            RowSet::List(mut v) => {
+                v.retain(|&r| other.contains(r as usize));
+                RowSet::List(v)
+            }
+            RowSet::Bits(mut b) => {
+                b.intersect_with(other);
+                RowSet::Bits(b)
+            }
+            RowSet::All(_) => RowSet::Bits(other.clone()),
+        }
+    }
+
+    fn to_bits(&self, len: usize) -> BitSet {
+        match self {
+            RowSet::Bits(b) => b.clone(),
+            RowSet::All(n) => BitSet::full(*n),
+            RowSet::List(v) => {
+                let mut b = BitSet::new(len);
+                for &r in v {
+                    b.insert(r as usize);
+                }
+                b
+            }
+        }
+    }
+}
+
+/// Where the notes of a decision go: nowhere when the caller does not show
+/// them (the audit), so that no message is formatted for nothing.
+struct Notes<'n>(Option<&'n mut Vec<Note>>);
+
+impl Notes<'_> {
+    fn push(&mut self, note: impl FnOnce() -> Note) {
+        if let Some(out) = self.0.as_mut() {
+            out.push(note());
+        }
+    }
+
+    fn on(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// The rows whose values count for a decision: the kept rows of reached
+/// tables, every row of a table the identity cannot reach.
+struct Scope<'g> {
+    kept: &'g [Option<RowSet>],
+    all: Vec<Option<RowSet>>,
+}
+
+impl Scope<'_> {
+    fn rows(&self, t: usize) -> Option<&RowSet> {
+        match self.all.get(t) {
+            Some(Some(all)) => Some(all),
+            _ => self.kept.get(t).and_then(Option::as_ref),
+        }
+    }
+}
+
+/// Per security symbol, the application symbols it matches (SPEC §5.3), as
+/// one list: the matches of symbol `s` are `items[start[s]..start[s + 1]]`.
+#[derive(Debug, Default)]
+struct Csr {
+    start: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl Csr {
+    fn get(&self, i: u32) -> &[u32] {
+        let i = i as usize;
+        match (self.start.get(i), self.start.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.items.get(a as usize..b as usize).unwrap_or(&[]),
             _ => &[],
         }
-    }
-
-    fn accepts(&self, row: u32, allowed: &[u32]) -> bool {
-        let Some(&id) = self.ids.get(row as usize) else {
-            return false;
-        };
-        match self.class.get(id as usize) {
-            Some(SymClass::Wild) => true,
-            Some(SymClass::Value) => allowed.binary_search(&id).is_ok(),
-            _ => false,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct TableIndex {
-    len: usize,
-    cols: Vec<ColIndex>,
-}
-
-/// The identity columns of the security tables, indexed by value (see
-/// [`Evaluator::match_index`]): matching an identity costs the rows it
-/// could match, not the rows of the table.
-#[derive(Debug)]
-pub struct MatchIndex {
-    tables: Vec<Option<TableIndex>>,
-}
-
-/// The security rows an identity matches directly, per security table
-/// (`None` for a table without identity columns). Everything a decision
-/// depends on: identities with equal keys get equal decisions.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MatchKey(Vec<Option<Vec<u32>>>);
-
-impl MatchIndex {
-    /// The rows `identity` matches (SPEC §4: AND across the identity columns
-    /// of a row, `*` matches anyone, blank and legacy cells match nobody).
-    pub fn key(&self, identity: &Identity) -> MatchKey {
-        MatchKey(
-            self.tables
-                .iter()
-                .map(|t| t.as_ref().map(|t| Self::rows(t, identity)))
-                .collect(),
-        )
-    }
-
-    fn rows(table: &TableIndex, identity: &Identity) -> Vec<u32> {
-        let allowed: Vec<Vec<u32>> = table.cols.iter().map(|c| c.allowed(identity)).collect();
-        // Walk the column with the fewest candidate rows, check the others.
-        let Some((best, _)) = table
-            .cols
-            .iter()
-            .zip(&allowed)
-            .enumerate()
-            .min_by_key(|(_, (c, a))| c.candidates(a))
-        else {
-            // No identity column holds data: every row matches (vacuous AND).
-            return (0..table.len)
-                .filter_map(|r| u32::try_from(r).ok())
-                .collect();
-        };
-        let (Some(col), Some(own)) = (table.cols.get(best), allowed.get(best)) else {
-            return Vec::new();
-        };
-        let mut rows: Vec<u32> = col.wild_rows.clone();
-        for s in own {
-            rows.extend_from_slice(col.rows_of(*s));
-        }
-        rows.sort_unstable();
-        rows.dedup();
-        rows.retain(|&r| {
-            table
-                .cols
-                .iter()
-                .zip(&allowed)
-                .enumerate()
-                .all(|(i, (c, a))| i == best || c.accepts(r, a))
-        });
-        rows
     }
 }
 
@@ -336,7 +344,10 @@ impl MatchIndex {
 struct Grant {
     outcome: Outcome,
     access: Option<AccessLevel>,
-    matched: Vec<MatchedRow>,
+    /// Per security table, the rows matched (reached tables only).
+    matched: Vec<Option<RowSet>>,
+    /// Per security table, the matched rows kept (valid `ACCESS`).
+    kept: Vec<Option<RowSet>>,
     reduction: Vec<FieldReduction>,
     omitted: Vec<(FieldId, FieldName)>,
 }
@@ -353,18 +364,6 @@ impl<'a> Evaluator<'a> {
         let data_links = Links::new(&app.data);
         let keys = data_links.key_fields();
         let mut general = Vec::new();
-        let rules = compile(app.security(opts.uppercase), &live, &mut general);
-        let other_mode = match opts.uppercase {
-            Uppercase::Inline => Uppercase::All,
-            Uppercase::All => Uppercase::Inline,
-        };
-        let other = has_lower_case(&app.access)
-            .then(|| compile(app.security(other_mode), &live, &mut Vec::new()));
-        let index = rules
-            .reductions
-            .iter()
-            .map(|r| (r.data, ValueIndex::new(&app.data, r.data)))
-            .collect();
         let mut wildcards = Vec::new();
         if opts.product == Product::Sense {
             wildcards.push(String::from("*"));
@@ -375,6 +374,31 @@ impl<'a> Evaluator<'a> {
         {
             wildcards.push(star.clone());
         }
+        let mut rules = compile(
+            app.security(opts.uppercase),
+            &live,
+            &mut general,
+            &wildcards,
+        );
+        let other_mode = match opts.uppercase {
+            Uppercase::Inline => Uppercase::All,
+            Uppercase::All => Uppercase::Inline,
+        };
+        let mut other = has_lower_case(&app.access)
+            .then(|| compile(app.security(other_mode), &live, &mut Vec::new(), &wildcards));
+        let index: HashMap<FieldId, ValueIndex> = rules
+            .reductions
+            .iter()
+            .map(|r| (r.data, ValueIndex::new(&app.data, r.data)))
+            .collect();
+        for r in std::iter::once(&mut rules).chain(other.as_mut()) {
+            r.matches = value_matches(r, &index);
+        }
+        let rank = rules
+            .reductions
+            .iter()
+            .map(|r| (r.data, std::sync::OnceLock::new()))
+            .collect();
         if app.approximate {
             general.push(Note::new(
                 "approximate-model",
@@ -394,9 +418,9 @@ impl<'a> Evaluator<'a> {
             other,
             data: DataSide {
                 links: data_links,
-                index,
                 live,
                 keys,
+                rank,
             },
             general,
             wildcards,
@@ -430,9 +454,9 @@ impl<'a> Evaluator<'a> {
                 reduced: Some(reduced),
             };
         }
-        let grant = self.grant(&self.rules, identity, &mut notes);
+        let grant = self.grant(&self.rules, identity, &mut Notes(Some(&mut notes)));
         if let Some(other) = &self.other {
-            let alt = self.grant(other, identity, &mut Vec::new());
+            let alt = self.grant(other, identity, &mut Notes(None));
             if !same_answer(&grant, &alt) {
                 let mode = match self.opts.uppercase {
                     Uppercase::Inline => "all",
@@ -450,7 +474,7 @@ impl<'a> Evaluator<'a> {
         let mut decision = Decision {
             outcome: grant.outcome,
             access: grant.access,
-            matched_rows: grant.matched,
+            matched_rows: self.matched_rows(&self.rules, &grant),
             reduction: grant.reduction,
             omitted: grant.omitted,
             notes,
@@ -560,101 +584,28 @@ impl<'a> Evaluator<'a> {
 
     /// Indexes the identity columns of the security tables so that many
     /// identities can be matched without scanning every row (audit).
-    pub fn match_index(&self) -> MatchIndex {
-        let sec = self.rules.sec.as_ref();
-        let tables = sec
-            .tables()
-            .iter()
-            .zip(&self.rules.tables)
-            .map(|(table, st)| {
-                if st.identity.is_empty() {
-                    return None;
-                }
-                let cols = st
-                    .identity
-                    .iter()
-                    .filter_map(|&(f, kind)| {
-                        let ids = table.column(f)?.to_vec();
-                        let n = sec.symbols(f).map_or(0, |s| s.len());
-                        let mut class = vec![SymClass::Never; n];
-                        let mut by_text: HashMap<String, Vec<u32>, FixedState> = HashMap::default();
-                        for (id, v) in sec.symbols(f).into_iter().flat_map(|s| s.iter()) {
-                            let text = v.text();
-                            let c = if text.trim().is_empty() {
-                                SymClass::Never
-                            } else if self.is_wildcard(&text) {
-                                SymClass::Wild
-                            } else if kind == IdKind::Legacy {
-                                SymClass::Never
-                            } else {
-                                by_text.entry(text.into_owned()).or_default().push(id);
-                                SymClass::Value
-                            };
-                            if let Some(slot) = class.get_mut(id as usize) {
-                                *slot = c;
-                            }
-                        }
-                        // Counting sort of the rows by symbol.
-                        let mut sym_start = vec![0u32; n + 1];
-                        let mut wild_rows = Vec::new();
-                        for &id in &ids {
-                            if class.get(id as usize) == Some(&SymClass::Value)
-                                && let Some(c) = sym_start.get_mut(id as usize + 1)
-                            {
-                                *c += 1;
-                            }
-                        }
-                        for i in 1..sym_start.len() {
-                            let prev = sym_start.get(i - 1).copied().unwrap_or(0);
-                            if let Some(c) = sym_start.get_mut(i) {
-                                *c += prev;
-                            }
-                        }
-                        let mut fill: Vec<u32> = sym_start.clone();
-                        let mut sym_rows =
-                            vec![0u32; sym_start.last().copied().unwrap_or(0) as usize];
-                        for (r, &id) in ids.iter().enumerate() {
-                            let Ok(r) = u32::try_from(r) else { continue };
-                            match class.get(id as usize) {
-                                Some(SymClass::Wild) => wild_rows.push(r),
-                                Some(SymClass::Value) => {
-                                    if let Some(f) = fill.get_mut(id as usize)
-                                        && let Some(slot) = sym_rows.get_mut(*f as usize)
-                                    {
-                                        *slot = r;
-                                        *f += 1;
-                                    }
-                                }
-                                _ => {}
-                            }
-                        }
-                        Some(ColIndex {
-                            kind,
-                            ids,
-                            class,
-                            by_text,
-                            sym_start,
-                            sym_rows,
-                            wild_rows,
-                        })
-                    })
-                    .collect();
-                Some(TableIndex {
-                    len: table.len(),
-                    cols,
-                })
-            })
-            .collect();
-        MatchIndex { tables }
+    pub fn match_index(&self) -> MatchIndex<'_> {
+        MatchIndex::new(&self.rules)
     }
 
-    /// The decision for the security rows an identity matched (from
-    /// [`MatchIndex::key`]), before the data is reduced: call
+    /// The decision for the security rows an identity matched (a key from
+    /// [`Matcher::key`]), before the data is reduced: call
     /// [`Evaluator::reduce`] and [`Evaluator::finish`] for granted ones.
-    /// Two identities with the same key get the same decision; notes that
-    /// depend on the identity itself are left out.
-    pub fn decide(&self, key: &MatchKey) -> Decision {
-        let mut notes = self.general.clone();
+    /// Two identities with the same key get the same decision. The decision
+    /// carries no notes (the audit shows none; [`Evaluator::evaluate`]
+    /// gives them for one identity).
+    pub fn decide(&self, index: &MatchIndex<'_>, key: &[u32]) -> Decision {
+        self.decide_rows(index.rows(key), false)
+    }
+
+    /// [`Evaluator::decide`] given the rows matched per security table;
+    /// without `notes` the decision carries none (the audit shows none).
+    fn decide_rows(&self, by_identity: Vec<Option<RowSet>>, notes: bool) -> Decision {
+        let mut out = if notes {
+            self.general.clone()
+        } else {
+            Vec::new()
+        };
         if !self.app.has_section_access && self.app.access.tables().is_empty() {
             return Decision {
                 outcome: Outcome::Granted,
@@ -662,33 +613,20 @@ impl<'a> Evaluator<'a> {
                 matched_rows: Vec::new(),
                 reduction: Vec::new(),
                 omitted: Vec::new(),
-                notes,
+                notes: out,
                 reduced: None,
             };
         }
-        let by_identity: Vec<Option<BitSet>> = key
-            .0
-            .iter()
-            .zip(self.rules.sec.tables())
-            .map(|(rows, table)| {
-                rows.as_ref().map(|rows| {
-                    let mut set = BitSet::new(table.len());
-                    for &r in rows {
-                        set.insert(r as usize);
-                    }
-                    set
-                })
-            })
-            .collect();
-        let grant = self.grant_rows(&self.rules, &by_identity, &mut notes);
-        dedup(&mut notes);
+        let sink = if notes { Some(&mut out) } else { None };
+        let grant = self.grant_rows(&self.rules, by_identity, &mut Notes(sink));
+        dedup(&mut out);
         Decision {
             outcome: grant.outcome,
             access: grant.access,
-            matched_rows: grant.matched,
+            matched_rows: self.matched_rows(&self.rules, &grant),
             reduction: grant.reduction,
             omitted: grant.omitted,
-            notes,
+            notes: out,
             reduced: None,
         }
     }
@@ -724,9 +662,13 @@ impl<'a> Evaluator<'a> {
         &self,
         rules: &Rules<'_>,
         identity: &Identity,
-        notes: &mut Vec<Note>,
-    ) -> Vec<Option<BitSet>> {
+        notes: &mut Notes<'_>,
+    ) -> Vec<Option<RowSet>> {
         let sec = rules.sec.as_ref();
+        // Per identity field, the symbols equal to one of the identity's
+        // values (one pass over the field's symbols, not a text compare
+        // per row).
+        let mut allowed: HashMap<FieldId, Vec<u32>, FixedState> = HashMap::default();
         sec.tables()
             .iter()
             .zip(&rules.tables)
@@ -734,10 +676,21 @@ impl<'a> Evaluator<'a> {
                 if st.identity.is_empty() {
                     return None;
                 }
-                let cols: Vec<(&[u32], FieldId, IdKind)> = st
+                for &(f, kind) in &st.identity {
+                    allowed
+                        .entry(f)
+                        .or_insert_with(|| allowed_symbols(sec, f, kind, rules.cells(f), identity));
+                }
+                // Per identity column: cells, how symbols count, kind, the
+                // identity's symbols.
+                type Col<'c> = (&'c [u32], &'c [Cell], IdKind, &'c [u32]);
+                let cols: Vec<Col<'_>> = st
                     .identity
                     .iter()
-                    .filter_map(|&(f, k)| table.column(f).map(|c| (c, f, k)))
+                    .filter_map(|&(f, k)| {
+                        let allowed = allowed.get(&f).map_or(&[][..], Vec::as_slice);
+                        table.column(f).map(|c| (c, rules.cells(f), k, allowed))
+                    })
                     .collect();
                 let mut rows = BitSet::new(table.len());
                 for r in 0..table.len() {
@@ -746,122 +699,88 @@ impl<'a> Evaluator<'a> {
                     let mut legacy = false;
                     let mut group_star = false;
                     let mut literal_star = false;
-                    for &(col, f, kind) in &cols {
+                    for &(col, cells, kind, allowed) in &cols {
                         let id = col.get(r).copied().unwrap_or(NULL);
-                        let text = if id == NULL { None } else { cell_text(sec, f, id) };
-                        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-                            blank = true;
-                            continue;
-                        };
-                        if self.is_wildcard(&text) {
-                            group_star |= kind == IdKind::Group && identity.groups.is_empty();
-                            continue;
+                        match cells.get(id as usize) {
+                            None | Some(Cell::Blank | Cell::BlankWild) => {
+                                blank = true;
+                                continue;
+                            }
+                            Some(Cell::Wild) => {
+                                group_star |= kind == IdKind::Group && identity.groups.is_empty();
+                                continue;
+                            }
+                            Some(Cell::Star) => literal_star = true,
+                            Some(Cell::Value) => {}
                         }
-                        literal_star |= text == "*";
                         let ok = match kind {
                             IdKind::Legacy => {
                                 legacy = true;
                                 false
                             }
-                            IdKind::UserId => identity.userid.as_ref().is_some_and(|u| u.as_str() == text),
-                            IdKind::Email => identity.email.as_ref().is_some_and(|e| e.as_str() == text),
-                            IdKind::Group => identity.groups.iter().any(|g| g.as_str() == text),
-                            IdKind::NtName => {
-                                identity.userid.as_ref().is_some_and(|u| u.as_str() == text)
-                                    || identity.groups.iter().any(|g| g.as_str() == text)
-                            }
+                            _ => allowed.contains(&id),
                         };
                         mismatch |= !ok && kind != IdKind::Legacy;
                     }
-                    let line = table.origin(r).map_or(String::new(), |o| format!(" (line {})", o.line));
-                    let at = format!("`{}` row {}{line}", table.name, r + 1);
+                    let at = || {
+                        let line = table
+                            .origin(r)
+                            .map_or(String::new(), |o| format!(" (line {})", o.line));
+                        format!("`{}` row {}{line}", table.name, r + 1)
+                    };
                     if !mismatch && !blank && !legacy {
                         rows.insert(r);
                         if cols.len() > 1 {
-                            notes.push(Note::new(
+                            notes.push(|| Note::new(
                                 "identity-columns-and",
                                 format!("`{}` has several identity columns: a row matches only when every one of them matches [inf]", table.name),
                             ));
                         }
                         if group_star {
-                            notes.push(Note::new(
+                            notes.push(|| Note::new(
                                 "group-star-without-groups",
                                 format!("`{}`: `GROUP` `*` matches an identity without groups [inf]", table.name),
                             ));
                         }
                     } else if !mismatch && blank {
-                        notes.push(Note::new(
+                        notes.push(|| Note::new(
                             "blank-identity-cell",
-                            format!("{at}: a blank identity cell matches nobody (fail closed) [inf]"),
+                            format!("{}: a blank identity cell matches nobody (fail closed) [inf]", at()),
                         ));
                     } else if !mismatch && legacy {
-                        notes.push(Note::new(
+                        notes.push(|| Note::new(
                             "legacy-field",
-                            format!("{at}: `NTDOMAINSID`, `NTSID`, `SERIAL` and `PASSWORD` cannot be checked offline; a value other than `*` never matches [inf]"),
+                            format!("{}: `NTDOMAINSID`, `NTSID`, `SERIAL` and `PASSWORD` cannot be checked offline; a value other than `*` never matches [inf]", at()),
                         ));
                     }
                     if literal_star {
-                        notes.push(Note::new(
+                        notes.push(|| Note::new(
                             "star-is-literal",
                             "`*` is a literal value here: qlikview treats it as a wildcard only after `Star is *;`",
                         ));
                     }
                 }
-                Some(rows)
+                Some(RowSet::Bits(rows))
             })
             .collect()
     }
 
-    fn grant(&self, rules: &Rules<'_>, identity: &Identity, notes: &mut Vec<Note>) -> Grant {
+    fn grant(&self, rules: &Rules<'_>, identity: &Identity, notes: &mut Notes<'_>) -> Grant {
         let by_identity = self.identity_rows(rules, identity, notes);
-        self.grant_rows(rules, &by_identity, notes)
+        self.grant_rows(rules, by_identity, notes)
     }
 
-    /// The decision given the rows each security table matched directly.
-    fn grant_rows(
-        &self,
-        rules: &Rules<'_>,
-        by_identity: &[Option<BitSet>],
-        notes: &mut Vec<Note>,
-    ) -> Grant {
-        let sec = rules.sec.as_ref();
-        let tables = sec.tables();
-        let valid_access = |t: usize| -> Option<BitSet> { rules.valid.get(t).cloned().flatten() };
-        let mut matched_sel = Selection::default();
-        let mut kept_sel = Selection::default();
-        for (t, st) in rules.tables.iter().enumerate() {
-            if !st.reached {
-                continue;
-            }
-            let ident = by_identity.get(t).cloned().flatten();
-            let valid = valid_access(t);
-            if let Some(rows) = &ident {
-                matched_sel.rows.push((t, rows.clone()));
-            }
-            let kept = match (ident, valid) {
-                (Some(mut i), Some(v)) => {
-                    i.intersect_with(&v);
-                    Some(i)
-                }
-                (i, v) => i.or(v),
-            };
-            if let Some(rows) = kept {
-                kept_sel.rows.push((t, rows));
-            }
-        }
-        let matched = rules.links.reduce(sec, &matched_sel);
-        let kept = rules.links.reduce(sec, &kept_sel);
-        let mut matched_rows = Vec::new();
-        for (t, table) in tables.iter().enumerate() {
-            if !rules.tables.get(t).is_some_and(|s| s.reached) {
-                continue;
-            }
-            let Some(rows) = matched.rows(t) else {
+    /// The matched rows of a grant, with their script lines.
+    fn matched_rows(&self, rules: &Rules<'_>, grant: &Grant) -> Vec<MatchedRow> {
+        let mut out = Vec::new();
+        for (t, table) in rules.sec.tables().iter().enumerate() {
+            let Some(Some(rows)) = grant.matched.get(t) else {
                 continue;
             };
+            let kept = grant.kept.get(t).and_then(Option::as_ref);
             for r in rows.iter() {
                 let origin = table.origin(r);
-                matched_rows.push(MatchedRow {
+                out.push(MatchedRow {
                     table: table.name.clone(),
                     row: r + 1,
                     file: origin.and_then(|o| {
@@ -871,24 +790,116 @@ impl<'a> Evaluator<'a> {
                             .map(std::path::Path::to_path_buf)
                     }),
                     line: origin.map(|o| o.line),
-                    kept: kept.rows(t).is_some_and(|k| k.contains(r)),
+                    kept: kept.is_some_and(|k| k.contains(r)),
                 });
             }
         }
-        let denied = |reason| Grant {
+        out
+    }
+
+    /// The matched and kept rows per security table, given the rows each
+    /// table matched directly: the selection spreads through the links
+    /// between security tables (nothing to spread without links).
+    fn matched_and_kept(
+        &self,
+        rules: &Rules<'_>,
+        mut by_identity: Vec<Option<RowSet>>,
+    ) -> (Vec<Option<RowSet>>, Vec<Option<RowSet>>) {
+        let sec = rules.sec.as_ref();
+        let tables = sec.tables();
+        let mut matched: Vec<Option<RowSet>> = vec![None; tables.len()];
+        let mut kept: Vec<Option<RowSet>> = vec![None; tables.len()];
+        if rules.links.is_empty() {
+            // Each reached table is restricted by its own selection only
+            // (what `Links::reduce` gives without links), on row lists.
+            for (t, (st, table)) in rules.tables.iter().zip(tables).enumerate() {
+                if !st.reached {
+                    continue;
+                }
+                let ident = by_identity.get_mut(t).and_then(Option::take);
+                let valid = rules.valid.get(t).and_then(Option::as_ref);
+                let k = match (&ident, valid) {
+                    (Some(i), Some(v)) => i.clone().intersect(v),
+                    (Some(i), None) => i.clone(),
+                    (None, Some(v)) => RowSet::Bits(v.clone()),
+                    (None, None) => RowSet::All(table.len()),
+                };
+                if let Some(slot) = matched.get_mut(t) {
+                    *slot = Some(ident.unwrap_or(RowSet::All(table.len())));
+                }
+                if let Some(slot) = kept.get_mut(t) {
+                    *slot = Some(k);
+                }
+            }
+            return (matched, kept);
+        }
+        let mut matched_sel = Selection::default();
+        let mut kept_sel = Selection::default();
+        for (t, (st, table)) in rules.tables.iter().zip(tables).enumerate() {
+            if !st.reached {
+                continue;
+            }
+            let ident = by_identity
+                .get(t)
+                .and_then(Option::as_ref)
+                .map(|r| r.to_bits(table.len()));
+            let valid = rules.valid.get(t).cloned().flatten();
+            if let Some(rows) = &ident {
+                matched_sel.rows.push((t, rows.clone()));
+            }
+            let k = match (ident, valid) {
+                (Some(mut i), Some(v)) => {
+                    i.intersect_with(&v);
+                    Some(i)
+                }
+                (i, v) => i.or(v),
+            };
+            if let Some(rows) = k {
+                kept_sel.rows.push((t, rows));
+            }
+        }
+        let m = rules.links.reduce(sec, &matched_sel).into_rows();
+        let k = rules.links.reduce(sec, &kept_sel).into_rows();
+        for (t, (rows, kept_rows)) in m.into_iter().zip(k).enumerate() {
+            if !rules.tables.get(t).is_some_and(|s| s.reached) {
+                continue;
+            }
+            if let Some(slot) = matched.get_mut(t) {
+                *slot = Some(RowSet::Bits(rows));
+            }
+            if let Some(slot) = kept.get_mut(t) {
+                *slot = Some(RowSet::Bits(kept_rows));
+            }
+        }
+        (matched, kept)
+    }
+
+    /// The decision given the rows each security table matched directly.
+    fn grant_rows(
+        &self,
+        rules: &Rules<'_>,
+        by_identity: Vec<Option<RowSet>>,
+        notes: &mut Notes<'_>,
+    ) -> Grant {
+        let sec = rules.sec.as_ref();
+        let tables = sec.tables();
+        let any_matched = by_identity.iter().flatten().any(|b| !b.is_empty());
+        let (matched, kept) = self.matched_and_kept(rules, by_identity);
+        let denied = |reason, matched, kept| Grant {
             outcome: Outcome::Denied(reason),
             access: None,
-            matched: matched_rows.clone(),
+            matched,
+            kept,
             reduction: Vec::new(),
             omitted: Vec::new(),
         };
         let Some(access_field) = rules.access else {
-            let any = by_identity.iter().flatten().any(|b| !b.is_empty());
-            return denied(if any {
+            let reason = if any_matched {
                 DenyReason::NoValidAccess
             } else {
                 DenyReason::NoMatchingRow
-            });
+            };
+            return denied(reason, matched, kept);
         };
         let access_tables: Vec<usize> = tables
             .iter()
@@ -898,12 +909,17 @@ impl<'a> Evaluator<'a> {
             })
             .map(|(t, _)| t)
             .collect();
-        if access_tables.iter().all(|&t| matched.count(t) == 0) {
-            return denied(DenyReason::NoMatchingRow);
+        if access_tables.iter().all(|&t| {
+            matched
+                .get(t)
+                .and_then(Option::as_ref)
+                .is_none_or(RowSet::is_empty)
+        }) {
+            return denied(DenyReason::NoMatchingRow, matched, kept);
         }
         let (mut admin, mut user) = (false, false);
         for &t in &access_tables {
-            let (Some(table), Some(rows)) = (tables.get(t), kept.rows(t)) else {
+            let (Some(table), Some(Some(rows))) = (tables.get(t), kept.get(t)) else {
                 continue;
             };
             let Some(col) = table.column(access_field) else {
@@ -912,20 +928,19 @@ impl<'a> Evaluator<'a> {
             for r in rows.iter() {
                 match col
                     .get(r)
-                    .and_then(|&id| cell_text(sec, access_field, id))
-                    .as_deref()
+                    .and_then(|&id| rules.levels.get(id as usize).copied().flatten())
                 {
-                    Some("ADMIN") => admin = true,
-                    Some("USER") => user = true,
-                    _ => {}
+                    Some(AccessLevel::Admin) => admin = true,
+                    Some(AccessLevel::User) => user = true,
+                    None => {}
                 }
             }
         }
         if !admin && !user {
-            return denied(DenyReason::NoValidAccess);
+            return denied(DenyReason::NoValidAccess, matched, kept);
         }
         if admin && user {
-            notes.push(Note::new(
+            notes.push(|| Note::new(
                 "mixed-access-rows",
                 "the identity matches both ADMIN and USER rows: the access level is ADMIN [inf]",
             ));
@@ -938,46 +953,47 @@ impl<'a> Evaluator<'a> {
         if level == AccessLevel::Admin && self.opts.product == Product::QlikView && self.opts.server
         {
             level = AccessLevel::User;
-            notes.push(Note::new(
-                "server-admin-as-user",
-                "on a qlikview server ADMIN rows are treated as USER rows",
-            ));
+            notes.push(|| {
+                Note::new(
+                    "server-admin-as-user",
+                    "on a qlikview server ADMIN rows are treated as USER rows",
+                )
+            });
         }
         // The rows whose values count: kept rows of reached tables, every
         // row of a table the identity cannot reach.
-        let rows_of = |t: usize| -> Option<BitSet> {
-            let st = rules.tables.get(t)?;
-            if st.reached {
-                kept.rows(t).cloned()
-            } else {
-                tables.get(t).map(|tb| BitSet::full(tb.len()))
-            }
+        let scope = Scope {
+            kept: &kept,
+            all: rules
+                .tables
+                .iter()
+                .zip(tables)
+                .map(|(st, tb)| (!st.reached).then(|| RowSet::All(tb.len())))
+                .collect(),
         };
-        for (t, st) in rules.tables.iter().enumerate() {
-            let Some(table) = tables.get(t) else { continue };
-            let holds = rules.reductions.iter().any(|r| table.has_field(r.security))
-                || rules.omit.is_some_and(|o| table.has_field(o));
-            if !st.reached && holds {
-                notes.push(Note::new(
-                    "unassociated-security-table",
-                    format!("security table `{}` has no identity column and shares no field with one that has: all its rows apply to everyone [inf]", table.name),
-                ));
+        if notes.on() {
+            for (st, table) in rules.tables.iter().zip(tables) {
+                let holds = rules.reductions.iter().any(|r| table.has_field(r.security))
+                    || rules.omit.is_some_and(|o| table.has_field(o));
+                if !st.reached && holds {
+                    notes.push(|| Note::new(
+                        "unassociated-security-table",
+                        format!("security table `{}` has no identity column and shares no field with one that has: all its rows apply to everyone [inf]", table.name),
+                    ));
+                }
             }
         }
         let mut reduction = Vec::new();
         let mut strict_failed = false;
-        for rf in &rules.reductions {
-            let values = self.field_values(rules, rf.security, &rows_of);
-            let mut s = BitSet::new(self.app.data.symbols(rf.data).map_or(0, |x| x.len()));
-            if let Some(index) = self.data.index.get(&rf.data) {
-                for id in values.iter() {
-                    if let Some(v) = sec.value(rf.security, id as u32) {
-                        index.matches(&v, &mut s);
-                    }
-                }
+        for (rf, matches) in rules.reductions.iter().zip(&rules.matches) {
+            let values = self.field_values(rules, rf.security, &scope);
+            let mut ids: Vec<u32> = Vec::new();
+            for v in values {
+                ids.extend_from_slice(matches.get(v));
             }
-            let mut ids: Vec<u32> = s.iter().filter_map(|i| u32::try_from(i).ok()).collect();
-            sort_ids(&self.app.data, rf.data, &mut ids);
+            ids.sort_unstable();
+            ids.dedup();
+            self.sort_data_ids(rf.data, &mut ids);
             let applied = !ids.is_empty();
             if !applied && level == AccessLevel::User && self.opts.strict() {
                 strict_failed = true;
@@ -990,13 +1006,15 @@ impl<'a> Evaluator<'a> {
             });
         }
         if strict_failed && rules.reductions.len() > 1 {
-            notes.push(Note::new(
+            notes.push(|| Note::new(
                 "strict-exclusion-any-field",
                 "several reduction fields: a USER is denied when any one of them matches no data [inf]",
             ));
         }
-        self.cross_product_note(rules, &rows_of, notes);
-        let omitted = self.omitted(rules, &rows_of, notes);
+        if notes.on() {
+            self.cross_product_note(rules, &scope, notes);
+        }
+        let omitted = self.omitted(rules, &scope, notes);
         Grant {
             outcome: if strict_failed {
                 Outcome::Denied(DenyReason::StrictExclusion)
@@ -1004,59 +1022,73 @@ impl<'a> Evaluator<'a> {
                 Outcome::Granted
             },
             access: Some(level),
-            matched: matched_rows,
+            matched,
+            kept,
             reduction,
             omitted,
         }
     }
 
-    /// V_f as security symbol ids: the values of kept rows, `*` expanded to
-    /// every value listed in the column, blanks ignored (SPEC §5.2).
-    fn field_values(
-        &self,
-        rules: &Rules<'_>,
-        field: FieldId,
-        rows_of: &dyn Fn(usize) -> Option<BitSet>,
-    ) -> BitSet {
+    /// Sorts symbol ids of an application reduction field (ascending and
+    /// distinct) in Qlik's order of their values.
+    fn sort_data_ids(&self, field: FieldId, ids: &mut [u32]) {
+        // A few values sort fastest by value; long lists by a rank made once.
+        const BY_RANK: usize = 32;
+        match self.data.rank.get(&field) {
+            Some(rank) if ids.len() > BY_RANK => {
+                let rank = rank.get_or_init(|| {
+                    let n = self.app.data.symbols(field).map_or(0, |s| s.len());
+                    let mut order: Vec<u32> =
+                        (0..n).filter_map(|i| u32::try_from(i).ok()).collect();
+                    sort_ids(&self.app.data, field, &mut order);
+                    let mut rank = vec![0u32; n];
+                    for (pos, &id) in order.iter().enumerate() {
+                        if let (Some(slot), Ok(pos)) =
+                            (rank.get_mut(id as usize), u32::try_from(pos))
+                        {
+                            *slot = pos;
+                        }
+                    }
+                    rank
+                });
+                ids.sort_by_key(|&id| rank.get(id as usize).copied().unwrap_or(u32::MAX));
+            }
+            _ => sort_ids(&self.app.data, field, ids),
+        }
+    }
+
+    /// V_f as security symbol ids, ascending: the values of the rows in
+    /// scope, `*` expanded to every value listed in the column, blanks
+    /// ignored (SPEC §5.2).
+    fn field_values(&self, rules: &Rules<'_>, field: FieldId, scope: &Scope<'_>) -> Vec<u32> {
         let sec = rules.sec.as_ref();
-        let mut out = BitSet::new(sec.symbols(field).map_or(0, |s| s.len()));
+        let cells = rules.cells(field);
+        let mut out = Vec::new();
         let mut star = false;
         for (t, table) in sec.tables().iter().enumerate() {
-            let (Some(col), Some(rows)) = (table.column(field), rows_of(t)) else {
+            let (Some(col), Some(rows)) = (table.column(field), scope.rows(t)) else {
                 continue;
             };
             for r in rows.iter() {
-                let id = col.get(r).copied().unwrap_or(NULL);
-                match cell_text(sec, field, id) {
-                    Some(text) if self.is_wildcard(&text) => star = true,
-                    Some(text) if !text.trim().is_empty() => out.insert(id as usize),
+                let Some(&id) = col.get(r) else { continue };
+                match cells.get(id as usize) {
+                    Some(Cell::Wild | Cell::BlankWild) => star = true,
+                    Some(Cell::Value | Cell::Star) => out.push(id),
                     _ => {}
                 }
             }
         }
         if star {
-            for table in sec.tables() {
-                for &id in table.column(field).unwrap_or(&[]) {
-                    match cell_text(sec, field, id) {
-                        Some(text) if !self.is_wildcard(&text) && !text.trim().is_empty() => {
-                            out.insert(id as usize);
-                        }
-                        _ => {}
-                    }
-                }
-            }
+            out.extend_from_slice(rules.listed(field));
         }
+        out.sort_unstable();
+        out.dedup();
         out
     }
 
     /// SPEC §5.5: the pairing of values within a row is lost; say so when
     /// the kept rows pair values in a way the per-field union widens.
-    fn cross_product_note(
-        &self,
-        rules: &Rules<'_>,
-        rows_of: &dyn Fn(usize) -> Option<BitSet>,
-        notes: &mut Vec<Note>,
-    ) {
+    fn cross_product_note(&self, rules: &Rules<'_>, scope: &Scope<'_>, notes: &mut Notes<'_>) {
         let sec = rules.sec.as_ref();
         for (t, table) in sec.tables().iter().enumerate() {
             let fields: Vec<&ReductionField> = rules
@@ -1067,7 +1099,7 @@ impl<'a> Evaluator<'a> {
             if fields.len() < 2 {
                 continue;
             }
-            let Some(rows) = rows_of(t) else { continue };
+            let Some(rows) = scope.rows(t) else { continue };
             let cols: Vec<&[u32]> = fields
                 .iter()
                 .filter_map(|r| table.column(r.security))
@@ -1093,7 +1125,7 @@ impl<'a> Evaluator<'a> {
                 .product();
             if product > tuples.len() {
                 let names: Vec<String> = fields.iter().map(|f| format!("`{}`", f.name)).collect();
-                notes.push(Note::new(
+                notes.push(|| Note::new(
                     "cross-product",
                     format!("the rows of `{}` pair values of {} but the reduction applies each field on its own: the identity also sees combinations no row lists", table.name, names.join(" and ")),
                 ));
@@ -1105,17 +1137,17 @@ impl<'a> Evaluator<'a> {
     fn omitted(
         &self,
         rules: &Rules<'_>,
-        rows_of: &dyn Fn(usize) -> Option<BitSet>,
-        notes: &mut Vec<Note>,
+        scope: &Scope<'_>,
+        notes: &mut Notes<'_>,
     ) -> Vec<(FieldId, FieldName)> {
         let Some(omit) = rules.omit else {
             return Vec::new();
         };
         let sec = rules.sec.as_ref();
-        let values = self.field_values(rules, omit, rows_of);
+        let values = self.field_values(rules, omit, scope);
         let mut out: Vec<(FieldId, FieldName)> = Vec::new();
-        for id in values.iter() {
-            let Some(text) = cell_text(sec, omit, id as u32) else {
+        for id in values {
+            let Some(text) = cell_text(sec, omit, id) else {
                 continue;
             };
             let text = text.trim();
@@ -1134,7 +1166,7 @@ impl<'a> Evaluator<'a> {
                     .filter(|(_, n)| n.as_str().to_uppercase() == upper)
                     .collect();
                 for (_, n) in &folded {
-                    notes.push(Note::new(
+                    notes.push(|| Note::new(
                         "omit-case-insensitive",
                         format!("`OMIT` value `{text}` hides field `{n}`: section access upper-cases OMIT values, so they are compared with field names regardless of case [inf]"),
                     ));
@@ -1144,14 +1176,18 @@ impl<'a> Evaluator<'a> {
                 exact
             };
             if hits.is_empty() {
-                notes.push(Note::new(
-                    "omit-unknown-field",
-                    format!("`OMIT` value `{text}` names no application field: it hides nothing"),
-                ));
+                notes.push(|| {
+                    Note::new(
+                        "omit-unknown-field",
+                        format!(
+                            "`OMIT` value `{text}` names no application field: it hides nothing"
+                        ),
+                    )
+                });
             }
             for (f, n) in hits {
                 if self.data.keys.contains(f) {
-                    notes.push(Note::new(
+                    notes.push(|| Note::new(
                         "omit-key-field",
                         format!("`OMIT` hides key field `{n}`: the tables it links look unrelated to the user, but the reduction still went through it"),
                     ));
@@ -1166,11 +1202,80 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// The symbols of an identity field equal to one of the identity's values
+/// for that kind of column, ascending.
+fn allowed_symbols(
+    sec: &Model,
+    field: FieldId,
+    kind: IdKind,
+    cells: &[Cell],
+    identity: &Identity,
+) -> Vec<u32> {
+    let texts = identity_texts(kind, identity);
+    if texts.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (id, v) in sec.symbols(field).into_iter().flat_map(|s| s.iter()) {
+        if matches!(cells.get(id as usize), Some(Cell::Value | Cell::Star))
+            && texts.contains(&v.text().as_ref())
+        {
+            out.push(id);
+        }
+    }
+    out
+}
+
+/// The identity's values an identity column of `kind` is compared with.
+fn identity_texts(kind: IdKind, identity: &Identity) -> Vec<&str> {
+    let mut texts: Vec<&str> = Vec::new();
+    let user = identity.userid.as_ref().map(|u| u.as_str());
+    let email = identity.email.as_ref().map(|e| e.as_str());
+    let groups = identity.groups.iter().map(|g| g.as_str());
+    match kind {
+        IdKind::UserId => texts.extend(user),
+        IdKind::Email => texts.extend(email),
+        IdKind::Group => texts.extend(groups),
+        IdKind::NtName => {
+            texts.extend(user);
+            texts.extend(groups);
+        }
+        IdKind::Legacy => {}
+    }
+    texts
+}
+
+/// Per reduction field of `rules`, the application symbols each security
+/// symbol matches.
+fn value_matches(rules: &Rules<'_>, index: &HashMap<FieldId, ValueIndex>) -> Vec<Csr> {
+    let sec = rules.sec.as_ref();
+    rules
+        .reductions
+        .iter()
+        .map(|rf| {
+            let mut csr = Csr {
+                start: vec![0],
+                items: Vec::new(),
+            };
+            let Some(index) = index.get(&rf.data) else {
+                return csr;
+            };
+            for (_, v) in sec.symbols(rf.security).into_iter().flat_map(|s| s.iter()) {
+                index.matches(&v, &mut csr.items);
+                csr.start
+                    .push(u32::try_from(csr.items.len()).unwrap_or(u32::MAX));
+            }
+            csr
+        })
+        .collect()
+}
+
 /// Compiles the security tables (one `--uppercase` view of them).
 fn compile<'a>(
     sec: std::borrow::Cow<'a, Model>,
     live: &[(FieldId, FieldName)],
     notes: &mut Vec<Note>,
+    wildcards: &[String],
 ) -> Rules<'a> {
     let model = sec.as_ref();
     let kind_of = |f: FieldId| model.field_name(f).and_then(|n| identity_kind(n.as_str()));
@@ -1227,38 +1332,100 @@ fn compile<'a>(
     let access = model
         .find_field("ACCESS")
         .filter(|&f| model.tables().iter().any(|t| t.has_field(f)));
+    // Classify each distinct symbol once, then the rows.
+    let levels: Vec<Option<AccessLevel>> =
+        access
+            .and_then(|a| model.symbols(a))
+            .map_or(Vec::new(), |s| {
+                s.iter()
+                    .map(|(_, v)| match v.text().as_ref() {
+                        "ADMIN" => Some(AccessLevel::Admin),
+                        "USER" => Some(AccessLevel::User),
+                        _ => None,
+                    })
+                    .collect()
+            });
     let valid = model
         .tables()
         .iter()
         .map(|table| {
             let access = access?;
             let col = table.column(access)?;
-            // Classify each distinct symbol once, then the rows.
-            let ok: Vec<bool> = model.symbols(access).map_or(Vec::new(), |s| {
-                s.iter()
-                    .map(|(_, v)| matches!(v.text().as_ref(), "ADMIN" | "USER"))
-                    .collect()
-            });
             let mut rows = BitSet::new(table.len());
             for (r, &id) in col.iter().enumerate() {
-                if ok.get(id as usize).copied().unwrap_or(false) {
+                if levels.get(id as usize).copied().flatten().is_some() {
                     rows.insert(r);
                 }
             }
             Some(rows)
         })
         .collect();
+    let omit = model
+        .find_field("OMIT")
+        .filter(|&f| model.tables().iter().any(|t| t.has_field(f)));
+    let mut cells: HashMap<FieldId, Vec<Cell>, FixedState> = HashMap::default();
+    let mut listed: HashMap<FieldId, Vec<u32>, FixedState> = HashMap::default();
+    let identity_fields = tables
+        .iter()
+        .flat_map(|t| t.identity.iter().map(|&(f, _)| f));
+    let value_fields: Vec<FieldId> = reductions.iter().map(|r| r.security).chain(omit).collect();
+    for f in identity_fields.chain(value_fields.iter().copied()) {
+        cells
+            .entry(f)
+            .or_insert_with(|| classify(model, f, wildcards));
+    }
+    for &f in &value_fields {
+        let Some(c) = cells.get(&f) else { continue };
+        let mut present = BitSet::new(c.len());
+        for table in model.tables() {
+            for &id in table.column(f).unwrap_or(&[]) {
+                if matches!(c.get(id as usize), Some(Cell::Value | Cell::Star)) {
+                    present.insert(id as usize);
+                }
+            }
+        }
+        listed.insert(
+            f,
+            present
+                .iter()
+                .filter_map(|i| u32::try_from(i).ok())
+                .collect(),
+        );
+    }
     Rules {
         access,
         valid,
-        omit: model
-            .find_field("OMIT")
-            .filter(|&f| model.tables().iter().any(|t| t.has_field(f))),
+        levels,
+        omit,
         links,
         tables,
         reductions,
+        cells,
+        listed,
+        matches: Vec::new(),
         sec,
     }
+}
+
+/// How each symbol of `field` counts in a cell (see [`Cell`]).
+fn classify(model: &Model, field: FieldId, wildcards: &[String]) -> Vec<Cell> {
+    model.symbols(field).map_or(Vec::new(), |s| {
+        s.iter()
+            .map(|(_, v)| {
+                let text = v.text();
+                let wild = wildcards.iter().any(|w| *w == text);
+                if text.trim().is_empty() {
+                    if wild { Cell::BlankWild } else { Cell::Blank }
+                } else if wild {
+                    Cell::Wild
+                } else if text == "*" {
+                    Cell::Star
+                } else {
+                    Cell::Value
+                }
+            })
+            .collect()
+    })
 }
 
 fn has_lower_case(model: &Model) -> bool {

@@ -149,7 +149,7 @@ fn visible(audit: &Audit, g: &Grant) -> IndexMap<String, BTreeSet<String>> {
         .map(|(name, all)| {
             let seen: BTreeSet<String> = if !g.is_granted() {
                 BTreeSet::new()
-            } else if let Some((_, v)) = g.reduction.iter().find(|(n, _)| n == name) {
+            } else if let Some((_, v)) = g.view.reduction.iter().find(|(n, _)| n == name) {
                 v.iter().cloned().collect()
             } else {
                 all.iter().cloned().collect()
@@ -197,7 +197,13 @@ pub fn compare(a: &Audit, b: &Audit) -> Diff {
             }
         }
         let mut rows = IndexMap::new();
-        let mut tables: Vec<&String> = ga.tables.iter().chain(&gb.tables).map(|(n, _)| n).collect();
+        let mut tables: Vec<&String> = ga
+            .view
+            .tables
+            .iter()
+            .chain(&gb.view.tables)
+            .map(|(n, _)| n)
+            .collect();
         tables.dedup();
         let mut seen = BTreeSet::new();
         for t in tables {
@@ -205,7 +211,8 @@ pub fn compare(a: &Audit, b: &Audit) -> Diff {
                 continue;
             }
             let count = |g: &Grant| {
-                g.tables
+                g.view
+                    .tables
                     .iter()
                     .find(|(n, _)| n == t)
                     .map_or(0, |(_, r)| r.rows)
@@ -220,8 +227,8 @@ pub fn compare(a: &Audit, b: &Audit) -> Diff {
         }
         let omitted = if ga.is_granted() && gb.is_granted() {
             SetChange::new(
-                &ga.omitted.iter().cloned().collect(),
-                &gb.omitted.iter().cloned().collect(),
+                &ga.view.omitted.iter().cloned().collect(),
+                &gb.view.omitted.iter().cloned().collect(),
             )
         } else {
             SetChange::default()

@@ -40,7 +40,7 @@ use crate::access::{
     AccessLevel, Decision, DenyReason, Evaluator, Options, Product, SYSTEM_FIELDS,
 };
 use crate::load::App;
-use crate::model::{BitSet, FieldId, Model, NULL, Table, Value};
+use crate::model::{BitSet, FieldId, Model, NULL, Table};
 use crate::names::Identity;
 use crate::reduce::Reduced;
 use crate::script::source::SourceId;
@@ -179,6 +179,22 @@ fn named<I: IntoIterator<Item = String>>(items: I) -> String {
     }
 }
 
+/// [`named`] for `total` items of which `first` gives the first ones (at
+/// least [`MAX_NAMED`] of them when there are that many).
+fn named_of<I: IntoIterator<Item = String>>(first: I, total: usize) -> String {
+    let shown: Vec<String> = first
+        .into_iter()
+        .take(MAX_NAMED)
+        .map(|s| format!("`{s}`"))
+        .collect();
+    let more = total.saturating_sub(shown.len());
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
 /// The location of a row of a table, when the runner tracked it.
 fn row_location(app: &App, table: &Table, row: usize) -> Option<Location> {
     let o = table.origin(row)?;
@@ -221,6 +237,24 @@ fn text_of(model: &Model, field: FieldId, id: u32) -> Option<String> {
 
 fn is_blank(text: Option<&str>) -> bool {
     text.is_none_or(|t| t.trim().is_empty())
+}
+
+/// `test` applied once to each symbol of `field` (by its text): the
+/// findings below scan rows comparing ids, not text per row.
+fn per_symbol(model: &Model, field: FieldId, test: impl Fn(&str) -> bool) -> Vec<bool> {
+    model.symbols(field).map_or(Vec::new(), |s| {
+        s.iter().map(|(_, v)| test(v.text().as_ref())).collect()
+    })
+}
+
+/// Whether the symbol `id` passed the test (NULL and unknown ids: `null`).
+fn holds(flags: &[bool], id: u32, null: bool) -> bool {
+    flags.get(id as usize).copied().unwrap_or(null)
+}
+
+/// The distinct symbols of `field` in any table, ascending.
+fn present_ids(model: &Model, field: FieldId) -> Vec<u32> {
+    data_ids(model, field)
 }
 
 const IDENTITY_COLUMNS: [&str; 8] = [
@@ -266,13 +300,9 @@ fn data_ids(model: &Model, field: FieldId) -> Vec<u32> {
         .collect()
 }
 
-/// Whether two values are equal the way section access compares them
-/// (SPEC §5.3): as numbers when both are, otherwise as text.
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a.num(), b.num()) {
-        (Some(x), Some(y)) => x == y,
-        _ => a.text() == b.text(),
-    }
+/// A number as a set key: `-0` and `0` alike (they compare equal).
+fn num_key(n: f64) -> u64 {
+    if n == 0.0 { 0 } else { n.to_bits() }
 }
 
 /// Value combinations across the reduction fields of one security table
@@ -286,6 +316,23 @@ pub(super) fn cross_combinations(
     const LIMIT: usize = 100_000;
     let sec = ev.security();
     let reductions = ev.reduction_fields();
+    // Only a table with two applied reduction fields pairs values.
+    let pairs = sec.tables().iter().any(|table| {
+        reductions
+            .iter()
+            .filter(|(s, d, _)| {
+                table.has_field(*s)
+                    && decision
+                        .reduction
+                        .iter()
+                        .any(|r| r.applied && r.field == *d)
+            })
+            .count()
+            >= 2
+    });
+    if !pairs {
+        return (Vec::new(), 0);
+    }
     let applied: HashMap<FieldId, HashSet<String>> = decision
         .reduction
         .iter()
@@ -499,17 +546,23 @@ fn lowercase_security_values(app: &App, out: &mut Vec<Finding>) {
                 continue;
             };
             let Some(col) = table.column(f) else { continue };
+            let lower = per_symbol(sec, f, |t| t.chars().any(char::is_lowercase));
             let mut values: Vec<String> = Vec::new();
             let mut first = None;
+            let mut done = BitSet::new(lower.len());
             for (r, &id) in col.iter().enumerate() {
-                let Some(t) = text_of(sec, f, id) else {
+                if !holds(&lower, id, false) || id == NULL {
                     continue;
-                };
-                if t.chars().any(char::is_lowercase) {
-                    first.get_or_insert(r);
-                    if !values.contains(&t) {
-                        values.push(t);
-                    }
+                }
+                first.get_or_insert(r);
+                if done.contains(id as usize) {
+                    continue;
+                }
+                done.insert(id as usize);
+                if let Some(t) = text_of(sec, f, id)
+                    && !values.contains(&t)
+                {
+                    values.push(t);
                 }
             }
             let Some(first) = first else { continue };
@@ -537,8 +590,9 @@ fn identity_cells(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
                 continue;
             };
             let Some(col) = table.column(f) else { continue };
+            let blanks = per_symbol(sec, f, |t| is_blank(Some(t)));
             let blank: Vec<usize> = (0..col.len())
-                .filter(|&r| is_blank(col.get(r).and_then(|&id| text_of(sec, f, id)).as_deref()))
+                .filter(|&r| col.get(r).is_none_or(|&id| holds(&blanks, id, true)))
                 .collect();
             if let Some(&first) = blank.first() {
                 let rows = blank.iter().map(|r| (r + 1).to_string());
@@ -555,12 +609,9 @@ fn identity_cells(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
                 ));
             }
             if matches!(name, "NTDOMAINSID" | "NTSID" | "SERIAL" | "PASSWORD") {
+                let values = per_symbol(sec, f, |t| !t.trim().is_empty() && !ev.is_wildcard(t));
                 let legacy: Vec<usize> = (0..col.len())
-                    .filter(|&r| {
-                        col.get(r)
-                            .and_then(|&id| text_of(sec, f, id))
-                            .is_some_and(|t| !t.trim().is_empty() && !ev.is_wildcard(&t))
-                    })
+                    .filter(|&r| col.get(r).is_some_and(|&id| holds(&values, id, false)))
                     .collect();
                 if let Some(&first) = legacy.first() {
                     out.push(Finding::new(
@@ -589,11 +640,11 @@ fn access_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
     };
     for table in sec.tables() {
         let Some(col) = table.column(f) else { continue };
+        let ok = per_symbol(sec, f, |t| t == "ADMIN" || t == "USER");
         let mut bad: Vec<(String, usize)> = Vec::new();
         for (r, &id) in col.iter().enumerate() {
-            let t = text_of(sec, f, id).unwrap_or_default();
-            if t != "ADMIN" && t != "USER" {
-                bad.push((t, r));
+            if !holds(&ok, id, false) {
+                bad.push((text_of(sec, f, id).unwrap_or_default(), r));
             }
         }
         let Some(&(_, first)) = bad.first() else {
@@ -672,18 +723,22 @@ fn unmatched_fields(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
 fn lowercase_data_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
     let sec = ev.security();
     for (sf, df, name) in ev.reduction_fields() {
-        let listed: HashSet<String> = sec
-            .tables()
-            .iter()
-            .flat_map(|t| t.column(sf).unwrap_or(&[]).iter())
-            .filter_map(|&id| text_of(sec, sf, id))
-            .collect();
-        let bad: Vec<u32> = data_ids(&app.data, df)
+        let lower: Vec<(u32, String)> = data_ids(&app.data, df)
             .into_iter()
-            .filter(|&id| {
-                text_of(&app.data, df, id)
-                    .is_some_and(|t| t.chars().any(char::is_lowercase) && !listed.contains(&t))
-            })
+            .filter_map(|id| text_of(&app.data, df, id).map(|t| (id, t)))
+            .filter(|(_, t)| t.chars().any(char::is_lowercase))
+            .collect();
+        if lower.is_empty() {
+            continue;
+        }
+        let listed: HashSet<String> = present_ids(sec, sf)
+            .into_iter()
+            .filter_map(|id| text_of(sec, sf, id))
+            .collect();
+        let bad: Vec<u32> = lower
+            .into_iter()
+            .filter(|(_, t)| !listed.contains(t))
+            .map(|(id, _)| id)
             .collect();
         if bad.is_empty() {
             continue;
@@ -722,34 +777,49 @@ fn lowercase_data_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) 
 fn star_coverage(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
     let sec = ev.security();
     for (sf, df, name) in ev.reduction_fields() {
-        let mut star_at = None;
-        let mut listed: Vec<Value> = Vec::new();
-        for table in sec.tables() {
-            let Some(col) = table.column(sf) else {
+        let wild = per_symbol(sec, sf, |t| ev.is_wildcard(t));
+        let star_at = sec.tables().iter().find_map(|table| {
+            let col = table.column(sf)?;
+            let r = col
+                .iter()
+                .position(|&id| id != NULL && holds(&wild, id, false))?;
+            Some(row_location(app, table, r))
+        });
+        let Some(at) = star_at else { continue };
+        // The listed values (not wildcards, not blank), each once, indexed
+        // the way `same_value` compares: numbers by value, text exactly.
+        let mut nums: HashSet<u64> = HashSet::new();
+        let mut texts: HashSet<String> = HashSet::new();
+        let mut plain_texts: HashSet<String> = HashSet::new();
+        for id in present_ids(sec, sf) {
+            let Some(v) = sec.value(sf, id) else { continue };
+            let t = v.text();
+            if ev.is_wildcard(&t) || t.trim().is_empty() {
                 continue;
-            };
-            for (r, &id) in col.iter().enumerate() {
-                if id == NULL {
-                    continue;
-                }
-                let Some(v) = sec.value(sf, id) else { continue };
-                let t = v.text();
-                if ev.is_wildcard(&t) {
-                    if star_at.is_none() {
-                        star_at = Some(row_location(app, table, r));
+            }
+            match v.num() {
+                Some(n) => {
+                    if !n.is_nan() {
+                        nums.insert(num_key(n));
                     }
-                } else if !t.trim().is_empty() {
-                    listed.push(v);
+                }
+                None => {
+                    plain_texts.insert(t.to_string());
                 }
             }
+            texts.insert(t.into_owned());
         }
-        let Some(at) = star_at else { continue };
         let mut missing: Vec<u32> = data_ids(&app.data, df)
             .into_iter()
             .filter(|&id| {
-                app.data
-                    .value(df, id)
-                    .is_some_and(|d| !listed.iter().any(|l| same_value(l, &d)))
+                app.data.value(df, id).is_some_and(|d| {
+                    let t = d.text();
+                    let listed = match d.num() {
+                        Some(n) => nums.contains(&num_key(n)) || plain_texts.contains(t.as_ref()),
+                        None => texts.contains(t.as_ref()),
+                    };
+                    !listed
+                })
             })
             .collect();
         if missing.is_empty() {
@@ -788,7 +858,14 @@ fn omit_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
         let Some(col) = table.column(omit) else {
             continue;
         };
+        let mut visited = BitSet::new(sec.symbols(omit).map_or(0, |s| s.len()));
         for (r, &id) in col.iter().enumerate() {
+            // A value seen before was handled there (the `done` test below
+            // would skip it anyway).
+            if visited.contains(id as usize) {
+                continue;
+            }
+            visited.insert(id as usize);
             let Some(text) = text_of(sec, omit, id) else {
                 continue;
             };
@@ -830,9 +907,36 @@ fn omit_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
 fn duplicate_rows(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
     let sec = ev.security();
     for table in sec.tables() {
-        let mut first: HashMap<Vec<u32>, usize> = HashMap::new();
+        // Only rows whose value in the most varied column occurs twice can
+        // repeat a row: hash just those.
+        let widest = table
+            .fields()
+            .max_by_key(|&f| sec.symbols(f).map_or(0, |s| s.len()));
+        let candidate: Option<Vec<bool>> = widest.and_then(|f| {
+            let col = table.column(f)?;
+            let mut times = vec![0u8; sec.symbols(f).map_or(0, |s| s.len()) + 1];
+            let last = times.len() - 1;
+            let slot = move |id: u32| (id as usize).min(last);
+            for &id in col {
+                if let Some(n) = times.get_mut(slot(id)) {
+                    *n = n.saturating_add(1);
+                }
+            }
+            Some(
+                col.iter()
+                    .map(|&id| times.get(slot(id)).is_some_and(|&n| n > 1))
+                    .collect(),
+            )
+        });
+        let mut first: HashMap<Vec<u32>, usize, foldhash::fast::FixedState> = HashMap::default();
         let mut dups: Vec<(usize, usize)> = Vec::new();
         for r in 0..table.len() {
+            if candidate
+                .as_ref()
+                .is_some_and(|c| !c.get(r).copied().unwrap_or(true))
+            {
+                continue;
+            }
             let row: Vec<u32> = table.row(r).collect();
             match first.get(&row) {
                 Some(&f) => dups.push((f, r)),
@@ -887,26 +991,33 @@ fn scheduler(app: &App, opts: &Options, ev: &Evaluator<'_>, out: &mut Vec<Findin
 
 /// Findings on what the audit computed.
 fn results(app: &App, audit: &Audit, seen: &Seen, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
-    let mut by_grant: Vec<Vec<String>> = vec![Vec::new(); audit.grants.len()];
+    // Per grant, its number of identities and the labels of the first
+    // few (messages name at most `MAX_NAMED`).
+    let mut by_grant: Vec<(usize, Vec<String>)> = vec![(0, Vec::new()); audit.grants.len()];
     for e in &audit.entries {
-        if let Some(v) = by_grant.get_mut(e.grant) {
-            v.push(super::label(&e.identity));
+        if let Some((n, v)) = by_grant.get_mut(e.grant) {
+            *n += 1;
+            if v.len() < MAX_NAMED {
+                v.push(super::label(&e.identity));
+            }
         }
     }
     for (reason, code) in [
         (DenyReason::StrictExclusion, "strict-exclusion-denied"),
         (DenyReason::ReducedToNothing, "reduced-to-nothing-denied"),
     ] {
-        let who: Vec<String> = audit
-            .grants
-            .iter()
-            .zip(&by_grant)
-            .filter(|(g, _)| g.outcome.reason() == Some(reason))
-            .flat_map(|(_, w)| w.iter().cloned())
-            .collect();
-        if who.is_empty() {
+        let denied = || {
+            audit
+                .grants
+                .iter()
+                .zip(&by_grant)
+                .filter(|(g, _)| g.outcome.reason() == Some(reason))
+        };
+        let n: usize = denied().map(|(_, (n, _))| n).sum();
+        if n == 0 {
             continue;
         }
+        let who = denied().flat_map(|(_, (_, w))| w.iter().cloned());
         let (what, help) = match reason {
             DenyReason::StrictExclusion => (
                 "a reduction field matches none of their values in the data (strict exclusion)",
@@ -917,21 +1028,21 @@ fn results(app: &App, audit: &Audit, seen: &Seen, ev: &Evaluator<'_>, out: &mut 
                 "check that their values occur together in the data",
             ),
         };
-        let n = who.len();
         out.push(Finding::new(
             code,
             Severity::Warning,
             format!(
                 "{n} identit{} denied because {what}: {}",
                 if n == 1 { "y is" } else { "ies are" },
-                named(who)
+                named_of(who, n)
             ),
             None,
             help,
         ));
     }
-    for (g, who) in audit.grants.iter().zip(&by_grant) {
-        if who.is_empty() {
+    for (g, (n, who)) in audit.grants.iter().zip(&by_grant) {
+        let n = *n;
+        if n == 0 {
             continue;
         }
         if g.cross_total > 0 {
@@ -940,8 +1051,8 @@ fn results(app: &App, audit: &Audit, seen: &Seen, ev: &Evaluator<'_>, out: &mut 
                 Severity::Warning,
                 format!(
                     "{} see{} combinations of reduction values that no single security row grants ({} in all): {}",
-                    named(who.iter().cloned()),
-                    if who.len() == 1 { "s" } else { "" },
+                    named_of(who.iter().cloned(), n),
+                    if n == 1 { "s" } else { "" },
                     g.cross_total,
                     g.cross.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(", ")
                 ),
@@ -949,15 +1060,15 @@ fn results(app: &App, audit: &Audit, seen: &Seen, ev: &Evaluator<'_>, out: &mut 
                 "section access unions each field on its own; combine the fields into one key field (e.g. `COUNTRY & '|' & CATEGORY`) in both the security table and the data",
             ));
         }
-        if g.is_granted() && g.access == Some(AccessLevel::Admin) && !g.reduction.is_empty() {
-            let fields: Vec<String> = g.reduction.iter().map(|(n, _)| n.clone()).collect();
+        if g.is_granted() && g.access == Some(AccessLevel::Admin) && !g.view.reduction.is_empty() {
+            let fields: Vec<String> = g.view.reduction.iter().map(|(n, _)| n.clone()).collect();
             out.push(Finding::new(
                 "admin-reduced",
                 Severity::Warning,
                 format!(
                     "{} {} ADMIN but reduced by {}: ADMIN does not mean all data",
-                    named(who.iter().cloned()),
-                    if who.len() == 1 { "is" } else { "are" },
+                    named_of(who.iter().cloned(), n),
+                    if n == 1 { "is" } else { "are" },
                     named(fields)
                 ),
                 g.location.clone(),

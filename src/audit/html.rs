@@ -261,7 +261,12 @@ fn matrix(h: &mut String, audit: &Audit) {
         );
         identity_cells(h, audit, e, g);
         for (name, values) in &audit.fields {
-            let applied = g.reduction.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+            let applied = g
+                .view
+                .reduction
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v);
             if values.len() > MAX_VALUES || values.is_empty() {
                 let shown = match (g.is_granted(), applied) {
                     (false, _) => String::new(),
@@ -292,7 +297,13 @@ fn rows(h: &mut String, audit: &Audit) {
     let tables: Vec<(String, usize)> = audit
         .grants
         .first()
-        .map(|g| g.tables.iter().map(|(n, t)| (n.clone(), t.total)).collect())
+        .map(|g| {
+            g.view
+                .tables
+                .iter()
+                .map(|(n, t)| (n.clone(), t.total))
+                .collect()
+        })
         .unwrap_or_default();
     if tables.is_empty() {
         h.push_str("<p>No application table.</p>\n");
@@ -319,6 +330,7 @@ fn rows(h: &mut String, audit: &Audit) {
         identity_cells(h, audit, e, g);
         for (name, total) in &tables {
             let n = g
+                .view
                 .tables
                 .iter()
                 .find(|(t, _)| t == name)
@@ -331,7 +343,7 @@ fn rows(h: &mut String, audit: &Audit) {
                 width.max(2)
             );
         }
-        let omitted: Vec<String> = g.omitted.iter().map(|o| esc(o)).collect();
+        let omitted: Vec<String> = g.view.omitted.iter().map(|o| esc(o)).collect();
         let _ = write!(h, "<td>{}</td>", omitted.join(", "));
         h.push_str("</tr>\n");
     }

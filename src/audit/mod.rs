@@ -25,19 +25,23 @@ pub mod diff;
 pub mod expect;
 pub mod findings;
 pub mod html;
+mod json;
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use foldhash::fast::FixedState;
-use std::path::{Path, PathBuf};
+use hashbrown::HashTable;
 
 use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::access::report::{IdentityReport, TableReport};
-use crate::access::{AccessLevel, Decision, Evaluator, Options, Outcome};
+use crate::access::{AccessLevel, Decision, DenyReason, Evaluator, Options, Origin, Outcome};
 use crate::load::App;
-use crate::model::{BitSet, FieldId, NULL};
+use crate::model::{BitSet, FieldId, Model, NULL};
 use crate::names::{Email, GroupName, Identity, UserId};
 use crate::reduce::PerValue;
 
@@ -55,24 +59,59 @@ const USER_COLUMNS: [&str; 2] = ["USERID", "NTNAME"];
 /// nobody. Sorted: users, then e-mails, then groups.
 pub fn identities(app: &App, opts: &Options) -> Vec<Identity> {
     let sec = app.security(opts.uppercase);
+    let mut out = named_identities(&sec, app.star.as_deref());
+    sort_named(&mut out);
+    out.into_iter().map(|(i, _)| i).collect()
+}
+
+/// The identities of [`identities`], unsorted, each with the symbol it was
+/// read off when the identity's value is that symbol's text exactly (the
+/// matcher then needs no lookup for it).
+fn named_identities(sec: &Model, star: Option<&str>) -> Vec<(Identity, Option<Origin>)> {
     let mut out = Vec::new();
+    let named: usize = USER_COLUMNS
+        .iter()
+        .chain(&["USER.EMAIL", "GROUP"])
+        .filter_map(|c| sec.find_field(c).and_then(|f| sec.symbols(f)))
+        .map(|s| s.len())
+        .sum();
+    out.reserve(named);
     let mut column = |name: &str, make: &dyn Fn(&str) -> Identity| {
         let Some(f) = sec.find_field(name) else {
             return;
         };
+        // Each distinct value once (a value repeated over many rows names
+        // one identity).
+        let mut present = BitSet::new(sec.symbols(f).map_or(0, |s| s.len()));
         for table in sec.tables() {
             for &id in table.column(f).unwrap_or(&[]) {
-                if id == NULL {
-                    continue;
+                if id != NULL {
+                    present.insert(id as usize);
                 }
-                let Some(v) = sec.value(f, id) else { continue };
-                let text = v.text();
-                let text = text.trim();
-                if text.is_empty() || text == "*" || app.star.as_deref() == Some(text) {
-                    continue;
-                }
-                out.push(make(text));
             }
+        }
+        for id in present.iter() {
+            let Ok(id) = u32::try_from(id) else { continue };
+            let Some(v) = sec.value(f, id) else {
+                continue;
+            };
+            let raw = v.text();
+            let text = raw.trim();
+            if text.is_empty() || text == "*" || star == Some(text) {
+                continue;
+            }
+            let identity = make(text);
+            let value = identity
+                .userid
+                .as_ref()
+                .map(|u| u.as_str())
+                .or(identity.email.as_ref().map(|e| e.as_str()))
+                .or(identity.groups.first().map(|g| g.as_str()));
+            let origin = (value == Some(raw.as_ref())).then_some(Origin {
+                field: f,
+                symbol: id,
+            });
+            out.push((identity, origin));
         }
     };
     for c in USER_COLUMNS {
@@ -84,15 +123,61 @@ pub fn identities(app: &App, opts: &Options) -> Vec<Identity> {
     column("GROUP", &|g| {
         Identity::new(None, None, vec![GroupName::new(g)])
     });
-    sort_identities(&mut out);
     out
 }
 
-/// Sorts and de-duplicates identities: users first, then e-mails, then
-/// group members, each by name.
-pub fn sort_identities(ids: &mut Vec<Identity>) {
-    // Compared by reference: cloning the names per comparison dominated
-    // audits of large security tables.
+/// [`sort_identities`] for identities with their origin (of two equal
+/// identities, the first one's origin stays: either is right).
+fn sort_named(ids: &mut Vec<(Identity, Option<Origin>)>) {
+    // A million identities compare strings behind pointers: sort on a
+    // prefix held inline, comparing whole identities only on equal ones.
+    let mut order: Vec<(u128, usize)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (prefix(id), i))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| match (ids.get(a.1), ids.get(b.1)) {
+                (Some(x), Some(y)) => compare(&x.0, &y.0),
+                _ => a.1.cmp(&b.1),
+            })
+    });
+    let mut slots: Vec<Option<(Identity, Option<Origin>)>> = ids.drain(..).map(Some).collect();
+    ids.extend(
+        order
+            .iter()
+            .filter_map(|&(_, i)| slots.get_mut(i).and_then(Option::take)),
+    );
+    ids.dedup_by(|a, b| a.0 == b.0);
+}
+
+/// The first bytes of what [`compare`] orders an identity by, as a number
+/// in the same order: a class (users, e-mails, anonymous, group members),
+/// then the first 15 bytes of the user id, e-mail or first group, padded
+/// with zeros. A smaller prefix means a smaller identity; equal prefixes
+/// say nothing.
+fn prefix(i: &Identity) -> u128 {
+    let (class, text) = match (&i.userid, &i.email, i.groups.first()) {
+        (Some(u), _, _) => (0u8, u.as_str()),
+        (None, Some(e), _) => (1, e.as_str()),
+        (None, None, None) => (2, ""),
+        (None, None, Some(g)) => (3, g.as_str()),
+    };
+    let mut bytes = [0u8; 16];
+    if let Some((first, rest)) = bytes.split_first_mut() {
+        *first = class;
+        for (b, t) in rest.iter_mut().zip(text.bytes()) {
+            *b = t;
+        }
+    }
+    u128::from_be_bytes(bytes)
+}
+
+/// The order of audited identities: users first, then e-mails, then group
+/// members, each by name. Compared by reference: cloning the names per
+/// comparison dominated audits of large security tables.
+fn compare(a: &Identity, b: &Identity) -> std::cmp::Ordering {
     fn key(i: &Identity) -> (bool, Option<&UserId>, bool, Option<&Email>) {
         (
             i.userid.is_none(),
@@ -101,7 +186,14 @@ pub fn sort_identities(ids: &mut Vec<Identity>) {
             i.email.as_ref(),
         )
     }
-    ids.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.groups.cmp(&b.groups)));
+    key(a).cmp(&key(b)).then_with(|| a.groups.cmp(&b.groups))
+}
+
+/// Sorts and de-duplicates identities: users first, then e-mails, then
+/// group members, each by name.
+pub fn sort_identities(ids: &mut Vec<Identity>) {
+    // Unstable is enough: identities comparing equal are equal, and go.
+    ids.sort_unstable_by(compare);
     ids.dedup();
 }
 
@@ -184,15 +276,12 @@ pub fn read_identities(path: &Path) -> Result<Vec<Identity>, IdentitiesError> {
     Ok(out)
 }
 
-/// What one distinct grant gives: shared by every identity whose matched
-/// security rows are the same.
-#[derive(Clone, Debug)]
-pub struct Grant {
-    /// Granted or denied (reduced-to-nothing included).
-    pub outcome: Outcome,
-    /// Access level when granted (`None` without section access).
-    pub access: Option<AccessLevel>,
-    /// S_f of every applied reduction field, values as text in Qlik's order.
+/// What identities see: shared by the grants with the same outcome,
+/// reduction and hidden fields.
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    /// S_f of every applied reduction field, values as text in Qlik's order
+    /// (empty when denied).
     pub reduction: Vec<(String, Vec<String>)>,
     /// Reduction fields not applied (an ADMIN's field matching nothing).
     pub unreduced: Vec<String>,
@@ -201,6 +290,18 @@ pub struct Grant {
     /// Every application table: rows left, total, visible fields (rows are 0
     /// when denied).
     pub tables: Vec<(String, TableReport)>,
+}
+
+/// What one distinct grant gives: shared by every identity whose matched
+/// security rows are the same.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    /// Granted or denied (reduced-to-nothing included).
+    pub outcome: Outcome,
+    /// Access level when granted (`None` without section access).
+    pub access: Option<AccessLevel>,
+    /// What the identities see (shared with other grants).
+    pub view: Arc<View>,
     /// Value combinations across reduction fields that the identity sees
     /// though no single kept row grants them (SPEC §5.5), as
     /// `FIELD=value, FIELD=value`; at most [`findings::MAX_NAMED`].
@@ -262,39 +363,48 @@ pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
 impl Audit {
     /// Audits the identities named by the security tables plus `extra`.
     pub fn run(app: &App, opts: &Options, extra: &[Identity], progress: Progress<'_>) -> Audit {
-        let mut ids = identities(app, opts);
-        ids.extend(extra.iter().cloned());
-        sort_identities(&mut ids);
-        Self::run_identities(app, opts, ids, progress)
+        let ev = Evaluator::new(app, *opts);
+        let mut ids = named_identities(ev.security(), app.star.as_deref());
+        ids.extend(extra.iter().map(|i| (i.clone(), None)));
+        Self::grouped(app, opts, &ev, ids, progress)
     }
 
     /// Audits exactly `ids` (sorted and de-duplicated first).
     pub fn run_identities(
         app: &App,
         opts: &Options,
-        mut ids: Vec<Identity>,
+        ids: Vec<Identity>,
         progress: Progress<'_>,
     ) -> Audit {
-        sort_identities(&mut ids);
         let ev = Evaluator::new(app, *opts);
+        let ids = ids.into_iter().map(|i| (i, None)).collect();
+        Self::grouped(app, opts, &ev, ids, progress)
+    }
+
+    /// The audit proper: identities grouped by key, one decision per key.
+    fn grouped(
+        app: &App,
+        opts: &Options,
+        ev: &Evaluator<'_>,
+        mut ids: Vec<(Identity, Option<Origin>)>,
+        progress: Progress<'_>,
+    ) -> Audit {
+        sort_named(&mut ids);
         let index = ev.match_index();
-        // Group identities by the rows they match: one decision per key.
-        let mut keys: HashMap<crate::access::MatchKey, usize, FixedState> = HashMap::default();
+        // Group identities by the rows they match: one decision per key,
+        // keys numbered in order of first use.
+        let mut keys = Interner::default();
         let mut key_of: Vec<usize> = Vec::with_capacity(ids.len());
-        let mut distinct: Vec<crate::access::MatchKey> = Vec::new();
-        for identity in &ids {
-            let key = index.key(identity);
-            let next = distinct.len();
-            let k = *keys.entry(key.clone()).or_insert_with(|| {
-                distinct.push(key);
-                next
-            });
-            key_of.push(k);
+        {
+            let mut matcher = index.matcher();
+            for (identity, origin) in &ids {
+                key_of.push(keys.intern(matcher.key_from(identity, *origin)));
+            }
         }
         // Service accounts (`INTERNAL\…`, e.g. the reload scheduler) see
         // data no person sees; they do not count as "someone sees this row".
-        let mut counted = vec![false; distinct.len()];
-        for (identity, &k) in ids.iter().zip(&key_of) {
+        let mut counted = vec![false; keys.len()];
+        for ((identity, _), &k) in ids.iter().zip(&key_of) {
             let service = identity
                 .userid
                 .as_ref()
@@ -305,62 +415,84 @@ impl Audit {
         }
         let ntables = app.data.tables().len();
         let mut seen = findings::Seen::new(app);
-        // One reduction per distinct selection; keep only the row counts and
-        // visible rows' contribution so memory does not grow with the
-        // number of distinct grants.
-        let mut reductions: HashMap<Vec<(FieldId, Vec<u32>)>, Vec<usize>> = HashMap::new();
-        let mut visible_keys: std::collections::HashSet<Vec<(FieldId, Vec<u32>)>> =
-            std::collections::HashSet::new();
-        let mut grants: Vec<Grant> = Vec::with_capacity(distinct.len());
+        // One reduction per distinct selection (applied fields and their
+        // values), kept as row counts only so that memory does not grow
+        // with the number of distinct grants.
+        let mut selections = Interner::default();
+        let mut counts_of: Vec<Option<Vec<usize>>> = Vec::new();
+        let mut visible: Vec<bool> = Vec::new();
         // Selections on one field are counted from per-value parts when the
         // model allows (exact, see `PerValue`): no reduction per grant. The
         // rows someone sees are then those of the union of the visible
         // selections, reduced once at the end.
-        let mut per_value: HashMap<FieldId, Option<PerValue>> = HashMap::new();
+        let mut per_value: HashMap<FieldId, Option<PerValue>, FixedState> = HashMap::default();
         let mut seen_values: Vec<(FieldId, BitSet)> = Vec::new();
-        let total = distinct.len();
-        for (i, key) in distinct.iter().enumerate() {
-            let mut decision = ev.decide(key);
-            let selection_key: Vec<(FieldId, Vec<u32>)> = decision
-                .reduction
-                .iter()
-                .filter(|r| r.applied)
-                .map(|r| (r.field, r.values.clone()))
-                .collect();
-            let mut counts = Vec::new();
+        // What a grant shows is shared by the grants with the same outcome,
+        // selection and hidden fields.
+        let mut views = Interner::default();
+        let mut shown: Vec<Arc<View>> = Vec::new();
+        let mut grants: Vec<Grant> = Vec::with_capacity(keys.len());
+        let mut buf: Vec<u32> = Vec::new();
+        let total = keys.len();
+        for k in 0..total {
+            let mut decision = ev.decide(&index, keys.get(k));
+            buf.clear();
+            for r in decision.reduction.iter().filter(|r| r.applied) {
+                buf.push(r.field.0);
+                buf.push(u32::try_from(r.values.len()).unwrap_or(u32::MAX));
+                buf.extend_from_slice(&r.values);
+            }
+            let sel = selections.intern(&buf);
+            if counts_of.len() <= sel {
+                counts_of.resize(sel + 1, None);
+                visible.resize(sel + 1, false);
+            }
+            let mut applied = decision.reduction.iter().filter(|r| r.applied);
+            let one = match (applied.next(), applied.next()) {
+                (Some(r), None) => Some((r.field, r.values.clone())),
+                _ => None,
+            };
+            let mut counts: &[usize] = &[];
             if decision.outcome.is_granted() {
-                let single = match selection_key.as_slice() {
-                    [(field, values)] => per_value
+                let single = match &one {
+                    Some((field, values)) => per_value
                         .entry(*field)
                         .or_insert_with(|| ev.per_value(*field))
                         .as_ref()
                         .map(|pv| (pv, values)),
-                    _ => None,
+                    None => None,
                 };
                 let mut fresh = None;
-                counts = match (reductions.get(&selection_key), single) {
-                    (Some(c), _) => c.clone(),
-                    (None, Some((pv, values))) => {
-                        let c = pv.counts(values);
-                        reductions.insert(selection_key.clone(), c.clone());
-                        c
+                if counts_of.get(sel).is_some_and(Option::is_none) {
+                    let c = match single {
+                        Some((pv, values)) => pv.counts(values),
+                        _ => {
+                            let reduced = ev.reduce(&decision);
+                            let c = (0..ntables).map(|t| reduced.count(t)).collect();
+                            fresh = Some(reduced);
+                            c
+                        }
+                    };
+                    if let Some(slot) = counts_of.get_mut(sel) {
+                        *slot = Some(c);
                     }
-                    (None, None) => {
-                        let reduced = ev.reduce(&decision);
-                        let c: Vec<usize> = (0..ntables).map(|t| reduced.count(t)).collect();
-                        fresh = Some(reduced);
-                        reductions.insert(selection_key.clone(), c.clone());
-                        c
-                    }
-                };
-                let decomposed = single.map(|(pv, _)| pv.field());
-                ev.finish(&mut decision, &counts);
+                }
+                counts = counts_of
+                    .get(sel)
+                    .and_then(Option::as_deref)
+                    .unwrap_or_default();
+                ev.finish(&mut decision, counts);
+                let first_visible = visible.get(sel).is_some_and(|v| !v);
                 if decision.outcome.is_granted()
-                    && counted.get(i).copied().unwrap_or(false)
-                    && visible_keys.insert(selection_key.clone())
+                    && counted.get(k).copied().unwrap_or(false)
+                    && first_visible
                 {
-                    match (decomposed, selection_key.first()) {
-                        (Some(field), Some((_, values))) => {
+                    if let Some(v) = visible.get_mut(sel) {
+                        *v = true;
+                    }
+                    match single {
+                        Some((pv, values)) => {
+                            let field = pv.field();
                             let pos = match seen_values.iter().position(|(f, _)| *f == field) {
                                 Some(p) => p,
                                 None => {
@@ -382,8 +514,46 @@ impl Audit {
                     }
                 }
             }
-            grants.push(summarise(app, &ev, &decision, &counts));
-            progress(i + 1, total);
+            let granted = decision.outcome.is_granted();
+            buf.clear();
+            buf.push(outcome_code(decision.outcome));
+            buf.push(match decision.access {
+                None => 0,
+                Some(AccessLevel::Admin) => 1,
+                Some(AccessLevel::User) => 2,
+            });
+            buf.push(u32::try_from(sel).unwrap_or(u32::MAX));
+            buf.push(u32::try_from(decision.omitted.len()).unwrap_or(u32::MAX));
+            buf.extend(decision.omitted.iter().map(|(f, _)| f.0));
+            buf.extend(
+                decision
+                    .reduction
+                    .iter()
+                    .filter(|r| !r.applied)
+                    .map(|r| r.field.0),
+            );
+            let v = views.intern(&buf);
+            if v == shown.len() {
+                shown.push(Arc::new(View::new(app, &decision, counts)));
+            }
+            let (cross, cross_total) = if granted {
+                findings::cross_combinations(app, ev, &decision)
+            } else {
+                (Vec::new(), 0)
+            };
+            grants.push(Grant {
+                outcome: decision.outcome,
+                access: if granted { decision.access } else { None },
+                view: shown.get(v).cloned().unwrap_or_default(),
+                cross,
+                cross_total,
+                location: decision
+                    .matched_rows
+                    .iter()
+                    .find(|m| m.kept)
+                    .and_then(|m| findings::path_location(app, m.file.as_deref()?, m.line?)),
+            });
+            progress(k + 1, total);
         }
         for (field, values) in seen_values {
             seen.add(&ev.reduce_values(field, values));
@@ -391,18 +561,18 @@ impl Audit {
         let entries: Vec<Entry> = ids
             .into_iter()
             .zip(key_of)
-            .map(|(identity, grant)| Entry { identity, grant })
+            .map(|((identity, _), grant)| Entry { identity, grant })
             .collect();
-        let fields = findings::reduction_values(app, &ev);
+        let fields = findings::reduction_values(app, ev);
         let mut audit = Audit {
             entries,
             grants,
             findings: Vec::new(),
             fields,
             decided: total,
-            reductions: reductions.len(),
+            reductions: counts_of.iter().flatten().count(),
         };
-        audit.findings = findings::collect(app, opts, &ev, &audit, &seen);
+        audit.findings = findings::collect(app, opts, ev, &audit, &seen);
         audit
     }
 
@@ -432,78 +602,122 @@ impl Audit {
     }
 }
 
-/// The text summary of one decision.
-fn summarise(app: &App, ev: &Evaluator<'_>, decision: &Decision, counts: &[usize]) -> Grant {
-    let data = &app.data;
-    let granted = decision.outcome.is_granted();
-    let omitted_ids = decision.omitted_ids();
-    let tables = data
-        .tables()
-        .iter()
-        .enumerate()
-        .map(|(t, table)| {
-            (
-                table.name.to_string(),
-                TableReport {
-                    rows: if granted {
-                        counts.get(t).copied().unwrap_or(table.len())
-                    } else {
-                        0
+/// A number per outcome, for the keys of [`View`]s.
+fn outcome_code(o: Outcome) -> u32 {
+    match o.reason() {
+        None => 0,
+        Some(DenyReason::NoMatchingRow) => 1,
+        Some(DenyReason::NoValidAccess) => 2,
+        Some(DenyReason::StrictExclusion) => 3,
+        Some(DenyReason::ReducedToNothing) => 4,
+    }
+}
+
+impl View {
+    /// What `decision` shows, given the rows left per application table.
+    fn new(app: &App, decision: &Decision, counts: &[usize]) -> Self {
+        let data = &app.data;
+        let granted = decision.outcome.is_granted();
+        let omitted_ids = decision.omitted_ids();
+        let tables = data
+            .tables()
+            .iter()
+            .enumerate()
+            .map(|(t, table)| {
+                (
+                    table.name.to_string(),
+                    TableReport {
+                        rows: if granted {
+                            counts.get(t).copied().unwrap_or(table.len())
+                        } else {
+                            0
+                        },
+                        total: table.len(),
+                        fields: table
+                            .fields()
+                            .filter(|f| !omitted_ids.contains(f))
+                            .filter_map(|f| data.field_name(f).map(ToString::to_string))
+                            .collect(),
                     },
-                    total: table.len(),
-                    fields: table
-                        .fields()
-                        .filter(|f| !omitted_ids.contains(f))
-                        .filter_map(|f| data.field_name(f).map(ToString::to_string))
-                        .collect(),
-                },
-            )
-        })
-        .collect();
-    let (cross, cross_total) = if granted {
-        findings::cross_combinations(app, ev, decision)
-    } else {
-        (Vec::new(), 0)
-    };
-    Grant {
-        outcome: decision.outcome,
-        access: if granted { decision.access } else { None },
-        reduction: if granted {
-            decision
+                )
+            })
+            .collect();
+        if !granted {
+            return View {
+                tables,
+                ..View::default()
+            };
+        }
+        View {
+            reduction: decision
                 .reduction_text(data)
                 .into_iter()
                 .map(|(n, v)| (n.to_string(), v))
-                .collect()
-        } else {
-            Vec::new()
-        },
-        unreduced: if granted {
-            decision
+                .collect(),
+            unreduced: decision
                 .reduction
                 .iter()
                 .filter(|r| !r.applied)
                 .map(|r| r.name.to_string())
-                .collect()
-        } else {
-            Vec::new()
-        },
-        omitted: if granted {
-            decision
+                .collect(),
+            omitted: decision
                 .omitted
                 .iter()
                 .map(|(_, n)| n.to_string())
-                .collect()
-        } else {
-            Vec::new()
-        },
-        tables,
-        cross,
-        cross_total,
-        location: decision
-            .matched_rows
-            .iter()
-            .find(|m| m.kept)
-            .and_then(|m| findings::path_location(app, m.file.as_deref()?, m.line?)),
+                .collect(),
+            tables,
+        }
+    }
+}
+
+/// Distinct `u32` sequences, numbered in order of first appearance, stored
+/// end to end (no allocation per sequence).
+#[derive(Debug, Default)]
+struct Interner {
+    index: HashTable<u32>,
+    data: Vec<u32>,
+    ends: Vec<usize>,
+}
+
+impl Interner {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> &[u32] {
+        let start = match i.checked_sub(1) {
+            Some(p) => self.ends.get(p).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.data.get(start..end).unwrap_or(&[])
+    }
+
+    /// The number of `seq`, added if new.
+    fn intern(&mut self, seq: &[u32]) -> usize {
+        let hasher = FixedState::default();
+        let h = hasher.hash_one(seq);
+        if let Some(&i) = self.index.find(h, |&i| self.get(i as usize) == seq) {
+            return i as usize;
+        }
+        let i = self.ends.len();
+        self.data.extend_from_slice(seq);
+        self.ends.push(self.data.len());
+        let Self { index, data, ends } = self;
+        let Ok(id) = u32::try_from(i) else {
+            return i;
+        };
+        index.insert_unique(h, id, |&j| {
+            let j = j as usize;
+            let start = j
+                .checked_sub(1)
+                .and_then(|p| ends.get(p))
+                .copied()
+                .unwrap_or(0);
+            let end = ends.get(j).copied().unwrap_or(start);
+            hasher.hash_one(data.get(start..end).unwrap_or(&[]))
+        });
+        i
     }
 }
 
@@ -568,9 +782,9 @@ impl IdentityResult {
             decision: grant.decision(),
             reason: grant.outcome.reason().map(crate::access::DenyReason::code),
             access: grant.access,
-            reduction: grant.reduction.iter().cloned().collect(),
-            omitted: grant.omitted.clone(),
-            tables: grant.tables.iter().cloned().collect(),
+            reduction: grant.view.reduction.iter().cloned().collect(),
+            omitted: grant.view.omitted.clone(),
+            tables: grant.view.tables.iter().cloned().collect(),
         }
     }
 }

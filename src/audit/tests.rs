@@ -59,40 +59,160 @@ fn probe_identities() -> Vec<Identity> {
     ]
 }
 
-#[test]
-fn grouped_audit_agrees_with_evaluate_for_every_identity() {
-    let app = tricky();
+/// Every entry of the grouped audit of `app` (the security tables'
+/// identities plus `extra`) gets what [`Evaluator::evaluate`] gives that
+/// identity alone; and the streamed JSON is serde's.
+fn audit_agrees_with_evaluate(app: &App, extra: &[Identity]) -> Result<(), String> {
     for product in [Product::Sense, Product::QlikView] {
         let opts = Options {
             product,
             ..Options::default()
         };
-        let ev = Evaluator::new(&app, opts);
-        let audit = Audit::run(&app, &opts, &probe_identities(), &mut |_, _| {});
-        assert!(audit.entries.len() >= probe_identities().len());
+        let ev = Evaluator::new(app, opts);
+        let audit = Audit::run(app, &opts, extra, &mut |_, _| {});
+        if audit.entries.len() < extra.len() {
+            return Err(String::from("identities lost"));
+        }
         for e in &audit.entries {
             let d = ev.evaluate(&e.identity);
-            let g = audit.grant_of(e).unwrap_or_else(|| unreachable!());
-            assert_eq!(g.outcome, d.outcome, "{:?} {product:?}", e.identity);
-            if d.outcome.is_granted() {
-                assert_eq!(g.access, d.access, "{:?}", e.identity);
-                let want: Vec<(String, Vec<String>)> = d
-                    .reduction_text(&app.data)
-                    .into_iter()
-                    .map(|(n, v)| (n.to_string(), v))
-                    .collect();
-                assert_eq!(g.reduction, want, "{:?}", e.identity);
-                let omitted = d.omitted_ids();
-                let rows: Vec<usize> = d
-                    .tables(&app.data, &omitted)
-                    .into_iter()
-                    .flatten()
-                    .map(|t| t.count())
-                    .collect();
-                let got: Vec<usize> = g.tables.iter().map(|(_, t)| t.rows).collect();
-                assert_eq!(got, rows, "{:?}", e.identity);
+            let g = audit.grant_of(e).ok_or("no grant")?;
+            let who = format!("{:?} {product:?}", e.identity);
+            if g.outcome != d.outcome {
+                return Err(format!("{who}: {:?} vs {:?}", g.outcome, d.outcome));
+            }
+            if !d.outcome.is_granted() {
+                continue;
+            }
+            if g.access != d.access {
+                return Err(format!("{who}: access {:?} vs {:?}", g.access, d.access));
+            }
+            let want: Vec<(String, Vec<String>)> = d
+                .reduction_text(&app.data)
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), v))
+                .collect();
+            if g.view.reduction != want {
+                return Err(format!(
+                    "{who}: reduction {:?} vs {want:?}",
+                    g.view.reduction
+                ));
+            }
+            let omitted = d.omitted_ids();
+            let rows: Vec<usize> = d
+                .tables(&app.data, &omitted)
+                .into_iter()
+                .flatten()
+                .map(|t| t.count())
+                .collect();
+            let got: Vec<usize> = g.view.tables.iter().map(|(_, t)| t.rows).collect();
+            if got != rows {
+                return Err(format!("{who}: rows {got:?} vs {rows:?}"));
+            }
+            let hidden: Vec<String> = d.omitted.iter().map(|(_, n)| n.to_string()).collect();
+            if g.view.omitted != hidden {
+                return Err(format!("{who}: omitted {:?} vs {hidden:?}", g.view.omitted));
             }
         }
+        let mut streamed = Vec::new();
+        audit.write_json(&mut streamed).map_err(|e| e.to_string())?;
+        let serde = serde_json::to_string_pretty(&audit.report()).map_err(|e| e.to_string())?;
+        if String::from_utf8_lossy(&streamed) != serde {
+            return Err(format!(
+                "streamed json differs:\n{}\nvs\n{serde}",
+                String::from_utf8_lossy(&streamed)
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn grouped_audit_agrees_with_evaluate_for_every_identity() {
+    assert_eq!(
+        audit_agrees_with_evaluate(&tricky(), &probe_identities()),
+        Ok(())
+    );
+}
+
+/// Cells of the random security tables: wildcards, blanks, NULLs, numbers
+/// and lower case included.
+const CELLS: [&str; 9] = ["*", "", NULL_CELL, "A", "B", "a", "1", "01", "C"];
+
+fn security_table(
+    rows: &[(u8, u8, u8, u8, u8)],
+    ntname: bool,
+) -> (Vec<&'static str>, Vec<Vec<&'static str>>) {
+    let pick = |i: u8| {
+        CELLS
+            .get(usize::from(i) % CELLS.len())
+            .copied()
+            .unwrap_or("*")
+    };
+    let access = ["USER", "ADMIN", "user", "", "USER"];
+    let countries = ["US", "FR", "*", "", "XX", "us", "1"];
+    let mut header = vec!["ACCESS", "USERID", "GROUP", "COUNTRY"];
+    if ntname {
+        header.push("NTNAME");
+    }
+    let body = rows
+        .iter()
+        .map(|&(a, u, g, c, n)| {
+            let mut row = vec![
+                access
+                    .get(usize::from(a) % access.len())
+                    .copied()
+                    .unwrap_or("USER"),
+                pick(u),
+                pick(g),
+                countries
+                    .get(usize::from(c) % countries.len())
+                    .copied()
+                    .unwrap_or("US"),
+            ];
+            if ntname {
+                row.push(pick(n));
+            }
+            row
+        })
+        .collect();
+    (header, body)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// The index, the grouping by key and by selection, the per-value
+    /// counts and the shared views against evaluating each identity alone.
+    #[test]
+    fn random_security_tables_audit_like_evaluate(
+        rows in proptest::collection::vec((0u8..5, 0u8..9, 0u8..9, 0u8..7, 0u8..9), 0..12),
+        ntname in proptest::bool::ANY,
+        linked in proptest::bool::ANY,
+        omit in proptest::bool::ANY,
+    ) {
+        let (header, body) = security_table(&rows, ntname);
+        let body: Vec<&[&str]> = body.iter().map(Vec::as_slice).collect();
+        let mut sec = ModelBuilder::new().table("SA", &header, &body);
+        if linked {
+            // A second security table linked through COUNTRY.
+            sec = sec.table("MAP", &["COUNTRY", "REGION"], &[&["US", "NORTH"], &["FR", "SOUTH"], &["1", "EAST"]]);
+        }
+        if omit {
+            sec = sec.table("HIDE", &["USERID", "OMIT"], &[&["A", "AMOUNT"], &["*", "REGION"], &["B", "NOPE"]]);
+        }
+        let data = ModelBuilder::new()
+            .table("Sales", &["COUNTRY", "AMOUNT", "CUSTOMER"], &[&["US", "1", "c1"], &["FR", "2", "c2"], &["DE", "3", "c1"], &["1", "4", "c3"]])
+            .table("Customers", &["CUSTOMER", "REGION"], &[&["c1", "NORTH"], &["c2", "SOUTH"], &["c3", "EAST"]]);
+        let app = app(sec, data);
+        let g = |n: &str| GroupName::new(n);
+        let extra = vec![
+            Identity::new(Some(UserId::new("a")), None, vec![g("b")]),
+            Identity::new(None, None, vec![g("a"), g("c")]),
+            Identity::new(Some(UserId::new("01")), None, Vec::new()),
+            Identity::new(None, Some(Email::new("x@y")), Vec::new()),
+            Identity::default(),
+        ];
+        proptest::prop_assert_eq!(audit_agrees_with_evaluate(&app, &extra), Ok(()));
     }
 }
 

@@ -118,14 +118,26 @@ pub fn run(args: &AuditArgs) -> Exit {
     let opts = args.eval.options(args.script.uppercase);
     let mut tick = progress();
     let audit = Audit::run(&app, &opts, &extra, &mut tick);
+    let code = match (args.fail_on, audit.worst()) {
+        (Some(f), Some(w)) if w >= f.severity() => Exit::Findings,
+        _ => Exit::Ok,
+    };
     let text = match args.format {
-        AuditFormat::Json => match serde_json::to_string_pretty(&audit.report()) {
-            Ok(s) => s + "\n",
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::Error;
-            }
-        },
+        AuditFormat::Json => {
+            // Streamed: the document can be a hundred megabytes.
+            let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            let written = audit
+                .write_json(&mut out)
+                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.flush());
+            return match written {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: {e}");
+                    Exit::Error
+                }
+                _ => code,
+            };
+        }
         AuditFormat::Csv => match csv_text(&audit) {
             Ok(s) => s,
             Err(e) => {
@@ -170,10 +182,7 @@ pub fn run(args: &AuditArgs) -> Exit {
         eprintln!("error: {e}");
         return Exit::Error;
     }
-    match (args.fail_on, audit.worst()) {
-        (Some(f), Some(w)) if w >= f.severity() => Exit::Findings,
-        _ => Exit::Ok,
-    }
+    code
 }
 
 fn reduction_text(g: &section_access::audit::Grant, max: usize) -> String {
@@ -181,6 +190,7 @@ fn reduction_text(g: &section_access::audit::Grant, max: usize) -> String {
         return String::new();
     }
     let mut parts: Vec<String> = g
+        .view
         .reduction
         .iter()
         .map(|(n, v)| {
@@ -193,7 +203,7 @@ fn reduction_text(g: &section_access::audit::Grant, max: usize) -> String {
             }
         })
         .collect();
-    parts.extend(g.unreduced.iter().map(|n| format!("{n}=(all)")));
+    parts.extend(g.view.unreduced.iter().map(|n| format!("{n}=(all)")));
     parts.join("; ")
 }
 
@@ -211,7 +221,8 @@ pub fn text_report(audit: &Audit) -> String {
                 Some(r) => format!("denied ({})", r.code()),
             };
             let tables: Vec<String> = if g.is_granted() {
-                g.tables
+                g.view
+                    .tables
                     .iter()
                     .map(|(n, t)| format!("{n} {}/{}", t.rows, t.total))
                     .collect()
@@ -294,7 +305,7 @@ pub fn csv_text(audit: &Audit) -> Result<String, csv::Error> {
     let tables: Vec<String> = audit
         .grants
         .first()
-        .map(|g| g.tables.iter().map(|(n, _)| n.clone()).collect())
+        .map(|g| g.view.tables.iter().map(|(n, _)| n.clone()).collect())
         .unwrap_or_default();
     let mut header: Vec<String> = [
         "userid",
@@ -334,10 +345,11 @@ pub fn csv_text(audit: &Audit) -> Result<String, csv::Error> {
                 .map_or(String::new(), |r| r.code().to_string()),
             g.access.map_or(String::new(), |a| a.as_str().to_string()),
             reduction_text(g, usize::MAX),
-            g.omitted.join(";"),
+            g.view.omitted.join(";"),
         ];
         for t in &tables {
             let n = g
+                .view
                 .tables
                 .iter()
                 .find(|(n, _)| n == t)

@@ -168,6 +168,12 @@ impl Links {
         self.cyclic
     }
 
+    /// True when no two tables are linked: a selection then restricts only
+    /// the tables it names.
+    pub fn is_empty(&self) -> bool {
+        self.hubs.is_empty()
+    }
+
     /// True when tables `a` and `b` are connected through links (a table is
     /// connected to itself).
     pub fn connected(&self, a: usize, b: usize) -> bool {
@@ -439,6 +445,11 @@ impl Reduced {
     /// Possible rows of table `t` (by index in the model).
     pub fn rows(&self, t: usize) -> Option<&BitSet> {
         self.rows.get(t)
+    }
+
+    /// The possible rows of every table, in model order.
+    pub fn into_rows(self) -> Vec<BitSet> {
+        self.rows
     }
 
     /// Number of possible rows of table `t`.

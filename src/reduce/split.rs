@@ -52,6 +52,13 @@ pub struct PerValue {
 /// the label of its key in the link it is constrained through.
 enum Labels<'a> {
     Holder(&'a [u32]),
+    /// Per row the key, per key at most one value ([`NULL`]: none) — the
+    /// common case of a key whose rows all carry the same value (sales of
+    /// a customer, who has one country): no bitset per row.
+    ViaOne {
+        keys: &'a [u32],
+        of_key: Vec<u32>,
+    },
     /// Per row the key, per key `words` words of value bits.
     Via {
         keys: &'a [u32],
@@ -61,14 +68,30 @@ enum Labels<'a> {
 }
 
 impl Labels<'_> {
+    /// Rows are kept by at most one value each.
+    fn is_single(&self) -> bool {
+        !matches!(self, Labels::Via { .. })
+    }
+
+    /// The value keeping row `r`, for single-valued labels.
+    fn only(&self, r: usize) -> Option<usize> {
+        match self {
+            Labels::Holder(col) => col.get(r).filter(|&&id| id != NULL).map(|&id| id as usize),
+            Labels::ViaOne { keys, of_key } => {
+                let k = *keys.get(r)?;
+                let v = *of_key.get(k as usize)?;
+                (v != NULL).then_some(v as usize)
+            }
+            Labels::Via { .. } => None,
+        }
+    }
+
     /// Calls `f` with the value ids keeping row `r`.
     fn for_each(&self, r: usize, mut f: impl FnMut(usize)) {
         match self {
-            Labels::Holder(col) => {
-                if let Some(&id) = col.get(r)
-                    && id != NULL
-                {
-                    f(id as usize);
+            Labels::Holder(_) | Labels::ViaOne { .. } => {
+                if let Some(v) = self.only(r) {
+                    f(v);
                 }
             }
             Labels::Via {
@@ -100,10 +123,9 @@ impl Labels<'_> {
     /// ORs the label of row `r` into `out` (`words` words).
     fn or_into(&self, r: usize, out: &mut [u64]) {
         match self {
-            Labels::Holder(col) => {
-                if let Some(&id) = col.get(r)
-                    && id != NULL
-                    && let Some(w) = out.get_mut(id as usize / 64)
+            Labels::Holder(_) | Labels::ViaOne { .. } => {
+                if let Some(id) = self.only(r)
+                    && let Some(w) = out.get_mut(id / 64)
                 {
                     *w |= 1 << (id % 64);
                 }
@@ -170,6 +192,44 @@ impl Links {
                 if todo.is_empty() {
                     continue;
                 }
+                // Each key's value, when no key has two.
+                let one = match labels.get(from) {
+                    Some(Some(l)) if l.is_single() => {
+                        budget = budget.checked_sub(hub.keys.checked_mul(4)?)?;
+                        let mut of_key = vec![NULL; hub.keys];
+                        let mut clash = false;
+                        for (r, &k) in up.keys(model).iter().enumerate() {
+                            let (Some(v), Some(slot)) = (l.only(r), of_key.get_mut(k as usize))
+                            else {
+                                continue;
+                            };
+                            let v = u32::try_from(v).unwrap_or(NULL);
+                            if *slot == NULL {
+                                *slot = v;
+                            } else if *slot != v {
+                                clash = true;
+                                break;
+                            }
+                        }
+                        (!clash).then_some(of_key)
+                    }
+                    _ => None,
+                };
+                if let Some(of_key) = one {
+                    for i in todo {
+                        let Some(m) = hub.members.get(i) else {
+                            continue;
+                        };
+                        if let Some(slot) = labels.get_mut(m.table) {
+                            *slot = Some(Labels::ViaOne {
+                                keys: m.keys(model),
+                                of_key: of_key.clone(),
+                            });
+                            queue.push(m.table);
+                        }
+                    }
+                    continue;
+                }
                 let size = hub.keys.checked_mul(words)?;
                 budget = budget.checked_sub(size.checked_mul(8)?)?;
                 let mut matrix = vec![0u64; size];
@@ -210,6 +270,19 @@ impl Links {
             let mut single = vec![0usize; values];
             let mut multi_rows = 0usize;
             let mut first: Vec<usize> = Vec::new();
+            if l.is_single() {
+                for r in 0..table.len() {
+                    if let Some(c) = l.only(r).and_then(|v| single.get_mut(v)) {
+                        *c += 1;
+                    }
+                }
+                out.push(TableCount::Labelled {
+                    single,
+                    multi: Vec::new(),
+                    multi_rows: 0,
+                });
+                continue;
+            }
             for r in 0..table.len() {
                 first.clear();
                 l.for_each(r, |v| {

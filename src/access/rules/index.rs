@@ -1,0 +1,410 @@
+//! The identity columns of the security tables indexed by value, for
+//! matching many identities (audit).
+//!
+//! Each row of a table with identity columns is filed once: rows with a
+//! blank or legacy cell match nobody and are left out, rows whose identity
+//! cells are all wildcards match everyone (*universal* rows), and every
+//! other row is filed under the value of its *primary* column — the value
+//! column whose value names the fewest rows. A row matches an identity only
+//! if each of its value cells equals one of the identity's values, so it is
+//! found under its primary value: matching costs the rows filed under the
+//! identity's own values, not the rows of the table.
+
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+
+use super::{Cell, IdKind, RowSet, Rules, identity_texts};
+use crate::model::{FieldId, Model};
+use crate::names::Identity;
+
+/// The symbols of one identity field, by text (only values: blanks,
+/// wildcards and legacy fields never equal an identity's value). Built on
+/// first use: identities read off the field's own symbols need none.
+#[derive(Debug)]
+struct TextIndex<'r> {
+    field: FieldId,
+    kind: IdKind,
+    cells: &'r [Cell],
+    /// No value of the field is a number: values are interned by value, so
+    /// no two symbols then share a text.
+    plain: bool,
+    /// (hash of the text, symbol id) — the stored hash spares reading the
+    /// text of symbols that only share a bucket — and whether the texts
+    /// are all distinct.
+    by_text: OnceLock<(HashTable<(u64, u32)>, bool)>,
+}
+
+impl<'r> TextIndex<'r> {
+    fn new(model: &Model, field: FieldId, kind: IdKind, cells: &'r [Cell]) -> Self {
+        let plain = model.symbols(field).is_none_or(|s| {
+            s.iter().all(|(id, v)| {
+                v.num().is_none()
+                    || !matches!(cells.get(id as usize), Some(Cell::Value | Cell::Star))
+            })
+        });
+        Self {
+            field,
+            kind,
+            cells,
+            plain,
+            by_text: OnceLock::new(),
+        }
+    }
+
+    fn built(&self, model: &Model) -> &(HashTable<(u64, u32)>, bool) {
+        self.by_text.get_or_init(|| {
+            let mut by_text: HashTable<(u64, u32)> = HashTable::new();
+            let mut unique = true;
+            if self.kind == IdKind::Legacy {
+                return (by_text, unique);
+            }
+            let is_value =
+                |id: u32| matches!(self.cells.get(id as usize), Some(Cell::Value | Cell::Star));
+            let n = (0u32..)
+                .take(self.cells.len())
+                .filter(|&id| is_value(id))
+                .count();
+            by_text.reserve(n, |&(h, _)| h);
+            let hasher = FixedState::default();
+            for (id, v) in model.symbols(self.field).into_iter().flat_map(|s| s.iter()) {
+                if !is_value(id) {
+                    continue;
+                }
+                let text = v.text();
+                let h = hasher.hash_one(text.as_ref());
+                if unique
+                    && !self.plain
+                    && by_text
+                        .find(h, |&(g, j)| g == h && text_is(model, self.field, j, &text))
+                        .is_some()
+                {
+                    unique = false;
+                }
+                by_text.insert_unique(h, (h, id), |&(h, _)| h);
+            }
+            (by_text, unique)
+        })
+    }
+
+    /// True when no two symbols of the field have the same text.
+    fn unique(&self, model: &Model) -> bool {
+        self.plain || self.built(model).1
+    }
+
+    /// Appends the symbols whose text is `text`.
+    fn lookup(&self, model: &Model, text: &str, out: &mut Vec<u32>) {
+        let h = FixedState::default().hash_one(text);
+        for &(g, id) in self.built(model).0.iter_hash(h) {
+            if g == h && text_is(model, self.field, id, text) {
+                out.push(id);
+            }
+        }
+    }
+}
+
+fn text_is(model: &Model, field: FieldId, id: u32, text: &str) -> bool {
+    model
+        .value(field, id)
+        .is_some_and(|v| v.text().as_ref() == text)
+}
+
+/// Where an identity came from, when it was read off a security symbol:
+/// the field and the symbol, whose text is the identity's value for that
+/// field (as [`Matcher::key_from`] requires).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The security field.
+    pub field: FieldId,
+    /// The symbol.
+    pub symbol: u32,
+}
+
+/// One identity column of a table.
+#[derive(Debug)]
+struct ColIndex<'r> {
+    /// Index of the column's field in [`MatchIndex::fields`].
+    slot: usize,
+    ids: &'r [u32],
+    cells: &'r [Cell],
+    legacy: bool,
+    /// The rows whose primary column this is, by symbol: the rows of
+    /// symbol `s` are `rows[start[s]..start[s + 1]]`, ascending.
+    start: Vec<u32>,
+    rows: Vec<u32>,
+}
+
+impl ColIndex<'_> {
+    fn rows_of(&self, sym: u32) -> &[u32] {
+        let s = sym as usize;
+        match (self.start.get(s), self.start.get(s + 1)) {
+            (Some(&a), Some(&b)) => self.rows.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// The cell of row `r` matches an identity whose symbols in this
+    /// column's field are `allowed`.
+    fn accepts(&self, r: u32, allowed: &[u32]) -> bool {
+        let Some(&id) = self.ids.get(r as usize) else {
+            return false;
+        };
+        match self.cells.get(id as usize) {
+            Some(Cell::Wild) => true,
+            Some(Cell::Value | Cell::Star) => !self.legacy && allowed.contains(&id),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct TableIndex<'r> {
+    /// Index of the table in the security model.
+    table: usize,
+    cols: Vec<ColIndex<'r>>,
+    /// Rows whose identity cells are all wildcards.
+    universal: Vec<u32>,
+}
+
+/// The identity columns of the security tables, indexed by value (see
+/// [`crate::access::Evaluator::match_index`]).
+#[derive(Debug)]
+pub struct MatchIndex<'r> {
+    fields: Vec<TextIndex<'r>>,
+    tables: Vec<TableIndex<'r>>,
+    model: &'r Model,
+}
+
+impl<'r> MatchIndex<'r> {
+    pub(super) fn new(rules: &'r Rules<'_>) -> Self {
+        let model = rules.sec.as_ref();
+        let mut fields: Vec<TextIndex<'r>> = Vec::new();
+        let mut tables = Vec::new();
+        for (t, (table, st)) in model.tables().iter().zip(&rules.tables).enumerate() {
+            if st.identity.is_empty() {
+                continue;
+            }
+            let mut cols: Vec<ColIndex<'r>> = Vec::new();
+            for &(f, kind) in &st.identity {
+                let Some(ids) = table.column(f) else { continue };
+                let cells = rules.cells(f);
+                let slot = match fields.iter().position(|x| x.field == f) {
+                    Some(i) => i,
+                    None => {
+                        fields.push(TextIndex::new(model, f, kind, cells));
+                        fields.len() - 1
+                    }
+                };
+                cols.push(ColIndex {
+                    slot,
+                    ids,
+                    cells,
+                    legacy: kind == IdKind::Legacy,
+                    start: Vec::new(),
+                    rows: Vec::new(),
+                });
+            }
+            // How many rows name each symbol, per column.
+            let value = |c: &ColIndex<'_>, r: usize| -> Option<u32> {
+                let id = *c.ids.get(r)?;
+                matches!(c.cells.get(id as usize), Some(Cell::Value | Cell::Star)).then_some(id)
+            };
+            let mut freq: Vec<Vec<u32>> = cols.iter().map(|c| vec![0; c.cells.len()]).collect();
+            for (c, f) in cols.iter().zip(&mut freq) {
+                for r in 0..table.len() {
+                    if let Some(n) = value(c, r).and_then(|id| f.get_mut(id as usize)) {
+                        *n += 1;
+                    }
+                }
+            }
+            // Each row's primary column (or none: universal or never).
+            let mut primary: Vec<(u32, u32)> = Vec::new(); // (column, row)
+            let mut universal = Vec::new();
+            'rows: for r in 0..table.len() {
+                let Ok(row) = u32::try_from(r) else { break };
+                let mut best: Option<(u32, u32)> = None; // (rows named, column)
+                for (ci, c) in cols.iter().enumerate() {
+                    let id = c.ids.get(r).copied().unwrap_or(crate::model::NULL);
+                    match c.cells.get(id as usize) {
+                        Some(Cell::Wild) => {}
+                        Some(Cell::Value | Cell::Star) if !c.legacy => {
+                            let n = freq
+                                .get(ci)
+                                .and_then(|f| f.get(id as usize))
+                                .copied()
+                                .unwrap_or(0);
+                            let ci = u32::try_from(ci).unwrap_or(u32::MAX);
+                            if best.is_none_or(|(m, _)| n < m) {
+                                best = Some((n, ci));
+                            }
+                        }
+                        _ => continue 'rows,
+                    }
+                }
+                match best {
+                    Some((_, ci)) => primary.push((ci, row)),
+                    None => universal.push(row),
+                }
+            }
+            // Counting sort of the primary rows by symbol, per column.
+            for (ci, c) in cols.iter_mut().enumerate() {
+                let n = c.cells.len();
+                let mut start = vec![0u32; n + 1];
+                let mine = primary
+                    .iter()
+                    .filter(|(p, _)| *p as usize == ci)
+                    .filter_map(|&(_, r)| c.ids.get(r as usize).map(|&id| (id, r)));
+                for (id, _) in mine.clone() {
+                    if let Some(s) = start.get_mut(id as usize + 1) {
+                        *s += 1;
+                    }
+                }
+                for i in 1..start.len() {
+                    let prev = start.get(i - 1).copied().unwrap_or(0);
+                    if let Some(s) = start.get_mut(i) {
+                        *s += prev;
+                    }
+                }
+                let mut fill = start.clone();
+                let mut rows = vec![0u32; start.last().copied().unwrap_or(0) as usize];
+                for (id, r) in mine {
+                    if let Some(f) = fill.get_mut(id as usize)
+                        && let Some(slot) = rows.get_mut(*f as usize)
+                    {
+                        *slot = r;
+                        *f += 1;
+                    }
+                }
+                c.start = start;
+                c.rows = rows;
+            }
+            tables.push(TableIndex {
+                table: t,
+                cols,
+                universal,
+            });
+        }
+        Self {
+            fields,
+            tables,
+            model,
+        }
+    }
+
+    /// A matcher reusing its buffers for many identities.
+    pub fn matcher(&self) -> Matcher<'_, 'r> {
+        Matcher {
+            index: self,
+            allowed: vec![Vec::new(); self.fields.len()],
+            key: Vec::new(),
+        }
+    }
+
+    /// The rows a key stands for, per security table (`None` for a table
+    /// without identity columns).
+    pub(super) fn rows(&self, key: &[u32]) -> Vec<Option<RowSet>> {
+        let mut out: Vec<Option<RowSet>> = vec![None; self.model.tables().len()];
+        let mut rest = key;
+        for t in &self.tables {
+            let Some((&n, tail)) = rest.split_first() else {
+                break;
+            };
+            let (mine, tail) = tail.split_at(tail.len().min(n as usize));
+            rest = tail;
+            // Both ascending, and disjoint (a universal row has no value).
+            let mut rows = Vec::with_capacity(t.universal.len() + mine.len());
+            let (mut a, mut b) = (t.universal.iter().peekable(), mine.iter().peekable());
+            loop {
+                let next = match (a.peek(), b.peek()) {
+                    (Some(&&x), Some(&&y)) if x <= y => a.next(),
+                    (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+                    (Some(_), None) => a.next(),
+                    (None, None) => break,
+                };
+                rows.extend(next.copied());
+            }
+            if let Some(slot) = out.get_mut(t.table) {
+                *slot = Some(RowSet::List(rows));
+            }
+        }
+        out
+    }
+}
+
+/// Finds the rows identities match, through a [`MatchIndex`].
+#[derive(Debug)]
+pub struct Matcher<'i, 'r> {
+    index: &'i MatchIndex<'r>,
+    allowed: Vec<Vec<u32>>,
+    key: Vec<u32>,
+}
+
+impl Matcher<'_, '_> {
+    /// The security rows `identity` matches, as a key: equal keys, equal
+    /// decisions ([`crate::access::Evaluator::decide`]). Rows matching
+    /// everyone are left out of the key (they are in every one). SPEC §4:
+    /// AND across the identity columns of a row, `*` matches anyone, blank
+    /// and legacy cells match nobody.
+    pub fn key(&mut self, identity: &Identity) -> &[u32] {
+        self.key_from(identity, None)
+    }
+
+    /// [`Matcher::key`] for an identity read off a security symbol whose
+    /// text is the identity's value for that field (`origin`): when no
+    /// other symbol of the field has that text, the symbol is all the
+    /// identity matches in that field, found without a lookup.
+    pub fn key_from(&mut self, identity: &Identity, origin: Option<Origin>) -> &[u32] {
+        let index = self.index;
+        for (field, allowed) in index.fields.iter().zip(&mut self.allowed) {
+            allowed.clear();
+            if let Some(o) = origin
+                && o.field == field.field
+                && field.unique(index.model)
+            {
+                allowed.push(o.symbol);
+                continue;
+            }
+            for text in identity_texts(field.kind, identity) {
+                field.lookup(index.model, text, allowed);
+            }
+            if allowed.len() > 1 {
+                allowed.sort_unstable();
+                allowed.dedup();
+            }
+        }
+        self.key.clear();
+        for t in &index.tables {
+            let at = self.key.len();
+            self.key.push(0);
+            for (ci, c) in t.cols.iter().enumerate() {
+                let Some(own) = self.allowed.get(c.slot) else {
+                    continue;
+                };
+                for &s in own {
+                    for &r in c.rows_of(s) {
+                        let all = t.cols.iter().enumerate().all(|(cj, other)| {
+                            cj == ci
+                                || self
+                                    .allowed
+                                    .get(other.slot)
+                                    .is_some_and(|a| other.accepts(r, a))
+                        });
+                        if all {
+                            self.key.push(r);
+                        }
+                    }
+                }
+            }
+            let n = self.key.len() - at - 1;
+            if let Some(rows) = self.key.get_mut(at + 1..) {
+                rows.sort_unstable();
+            }
+            if let Some(slot) = self.key.get_mut(at) {
+                *slot = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+        }
+        &self.key
+    }
+}

@@ -1,0 +1,196 @@
+//! `audit --format json` written straight to a writer.
+//!
+//! The document is [`super::AuditReport`] as `serde_json` pretty-prints it,
+//! byte for byte (a test compares the two), but without building the
+//! report first: an audit of a large security table is a hundred megabytes
+//! of JSON, and most of it repeats. What a grant shows is rendered once per
+//! [`super::View`] and copied for each identity.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use super::{Audit, Grant, View};
+use crate::names::Identity;
+
+/// Pretty-printing depth of an identity object's members (6 spaces).
+const MEMBER: usize = 6;
+
+impl Audit {
+    /// Writes the JSON report ([`super::AuditReport`]) without the final
+    /// newline, exactly as `serde_json::to_string_pretty(&self.report())`.
+    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(b"{\n  \"identities\": [")?;
+        let mut rendered: HashMap<(*const View, Option<&'static str>, &'static str), Vec<u8>> =
+            HashMap::new();
+        let mut buf = Vec::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            let Some(g) = self.grant_of(e) else { continue };
+            buf.clear();
+            buf.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            buf.extend_from_slice(b"    {\n      \"identity\": ");
+            identity(&mut buf, &e.identity);
+            buf.extend_from_slice(b",\n");
+            let access = g.access.map_or("null", |a| match a {
+                crate::access::AccessLevel::Admin => "\"ADMIN\"",
+                crate::access::AccessLevel::User => "\"USER\"",
+            });
+            let part = rendered
+                .entry((
+                    Arc::as_ptr(&g.view),
+                    g.outcome.reason().map(crate::access::DenyReason::code),
+                    access,
+                ))
+                .or_insert_with(|| shown(g, access));
+            buf.extend_from_slice(part);
+            buf.extend_from_slice(b"\n    }");
+            out.write_all(&buf)?;
+        }
+        out.write_all(if self.entries.is_empty() {
+            b"],\n  \"findings\": "
+        } else {
+            b"\n  ],\n  \"findings\": "
+        })?;
+        let findings = serde_json::to_vec_pretty(&self.findings).map_err(io::Error::other)?;
+        out.write_all(&indented(&findings, 2))?;
+        out.write_all(b"\n}")
+    }
+}
+
+/// `text` with `n` spaces after each line break (a value pretty-printed at
+/// depth 0 becomes the same value at a deeper level: JSON strings hold no
+/// raw line breaks).
+fn indented(text: &[u8], n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
+    for &b in text {
+        out.push(b);
+        if b == b'\n' {
+            out.extend(std::iter::repeat_n(b' ', n));
+        }
+    }
+    out
+}
+
+fn spaces(out: &mut Vec<u8>, n: usize) {
+    out.extend(std::iter::repeat_n(b' ', n));
+}
+
+/// A JSON string.
+fn string(out: &mut Vec<u8>, s: &str) {
+    if serde_json::to_writer(&mut *out, s).is_err() {
+        // Writing to memory cannot fail; an empty string keeps the document valid.
+        out.extend_from_slice(b"\"\"");
+    }
+}
+
+/// `[...]` of strings whose closing bracket is at depth `at` (spaces).
+fn strings<'a>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'a str>, at: usize) {
+    let mut any = false;
+    for s in items {
+        out.extend_from_slice(if any { b",\n" } else { b"[\n" });
+        spaces(out, at + 2);
+        string(out, s);
+        any = true;
+    }
+    if any {
+        out.push(b'\n');
+        spaces(out, at);
+        out.push(b']');
+    } else {
+        out.extend_from_slice(b"[]");
+    }
+}
+
+fn identity(out: &mut Vec<u8>, id: &Identity) {
+    out.extend_from_slice(b"{\n");
+    spaces(out, MEMBER + 2);
+    out.extend_from_slice(b"\"userid\": ");
+    match &id.userid {
+        Some(u) => string(out, u.as_str()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\n");
+    spaces(out, MEMBER + 2);
+    out.extend_from_slice(b"\"email\": ");
+    match &id.email {
+        Some(e) => string(out, e.as_str()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\n");
+    spaces(out, MEMBER + 2);
+    out.extend_from_slice(b"\"groups\": ");
+    strings(out, id.groups.iter().map(|g| g.as_str()), MEMBER + 2);
+    out.push(b'\n');
+    spaces(out, MEMBER);
+    out.push(b'}');
+}
+
+/// The members after `identity`: decision, reason, access, reduction,
+/// omitted, tables.
+fn shown(g: &Grant, access: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let member = |out: &mut Vec<u8>, name: &str| {
+        spaces(out, MEMBER);
+        string(out, name);
+        out.extend_from_slice(b": ");
+    };
+    member(&mut out, "decision");
+    string(&mut out, g.decision());
+    out.extend_from_slice(b",\n");
+    member(&mut out, "reason");
+    match g.outcome.reason() {
+        Some(r) => string(&mut out, r.code()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\n");
+    member(&mut out, "access");
+    out.extend_from_slice(access.as_bytes());
+    out.extend_from_slice(b",\n");
+    member(&mut out, "reduction");
+    if g.view.reduction.is_empty() {
+        out.extend_from_slice(b"{}");
+    } else {
+        out.extend_from_slice(b"{");
+        for (i, (name, values)) in g.view.reduction.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            spaces(&mut out, MEMBER + 2);
+            string(&mut out, name);
+            out.extend_from_slice(b": ");
+            strings(&mut out, values.iter().map(String::as_str), MEMBER + 2);
+        }
+        out.push(b'\n');
+        spaces(&mut out, MEMBER);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b",\n");
+    member(&mut out, "omitted");
+    strings(&mut out, g.view.omitted.iter().map(String::as_str), MEMBER);
+    out.extend_from_slice(b",\n");
+    member(&mut out, "tables");
+    if g.view.tables.is_empty() {
+        out.extend_from_slice(b"{}");
+    } else {
+        out.extend_from_slice(b"{");
+        let at = MEMBER + 2;
+        for (i, (name, t)) in g.view.tables.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            spaces(&mut out, at);
+            string(&mut out, name);
+            out.extend_from_slice(b": {\n");
+            spaces(&mut out, at + 2);
+            out.extend_from_slice(format!("\"rows\": {},\n", t.rows).as_bytes());
+            spaces(&mut out, at + 2);
+            out.extend_from_slice(format!("\"total\": {},\n", t.total).as_bytes());
+            spaces(&mut out, at + 2);
+            out.extend_from_slice(b"\"fields\": ");
+            strings(&mut out, t.fields.iter().map(String::as_str), at + 2);
+            out.push(b'\n');
+            spaces(&mut out, at);
+            out.push(b'}');
+        }
+        out.push(b'\n');
+        spaces(&mut out, MEMBER);
+        out.push(b'}');
+    }
+    out
+}
