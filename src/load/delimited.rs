@@ -360,7 +360,7 @@ fn decode<'a>(bytes: &'a [u8], enc: Option<&'static Encoding>) -> Cow<'a, str> {
 }
 
 /// True when a second thread can run alongside this one.
-fn parallel() -> bool {
+pub(crate) fn parallel() -> bool {
     std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 

@@ -26,6 +26,9 @@ pub(crate) struct Ragged {
     pub got: usize,
 }
 
+/// INLINE texts at least this large are read in two halves on two threads.
+const SPLIT_BYTES: usize = 4 << 20;
+
 /// Reads an INLINE table. `upper`: upper-case every cell and label (INLINE
 /// loads run in section access, SPEC §3). `first_line`: the file line the
 /// text starts on; `file`: the source index for row origins.
@@ -36,86 +39,216 @@ pub(crate) fn read_inline(
     file: u32,
     first_line: u32,
 ) -> (Frame, Vec<Ragged>) {
-    let text: Cow<'_, str> = if upper {
-        Cow::Owned(text.to_uppercase())
+    let split = if super::delimited::parallel() {
+        SPLIT_BYTES
     } else {
-        Cow::Borrowed(text)
+        usize::MAX
     };
-    let mut ragged = Vec::new();
-    let mut names: Option<Vec<String>> = None;
-    let mut builders: Vec<ColumnBuilder> = Vec::new();
-    let mut origins = Vec::new();
-    let mut rows = 0usize;
-    let mut cells: Vec<Cow<'_, [u8]>> = Vec::new();
-    let mut offset = 0usize;
-    let mut skipped_header = 0usize;
-    for (i, raw) in text.split('\n').enumerate() {
-        let line_offset = offset;
-        offset += raw.len() + 1;
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let line_no = first_line.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
-        if line.trim().is_empty() {
-            continue;
-        }
-        if skipped_header < fmt.header_lines {
-            skipped_header += 1;
-            continue;
-        }
-        if fmt
-            .comment
-            .as_deref()
-            .is_some_and(|c| line.as_bytes().starts_with(c))
-        {
-            continue;
-        }
-        split_line(line.as_bytes(), &fmt.delimiter, fmt.quoting, &mut cells);
-        let width = match &names {
-            Some(n) => n.len(),
-            None => {
-                let n = match fmt.labels {
-                    Labels::Embedded => {
-                        let labels = cells
-                            .iter()
-                            .map(|c| String::from_utf8_lossy(c).into_owned())
-                            .collect();
-                        names = Some(labels);
-                        builders = (0..cells.len()).map(|_| ColumnBuilder::new()).collect();
-                        continue;
-                    }
-                    Labels::None => at_names(cells.len()),
-                };
-                builders = (0..n.len()).map(|_| ColumnBuilder::new()).collect();
-                let w = n.len();
-                names = Some(n);
-                w
-            }
+    read_inline_split(text, fmt, (upper, file, first_line), split)
+}
+
+/// [`read_inline`], reading texts of at least `split` bytes in two halves.
+///
+/// Records are lines, so the halves are exact: after the labels, the rest
+/// is cut after the line break nearest its middle; each half fills its own
+/// columns, and the second's values are interned into the first's once
+/// each, as a file's halves are.
+fn read_inline_split(
+    text: &str,
+    fmt: &TextFormat,
+    (upper, file, first_line): (bool, u32, u32),
+    split: usize,
+) -> (Frame, Vec<Ragged>) {
+    let mut first = Lines::new(fmt, upper, file);
+    let body = first.labels(text, first_line);
+    let rest = text.get(body..).unwrap_or_default();
+    // Without labels the width comes from the first record: no halves.
+    let cut = (rest.len() >= split && first.names.is_some())
+        .then(|| {
+            let mid = rest.len() / 2;
+            let nl = rest
+                .as_bytes()
+                .get(mid..)?
+                .iter()
+                .position(|&b| b == b'\n')?;
+            Some(mid + nl + 1)
+        })
+        .flatten()
+        .filter(|&c| c < rest.len());
+    let newlines = |t: &str| u32::try_from(t.bytes().filter(|&c| c == b'\n').count());
+    let line_a = first_line
+        .saturating_add(newlines(text.get(..body).unwrap_or_default()).unwrap_or(u32::MAX));
+    let Some(cut) = cut else {
+        first.feed(rest, body, line_a);
+        return first.finish();
+    };
+    let (a, b) = rest.split_at(cut);
+    let mut second = first.fresh();
+    // Lines before the second half, for its rows' line numbers.
+    let lines_before = newlines(text.get(..body + cut).unwrap_or_default()).unwrap_or(u32::MAX);
+    std::thread::scope(|s| {
+        let handle = s.spawn(|| {
+            second.feed(b, body + cut, first_line.saturating_add(lines_before));
+            second
+        });
+        first.feed(a, body, line_a);
+        let second = match handle.join() {
+            Ok(l) => l,
+            Err(e) => std::panic::resume_unwind(e),
         };
-        if cells.len() != width {
-            ragged.push(Ragged {
-                offset: line_offset,
-                len: line.len(),
+        let (mut frame, mut ragged) = first.finish();
+        let (theirs, more) = second.finish();
+        frame.append(theirs);
+        ragged.extend(more);
+        (frame, ragged)
+    })
+}
+
+/// The state of reading INLINE lines into columns.
+struct Lines<'f> {
+    fmt: &'f TextFormat,
+    upper: bool,
+    file: u32,
+    names: Option<Vec<String>>,
+    builders: Vec<ColumnBuilder>,
+    origins: Vec<RowOrigin>,
+    rows: usize,
+    ragged: Vec<Ragged>,
+    skipped_header: usize,
+}
+
+impl<'f> Lines<'f> {
+    fn new(fmt: &'f TextFormat, upper: bool, file: u32) -> Self {
+        Self {
+            fmt,
+            upper,
+            file,
+            names: None,
+            builders: Vec::new(),
+            origins: Vec::new(),
+            rows: 0,
+            ragged: Vec::new(),
+            skipped_header: 0,
+        }
+    }
+
+    /// Empty columns for more lines of the same table.
+    fn fresh(&self) -> Self {
+        Self {
+            names: self.names.clone(),
+            builders: self.builders.iter().map(|_| ColumnBuilder::new()).collect(),
+            skipped_header: self.skipped_header,
+            ..Self::new(self.fmt, self.upper, self.file)
+        }
+    }
+
+    /// Reads lines up to and including the labels (all of them for `no
+    /// labels`, whose first record is data); returns where the rest starts.
+    fn labels(&mut self, text: &str, first_line: u32) -> usize {
+        if self.fmt.labels == Labels::None {
+            return 0;
+        }
+        let mut offset = 0;
+        for (i, raw) in text.split_inclusive('\n').enumerate() {
+            let line_no = first_line.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+            self.feed(raw, offset, line_no);
+            offset += raw.len();
+            if self.names.is_some() {
+                break;
+            }
+        }
+        offset
+    }
+
+    /// Reads `part`, which starts at byte `offset` of the INLINE text, on
+    /// line `first_line`.
+    fn feed(&mut self, part: &str, offset: usize, first_line: u32) {
+        let part: Cow<'_, str> = if self.upper {
+            // ASCII text (the usual case) upper-cases bytewise, many times
+            // faster than char by char; the result is the same.
+            Cow::Owned(if part.is_ascii() {
+                part.to_ascii_uppercase()
+            } else {
+                part.to_uppercase()
+            })
+        } else {
+            Cow::Borrowed(part)
+        };
+        let fmt = self.fmt;
+        let mut cells: Vec<Cow<'_, [u8]>> = Vec::new();
+        let mut at = offset;
+        for (i, raw) in part.split('\n').enumerate() {
+            let line_offset = at;
+            at += raw.len() + 1;
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            let line_no = first_line.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+            if line.trim().is_empty() {
+                continue;
+            }
+            if self.skipped_header < fmt.header_lines {
+                self.skipped_header += 1;
+                continue;
+            }
+            if fmt
+                .comment
+                .as_deref()
+                .is_some_and(|c| line.as_bytes().starts_with(c))
+            {
+                continue;
+            }
+            split_line(line.as_bytes(), &fmt.delimiter, fmt.quoting, &mut cells);
+            let width = match &self.names {
+                Some(n) => n.len(),
+                None => {
+                    let n = match fmt.labels {
+                        Labels::Embedded => {
+                            let labels = cells
+                                .iter()
+                                .map(|c| String::from_utf8_lossy(c).into_owned())
+                                .collect();
+                            self.names = Some(labels);
+                            self.builders =
+                                (0..cells.len()).map(|_| ColumnBuilder::new()).collect();
+                            continue;
+                        }
+                        Labels::None => at_names(cells.len()),
+                    };
+                    self.builders = (0..n.len()).map(|_| ColumnBuilder::new()).collect();
+                    let w = n.len();
+                    self.names = Some(n);
+                    w
+                }
+            };
+            if cells.len() != width {
+                self.ragged.push(Ragged {
+                    offset: line_offset,
+                    len: line.len(),
+                    line: line_no,
+                    expected: width,
+                    got: cells.len(),
+                });
+            }
+            for (c, b) in self.builders.iter_mut().enumerate() {
+                let cell: &[u8] = cells.get(c).map_or(b"", |c| c);
+                b.push(cell, None);
+            }
+            self.rows += 1;
+            self.origins.push(RowOrigin {
+                file: self.file,
                 line: line_no,
-                expected: width,
-                got: cells.len(),
             });
         }
-        for (c, b) in builders.iter_mut().enumerate() {
-            let cell: &[u8] = cells.get(c).map_or(b"", |c| c);
-            b.push(cell, None);
-        }
-        rows += 1;
-        origins.push(RowOrigin {
-            file,
-            line: line_no,
-        });
     }
-    let frame = Frame {
-        names: names.unwrap_or_default(),
-        cols: builders.into_iter().map(|b| b.col).collect(),
-        rows,
-        origins: Some(origins),
-    };
-    (frame, ragged)
+
+    fn finish(self) -> (Frame, Vec<Ragged>) {
+        let frame = Frame {
+            names: self.names.unwrap_or_default(),
+            cols: self.builders.into_iter().map(|b| b.col).collect(),
+            rows: self.rows,
+            origins: Some(self.origins),
+        };
+        (frame, self.ragged)
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +280,62 @@ mod tests {
         let (u, _) = read_inline("a,b\nus,x\n", &TextFormat::new(), true, 0, 1);
         assert_eq!(u.names, ["A", "B"]);
         assert_eq!(shown(&u), [["US", "X"]]);
+    }
+
+    /// Everything a read gives, as text: names, rows, ids and values of
+    /// each column, row lines, and the ragged rows.
+    fn everything(read: &(Frame, Vec<Ragged>)) -> String {
+        let (f, ragged) = read;
+        let cols: Vec<(Vec<u32>, Vec<String>)> = f
+            .cols
+            .iter()
+            .map(|c| {
+                let values = c.syms.iter().map(|(_, v)| v.text().into_owned()).collect();
+                (c.ids.clone(), values)
+            })
+            .collect();
+        let lines: Vec<u32> = f.origins.iter().flatten().map(|o| o.line).collect();
+        let ragged: Vec<(usize, usize, u32, usize)> = ragged
+            .iter()
+            .map(|r| (r.offset, r.len, r.line, r.got))
+            .collect();
+        format!("{:?} {} {cols:?} {lines:?} {ragged:?}", f.names, f.rows)
+    }
+
+    #[test]
+    fn halves_read_what_one_pass_reads() {
+        let mut body = String::new();
+        for i in 0..300 {
+            body.push_str(&format!("user, U{i}, g{}, 'c, {}'\n", i % 7, i % 13));
+            if i % 50 == 0 {
+                body.push_str("\n  \n# not a comment here\nx\n");
+            }
+        }
+        let commented = TextFormat {
+            header_lines: 1,
+            comment: Some(b"#".to_vec()),
+            ..TextFormat::new()
+        };
+        let cases = [
+            (
+                format!("\nACCESS, USERID, GROUP, COUNTRY\n{body}"),
+                TextFormat::new(),
+            ),
+            (
+                format!("A,B,C,D\r\n{}", body.replace('\n', "\r\n")),
+                TextFormat::new(),
+            ),
+            (format!("title\n\nA,B,C,D\n{body}"), commented),
+            (String::from("A,B\n1,2\n"), TextFormat::new()),
+            (String::from("A,B\n"), TextFormat::new()),
+        ];
+        for (text, fmt) in &cases {
+            for upper in [false, true] {
+                let one = read_inline_split(text, fmt, (upper, 0, 5), usize::MAX);
+                let two = read_inline_split(text, fmt, (upper, 0, 5), 0);
+                assert_eq!(everything(&one), everything(&two), "{text:?}");
+            }
+        }
     }
 
     #[test]
