@@ -1022,14 +1022,16 @@ mod tests {
             comment: Some(b"#".to_vec()),
             ..msq.clone()
         };
-        let mut rows = String::from("ID,NAME,AMOUNT\n");
+        let mut rows = String::from("ID,NAME,AMOUNT,SEQ\n");
         for i in 0..400 {
+            // SEQ: a run of integers continuing across the halves.
             rows.push_str(&format!(
-                "{},n{},{}.{:02}\n",
+                "{},n{},{}.{:02},{}\n",
                 i % 37,
                 i % 11,
                 i % 5,
-                i % 100
+                i % 100,
+                i + 7
             ));
         }
         let quoted_middle = {

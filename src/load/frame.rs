@@ -92,12 +92,23 @@ impl Frame {
     /// this frame's columns once each, its ids mapped with integer work.
     pub fn append(&mut self, other: Frame) {
         for (mine, theirs) in self.cols.iter_mut().zip(other.cols) {
+            mine.ids.reserve_exact(theirs.ids.len());
+            if let Some(shift) = mine.syms.extend_run(&theirs.syms) {
+                // A sequential key continuing across the halves.
+                mine.ids.extend(theirs.ids.iter().map(|&id| {
+                    if id == NULL {
+                        NULL
+                    } else {
+                        id.saturating_add(shift)
+                    }
+                }));
+                continue;
+            }
             let map: Vec<u32> = theirs
                 .syms
                 .iter()
                 .map(|(_, v)| mine.syms.intern(v))
                 .collect();
-            mine.ids.reserve_exact(theirs.ids.len());
             mine.ids.extend(
                 theirs
                     .ids

@@ -360,6 +360,25 @@ impl Symbols {
         }
     }
 
+    /// Appends the values of `other` when they continue this run (a
+    /// sequential key read in two halves); returns the id `other`'s first
+    /// value gets, every other id shifting by as much.
+    pub fn extend_run(&mut self, other: &Symbols) -> Option<u32> {
+        let (Store::Run { first, len }, Store::Run { first: f2, len: l2 }) =
+            (&mut self.store, &other.store)
+        else {
+            return None;
+        };
+        if *len == 0 {
+            *first = *f2;
+        } else if first.checked_add(i64::from(*len)) != Some(*f2) {
+            return None;
+        }
+        let at = *len;
+        *len = len.checked_add(*l2)?;
+        Some(at)
+    }
+
     /// True when the values are a run of consecutive integers in load
     /// order (stored as the first alone: cloning is free).
     pub fn is_run(&self) -> bool {
