@@ -30,6 +30,16 @@ fn cell() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Columns of text only (names, identity columns), sometimes followed by
+/// numbers.
+fn texts() -> impl Strategy<Value = Vec<String>> {
+    (
+        prop::collection::vec("[a-dé]{0,3}", 0..40),
+        prop::collection::vec(cell(), 0..5),
+    )
+        .prop_map(|(t, rest)| t.into_iter().chain(rest).collect())
+}
+
 /// A column: a run of consecutive integers first (how keys arrive), then
 /// anything.
 fn column() -> impl Strategy<Value = Vec<String>> {
@@ -60,7 +70,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn symbols_agree_with_a_linear_scan(cells in column()) {
+    fn symbols_agree_with_a_linear_scan(cells in prop_oneof![column(), texts()]) {
         let mut syms = Symbols::default();
         let mut seen: Vec<Value> = Vec::new();
         for text in &cells {
@@ -81,6 +91,7 @@ proptest! {
         for (id, v) in syms.iter() {
             let first = &seen[id as usize];
             prop_assert_eq!(v.text(), first.text(), "text of id {}", id);
+            prop_assert_eq!(syms.text(id), Some(first.text()), "borrowed text of id {}", id);
             prop_assert_eq!(v.num(), first.num(), "number of id {}", id);
         }
         prop_assert_eq!(syms.lookup(&Value::text_only("zz")), None);

@@ -270,10 +270,8 @@ pub(crate) fn sort_ids(model: &Model, field: FieldId, ids: &mut [u32]) {
 }
 
 /// Text of a cell, `None` for NULL.
-pub(crate) fn cell_text(model: &Model, field: FieldId, id: u32) -> Option<Cow<'static, str>> {
-    model
-        .value(field, id)
-        .map(|v| Cow::Owned(v.text().into_owned()))
+pub(crate) fn cell_text(model: &Model, field: FieldId, id: u32) -> Option<Cow<'_, str>> {
+    model.text(field, id)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 mod bitset;
 mod value;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub struct FieldId(pub u32);
 ///   customer ids: the commonest keys) stores nothing but its first value,
 ///   and a number is found by subtraction;
 /// - plain numbers only: one `f64` per value;
+/// - text only (names, codes, identity columns): the texts end to end in
+///   one string, with where each ends;
 /// - anything else: one [`Value`] per value.
 ///
 /// Outside a run, small non-negative integers, and non-negative numbers
@@ -72,6 +75,9 @@ enum Store {
     // INVARIANT: every value of the run is below 2^53 in magnitude, so
     // each is exact in an f64.
     Run { first: i64, len: u32 },
+    /// Pure texts ([`Value::Text`]) end to end; text `i` ends at `ends[i]`.
+    // INVARIANT: `ends` ascends and each end is on a char boundary.
+    Texts { bytes: String, ends: Vec<u32> },
     /// Plain numbers ([`Value::Num`]).
     Nums(Vec<f64>),
     /// Any values.
@@ -96,6 +102,16 @@ const RUN_LIMIT: f64 = 9_007_199_254_740_992.0;
 fn run_int(n: f64) -> Option<i64> {
     // No `fract()` (a libm call): an integral float survives the round trip.
     (n.abs() < RUN_LIMIT && (n as i64) as f64 == n).then_some(n as i64)
+}
+
+/// Text `id` of a text store.
+fn text_at<'t>(bytes: &'t str, ends: &[u32], id: u32) -> Option<&'t str> {
+    let end = *ends.get(id as usize)? as usize;
+    let start = match id.checked_sub(1) {
+        Some(p) => *ends.get(p as usize)? as usize,
+        None => 0,
+    };
+    bytes.get(start..end)
 }
 
 /// The part of a text's hash kept in the index.
@@ -181,7 +197,8 @@ impl Symbols {
                 let id = u32::try_from(n.checked_sub(*first)?).ok()?;
                 (id < *len).then_some(id)
             }
-            (Store::Run { .. } | Store::Nums(_), Key::Text(_)) => None,
+            (Store::Run { .. } | Store::Nums(_), Key::Text(_))
+            | (Store::Texts { .. }, Key::Num(_)) => None,
             (_, Key::Num(bits)) => {
                 if let Some((t, slot)) = direct_slot(bits)
                     && let Some(&id) = self.direct.get(t).and_then(|d| d.get(slot))
@@ -197,6 +214,14 @@ impl Symbols {
                 self.index
                     .find(spread(tag), |&(id, t)| {
                         t == tag && values.get(id as usize).is_some_and(|v| key.is(v))
+                    })
+                    .map(|&(id, _)| id)
+            }
+            (Store::Texts { bytes, ends }, Key::Text(text)) => {
+                let tag = tag(key.hash());
+                self.index
+                    .find(spread(tag), |&(id, t)| {
+                        t == tag && text_at(bytes, ends, id) == Some(text)
                     })
                     .map(|&(id, _)| id)
             }
@@ -224,12 +249,33 @@ impl Symbols {
                 _ => self.leave_run(),
             }
         }
+        // A first text starts a text store.
+        if let (Store::Nums(nums), Value::Text(_)) = (&self.store, &value)
+            && nums.is_empty()
+        {
+            self.store = Store::Texts {
+                bytes: String::new(),
+                ends: Vec::new(),
+            };
+        }
         match (&mut self.store, value) {
             (Store::Nums(nums), Value::Num(n)) => nums.push(n),
+            (Store::Texts { bytes, ends }, Value::Text(t))
+                if u32::try_from(bytes.len() + t.len()).is_ok() =>
+            {
+                bytes.push_str(&t);
+                ends.push(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+            }
             (Store::Values(values), value) => values.push(value),
             (store, value) => {
                 let mut values: Vec<Value> = match store {
                     Store::Nums(nums) => nums.iter().map(|&n| Value::Num(n)).collect(),
+                    Store::Texts { bytes, ends } => (0..ends.len())
+                        .map(|i| {
+                            let t = u32::try_from(i).ok().and_then(|i| text_at(bytes, ends, i));
+                            Value::Text(Arc::from(t.unwrap_or_default()))
+                        })
+                        .collect(),
                     _ => Vec::new(),
                 };
                 values.push(value);
@@ -356,7 +402,21 @@ impl Symbols {
                 (id < *len).then(|| Value::Num((first + i64::from(id)) as f64))
             }
             Store::Nums(nums) => nums.get(id as usize).map(|&n| Value::Num(n)),
+            Store::Texts { bytes, ends } => text_at(bytes, ends, id).map(Value::text_only),
             Store::Values(values) => values.get(id as usize).cloned(),
+        }
+    }
+
+    /// The text of the value behind an id (a number's in Qlik's default
+    /// format when it has none of its own), borrowed where stored:
+    /// `get(id)?.text()` without making a value.
+    pub fn text(&self, id: u32) -> Option<Cow<'_, str>> {
+        match &self.store {
+            Store::Texts { bytes, ends } => text_at(bytes, ends, id).map(Cow::Borrowed),
+            Store::Values(values) => values.get(id as usize).map(Value::text),
+            Store::Run { .. } | Store::Nums(_) => {
+                self.get(id).map(|v| Cow::Owned(v.text().into_owned()))
+            }
         }
     }
 
@@ -390,6 +450,7 @@ impl Symbols {
         match &self.store {
             Store::Run { len, .. } => *len as usize,
             Store::Nums(nums) => nums.len(),
+            Store::Texts { ends, .. } => ends.len(),
             Store::Values(values) => values.len(),
         }
     }
@@ -647,6 +708,12 @@ impl Model {
     /// Interns a value in a field; [`NULL`] for NULL or an unknown field.
     pub fn intern(&mut self, field: FieldId, value: Value) -> u32 {
         self.symbols_mut(field).map_or(NULL, |s| s.intern(value))
+    }
+
+    /// The text of a symbol of a field, borrowed where stored (see
+    /// [`Symbols::text`]).
+    pub fn text(&self, field: FieldId, id: u32) -> Option<Cow<'_, str>> {
+        self.symbols(field)?.text(id)
     }
 
     /// The value of a symbol of a field.

@@ -550,9 +550,7 @@ impl<'a> ReducedTable<'a> {
             cols.iter()
                 .map(|&(f, col)| {
                     let id = col.get(r).copied().unwrap_or(NULL);
-                    model
-                        .value(f, id)
-                        .map_or(Cow::Borrowed(""), |v| Cow::Owned(v.text().into_owned()))
+                    model.text(f, id).unwrap_or(Cow::Borrowed(""))
                 })
                 .collect()
         })
