@@ -994,23 +994,6 @@ impl<'n> Sink<'n> {
 mod tests {
     use super::*;
 
-    /// A column as its ids and its values in id order.
-    type Shown = (Vec<u32>, Vec<String>);
-
-    /// A frame as text: names, then per column its ids and its values in
-    /// id order (ids included: two threads must give the ids one does).
-    fn shown(f: &Frame) -> (Vec<String>, usize, Vec<Shown>) {
-        let cols = f
-            .cols
-            .iter()
-            .map(|c| {
-                let values = c.syms.iter().map(|(_, v)| v.text().into_owned()).collect();
-                (c.ids.clone(), values)
-            })
-            .collect();
-        (f.names.clone(), f.rows, cols)
-    }
-
     #[test]
     fn halves_read_what_one_pass_reads() {
         let msq = TextFormat {
@@ -1072,7 +1055,7 @@ mod tests {
                 assert!(!split);
                 let (two, split) =
                     read_file_split(&path, fmt, None, &seeds, (false, 0), 0).unwrap();
-                assert_eq!(shown(&one.frame), shown(&two.frame), "{name}");
+                assert_eq!(one.frame.dump(), two.frame.dump(), "{name}");
                 assert!(one.frame.rows > 0 || name == "labels-only", "{name}");
                 // Halves unless a quoted cell spans the middle (or there is
                 // no second half).

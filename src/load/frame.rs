@@ -122,6 +122,23 @@ impl Frame {
         self.rows += other.rows;
     }
 
+    /// Everything the frame holds as text: names, rows, each column's ids
+    /// and values in id order, row lines. Two ways of reading the same
+    /// input must give the same dump (ids included).
+    #[cfg(test)]
+    pub fn dump(&self) -> String {
+        let cols: Vec<(&[u32], Vec<String>)> = self
+            .cols
+            .iter()
+            .map(|c| {
+                let values = c.syms.iter().map(|(_, v)| v.text().into_owned()).collect();
+                (c.ids.as_slice(), values)
+            })
+            .collect();
+        let lines: Vec<u32> = self.origins.iter().flatten().map(|o| o.line).collect();
+        format!("{:?} {} {cols:?} {lines:?}", self.names, self.rows)
+    }
+
     /// Truncates to at most `n` rows.
     pub fn truncate(&mut self, n: usize) {
         if n >= self.rows {

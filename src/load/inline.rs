@@ -282,24 +282,14 @@ mod tests {
         assert_eq!(shown(&u), [["US", "X"]]);
     }
 
-    /// Everything a read gives, as text: names, rows, ids and values of
-    /// each column, row lines, and the ragged rows.
+    /// Everything a read gives, as text: the frame and the ragged rows.
     fn everything(read: &(Frame, Vec<Ragged>)) -> String {
         let (f, ragged) = read;
-        let cols: Vec<(Vec<u32>, Vec<String>)> = f
-            .cols
-            .iter()
-            .map(|c| {
-                let values = c.syms.iter().map(|(_, v)| v.text().into_owned()).collect();
-                (c.ids.clone(), values)
-            })
-            .collect();
-        let lines: Vec<u32> = f.origins.iter().flatten().map(|o| o.line).collect();
         let ragged: Vec<(usize, usize, u32, usize)> = ragged
             .iter()
             .map(|r| (r.offset, r.len, r.line, r.got))
             .collect();
-        format!("{:?} {} {cols:?} {lines:?} {ragged:?}", f.names, f.rows)
+        format!("{} {ragged:?}", f.dump())
     }
 
     #[test]
