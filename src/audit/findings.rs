@@ -133,7 +133,17 @@ impl Finding {
 /// Every finding on `app`: runs the audit of every identity the security
 /// tables name (what `check` prints).
 pub fn findings(app: &App, opts: &Options) -> Vec<Finding> {
-    Audit::run(app, opts, &[], &mut |_, _| {}).findings
+    Audit::run_summary(app, opts).findings
+}
+
+/// Who has each grant, as the findings name them.
+#[derive(Debug)]
+pub(super) struct Tally {
+    /// Per grant, its number of identities and the labels of the first
+    /// [`MAX_NAMED`] of them (in audit order).
+    pub(super) by_grant: Vec<(usize, Vec<String>)>,
+    /// Number of identities audited.
+    pub(super) identities: usize,
 }
 
 /// Rows of the application tables that at least one granted identity sees.
@@ -467,6 +477,7 @@ pub(super) fn collect(
     opts: &Options,
     ev: &Evaluator<'_>,
     audit: &Audit,
+    tally: &Tally,
     seen: &Seen,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -491,7 +502,7 @@ pub(super) fn collect(
     omit_values(app, ev, &mut out);
     duplicate_rows(app, ev, &mut out);
     scheduler(app, opts, ev, &mut out);
-    results(app, audit, seen, ev, &mut out);
+    results(app, audit, tally, seen, ev, &mut out);
     sort(&mut out);
     out
 }
@@ -990,18 +1001,15 @@ fn scheduler(app: &App, opts: &Options, ev: &Evaluator<'_>, out: &mut Vec<Findin
 }
 
 /// Findings on what the audit computed.
-fn results(app: &App, audit: &Audit, seen: &Seen, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
-    // Per grant, its number of identities and the labels of the first
-    // few (messages name at most `MAX_NAMED`).
-    let mut by_grant: Vec<(usize, Vec<String>)> = vec![(0, Vec::new()); audit.grants.len()];
-    for e in &audit.entries {
-        if let Some((n, v)) = by_grant.get_mut(e.grant) {
-            *n += 1;
-            if v.len() < MAX_NAMED {
-                v.push(super::label(&e.identity));
-            }
-        }
-    }
+fn results(
+    app: &App,
+    audit: &Audit,
+    tally: &Tally,
+    seen: &Seen,
+    ev: &Evaluator<'_>,
+    out: &mut Vec<Finding>,
+) {
+    let by_grant = &tally.by_grant;
     for (reason, code) in [
         (DenyReason::StrictExclusion, "strict-exclusion-denied"),
         (DenyReason::ReducedToNothing, "reduced-to-nothing-denied"),
@@ -1010,7 +1018,7 @@ fn results(app: &App, audit: &Audit, seen: &Seen, ev: &Evaluator<'_>, out: &mut 
             audit
                 .grants
                 .iter()
-                .zip(&by_grant)
+                .zip(by_grant)
                 .filter(|(g, _)| g.outcome.reason() == Some(reason))
         };
         let n: usize = denied().map(|(_, (n, _))| n).sum();
@@ -1040,7 +1048,7 @@ fn results(app: &App, audit: &Audit, seen: &Seen, ev: &Evaluator<'_>, out: &mut 
             help,
         ));
     }
-    for (g, (n, who)) in audit.grants.iter().zip(&by_grant) {
+    for (g, (n, who)) in audit.grants.iter().zip(by_grant) {
         let n = *n;
         if n == 0 {
             continue;
@@ -1083,7 +1091,7 @@ fn results(app: &App, audit: &Audit, seen: &Seen, ev: &Evaluator<'_>, out: &mut 
             continue;
         };
         let hidden = table.len() - rows.count().min(table.len());
-        if hidden == 0 || audit.entries.is_empty() {
+        if hidden == 0 || tally.identities == 0 {
             continue;
         }
         let mut detail = String::new();

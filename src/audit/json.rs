@@ -71,12 +71,40 @@ fn indented(text: &[u8], n: usize) -> Vec<u8> {
     out
 }
 
+/// A number in decimal, as serde_json writes it (no `format!` per value).
+fn number(out: &mut Vec<u8>, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(i..).unwrap_or_default());
+}
+
 fn spaces(out: &mut Vec<u8>, n: usize) {
     out.extend(std::iter::repeat_n(b' ', n));
 }
 
 /// A JSON string.
 fn string(out: &mut Vec<u8>, s: &str) {
+    // Most strings (names, values, ids) need no escape: copied as they are,
+    // which is what serde_json writes for them (it escapes only `"`, `\`
+    // and control characters).
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     if serde_json::to_writer(&mut *out, s).is_err() {
         // Writing to memory cannot fail; an empty string keeps the document valid.
         out.extend_from_slice(b"\"\"");
@@ -178,9 +206,13 @@ fn shown(g: &Grant, access: &str) -> Vec<u8> {
             string(&mut out, name);
             out.extend_from_slice(b": {\n");
             spaces(&mut out, at + 2);
-            out.extend_from_slice(format!("\"rows\": {},\n", t.rows).as_bytes());
+            out.extend_from_slice(b"\"rows\": ");
+            number(&mut out, t.rows);
+            out.extend_from_slice(b",\n");
             spaces(&mut out, at + 2);
-            out.extend_from_slice(format!("\"total\": {},\n", t.total).as_bytes());
+            out.extend_from_slice(b"\"total\": ");
+            number(&mut out, t.total);
+            out.extend_from_slice(b",\n");
             spaces(&mut out, at + 2);
             out.extend_from_slice(b"\"fields\": ");
             strings(&mut out, t.fields.iter().map(String::as_str), at + 2);
@@ -193,4 +225,33 @@ fn shown(g: &Grant, access: &str) -> Vec<u8> {
         out.push(b'}');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_and_numbers_are_written_as_serde_json_writes_them() {
+        for s in [
+            "",
+            "US",
+            "a b",
+            "é ü",
+            "q\"uote",
+            "back\\slash",
+            "tab\there",
+            "\u{1}",
+            "\u{7f}",
+        ] {
+            let mut out = Vec::new();
+            string(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        for n in [0usize, 7, 10, 99, 100, 12_345, usize::MAX] {
+            let mut out = Vec::new();
+            number(&mut out, n);
+            assert_eq!(out, serde_json::to_vec(&n).unwrap(), "{n}");
+        }
+    }
 }

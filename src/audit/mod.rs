@@ -41,7 +41,7 @@ use serde::Serialize;
 use crate::access::report::{IdentityReport, TableReport};
 use crate::access::{AccessLevel, Decision, DenyReason, Evaluator, Options, Origin, Outcome};
 use crate::load::App;
-use crate::model::{BitSet, FieldId, Model, NULL};
+use crate::model::{BitSet, FieldId, Model, NULL, Value};
 use crate::names::{Email, GroupName, Identity, UserId};
 use crate::reduce::PerValue;
 
@@ -76,7 +76,7 @@ fn named_identities(sec: &Model, star: Option<&str>) -> Vec<(Identity, Option<Or
         .map(|s| s.len())
         .sum();
     out.reserve(named);
-    let mut column = |name: &str, make: &dyn Fn(&str) -> Identity| {
+    let mut column = |name: &str, make: &dyn Fn(&Arc<str>) -> Identity| {
         let Some(f) = sec.find_field(name) else {
             return;
         };
@@ -100,7 +100,13 @@ fn named_identities(sec: &Model, star: Option<&str>) -> Vec<(Identity, Option<Or
             if text.is_empty() || text == "*" || star == Some(text) {
                 continue;
             }
-            let identity = make(text);
+            // The symbol's own text when it is the identity's value
+            // already: no copy per identity.
+            let shared = match &v {
+                Value::Text(t) | Value::Dual(_, t) => Arc::clone(t),
+                Value::Null | Value::Num(_) => Arc::from(text),
+            };
+            let identity = make(&shared);
             let value = identity
                 .userid
                 .as_ref()
@@ -115,41 +121,51 @@ fn named_identities(sec: &Model, star: Option<&str>) -> Vec<(Identity, Option<Or
         }
     };
     for c in USER_COLUMNS {
-        column(c, &Identity::user);
+        column(c, &|u| {
+            Identity::new(Some(UserId::from_shared(u)), None, Vec::new())
+        });
     }
     column("USER.EMAIL", &|e| {
-        Identity::new(None, Some(Email::new(e)), Vec::new())
+        Identity::new(None, Some(Email::from_shared(e)), Vec::new())
     });
     column("GROUP", &|g| {
-        Identity::new(None, None, vec![GroupName::new(g)])
+        Identity::new(None, None, vec![GroupName::from_shared(g)])
     });
     out
 }
 
-/// [`sort_identities`] for identities with their origin (of two equal
-/// identities, the first one's origin stays: either is right).
-fn sort_named(ids: &mut Vec<(Identity, Option<Origin>)>) {
+/// The positions of `ids` in [`sort_identities`] order, each identity
+/// once (of two equal identities, the first one's position stays: either
+/// origin is right). The identities stay where they are: a million of them
+/// are not moved around to be sorted.
+fn sorted_order(ids: &[(Identity, Option<Origin>)]) -> Vec<u32> {
     // A million identities compare strings behind pointers: sort on a
     // prefix held inline, comparing whole identities only on equal ones.
-    let mut order: Vec<(u128, usize)> = ids
+    let mut order: Vec<(u128, u32)> = ids
         .iter()
-        .enumerate()
-        .map(|(i, (id, _))| (prefix(id), i))
+        .zip(0u32..)
+        .map(|((id, _), i)| (prefix(id), i))
         .collect();
+    let get = |i: u32| ids.get(i as usize).map(|(id, _)| id);
     order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| match (ids.get(a.1), ids.get(b.1)) {
-                (Some(x), Some(y)) => compare(&x.0, &y.0),
-                _ => a.1.cmp(&b.1),
-            })
+        a.0.cmp(&b.0).then_with(|| match (get(a.1), get(b.1)) {
+            (Some(x), Some(y)) => compare(x, y).then(a.1.cmp(&b.1)),
+            _ => a.1.cmp(&b.1),
+        })
     });
+    order.dedup_by(|b, a| a.0 == b.0 && get(a.1) == get(b.1));
+    order.into_iter().map(|(_, i)| i).collect()
+}
+
+/// [`sorted_order`] applied: the identities sorted, each once.
+fn sort_named(ids: &mut Vec<(Identity, Option<Origin>)>) {
+    let order = sorted_order(ids);
     let mut slots: Vec<Option<(Identity, Option<Origin>)>> = ids.drain(..).map(Some).collect();
     ids.extend(
         order
             .iter()
-            .filter_map(|&(_, i)| slots.get_mut(i).and_then(Option::take)),
+            .filter_map(|&i| slots.get_mut(i as usize).and_then(Option::take)),
     );
-    ids.dedup_by(|a, b| a.0 == b.0);
 }
 
 /// The first bytes of what [`compare`] orders an identity by, as a number
@@ -366,7 +382,16 @@ impl Audit {
         let ev = Evaluator::new(app, *opts);
         let mut ids = named_identities(ev.security(), app.star.as_deref());
         ids.extend(extra.iter().map(|i| (i.clone(), None)));
-        Self::grouped(app, opts, &ev, ids, progress)
+        Self::grouped(app, opts, &ev, ids, progress, true)
+    }
+
+    /// [`Audit::run`] of the identities the security tables name, without
+    /// the entries (left empty): the grants, fields and findings only, as
+    /// `check` needs them, without a million identities kept in order.
+    pub fn run_summary(app: &App, opts: &Options) -> Audit {
+        let ev = Evaluator::new(app, *opts);
+        let ids = named_identities(ev.security(), app.star.as_deref());
+        Self::grouped(app, opts, &ev, ids, &mut |_, _| {}, false)
     }
 
     /// Audits exactly `ids` (sorted and de-duplicated first).
@@ -378,7 +403,7 @@ impl Audit {
     ) -> Audit {
         let ev = Evaluator::new(app, *opts);
         let ids = ids.into_iter().map(|i| (i, None)).collect();
-        Self::grouped(app, opts, &ev, ids, progress)
+        Self::grouped(app, opts, &ev, ids, progress, true)
     }
 
     /// The audit proper: identities grouped by key, one decision per key.
@@ -388,31 +413,58 @@ impl Audit {
         ev: &Evaluator<'_>,
         mut ids: Vec<(Identity, Option<Origin>)>,
         progress: Progress<'_>,
+        with_entries: bool,
     ) -> Audit {
-        sort_named(&mut ids);
+        let order = sorted_order(&ids);
         let index = ev.match_index();
-        // Group identities by the rows they match: one decision per key,
-        // keys numbered in order of first use.
+        // Group identities by the rows they match: one decision per key.
+        // Matched where they lie (in memory order), then numbered in order
+        // of first use among the sorted identities. Service accounts
+        // (`INTERNAL\…`, e.g. the reload scheduler) see data no person
+        // sees; a key counts for "someone sees this row" only when some
+        // other identity has it.
         let mut keys = Interner::default();
-        let mut key_of: Vec<usize> = Vec::with_capacity(ids.len());
+        let mut found: Vec<u32> = Vec::with_capacity(ids.len());
+        let mut person: Vec<bool> = Vec::new();
         {
             let mut matcher = index.matcher();
             for (identity, origin) in &ids {
-                key_of.push(keys.intern(matcher.key_from(identity, *origin)));
+                let k = keys.intern(matcher.key_from(identity, *origin));
+                if person.len() <= k {
+                    person.resize(k + 1, false);
+                }
+                let service = identity
+                    .userid
+                    .as_ref()
+                    .is_some_and(|u| u.as_str().starts_with("INTERNAL\\"));
+                if !service && let Some(p) = person.get_mut(k) {
+                    *p = true;
+                }
+                found.push(u32::try_from(k).unwrap_or(u32::MAX));
             }
         }
-        // Service accounts (`INTERNAL\…`, e.g. the reload scheduler) see
-        // data no person sees; they do not count as "someone sees this row".
-        let mut counted = vec![false; keys.len()];
-        for ((identity, _), &k) in ids.iter().zip(&key_of) {
-            let service = identity
-                .userid
-                .as_ref()
-                .is_some_and(|u| u.as_str().starts_with("INTERNAL\\"));
-            if !service && let Some(c) = counted.get_mut(k) {
-                *c = true;
-            }
-        }
+        let mut renumbered: Vec<usize> = vec![usize::MAX; keys.len()];
+        let mut by_use: Vec<usize> = Vec::with_capacity(keys.len());
+        let key_of: Vec<usize> = order
+            .iter()
+            .map(|&i| {
+                let k = found.get(i as usize).map_or(usize::MAX, |&k| k as usize);
+                match renumbered.get_mut(k) {
+                    Some(n) if *n == usize::MAX => {
+                        *n = by_use.len();
+                        by_use.push(k);
+                        *n
+                    }
+                    Some(n) => *n,
+                    None => 0,
+                }
+            })
+            .collect();
+        drop(found);
+        let counted: Vec<bool> = by_use
+            .iter()
+            .map(|&k| person.get(k).copied().unwrap_or(false))
+            .collect();
         let ntables = app.data.tables().len();
         let mut seen = findings::Seen::new(app);
         // One reduction per distinct selection (applied fields and their
@@ -433,9 +485,9 @@ impl Audit {
         let mut shown: Vec<Arc<View>> = Vec::new();
         let mut grants: Vec<Grant> = Vec::with_capacity(keys.len());
         let mut buf: Vec<u32> = Vec::new();
-        let total = keys.len();
-        for k in 0..total {
-            let mut decision = ev.decide(&index, keys.get(k));
+        let total = by_use.len();
+        for (k, &key) in by_use.iter().enumerate() {
+            let mut decision = ev.decide(&index, keys.get(key));
             buf.clear();
             for r in decision.reduction.iter().filter(|r| r.applied) {
                 buf.push(r.field.0);
@@ -558,11 +610,38 @@ impl Audit {
         for (field, values) in seen_values {
             seen.add(&ev.reduce_values(field, values));
         }
-        let entries: Vec<Entry> = ids
-            .into_iter()
-            .zip(key_of)
-            .map(|((identity, _), grant)| Entry { identity, grant })
-            .collect();
+        // Per grant, its number of identities and the labels of the first
+        // few (messages name at most `MAX_NAMED`).
+        let mut tally = findings::Tally {
+            by_grant: vec![(0, Vec::new()); grants.len()],
+            identities: order.len(),
+        };
+        for (&i, &k) in order.iter().zip(&key_of) {
+            if let Some((n, who)) = tally.by_grant.get_mut(k) {
+                *n += 1;
+                if who.len() < findings::MAX_NAMED
+                    && let Some((identity, _)) = ids.get(i as usize)
+                {
+                    who.push(label(identity));
+                }
+            }
+        }
+        let entries: Vec<Entry> = if with_entries {
+            order
+                .iter()
+                .zip(key_of)
+                .filter_map(|(&i, grant)| {
+                    let (identity, _) = ids.get_mut(i as usize)?;
+                    Some(Entry {
+                        identity: std::mem::take(identity),
+                        grant,
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        drop(ids);
         let fields = findings::reduction_values(app, ev);
         let mut audit = Audit {
             entries,
@@ -572,7 +651,7 @@ impl Audit {
             decided: total,
             reductions: counts_of.iter().flatten().count(),
         };
-        audit.findings = findings::collect(app, opts, ev, &audit, &seen);
+        audit.findings = findings::collect(app, opts, ev, &audit, &tally, &seen);
         audit
     }
 

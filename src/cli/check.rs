@@ -14,9 +14,7 @@ use std::sync::Arc;
 use clap::Args;
 use serde::Serialize;
 
-use section_access::access::Evaluator;
-use section_access::audit::{Finding, findings};
-use section_access::load::App;
+use section_access::audit::{Audit, Finding};
 use section_access::model::Model;
 use section_access::script::{self, source::SourceMap};
 
@@ -80,14 +78,15 @@ pub fn run(args: &CheckArgs) -> Exit {
         Err(code) => return code,
     };
     let opts = args.eval.options(args.script.uppercase);
+    let audit = Audit::run_summary(&app, &opts);
     let report = CheckReport {
         script: args.script.script.display().to_string(),
         approximate: app.approximate,
         section_access: app.has_section_access,
         security_tables: tables_of(&app.security(opts.uppercase)),
         tables: tables_of(&app.data),
-        reduction_fields: reduction_fields(&app, &opts),
-        findings: findings(&app, &opts),
+        reduction_fields: audit.fields.into_iter().map(|(name, _)| name).collect(),
+        findings: audit.findings,
     };
     let code = match (
         args.fail_on,
@@ -107,14 +106,6 @@ pub fn run(args: &CheckArgs) -> Exit {
         Format::Text => text_report(&report),
     };
     emit(&text, code)
-}
-
-fn reduction_fields(app: &App, opts: &section_access::access::Options) -> Vec<String> {
-    Evaluator::new(app, *opts)
-        .reduction_fields()
-        .into_iter()
-        .map(|(_, _, name)| name.to_string())
-        .collect()
 }
 
 fn syntax_only(args: &CheckArgs) -> Exit {
