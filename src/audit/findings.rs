@@ -242,7 +242,7 @@ fn text_of(model: &Model, field: FieldId, id: u32) -> Option<String> {
     if id == NULL {
         return None;
     }
-    model.value(field, id).map(|v| v.text().into_owned())
+    model.text(field, id).map(std::borrow::Cow::into_owned)
 }
 
 fn is_blank(text: Option<&str>) -> bool {

@@ -106,9 +106,7 @@ impl<'r> TextIndex<'r> {
 }
 
 fn text_is(model: &Model, field: FieldId, id: u32, text: &str) -> bool {
-    model
-        .value(field, id)
-        .is_some_and(|v| v.text().as_ref() == text)
+    model.text(field, id).is_some_and(|t| t == text)
 }
 
 /// Where an identity came from, when it was read off a security symbol:
