@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 
 use section_access::Identity;
+use section_access::access::Options;
 use section_access::audit::{Audit, Finding, Severity, html, label, read_identities};
+use section_access::load::App;
 
 use super::{EvalArgs, Exit, ScriptArgs};
 
@@ -118,6 +120,14 @@ pub fn run(args: &AuditArgs) -> Exit {
     let opts = args.eval.options(args.script.uppercase);
     let mut tick = progress();
     let audit = Audit::run(&app, &opts, &extra, &mut tick);
+    let code = report(args, &app, &opts, &audit);
+    super::leave(audit);
+    super::leave(app);
+    code
+}
+
+/// Writes the audit in the format asked for.
+fn report(args: &AuditArgs, app: &App, opts: &Options, audit: &Audit) -> Exit {
     let code = match (args.fail_on, audit.worst()) {
         (Some(f), Some(w)) if w >= f.severity() => Exit::Findings,
         _ => Exit::Ok,
@@ -138,7 +148,7 @@ pub fn run(args: &AuditArgs) -> Exit {
                 _ => code,
             };
         }
-        AuditFormat::Csv => match csv_text(&audit) {
+        AuditFormat::Csv => match csv_text(audit) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -172,9 +182,9 @@ pub fn run(args: &AuditArgs) -> Exit {
                     },
                 ),
             ];
-            html::render(&audit, &title, &meta)
+            html::render(audit, &title, &meta)
         }
-        AuditFormat::Text => text_report(&audit),
+        AuditFormat::Text => text_report(audit),
     };
     if let Err(e) = io::stdout().lock().write_all(text.as_bytes())
         && e.kind() != io::ErrorKind::BrokenPipe

@@ -78,16 +78,18 @@ pub fn run(args: &CheckArgs) -> Exit {
         Err(code) => return code,
     };
     let opts = args.eval.options(args.script.uppercase);
-    let audit = Audit::run_summary(&app, &opts);
+    let mut audit = Audit::run_summary(&app, &opts);
     let report = CheckReport {
         script: args.script.script.display().to_string(),
         approximate: app.approximate,
         section_access: app.has_section_access,
         security_tables: tables_of(&app.security(opts.uppercase)),
         tables: tables_of(&app.data),
-        reduction_fields: audit.fields.into_iter().map(|(name, _)| name).collect(),
-        findings: audit.findings,
+        reduction_fields: audit.fields.iter().map(|(name, _)| name.clone()).collect(),
+        findings: std::mem::take(&mut audit.findings),
     };
+    super::leave(audit);
+    super::leave(app);
     let code = match (
         args.fail_on,
         report.findings.iter().map(|f| f.severity).max(),

@@ -94,11 +94,14 @@ pub fn run(args: &PreviewArgs) -> Exit {
         eprintln!("error: {e}");
         return Exit::Error;
     }
-    if decision.outcome.is_granted() {
+    let code = if decision.outcome.is_granted() {
         Exit::Ok
     } else {
         Exit::Denied
-    }
+    };
+    super::leave(decision);
+    super::leave(app);
+    code
 }
 
 /// Reports a rejected token the way the engine answers it (401, before any
