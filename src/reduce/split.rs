@@ -67,6 +67,18 @@ enum Labels<'a> {
     },
 }
 
+/// The label of row `r` in a key-by-value matrix of `words` words per key
+/// (empty for a NULL or missing key).
+fn matrix_row<'m>(keys: &[u32], words: usize, matrix: &'m [u64], r: usize) -> &'m [u64] {
+    match keys.get(r) {
+        Some(&k) if k != NULL => {
+            let start = k as usize * words;
+            matrix.get(start..start + words).unwrap_or_default()
+        }
+        _ => &[],
+    }
+}
+
 impl Labels<'_> {
     /// Rows are kept by at most one value each.
     fn is_single(&self) -> bool {
@@ -99,17 +111,7 @@ impl Labels<'_> {
                 words,
                 matrix,
             } => {
-                let Some(&k) = keys.get(r) else { return };
-                if k == NULL {
-                    return;
-                }
-                let start = k as usize * words;
-                for (wi, &w) in matrix
-                    .get(start..start + words)
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                {
+                for (wi, &w) in matrix_row(keys, *words, matrix, r).iter().enumerate() {
                     let mut w = w;
                     while w != 0 {
                         f(wi * 64 + w.trailing_zeros() as usize);
@@ -135,15 +137,7 @@ impl Labels<'_> {
                 words,
                 matrix,
             } => {
-                let Some(&k) = keys.get(r) else { return };
-                if k == NULL {
-                    return;
-                }
-                let start = k as usize * words;
-                for (o, &w) in out
-                    .iter_mut()
-                    .zip(matrix.get(start..start + words).unwrap_or_default())
-                {
+                for (o, &w) in out.iter_mut().zip(matrix_row(keys, *words, matrix, r)) {
                     *o |= w;
                 }
             }
