@@ -280,6 +280,9 @@ mod tests {
         let (u, _) = read_inline("a,b\nus,x\n", &TextFormat::new(), true, 0, 1);
         assert_eq!(u.names, ["A", "B"]);
         assert_eq!(shown(&u), [["US", "X"]]);
+        // Not ASCII: upper-cased character by character.
+        let (u, _) = read_inline("a\nsé\n", &TextFormat::new(), true, 0, 1);
+        assert_eq!(shown(&u), [["SÉ"]]);
     }
 
     /// Everything a read gives, as text: the frame and the ragged rows.

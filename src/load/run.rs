@@ -1899,16 +1899,14 @@ fn seeds(load: &crate::script::ast::Load, model: &Model) -> HashMap<String, Symb
         let s = model.symbols(model.find_field(name)?)?;
         s.is_run().then(|| s.clone())
     };
-    let mut plain = HashSet::new();
+    // Fields taken as they are; `None` for all of them (`*`).
+    let mut plain = Some(HashSet::new());
+    // Fields something computes from (never seeded: evaluations run per
+    // distinct value of the column).
     let mut other = HashSet::new();
     for f in &load.fields {
         match f {
-            LoadField::Star => {
-                return model
-                    .fields()
-                    .filter_map(|(_, n)| Some((n.as_str().to_string(), run(n.as_str())?)))
-                    .collect();
-            }
+            LoadField::Star => plain = None,
             LoadField::Expr {
                 expr:
                     Expr {
@@ -1918,12 +1916,21 @@ fn seeds(load: &crate::script::ast::Load, model: &Model) -> HashMap<String, Symb
                 alias,
                 ..
             } if alias.as_ref().is_none_or(|a| &a.name == n) => {
-                plain.insert(n.clone());
+                if let Some(p) = &mut plain {
+                    p.insert(n.clone());
+                }
             }
             LoadField::Expr { expr, .. } => collect_fields(expr, &mut other),
         }
     }
-    plain
+    let names: Vec<String> = match plain {
+        Some(p) => p.into_iter().collect(),
+        None => model
+            .fields()
+            .map(|(_, n)| n.as_str().to_string())
+            .collect(),
+    };
+    names
         .into_iter()
         .filter(|n| !other.contains(n))
         .filter_map(|n| Some((n.clone(), run(&n)?)))

@@ -143,7 +143,8 @@ pub fn parse_number(text: &str) -> Option<f64> {
     if digits == 0 {
         return None;
     }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
+    let exponent = matches!(b.get(i), Some(b'e' | b'E'));
+    if exponent {
         let mut j = i + 1;
         if matches!(b.get(j), Some(b'+' | b'-')) {
             j += 1;
@@ -165,7 +166,7 @@ pub fn parse_number(text: &str) -> Option<f64> {
     // f64, and IEEE division rounds correctly, so the quotient is the
     // nearest f64 to the decimal: what the float parser gives (Clinger's
     // fast path), without it.
-    if digits <= 15 && !b.iter().any(|c| matches!(c, b'e' | b'E')) {
+    if digits <= 15 && !exponent {
         let mut m = 0u64;
         let mut frac = 0i32;
         let mut in_frac = false;
