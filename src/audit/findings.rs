@@ -1064,7 +1064,7 @@ fn results(
                     g.cross_total,
                     g.cross.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(", ")
                 ),
-                g.location.clone(),
+                g.location(app),
                 "section access unions each field on its own; combine the fields into one key field (e.g. `COUNTRY & '|' & CATEGORY`) in both the security table and the data",
             ));
         }
@@ -1079,7 +1079,7 @@ fn results(
                     if n == 1 { "is" } else { "are" },
                     named(fields)
                 ),
-                g.location.clone(),
+                g.location(app),
                 "leave the reduction columns blank on ADMIN rows that should see everything",
             ));
         }

@@ -39,7 +39,9 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::access::report::{IdentityReport, TableReport};
-use crate::access::{AccessLevel, Decision, DenyReason, Evaluator, Options, Origin, Outcome};
+use crate::access::{
+    AccessLevel, Decision, DenyReason, Evaluator, MatchedRow, Options, Origin, Outcome,
+};
 use crate::load::App;
 use crate::model::{BitSet, FieldId, Model, NULL, Value};
 use crate::names::{Email, GroupName, Identity, UserId};
@@ -325,11 +327,19 @@ pub struct Grant {
     /// Number of such combinations (may exceed `cross.len()`).
     pub cross_total: usize,
     /// The first security row kept for this grant (where findings on it
-    /// point).
-    pub location: Option<Location>,
+    /// point, see [`Grant::location`]).
+    pub first_row: Option<MatchedRow>,
 }
 
 impl Grant {
+    /// Where findings on this grant point: the script line of its first
+    /// kept security row. Made on demand: an audit has a grant per
+    /// distinct set of matched rows, and findings name a handful.
+    pub fn location(&self, app: &App) -> Option<Location> {
+        let row = self.first_row.as_ref()?;
+        findings::path_location(app, row.file.as_deref()?, row.line?)
+    }
+
     /// True when the identity opens the app.
     pub fn is_granted(&self) -> bool {
         self.outcome.is_granted()
@@ -599,11 +609,7 @@ impl Audit {
                 view: shown.get(v).cloned().unwrap_or_default(),
                 cross,
                 cross_total,
-                location: decision
-                    .matched_rows
-                    .iter()
-                    .find(|m| m.kept)
-                    .and_then(|m| findings::path_location(app, m.file.as_deref()?, m.line?)),
+                first_row: decision.matched_rows.into_iter().find(|m| m.kept),
             });
             progress(k + 1, total);
         }

@@ -355,19 +355,8 @@ impl PerValue {
                 } => {
                     let mut n: usize = ids.iter().filter_map(|&v| single.get(v)).sum();
                     if *multi_rows > 0 {
-                        match ids.as_slice() {
-                            [] => {}
-                            [v] => n += multi.get(*v).map_or(0, BitSet::count),
-                            _ => {
-                                let mut acc = BitSet::new(*multi_rows);
-                                for &v in &ids {
-                                    if let Some(b) = multi.get(v) {
-                                        acc.union_with(b);
-                                    }
-                                }
-                                n += acc.count();
-                            }
-                        }
+                        let sets: Vec<&BitSet> = ids.iter().filter_map(|&v| multi.get(v)).collect();
+                        n += BitSet::union_count(&sets);
                     }
                     n
                 }
