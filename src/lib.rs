@@ -15,6 +15,7 @@ pub mod jwt;
 pub mod load;
 pub mod model;
 pub mod names;
+mod par;
 pub mod reduce;
 pub mod script;
 #[cfg(feature = "serve")]

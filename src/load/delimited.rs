@@ -359,11 +359,6 @@ fn decode<'a>(bytes: &'a [u8], enc: Option<&'static Encoding>) -> Cow<'a, str> {
     }
 }
 
-/// True when a second thread can run alongside this one.
-pub(crate) fn parallel() -> bool {
-    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
-}
-
 /// Names for unlabelled fields: `@1`, `@2`, …
 pub(crate) fn at_names(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("@{i}")).collect()
@@ -388,7 +383,11 @@ pub(crate) fn read_file(
     track_lines: bool,
     file_id: u32,
 ) -> std::io::Result<FileRead> {
-    let split = if parallel() { SPLIT_BYTES } else { u64::MAX };
+    let split = if crate::par::available() {
+        SPLIT_BYTES
+    } else {
+        u64::MAX
+    };
     read_file_split(path, fmt, needed, seeds, (track_lines, file_id), split).map(|(read, _)| read)
 }
 
@@ -755,7 +754,7 @@ impl<'n> Sink<'n> {
             file_id,
             batch: Batch::default(),
             costs: Vec::new(),
-            parallel: labels == Labels::Embedded && parallel(),
+            parallel: labels == Labels::Embedded && crate::par::available(),
             labels_row: None,
         }
     }

@@ -39,7 +39,7 @@ pub(crate) fn read_inline(
     file: u32,
     first_line: u32,
 ) -> (Frame, Vec<Ragged>) {
-    let split = if super::delimited::parallel() {
+    let split = if crate::par::available() {
         SPLIT_BYTES
     } else {
         usize::MAX

@@ -18,12 +18,26 @@
 //! rows kept by several (products sold in many countries).
 
 use crate::model::{BitSet, FieldId, Model, NULL};
+use crate::par;
 
 use super::Links;
 
 /// The largest per-value bitset storage [`Links::per_value`] builds before
 /// declining (the caller then reduces each selection in full).
 const BUDGET_BYTES: usize = 512 << 20;
+
+/// Tables from this many rows are labelled in two halves side by side.
+const HALVES_ROWS: usize = 1 << 20;
+
+/// The parts of a split pass folded into the first.
+fn merge<T>(parts: Vec<T>, mut fold: impl FnMut(&mut T, T)) -> Option<T> {
+    let mut parts = parts.into_iter();
+    let mut all = parts.next()?;
+    for part in parts {
+        fold(&mut all, part);
+    }
+    Some(all)
+}
 
 /// Per table, how a single-field selection's row count is made.
 #[derive(Clone, Debug)]
@@ -226,18 +240,39 @@ impl Links {
                 }
                 let size = hub.keys.checked_mul(words)?;
                 budget = budget.checked_sub(size.checked_mul(8)?)?;
-                let mut matrix = vec![0u64; size];
-                if let Some(Some(l)) = labels.get(from) {
-                    for (r, &k) in up.keys(model).iter().enumerate() {
-                        if k == NULL {
-                            continue;
-                        }
-                        let start = k as usize * words;
-                        if let Some(slot) = matrix.get_mut(start..start + words) {
-                            l.or_into(r, slot);
-                        }
+                let keys = up.keys(model);
+                let matrix = match labels.get(from) {
+                    Some(Some(l)) => {
+                        // Halves each fill a matrix of their own when it is
+                        // small beside the rows (a word per row at most).
+                        let min = if size <= keys.len() {
+                            HALVES_ROWS
+                        } else {
+                            usize::MAX
+                        };
+                        let parts = par::in_halves(keys.len(), min, |rows| {
+                            let mut matrix = vec![0u64; size];
+                            for r in rows {
+                                let k = keys.get(r).copied().unwrap_or(NULL);
+                                if k == NULL {
+                                    continue;
+                                }
+                                let start = k as usize * words;
+                                if let Some(slot) = matrix.get_mut(start..start + words) {
+                                    l.or_into(r, slot);
+                                }
+                            }
+                            matrix
+                        });
+                        merge(parts, |all, part| {
+                            for (a, p) in all.iter_mut().zip(part) {
+                                *a |= p;
+                            }
+                        })
                     }
+                    _ => None,
                 }
+                .unwrap_or_else(|| vec![0u64; size]);
                 for i in todo {
                     let Some(m) = hub.members.get(i) else {
                         continue;
@@ -265,11 +300,21 @@ impl Links {
             let mut multi_rows = 0usize;
             let mut first: Vec<usize> = Vec::new();
             if l.is_single() {
-                for r in 0..table.len() {
-                    if let Some(c) = l.only(r).and_then(|v| single.get_mut(v)) {
-                        *c += 1;
+                let parts = par::in_halves(table.len(), HALVES_ROWS, |rows| {
+                    let mut single = vec![0usize; values];
+                    for r in rows {
+                        if let Some(c) = l.only(r).and_then(|v| single.get_mut(v)) {
+                            *c += 1;
+                        }
                     }
-                }
+                    single
+                });
+                let single = merge(parts, |all, part| {
+                    for (a, p) in all.iter_mut().zip(part) {
+                        *a += p;
+                    }
+                })
+                .unwrap_or(single);
                 out.push(TableCount::Labelled {
                     single,
                     multi: Vec::new(),
