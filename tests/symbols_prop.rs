@@ -82,6 +82,10 @@ proptest! {
                     seen.len() - 1
                 }
             };
+            let plain = syms.find_plain(text.as_bytes());
+            if let Some(id) = plain {
+                prop_assert_eq!(Some(id as usize), find(&seen, &v), "find_plain({:?})", text);
+            }
             let got = syms.intern_text(text);
             prop_assert_eq!(got as usize, want, "intern_text({:?})", text);
             prop_assert_eq!(syms.lookup(&v), Some(got));
@@ -93,6 +97,13 @@ proptest! {
             prop_assert_eq!(v.text(), first.text(), "text of id {}", id);
             prop_assert_eq!(syms.text(id), Some(first.text()), "borrowed text of id {}", id);
             prop_assert_eq!(v.num(), first.num(), "number of id {}", id);
+        }
+        // Every plain decimal the field holds is found by arithmetic once
+        // its storage allows (a run, or numbers in direct tables).
+        for text in &cells {
+            if let Some(id) = syms.find_plain(text.as_bytes()) {
+                prop_assert_eq!(Some(id), syms.lookup(&Value::from_text(text)), "{:?}", text);
+            }
         }
         prop_assert_eq!(syms.lookup(&Value::text_only("zz")), None);
         prop_assert_eq!(syms.lookup(&Value::Num(1e300)), None);

@@ -334,9 +334,12 @@ impl ColumnBuilder {
     /// Appends a cell given as bytes in `enc` (`None`: UTF-8).
     pub fn push(&mut self, bytes: &[u8], enc: Option<&'static Encoding>) {
         let Some(enc) = enc else {
-            let id = match std::str::from_utf8(bytes) {
-                Ok(text) => self.col.syms.intern_text(text),
-                Err(_) => self.col.syms.intern_text(&String::from_utf8_lossy(bytes)),
+            let id = match self.col.syms.find_plain(bytes) {
+                Some(id) => id,
+                None => match std::str::from_utf8(bytes) {
+                    Ok(text) => self.col.syms.intern_text(text),
+                    Err(_) => self.col.syms.intern_text(&String::from_utf8_lossy(bytes)),
+                },
             };
             self.col.ids.push(id);
             return;

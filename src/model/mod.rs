@@ -153,6 +153,30 @@ fn direct_slot(bits: u64) -> Option<(usize, usize)> {
     (c < 1 << 32 && c as f64 / 100.0 == n).then_some((1, c as usize))
 }
 
+/// The integer part and hundredths of a number written as digits with at
+/// most two decimals, below 2^32 (where [`direct_slot`] puts numbers; the
+/// value is `int + hundredths / 100`, the slot in the hundredths table
+/// `int * 100 + hundredths`, as [`parse_number`] and `direct_slot` give).
+fn plain_decimal(bytes: &[u8]) -> Option<(u64, u64)> {
+    let dot = bytes.iter().position(|&b| b == b'.');
+    let (int, frac) = match dot {
+        Some(d) => (bytes.get(..d)?, bytes.get(d + 1..)?),
+        None => (bytes, &[][..]),
+    };
+    let digits = |b: &[u8]| -> Option<u64> {
+        b.iter().try_fold(0u64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0'))
+        })
+    };
+    // Ten digits stay below 2^34: no overflow before the range check.
+    if int.is_empty() || int.len() > 10 || (dot.is_some() && !(1..=2).contains(&frac.len())) {
+        return None;
+    }
+    let n = digits(int)?;
+    let h = digits(frac)? * if frac.len() == 1 { 10 } else { 1 };
+    (n < 1 << 32).then_some((n, h))
+}
+
 /// The key a value is found under: numbers by value (so `01` and `1` are one
 /// symbol, the first text loaded winning, as in Qlik), text by text.
 #[derive(Clone, Copy)]
@@ -388,6 +412,31 @@ impl Symbols {
             None => Value::Text(Arc::from(text)),
         };
         self.push(key, value)
+    }
+
+    /// The id of the number `bytes` writes plainly (digits, then at most
+    /// two decimals: `42`, `007`, `698.57`), when the field has it and it
+    /// is found by arithmetic (a run, a direct table); `None` says nothing,
+    /// [`Symbols::intern_text`] decides then. What loaders try first on
+    /// each cell: keys, quantities and amounts need no float parsing and
+    /// no UTF-8 check.
+    pub fn find_plain(&self, bytes: &[u8]) -> Option<u32> {
+        let (int, hundredths) = plain_decimal(bytes)?;
+        match &self.store {
+            Store::Run { first, len } => {
+                let id = u32::try_from(i64::try_from(int).ok()?.checked_sub(*first)?).ok()?;
+                (hundredths == 0 && id < *len).then_some(id)
+            }
+            Store::Texts { .. } => None,
+            Store::Nums(_) | Store::Values(_) => {
+                let (t, slot) = match hundredths {
+                    0 => (0, int),
+                    h => (1, int * 100 + h),
+                };
+                let id = *self.direct.get(t)?.get(usize::try_from(slot).ok()?)?;
+                (id != NULL).then_some(id)
+            }
+        }
     }
 
     /// The id of `value` if the field has it.
@@ -906,6 +955,64 @@ mod tests {
         assert_eq!(s.lookup(&Value::Num(-1.0)), Some(2));
         assert_eq!(s.lookup(&Value::Num(99999999999.0)), Some(5));
         assert_eq!(s.len(), 6 + 5000 - 2);
+    }
+
+    #[test]
+    fn plain_decimals_are_found_by_arithmetic() {
+        // A run of keys.
+        let mut keys = Symbols::default();
+        for k in ["10", "11", "12"] {
+            keys.intern_text(k);
+        }
+        assert_eq!(keys.find_plain(b"11"), Some(1));
+        assert_eq!(
+            keys.find_plain(b"011"),
+            Some(1),
+            "by number, as intern_text"
+        );
+        assert_eq!(keys.find_plain(b"11.00"), Some(1));
+        assert_eq!(keys.find_plain(b"9"), None);
+        assert_eq!(keys.find_plain(b"11.5"), None);
+        // Amounts in the direct tables, by integer and by hundredths.
+        let mut amounts = Symbols::default();
+        for a in ["781", "6.57", "3.5", "0.05", "698.57"] {
+            amounts.intern_text(a);
+        }
+        for (text, id) in [
+            ("781.00", Some(0)),
+            ("781", Some(0)),
+            ("6.57", Some(1)),
+            ("3.50", Some(2)),
+            ("3.5", Some(2)),
+            ("0.05", Some(3)),
+            ("6.5", None),
+            // Beyond the hundredths table's reach (kept about half full):
+            // in the hash index, found by intern_text only.
+            ("698.57", None),
+        ] {
+            assert_eq!(amounts.find_plain(text.as_bytes()), id, "{text}");
+        }
+        assert_eq!(amounts.intern_text("698.57"), 4);
+        // Not plain: left to intern_text.
+        for text in [
+            "",
+            ".5",
+            "1.",
+            "1.234",
+            "-1",
+            "+1",
+            "1e3",
+            " 1",
+            "1,5",
+            "4294967296",
+            "12345678901",
+        ] {
+            assert_eq!(amounts.find_plain(text.as_bytes()), None, "{text:?}");
+        }
+        // Text fields hold no numbers to find.
+        let mut names = Symbols::default();
+        names.intern_text("a");
+        assert_eq!(names.find_plain(b"1"), None);
     }
 
     #[test]
