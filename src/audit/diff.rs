@@ -197,32 +197,32 @@ pub fn compare(a: &Audit, b: &Audit) -> Diff {
             }
         }
         let mut rows = IndexMap::new();
-        let mut tables: Vec<&String> = ga
+        let mut tables: Vec<&str> = ga
             .view
             .tables
             .iter()
             .chain(&gb.view.tables)
-            .map(|(n, _)| n)
+            .map(|t| &*t.name)
             .collect();
         tables.dedup();
         let mut seen = BTreeSet::new();
         for t in tables {
-            if !seen.insert(t.clone()) {
+            if !seen.insert(t) {
                 continue;
             }
             let count = |g: &Grant| {
                 g.view
                     .tables
                     .iter()
-                    .find(|(n, _)| n == t)
-                    .map_or(0, |(_, r)| r.rows)
+                    .find(|v| &*v.name == t)
+                    .map_or(0, |v| v.rows)
             };
             let c = RowChange {
                 old: count(ga),
                 new: count(gb),
             };
             if c.old != c.new {
-                rows.insert(t.clone(), c);
+                rows.insert(t.to_string(), c);
             }
         }
         let omitted = if ga.is_granted() && gb.is_granted() {

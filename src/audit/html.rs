@@ -301,7 +301,7 @@ fn rows(h: &mut String, audit: &Audit) {
             g.view
                 .tables
                 .iter()
-                .map(|(n, t)| (n.clone(), t.total))
+                .map(|t| (t.name.to_string(), t.total))
                 .collect()
         })
         .unwrap_or_default();
@@ -333,8 +333,8 @@ fn rows(h: &mut String, audit: &Audit) {
                 .view
                 .tables
                 .iter()
-                .find(|(t, _)| t == name)
-                .map_or(0, |(_, r)| r.rows);
+                .find(|t| *t.name == **name)
+                .map_or(0, |t| t.rows);
             let width = if *total == 0 { 0 } else { n * 60 / total };
             let class = if n == 0 { "bar bar0" } else { "bar" };
             let _ = write!(

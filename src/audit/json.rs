@@ -200,10 +200,10 @@ fn shown(g: &Grant, access: &str) -> Vec<u8> {
     } else {
         out.extend_from_slice(b"{");
         let at = MEMBER + 2;
-        for (i, (name, t)) in g.view.tables.iter().enumerate() {
+        for (i, t) in g.view.tables.iter().enumerate() {
             out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
             spaces(&mut out, at);
-            string(&mut out, name);
+            string(&mut out, &t.name);
             out.extend_from_slice(b": {\n");
             spaces(&mut out, at + 2);
             out.extend_from_slice(b"\"rows\": ");

@@ -307,7 +307,52 @@ pub struct View {
     pub omitted: Vec<String>,
     /// Every application table: rows left, total, visible fields (rows are 0
     /// when denied).
-    pub tables: Vec<(String, TableReport)>,
+    pub tables: Vec<TableView>,
+}
+
+/// One application table as a [`View`] shows it.
+#[derive(Clone, Debug)]
+pub struct TableView {
+    /// The table's name.
+    pub name: Arc<str>,
+    /// Rows left (0 when denied).
+    pub rows: usize,
+    /// Rows before reduction.
+    pub total: usize,
+    /// Visible fields: shared by the views that hide the same fields (an
+    /// audit has a view per distinct reduction, a hundred thousand on a
+    /// large app, and a handful of these lists).
+    pub fields: Arc<[String]>,
+}
+
+impl TableView {
+    /// The table as the JSON reports show it.
+    pub fn report(&self) -> TableReport {
+        TableReport {
+            rows: self.rows,
+            total: self.total,
+            fields: self.fields.to_vec(),
+        }
+    }
+}
+
+/// The application tables with the fields left visible when `omitted`
+/// are hidden (rows 0): what the views hiding these fields start from.
+fn table_shapes(app: &App, omitted: &[FieldId]) -> Vec<TableView> {
+    let data = &app.data;
+    data.tables()
+        .iter()
+        .map(|table| TableView {
+            name: Arc::from(table.name.as_str()),
+            rows: 0,
+            total: table.len(),
+            fields: table
+                .fields()
+                .filter(|f| !omitted.contains(f))
+                .filter_map(|f| data.field_name(f).map(ToString::to_string))
+                .collect(),
+        })
+        .collect()
 }
 
 /// What one distinct grant gives: shared by every identity whose matched
@@ -493,6 +538,7 @@ impl Audit {
         // selection and hidden fields.
         let mut views = Interner::default();
         let mut shown: Vec<Arc<View>> = Vec::new();
+        let mut shapes = Shapes::default();
         let mut grants: Vec<Grant> = Vec::with_capacity(keys.len());
         let mut buf: Vec<u32> = Vec::new();
         let total = by_use.len();
@@ -596,7 +642,7 @@ impl Audit {
             );
             let v = views.intern(&buf);
             if v == shown.len() {
-                shown.push(Arc::new(View::new(app, &decision, counts)));
+                shown.push(Arc::new(View::new(app, &decision, counts, &mut shapes)));
             }
             let (cross, cross_total) = if granted {
                 findings::cross_combinations(app, ev, &decision)
@@ -698,33 +744,41 @@ fn outcome_code(o: Outcome) -> u32 {
     }
 }
 
+/// The [`table_shapes`] made so far, by the fields they hide (an audit
+/// meets few distinct sets).
+#[derive(Default)]
+struct Shapes(Vec<(Vec<FieldId>, Vec<TableView>)>);
+
+impl Shapes {
+    fn get(&mut self, app: &App, omitted: Vec<FieldId>) -> &[TableView] {
+        let at = match self.0.iter().position(|(o, _)| *o == omitted) {
+            Some(at) => at,
+            None => {
+                let shape = table_shapes(app, &omitted);
+                self.0.push((omitted, shape));
+                self.0.len() - 1
+            }
+        };
+        self.0.get(at).map_or(&[], |(_, s)| s.as_slice())
+    }
+}
+
 impl View {
     /// What `decision` shows, given the rows left per application table.
-    fn new(app: &App, decision: &Decision, counts: &[usize]) -> Self {
+    fn new(app: &App, decision: &Decision, counts: &[usize], shapes: &mut Shapes) -> Self {
         let data = &app.data;
         let granted = decision.outcome.is_granted();
-        let omitted_ids = decision.omitted_ids();
-        let tables = data
-            .tables()
+        let tables = shapes
+            .get(app, decision.omitted_ids())
             .iter()
             .enumerate()
-            .map(|(t, table)| {
-                (
-                    table.name.to_string(),
-                    TableReport {
-                        rows: if granted {
-                            counts.get(t).copied().unwrap_or(table.len())
-                        } else {
-                            0
-                        },
-                        total: table.len(),
-                        fields: table
-                            .fields()
-                            .filter(|f| !omitted_ids.contains(f))
-                            .filter_map(|f| data.field_name(f).map(ToString::to_string))
-                            .collect(),
-                    },
-                )
+            .map(|(t, shape)| TableView {
+                rows: if granted {
+                    counts.get(t).copied().unwrap_or(shape.total)
+                } else {
+                    0
+                },
+                ..shape.clone()
             })
             .collect();
         if !granted {
@@ -869,7 +923,12 @@ impl IdentityResult {
             access: grant.access,
             reduction: grant.view.reduction.iter().cloned().collect(),
             omitted: grant.view.omitted.clone(),
-            tables: grant.view.tables.iter().cloned().collect(),
+            tables: grant
+                .view
+                .tables
+                .iter()
+                .map(|t| (t.name.to_string(), t.report()))
+                .collect(),
         }
     }
 }

@@ -104,7 +104,7 @@ fn audit_agrees_with_evaluate(app: &App, extra: &[Identity]) -> Result<(), Strin
                 .flatten()
                 .map(|t| t.count())
                 .collect();
-            let got: Vec<usize> = g.view.tables.iter().map(|(_, t)| t.rows).collect();
+            let got: Vec<usize> = g.view.tables.iter().map(|t| t.rows).collect();
             if got != rows {
                 return Err(format!("{who}: rows {got:?} vs {rows:?}"));
             }

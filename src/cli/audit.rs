@@ -234,7 +234,7 @@ pub fn text_report(audit: &Audit) -> String {
                 g.view
                     .tables
                     .iter()
-                    .map(|(n, t)| format!("{n} {}/{}", t.rows, t.total))
+                    .map(|t| format!("{} {}/{}", t.name, t.rows, t.total))
                     .collect()
             } else {
                 Vec::new()
@@ -315,7 +315,7 @@ pub fn csv_text(audit: &Audit) -> Result<String, csv::Error> {
     let tables: Vec<String> = audit
         .grants
         .first()
-        .map(|g| g.view.tables.iter().map(|(n, _)| n.clone()).collect())
+        .map(|g| g.view.tables.iter().map(|t| t.name.to_string()).collect())
         .unwrap_or_default();
     let mut header: Vec<String> = [
         "userid",
@@ -362,8 +362,8 @@ pub fn csv_text(audit: &Audit) -> Result<String, csv::Error> {
                 .view
                 .tables
                 .iter()
-                .find(|(n, _)| n == t)
-                .map_or(0, |(_, r)| r.rows);
+                .find(|v| *v.name == **t)
+                .map_or(0, |v| v.rows);
             rec.push(n.to_string());
         }
         w.write_record(&rec)?;
