@@ -164,6 +164,13 @@ impl Seen {
         }
     }
 
+    /// Adds the rows `other` has seen.
+    pub(super) fn union_with(&mut self, other: &Seen) {
+        for (rows, theirs) in self.rows.iter_mut().zip(&other.rows) {
+            rows.union_with(theirs);
+        }
+    }
+
     pub(super) fn add(&mut self, reduced: &Reduced) {
         for (t, rows) in self.rows.iter_mut().enumerate() {
             if let Some(r) = reduced.rows(t) {

@@ -30,7 +30,8 @@ mod json;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
@@ -40,7 +41,7 @@ use serde::Serialize;
 
 use crate::access::report::{IdentityReport, TableReport};
 use crate::access::{
-    AccessLevel, Decision, DenyReason, Evaluator, MatchedRow, Options, Origin, Outcome,
+    AccessLevel, Decision, DenyReason, Evaluator, MatchIndex, MatchedRow, Options, Origin, Outcome,
 };
 use crate::load::App;
 use crate::model::{BitSet, FieldId, Model, NULL, Value};
@@ -437,7 +438,7 @@ impl Audit {
         let ev = Evaluator::new(app, *opts);
         let mut ids = named_identities(ev.security(), app.star.as_deref());
         ids.extend(extra.iter().map(|i| (i.clone(), None)));
-        Self::grouped(app, opts, &ev, ids, progress, true)
+        Self::grouped(app, opts, &ev, ids, progress, true, HALVES_GRANTS)
     }
 
     /// [`Audit::run`] of the identities the security tables name, without
@@ -446,7 +447,7 @@ impl Audit {
     pub fn run_summary(app: &App, opts: &Options) -> Audit {
         let ev = Evaluator::new(app, *opts);
         let ids = named_identities(ev.security(), app.star.as_deref());
-        Self::grouped(app, opts, &ev, ids, &mut |_, _| {}, false)
+        Self::grouped(app, opts, &ev, ids, &mut |_, _| {}, false, HALVES_GRANTS)
     }
 
     /// Audits exactly `ids` (sorted and de-duplicated first).
@@ -458,10 +459,11 @@ impl Audit {
     ) -> Audit {
         let ev = Evaluator::new(app, *opts);
         let ids = ids.into_iter().map(|i| (i, None)).collect();
-        Self::grouped(app, opts, &ev, ids, progress, true)
+        Self::grouped(app, opts, &ev, ids, progress, true, HALVES_GRANTS)
     }
 
-    /// The audit proper: identities grouped by key, one decision per key.
+    /// The audit proper: identities grouped by key, one decision per key
+    /// (on two threads from `halves_from` distinct keys).
     fn grouped(
         app: &App,
         opts: &Options,
@@ -469,6 +471,7 @@ impl Audit {
         mut ids: Vec<(Identity, Option<Origin>)>,
         progress: Progress<'_>,
         with_entries: bool,
+        halves_from: usize,
     ) -> Audit {
         let order = sorted_order(&ids);
         let index = ev.match_index();
@@ -520,148 +523,51 @@ impl Audit {
             .iter()
             .map(|&k| person.get(k).copied().unwrap_or(false))
             .collect();
-        let ntables = app.data.tables().len();
-        let mut seen = findings::Seen::new(app);
-        // One reduction per distinct selection (applied fields and their
-        // values), kept as row counts only so that memory does not grow
-        // with the number of distinct grants.
-        let mut selections = Interner::default();
-        let mut counts_of: Vec<Option<Vec<usize>>> = Vec::new();
-        let mut visible: Vec<bool> = Vec::new();
-        // Selections on one field are counted from per-value parts when the
-        // model allows (exact, see `PerValue`): no reduction per grant. The
-        // rows someone sees are then those of the union of the visible
-        // selections, reduced once at the end.
-        let mut per_value: HashMap<FieldId, Option<PerValue>, FixedState> = HashMap::default();
-        let mut seen_values: Vec<(FieldId, BitSet)> = Vec::new();
-        // What a grant shows is shared by the grants with the same outcome,
-        // selection and hidden fields.
-        let mut views = Interner::default();
-        let mut shown: Vec<Arc<View>> = Vec::new();
-        let mut shapes = Shapes::default();
-        let mut grants: Vec<Grant> = Vec::with_capacity(keys.len());
-        let mut buf: Vec<u32> = Vec::new();
+        // The distinct grants are decided on two threads, each half with
+        // its own reductions and views; per-value counts are shared.
+        let per_value = PerValues::new(ev);
         let total = by_use.len();
-        for (k, &key) in by_use.iter().enumerate() {
-            let mut decision = ev.decide(&index, keys.get(key));
-            buf.clear();
-            for r in decision.reduction.iter().filter(|r| r.applied) {
-                buf.push(r.field.0);
-                buf.push(u32::try_from(r.values.len()).unwrap_or(u32::MAX));
-                buf.extend_from_slice(&r.values);
-            }
-            let sel = selections.intern(&buf);
-            if counts_of.len() <= sel {
-                counts_of.resize(sel + 1, None);
-                visible.resize(sel + 1, false);
-            }
-            let mut applied = decision.reduction.iter().filter(|r| r.applied);
-            let one = match (applied.next(), applied.next()) {
-                (Some(r), None) => Some((r.field, r.values.clone())),
-                _ => None,
-            };
-            let mut counts: &[usize] = &[];
-            if decision.outcome.is_granted() {
-                let single = match &one {
-                    Some((field, values)) => per_value
-                        .entry(*field)
-                        .or_insert_with(|| ev.per_value(*field))
-                        .as_ref()
-                        .map(|pv| (pv, values)),
-                    None => None,
-                };
-                let mut fresh = None;
-                if counts_of.get(sel).is_some_and(Option::is_none) {
-                    let c = match single {
-                        Some((pv, values)) => pv.counts(values),
-                        _ => {
-                            let reduced = ev.reduce(&decision);
-                            let c = (0..ntables).map(|t| reduced.count(t)).collect();
-                            fresh = Some(reduced);
-                            c
-                        }
-                    };
-                    if let Some(slot) = counts_of.get_mut(sel) {
-                        *slot = Some(c);
+        let done = AtomicUsize::new(0);
+        let grant = |d: &mut Deciding<'_>, k: usize| {
+            let key = by_use.get(k).map_or(&[][..], |&key| keys.get(key));
+            d.grant(key, counted.get(k).copied().unwrap_or(false));
+            done.fetch_add(1, Ordering::Relaxed) + 1
+        };
+        let mid = if total >= halves_from && crate::par::available() {
+            total / 2
+        } else {
+            total
+        };
+        let parts = std::thread::scope(|s| {
+            let second = (mid < total).then(|| {
+                s.spawn(|| {
+                    let mut d = Deciding::new(app, ev, &index, &per_value);
+                    for k in mid..total {
+                        grant(&mut d, k);
                     }
+                    d
+                })
+            });
+            let mut first = Deciding::new(app, ev, &index, &per_value);
+            for k in 0..mid {
+                let n = grant(&mut first, k);
+                progress(n, total);
+            }
+            let mut parts = vec![first];
+            if let Some(second) = second {
+                while !second.is_finished() {
+                    progress(done.load(Ordering::Relaxed), total);
+                    std::thread::sleep(std::time::Duration::from_millis(10));
                 }
-                counts = counts_of
-                    .get(sel)
-                    .and_then(Option::as_deref)
-                    .unwrap_or_default();
-                ev.finish(&mut decision, counts);
-                let first_visible = visible.get(sel).is_some_and(|v| !v);
-                if decision.outcome.is_granted()
-                    && counted.get(k).copied().unwrap_or(false)
-                    && first_visible
-                {
-                    if let Some(v) = visible.get_mut(sel) {
-                        *v = true;
-                    }
-                    match single {
-                        Some((pv, values)) => {
-                            let field = pv.field();
-                            let pos = match seen_values.iter().position(|(f, _)| *f == field) {
-                                Some(p) => p,
-                                None => {
-                                    let n = app.data.symbols(field).map_or(0, |s| s.len());
-                                    seen_values.push((field, BitSet::new(n)));
-                                    seen_values.len() - 1
-                                }
-                            };
-                            if let Some((_, set)) = seen_values.get_mut(pos) {
-                                for &v in values {
-                                    set.insert(v as usize);
-                                }
-                            }
-                        }
-                        _ => {
-                            let reduced = fresh.unwrap_or_else(|| ev.reduce(&decision));
-                            seen.add(&reduced);
-                        }
-                    }
+                match second.join() {
+                    Ok(second) => parts.push(second),
+                    Err(e) => std::panic::resume_unwind(e),
                 }
             }
-            let granted = decision.outcome.is_granted();
-            buf.clear();
-            buf.push(outcome_code(decision.outcome));
-            buf.push(match decision.access {
-                None => 0,
-                Some(AccessLevel::Admin) => 1,
-                Some(AccessLevel::User) => 2,
-            });
-            buf.push(u32::try_from(sel).unwrap_or(u32::MAX));
-            buf.push(u32::try_from(decision.omitted.len()).unwrap_or(u32::MAX));
-            buf.extend(decision.omitted.iter().map(|(f, _)| f.0));
-            buf.extend(
-                decision
-                    .reduction
-                    .iter()
-                    .filter(|r| !r.applied)
-                    .map(|r| r.field.0),
-            );
-            let v = views.intern(&buf);
-            if v == shown.len() {
-                shown.push(Arc::new(View::new(app, &decision, counts, &mut shapes)));
-            }
-            let (cross, cross_total) = if granted {
-                findings::cross_combinations(app, ev, &decision)
-            } else {
-                (Vec::new(), 0)
-            };
-            grants.push(Grant {
-                outcome: decision.outcome,
-                access: if granted { decision.access } else { None },
-                view: shown.get(v).cloned().unwrap_or_default(),
-                cross,
-                cross_total,
-                first_row: decision.matched_rows.into_iter().find(|m| m.kept),
-            });
-            progress(k + 1, total);
-        }
-        for (field, values) in seen_values {
-            seen.add(&ev.reduce_values(field, values));
-        }
+            parts
+        });
+        progress(total, total);
+        let (grants, seen, reductions) = Deciding::merge(parts, ev, app);
         // Per grant, its number of identities and the labels of the first
         // few (messages name at most `MAX_NAMED`).
         let mut tally = findings::Tally {
@@ -701,7 +607,7 @@ impl Audit {
             findings: Vec::new(),
             fields,
             decided: total,
-            reductions: counts_of.iter().flatten().count(),
+            reductions,
         };
         audit.findings = findings::collect(app, opts, ev, &audit, &tally, &seen);
         audit
@@ -730,6 +636,249 @@ impl Audit {
     /// The highest severity among the findings.
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// Distinct grants from this many are decided on two threads.
+const HALVES_GRANTS: usize = 4096;
+
+/// Per-value counts of each reduction field, made on first use by
+/// whichever thread needs them first (see [`PerValue`]).
+struct PerValues<'e> {
+    ev: &'e Evaluator<'e>,
+    fields: HashMap<FieldId, OnceLock<Option<PerValue>>, FixedState>,
+}
+
+impl<'e> PerValues<'e> {
+    fn new(ev: &'e Evaluator<'e>) -> Self {
+        Self {
+            ev,
+            fields: ev
+                .reduction_fields()
+                .iter()
+                .map(|&(_, field, _)| (field, OnceLock::new()))
+                .collect(),
+        }
+    }
+
+    /// The counts for selections on `field` alone, when exact.
+    fn get(&self, field: FieldId) -> Option<&PerValue> {
+        self.fields
+            .get(&field)?
+            .get_or_init(|| self.ev.per_value(field))
+            .as_ref()
+    }
+}
+
+/// One thread's run of distinct grants, decided in order, with what
+/// they share: the row counts of each distinct selection, the views,
+/// and the rows someone sees.
+struct Deciding<'a> {
+    app: &'a App,
+    ev: &'a Evaluator<'a>,
+    index: &'a MatchIndex<'a>,
+    per_value: &'a PerValues<'a>,
+    /// One reduction per distinct selection (applied fields and their
+    /// values), kept as row counts only so that memory does not grow with
+    /// the number of distinct grants.
+    selections: Interner,
+    counts_of: Vec<Option<Vec<usize>>>,
+    /// Selections already added to `seen`.
+    visible: Vec<bool>,
+    seen: findings::Seen,
+    /// Selections on one field are counted from per-value parts when the
+    /// model allows (exact, see `PerValue`): no reduction per grant. The
+    /// rows someone sees are then those of the union of the visible
+    /// selections, reduced once at the end.
+    seen_values: Vec<(FieldId, BitSet)>,
+    /// What a grant shows is shared by the grants with the same outcome,
+    /// selection and hidden fields.
+    views: Interner,
+    shown: Vec<Arc<View>>,
+    shapes: Shapes,
+    grants: Vec<Grant>,
+    buf: Vec<u32>,
+}
+
+impl<'a> Deciding<'a> {
+    fn new(
+        app: &'a App,
+        ev: &'a Evaluator<'a>,
+        index: &'a MatchIndex<'a>,
+        per_value: &'a PerValues<'a>,
+    ) -> Self {
+        Self {
+            app,
+            ev,
+            index,
+            per_value,
+            selections: Interner::default(),
+            counts_of: Vec::new(),
+            visible: Vec::new(),
+            seen: findings::Seen::new(app),
+            seen_values: Vec::new(),
+            views: Interner::default(),
+            shown: Vec::new(),
+            shapes: Shapes::default(),
+            grants: Vec::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Decides the grant of `key` and appends it; `counted`: some person
+    /// (not only a service account) has it, so its rows count as seen.
+    fn grant(&mut self, key: &[u32], counted: bool) {
+        let (app, ev) = (self.app, self.ev);
+        let mut decision = ev.decide(self.index, key);
+        let buf = &mut self.buf;
+        buf.clear();
+        for r in decision.reduction.iter().filter(|r| r.applied) {
+            buf.push(r.field.0);
+            buf.push(u32::try_from(r.values.len()).unwrap_or(u32::MAX));
+            buf.extend_from_slice(&r.values);
+        }
+        let sel = self.selections.intern(buf);
+        if self.counts_of.len() <= sel {
+            self.counts_of.resize(sel + 1, None);
+            self.visible.resize(sel + 1, false);
+        }
+        let mut applied = decision.reduction.iter().filter(|r| r.applied);
+        let one = match (applied.next(), applied.next()) {
+            (Some(r), None) => Some((r.field, r.values.clone())),
+            _ => None,
+        };
+        let mut counts: &[usize] = &[];
+        if decision.outcome.is_granted() {
+            let single = match &one {
+                Some((field, values)) => self.per_value.get(*field).map(|pv| (pv, values)),
+                None => None,
+            };
+            let mut fresh = None;
+            if self.counts_of.get(sel).is_some_and(Option::is_none) {
+                let c = match single {
+                    Some((pv, values)) => pv.counts(values),
+                    _ => {
+                        let reduced = ev.reduce(&decision);
+                        let c = (0..app.data.tables().len())
+                            .map(|t| reduced.count(t))
+                            .collect();
+                        fresh = Some(reduced);
+                        c
+                    }
+                };
+                if let Some(slot) = self.counts_of.get_mut(sel) {
+                    *slot = Some(c);
+                }
+            }
+            counts = self
+                .counts_of
+                .get(sel)
+                .and_then(Option::as_deref)
+                .unwrap_or_default();
+            ev.finish(&mut decision, counts);
+            let first_visible = self.visible.get(sel).is_some_and(|v| !v);
+            if decision.outcome.is_granted() && counted && first_visible {
+                if let Some(v) = self.visible.get_mut(sel) {
+                    *v = true;
+                }
+                match single {
+                    Some((pv, values)) => {
+                        let field = pv.field();
+                        let pos = match self.seen_values.iter().position(|(f, _)| *f == field) {
+                            Some(p) => p,
+                            None => {
+                                let n = app.data.symbols(field).map_or(0, |s| s.len());
+                                self.seen_values.push((field, BitSet::new(n)));
+                                self.seen_values.len() - 1
+                            }
+                        };
+                        if let Some((_, set)) = self.seen_values.get_mut(pos) {
+                            for &v in values {
+                                set.insert(v as usize);
+                            }
+                        }
+                    }
+                    _ => {
+                        let reduced = fresh.unwrap_or_else(|| ev.reduce(&decision));
+                        self.seen.add(&reduced);
+                    }
+                }
+            }
+        }
+        let granted = decision.outcome.is_granted();
+        buf.clear();
+        buf.push(outcome_code(decision.outcome));
+        buf.push(match decision.access {
+            None => 0,
+            Some(AccessLevel::Admin) => 1,
+            Some(AccessLevel::User) => 2,
+        });
+        buf.push(u32::try_from(sel).unwrap_or(u32::MAX));
+        buf.push(u32::try_from(decision.omitted.len()).unwrap_or(u32::MAX));
+        buf.extend(decision.omitted.iter().map(|(f, _)| f.0));
+        buf.extend(
+            decision
+                .reduction
+                .iter()
+                .filter(|r| !r.applied)
+                .map(|r| r.field.0),
+        );
+        let v = self.views.intern(buf);
+        if v == self.shown.len() {
+            let view = View::new(app, &decision, counts, &mut self.shapes);
+            self.shown.push(Arc::new(view));
+        }
+        let (cross, cross_total) = if granted {
+            findings::cross_combinations(app, ev, &decision)
+        } else {
+            (Vec::new(), 0)
+        };
+        self.grants.push(Grant {
+            outcome: decision.outcome,
+            access: if granted { decision.access } else { None },
+            view: self.shown.get(v).cloned().unwrap_or_default(),
+            cross,
+            cross_total,
+            first_row: decision.matched_rows.into_iter().find(|m| m.kept),
+        });
+    }
+
+    /// The runs joined in order: the grants, the rows someone sees, and
+    /// the number of distinct selections reduced (or counted).
+    fn merge(
+        parts: Vec<Deciding<'a>>,
+        ev: &Evaluator<'_>,
+        app: &App,
+    ) -> (Vec<Grant>, findings::Seen, usize) {
+        let mut grants = Vec::with_capacity(parts.iter().map(|p| p.grants.len()).sum());
+        let mut seen = findings::Seen::new(app);
+        let mut seen_values: Vec<(FieldId, BitSet)> = Vec::new();
+        let mut selections = Interner::default();
+        let mut reduced: Vec<bool> = Vec::new();
+        for part in parts {
+            grants.extend(part.grants);
+            seen.union_with(&part.seen);
+            for (field, values) in part.seen_values {
+                match seen_values.iter_mut().find(|(f, _)| *f == field) {
+                    Some((_, all)) => all.union_with(&values),
+                    None => seen_values.push((field, values)),
+                }
+            }
+            for (i, counts) in part.counts_of.iter().enumerate() {
+                let sel = selections.intern(part.selections.get(i));
+                if reduced.len() <= sel {
+                    reduced.resize(sel + 1, false);
+                }
+                if let Some(r) = reduced.get_mut(sel) {
+                    *r |= counts.is_some();
+                }
+            }
+        }
+        for (field, values) in seen_values {
+            seen.add(&ev.reduce_values(field, values));
+        }
+        let reductions = reduced.iter().filter(|&&r| r).count();
+        (grants, seen, reductions)
     }
 }
 

@@ -273,3 +273,108 @@ fn identities_file_reads_userid_email_and_groups() {
         Err(IdentitiesError::Header { .. })
     ));
 }
+
+/// Borrowed cells of generated rows.
+fn rows(t: &[Vec<String>]) -> Vec<Vec<&str>> {
+    t.iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect()
+}
+
+/// Row slices as [`ModelBuilder::table`] takes them.
+fn slices<'r>(t: &'r [Vec<&'r str>]) -> Vec<&'r [&'r str]> {
+    t.iter().map(Vec::as_slice).collect()
+}
+
+/// An app with many distinct grants: users with their own sets of
+/// countries (counted from per-value parts), of countries and products
+/// (reduced in full), ADMINs, values missing from the data, and a service
+/// account.
+fn many_grants() -> App {
+    let mut sa: Vec<Vec<String>> = Vec::new();
+    for u in 0..400usize {
+        // Sorted as numbered: the second half of the grants is U200 on.
+        let user = format!("U{u:03}");
+        // ADMINs with a blank PRODUCT are reduced by COUNTRY alone.
+        let access = if u % 37 == 0 || u % 5 == 1 {
+            "ADMIN"
+        } else {
+            "USER"
+        };
+        for c in 0..(1 + u % 3) {
+            // The second half of the users alone sees C23 to C27: C27
+            // with a product restriction (a reduction in full), C26
+            // by COUNTRY alone (counted from per-value parts).
+            let country = match (u, u % 5) {
+                (0..200, _) => format!("C{}", (u * 7 + c * 13) % 23),
+                (_, 0) => "C27".to_string(),
+                (_, 1) => "C26".to_string(),
+                _ => format!("C{}", 23 + (u + c) % 3),
+            };
+            let product = match u % 5 {
+                0 => format!("P{}", (u + c) % 11),
+                1 => String::new(),
+                _ => "*".to_string(),
+            };
+            sa.push(vec![access.into(), user.clone(), country, product]);
+        }
+        if u % 41 == 0 {
+            sa.push(vec!["USER".into(), user, "NOWHERE".into(), String::new()]);
+        }
+    }
+    sa.push(vec![
+        "ADMIN".into(),
+        "INTERNAL\\SA_SCHEDULER".into(),
+        "*".into(),
+        "*".into(),
+    ]);
+    let sales: Vec<Vec<String>> = (0..600usize)
+        .map(|r| {
+            vec![
+                format!("C{}", (r * 5) % 29),
+                format!("P{}", (r * 3) % 12),
+                r.to_string(),
+            ]
+        })
+        .collect();
+    let products: Vec<Vec<String>> = (0..12usize)
+        .map(|p| vec![format!("P{p}"), format!("K{}", p % 4)])
+        .collect();
+    let (sa, sales, products) = (rows(&sa), rows(&sales), rows(&products));
+    app(
+        ModelBuilder::new().table(
+            "SA",
+            &["ACCESS", "USERID", "COUNTRY", "PRODUCT"],
+            &slices(&sa),
+        ),
+        ModelBuilder::new()
+            .table("Sales", &["COUNTRY", "PRODUCT", "AMOUNT"], &slices(&sales))
+            .table("Products", &["PRODUCT", "CATEGORY"], &slices(&products)),
+    )
+}
+
+#[test]
+fn grants_decided_on_two_threads_are_those_of_one() {
+    let app = many_grants();
+    let opts = Options::default();
+    let ev = Evaluator::new(&app, opts);
+    let run = |halves_from: usize| {
+        let ids = named_identities(ev.security(), app.star.as_deref());
+        let audit = Audit::grouped(&app, &opts, &ev, ids, &mut |_, _| {}, true, halves_from);
+        let mut json = Vec::new();
+        audit.write_json(&mut json).unwrap();
+        (
+            String::from_utf8(json).unwrap(),
+            audit.reductions,
+            audit.decided,
+        )
+    };
+    let one = run(usize::MAX);
+    assert!(one.2 > 300, "distinct grants: {}", one.2);
+    assert!(one.0.contains("\"decision\": \"denied\""));
+    assert!(one.0.contains("\"ADMIN\""));
+    assert!(one.0.contains("unreachable-data-rows"));
+    for from in [1, 2, 301] {
+        assert!(run(from) == one, "split from {from} grants differs");
+    }
+}
