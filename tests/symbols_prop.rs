@@ -105,6 +105,20 @@ proptest! {
                 prop_assert_eq!(Some(id), syms.lookup(&Value::from_text(text)), "{:?}", text);
             }
         }
+        // Interning another table's symbols by id gives what interning
+        // their values does.
+        let mut by_id = Symbols::default();
+        let mut by_value = Symbols::default();
+        by_id.intern_text("x");
+        by_value.intern_text("x");
+        for (id, v) in syms.iter() {
+            prop_assert_eq!(by_id.intern_from(&syms, id), by_value.intern(v));
+        }
+        prop_assert_eq!(by_id.len(), by_value.len());
+        for (id, v) in by_value.iter() {
+            let got = by_id.get(id).unwrap();
+            prop_assert_eq!((got.text(), got.num()), (v.text(), v.num()), "id {}", id);
+        }
         prop_assert_eq!(syms.lookup(&Value::text_only("zz")), None);
         prop_assert_eq!(syms.lookup(&Value::Num(1e300)), None);
     }

@@ -104,10 +104,9 @@ impl Frame {
                 }));
                 continue;
             }
-            let map: Vec<u32> = theirs
-                .syms
-                .iter()
-                .map(|(_, v)| mine.syms.intern(v))
+            let ids = 0..u32::try_from(theirs.syms.len()).unwrap_or(u32::MAX);
+            let map: Vec<u32> = ids
+                .map(|id| mine.syms.intern_from(&theirs.syms, id))
                 .collect();
             mine.ids.extend(
                 theirs

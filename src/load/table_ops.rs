@@ -49,7 +49,9 @@ fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
         let mut map = vec![NULL; len];
         let mut add = |id: u32| {
             if let Some(m) = map.get_mut(id as usize) {
-                *m = model.intern(fid, col.syms.get(id).unwrap_or_default());
+                *m = model
+                    .symbols_mut(fid)
+                    .map_or(NULL, |s| s.intern_from(&col.syms, id));
             }
         };
         if in_order {

@@ -310,6 +310,21 @@ impl Symbols {
         id
     }
 
+    /// Adds a text not yet present (one that is not a number), straight
+    /// into a text store: no shared string is made only to be copied.
+    fn push_text(&mut self, text: &str) -> u32 {
+        if let Store::Texts { bytes, ends } = &mut self.store
+            && let Ok(end) = u32::try_from(bytes.len() + text.len())
+        {
+            let id = u32::try_from(ends.len()).unwrap_or(NULL);
+            bytes.push_str(text);
+            ends.push(end);
+            self.index_new(Key::Text(text), id);
+            return id;
+        }
+        self.push(Key::Text(text), Value::Text(Arc::from(text)))
+    }
+
     /// Turns a run into stored numbers, indexed.
     fn leave_run(&mut self) {
         let Store::Run { first, len } = self.store else {
@@ -409,9 +424,28 @@ impl Symbols {
         let value = match num {
             Some(n) if shows_as(n, text) => Value::Num(n),
             Some(n) => Value::Dual(n, Arc::from(text)),
-            None => Value::Text(Arc::from(text)),
+            None => return self.push_text(text),
         };
         self.push(key, value)
+    }
+
+    /// The id here of value `id` of `other`, added if new: what
+    /// `self.intern(other.get(id))` gives, without making a value for a
+    /// text (joining the halves of a file, committing a frame's columns:
+    /// a million names each).
+    pub fn intern_from(&mut self, other: &Symbols, id: u32) -> u32 {
+        match &other.store {
+            Store::Texts { bytes, ends } => {
+                let Some(text) = text_at(bytes, ends, id) else {
+                    return NULL;
+                };
+                match self.find(Key::Text(text)) {
+                    Some(found) => found,
+                    None => self.push_text(text),
+                }
+            }
+            _ => other.get(id).map_or(NULL, |v| self.intern(v)),
+        }
     }
 
     /// The id of the number `bytes` writes plainly (digits, then at most
