@@ -9,24 +9,26 @@ pub(crate) fn available() -> bool {
 }
 
 /// `work` over `0..len`: on its two halves side by side when a second
-/// core is there and `len` is at least `min`, else over the whole range.
-/// The results come in range order (one or two of them).
+/// core is there and `len` is at least `min`, the second half's result
+/// then folded into the first's by `join`; else over the whole range.
 pub(crate) fn in_halves<T: Send>(
     len: usize,
     min: usize,
     work: impl Fn(Range<usize>) -> T + Sync,
-) -> Vec<T> {
+    join: impl FnOnce(&mut T, T),
+) -> T {
     if len < min.max(2) || !available() {
-        return vec![work(0..len)];
+        return work(0..len);
     }
     let mid = len / 2;
     std::thread::scope(|s| {
         let second = s.spawn(|| work(mid..len));
-        let first = work(0..mid);
+        let mut first = work(0..mid);
         match second.join() {
-            Ok(second) => vec![first, second],
+            Ok(second) => join(&mut first, second),
             Err(e) => std::panic::resume_unwind(e),
         }
+        first
     })
 }
 
@@ -37,12 +39,19 @@ mod tests {
     #[test]
     fn halves_cover_the_range_once_in_order() {
         for (len, min) in [(0, 0), (1, 0), (2, 0), (7, 0), (1000, 10), (5, 10)] {
-            let parts = in_halves(len, min, |r| r.collect::<Vec<_>>());
-            let all: Vec<usize> = parts.iter().flatten().copied().collect();
+            let mut joins = 0;
+            let all = in_halves(
+                len,
+                min,
+                |r| r.collect::<Vec<_>>(),
+                |all, second| {
+                    joins += 1;
+                    all.extend(second);
+                },
+            );
             assert_eq!(all, (0..len).collect::<Vec<_>>(), "{len} {min}");
-            if len < min.max(2) {
-                assert_eq!(parts.len(), 1);
-            }
+            let split = len >= min.max(2) && available();
+            assert_eq!(joins, usize::from(split), "{len} {min}");
         }
     }
 }

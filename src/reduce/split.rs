@@ -29,16 +29,6 @@ const BUDGET_BYTES: usize = 512 << 20;
 /// Tables from this many rows are labelled in two halves side by side.
 const HALVES_ROWS: usize = 1 << 20;
 
-/// The parts of a split pass folded into the first.
-fn merge<T>(parts: Vec<T>, mut fold: impl FnMut(&mut T, T)) -> Option<T> {
-    let mut parts = parts.into_iter();
-    let mut all = parts.next()?;
-    for part in parts {
-        fold(&mut all, part);
-    }
-    Some(all)
-}
-
 /// Per table, how a single-field selection's row count is made.
 #[derive(Clone, Debug)]
 enum TableCount {
@@ -250,7 +240,7 @@ impl Links {
                         } else {
                             usize::MAX
                         };
-                        let parts = par::in_halves(keys.len(), min, |rows| {
+                        let fill = |rows: std::ops::Range<usize>| {
                             let mut matrix = vec![0u64; size];
                             for r in rows {
                                 let k = keys.get(r).copied().unwrap_or(NULL);
@@ -263,16 +253,15 @@ impl Links {
                                 }
                             }
                             matrix
-                        });
-                        merge(parts, |all, part| {
-                            for (a, p) in all.iter_mut().zip(part) {
+                        };
+                        par::in_halves(keys.len(), min, fill, |all, second| {
+                            for (a, p) in all.iter_mut().zip(second) {
                                 *a |= p;
                             }
                         })
                     }
-                    _ => None,
-                }
-                .unwrap_or_else(|| vec![0u64; size]);
+                    _ => vec![0u64; size],
+                };
                 for i in todo {
                     let Some(m) = hub.members.get(i) else {
                         continue;
@@ -296,11 +285,8 @@ impl Links {
                 out.push(TableCount::All(table.len()));
                 continue;
             };
-            let mut single = vec![0usize; values];
-            let mut multi_rows = 0usize;
-            let mut first: Vec<usize> = Vec::new();
             if l.is_single() {
-                let parts = par::in_halves(table.len(), HALVES_ROWS, |rows| {
+                let count = |rows: std::ops::Range<usize>| {
                     let mut single = vec![0usize; values];
                     for r in rows {
                         if let Some(c) = l.only(r).and_then(|v| single.get_mut(v)) {
@@ -308,13 +294,12 @@ impl Links {
                         }
                     }
                     single
-                });
-                let single = merge(parts, |all, part| {
-                    for (a, p) in all.iter_mut().zip(part) {
+                };
+                let single = par::in_halves(table.len(), HALVES_ROWS, count, |all, second| {
+                    for (a, p) in all.iter_mut().zip(second) {
                         *a += p;
                     }
-                })
-                .unwrap_or(single);
+                });
                 out.push(TableCount::Labelled {
                     single,
                     multi: Vec::new(),
@@ -322,6 +307,9 @@ impl Links {
                 });
                 continue;
             }
+            let mut single = vec![0usize; values];
+            let mut multi_rows = 0usize;
+            let mut first: Vec<usize> = Vec::new();
             for r in 0..table.len() {
                 first.clear();
                 l.for_each(r, |v| {
