@@ -455,14 +455,17 @@ impl Symbols {
     /// each cell: keys, quantities and amounts need no float parsing and
     /// no UTF-8 check.
     pub fn find_plain(&self, bytes: &[u8]) -> Option<u32> {
-        let (int, hundredths) = plain_decimal(bytes)?;
         match &self.store {
+            // Text fields (names, dates, ids) hold no numbers: their cells
+            // are not scanned.
+            Store::Texts { .. } => None,
             Store::Run { first, len } => {
+                let (int, hundredths) = plain_decimal(bytes)?;
                 let id = u32::try_from(i64::try_from(int).ok()?.checked_sub(*first)?).ok()?;
                 (hundredths == 0 && id < *len).then_some(id)
             }
-            Store::Texts { .. } => None,
             Store::Nums(_) | Store::Values(_) => {
+                let (int, hundredths) = plain_decimal(bytes)?;
                 let (t, slot) = match hundredths {
                     0 => (0, int),
                     h => (1, int * 100 + h),
