@@ -219,8 +219,9 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// S_f of the applied fields as text, values in Qlik's sort order.
-    pub fn reduction_text(&self, data: &Model) -> Vec<(FieldName, Vec<String>)> {
+    /// S_f of the applied fields as text (field name, values in Qlik's
+    /// sort order), as reports and views show it.
+    pub fn reduction_text(&self, data: &Model) -> Vec<(String, Vec<String>)> {
         self.reduction
             .iter()
             .filter(|r| r.applied)
@@ -228,10 +229,10 @@ impl Decision {
                 let values = r
                     .values
                     .iter()
-                    .filter_map(|&id| data.value(r.field, id))
-                    .map(|v| v.text().into_owned())
+                    .filter_map(|&id| data.text(r.field, id))
+                    .map(Cow::into_owned)
                     .collect();
-                (r.name.clone(), values)
+                (r.name.to_string(), values)
             })
             .collect()
     }

@@ -148,11 +148,7 @@ impl PreviewReport {
                 })
                 .collect(),
             reduction: if granted {
-                decision
-                    .reduction_text(&app.data)
-                    .into_iter()
-                    .map(|(n, v)| (n.to_string(), v))
-                    .collect()
+                decision.reduction_text(&app.data).into_iter().collect()
             } else {
                 IndexMap::new()
             },

@@ -57,9 +57,6 @@ fn rows(d: &Decision, app: &App) -> Vec<(String, usize)> {
 
 fn reduction(d: &Decision, app: &App) -> Vec<(String, Vec<String>)> {
     d.reduction_text(&app.data)
-        .into_iter()
-        .map(|(n, v)| (n.to_string(), v))
-        .collect()
 }
 
 fn codes(d: &Decision) -> Vec<&'static str> {

@@ -491,11 +491,7 @@ pub fn check(app: &App, case: &Case, decision: &Decision) -> Vec<Mismatch> {
         }
     }
     let reduction: IndexMap<String, Vec<String>> = if granted {
-        decision
-            .reduction_text(&app.data)
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), v))
-            .collect()
+        decision.reduction_text(&app.data).into_iter().collect()
     } else {
         IndexMap::new()
     };

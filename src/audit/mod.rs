@@ -937,11 +937,7 @@ impl View {
             };
         }
         View {
-            reduction: decision
-                .reduction_text(data)
-                .into_iter()
-                .map(|(n, v)| (n.to_string(), v))
-                .collect(),
+            reduction: decision.reduction_text(data),
             unreduced: decision
                 .reduction
                 .iter()

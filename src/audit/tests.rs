@@ -86,11 +86,7 @@ fn audit_agrees_with_evaluate(app: &App, extra: &[Identity]) -> Result<(), Strin
             if g.access != d.access {
                 return Err(format!("{who}: access {:?} vs {:?}", g.access, d.access));
             }
-            let want: Vec<(String, Vec<String>)> = d
-                .reduction_text(&app.data)
-                .into_iter()
-                .map(|(n, v)| (n.to_string(), v))
-                .collect();
+            let want = d.reduction_text(&app.data);
             if g.view.reduction != want {
                 return Err(format!(
                     "{who}: reduction {:?} vs {want:?}",
