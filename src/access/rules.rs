@@ -1216,9 +1216,9 @@ fn allowed_symbols(
         return Vec::new();
     }
     let mut out = Vec::new();
-    for (id, v) in sec.symbols(field).into_iter().flat_map(|s| s.iter()) {
+    for (id, text) in sec.symbols(field).into_iter().flat_map(|s| s.texts()) {
         if matches!(cells.get(id as usize), Some(Cell::Value | Cell::Star))
-            && texts.contains(&v.text().as_ref())
+            && texts.contains(&text.as_ref())
         {
             out.push(id);
         }
@@ -1337,8 +1337,8 @@ fn compile<'a>(
         access
             .and_then(|a| model.symbols(a))
             .map_or(Vec::new(), |s| {
-                s.iter()
-                    .map(|(_, v)| match v.text().as_ref() {
+                s.texts()
+                    .map(|(_, text)| match text.as_ref() {
                         "ADMIN" => Some(AccessLevel::Admin),
                         "USER" => Some(AccessLevel::User),
                         _ => None,
@@ -1410,9 +1410,8 @@ fn compile<'a>(
 /// How each symbol of `field` counts in a cell (see [`Cell`]).
 fn classify(model: &Model, field: FieldId, wildcards: &[String]) -> Vec<Cell> {
     model.symbols(field).map_or(Vec::new(), |s| {
-        s.iter()
-            .map(|(_, v)| {
-                let text = v.text();
+        s.texts()
+            .map(|(_, text)| {
                 let wild = wildcards.iter().any(|w| *w == text);
                 if text.trim().is_empty() {
                     if wild { Cell::BlankWild } else { Cell::Blank }
@@ -1431,8 +1430,8 @@ fn classify(model: &Model, field: FieldId, wildcards: &[String]) -> Vec<Cell> {
 fn has_lower_case(model: &Model) -> bool {
     model.live_fields().into_iter().any(|f| {
         model.symbols(f).is_some_and(|s| {
-            s.iter()
-                .any(|(_, v)| v.text().chars().any(char::is_lowercase))
+            s.texts()
+                .any(|(_, text)| text.chars().any(char::is_lowercase))
         })
     })
 }

@@ -260,7 +260,7 @@ fn is_blank(text: Option<&str>) -> bool {
 /// findings below scan rows comparing ids, not text per row.
 fn per_symbol(model: &Model, field: FieldId, test: impl Fn(&str) -> bool) -> Vec<bool> {
     model.symbols(field).map_or(Vec::new(), |s| {
-        s.iter().map(|(_, v)| test(v.text().as_ref())).collect()
+        s.texts().map(|(_, text)| test(text.as_ref())).collect()
     })
 }
 

@@ -551,6 +551,14 @@ impl Symbols {
         (0..u32::try_from(self.len()).unwrap_or(u32::MAX))
             .filter_map(|id| Some((id, self.get(id)?)))
     }
+
+    /// Every value's text with its id, in load order, borrowed where
+    /// stored: what [`Symbols::iter`] gives when only the text is wanted,
+    /// without a value made per text (classifying a million user ids).
+    pub fn texts(&self) -> impl Iterator<Item = (u32, Cow<'_, str>)> + '_ {
+        (0..u32::try_from(self.len()).unwrap_or(u32::MAX))
+            .filter_map(|id| Some((id, self.text(id)?)))
+    }
 }
 
 /// Where a row came from, for security tables: a source file index (an

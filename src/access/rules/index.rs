@@ -69,11 +69,14 @@ impl<'r> TextIndex<'r> {
                 .count();
             by_text.reserve(n, |&(h, _)| h);
             let hasher = FixedState::default();
-            for (id, v) in model.symbols(self.field).into_iter().flat_map(|s| s.iter()) {
+            for (id, text) in model
+                .symbols(self.field)
+                .into_iter()
+                .flat_map(|s| s.texts())
+            {
                 if !is_value(id) {
                     continue;
                 }
-                let text = v.text();
                 let h = hasher.hash_one(text.as_ref());
                 if unique
                     && !self.plain
