@@ -203,13 +203,13 @@ pub(crate) fn split_line<'a>(
                 end
             }
             None => {
-                let mut end = pos;
-                while end < line.len()
-                    && !at_delim(end)
-                    && !(spaces && line.get(end) == Some(&b' '))
-                {
-                    end += 1;
-                }
+                let rest = line.get(pos..).unwrap_or_default();
+                let found = if spaces {
+                    memchr::memchr(b' ', rest)
+                } else {
+                    find_delim(rest, delim)
+                };
+                let end = pos + found.unwrap_or(rest.len());
                 let mut last = end;
                 while last > pos && line.get(last - 1).is_some_and(|&b| is_blank(b)) {
                     last -= 1;
@@ -233,6 +233,24 @@ pub(crate) fn split_line<'a>(
             pos = end + delim.len();
         }
     }
+}
+
+/// Where `delim` first starts in `hay`: the end of an unquoted cell, found
+/// with `memchr` on the delimiter's first byte (a byte-by-byte slice
+/// compare was a sixth of reading a large INLINE table).
+fn find_delim(hay: &[u8], delim: &[u8]) -> Option<usize> {
+    let Some((&first, tail)) = delim.split_first() else {
+        return Some(0);
+    };
+    let mut from = 0;
+    while let Some(i) = hay.get(from..).and_then(|h| memchr::memchr(first, h)) {
+        let at = from + i;
+        if hay.get(at + 1..at + 1 + tail.len()) == Some(tail) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// A quoted cell starting at `start` (the quote): its content and the
