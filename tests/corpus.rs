@@ -50,7 +50,7 @@ fn script_blocks(md: &str) -> Vec<String> {
 
 fn parse_file(name: &str) -> Parsed {
     let bytes = std::fs::read(corpus_dir().join(name)).unwrap();
-    let text = decode(&bytes);
+    let text = decode(bytes);
     parse(SourceId(0), &text).unwrap_or_else(|e| {
         let mut s = String::new();
         miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())

@@ -53,7 +53,7 @@ fn settings() -> insta::Settings {
 fn valid_scripts_parse_to_their_snapshot() {
     for path in fixtures("valid") {
         let name = stem(&path);
-        let text = decode(&std::fs::read(&path).unwrap());
+        let text = decode(std::fs::read(&path).unwrap());
         let parsed = match parse(SourceId(0), &text) {
             Ok(p) => p,
             Err(e) => panic!(
@@ -75,7 +75,7 @@ fn valid_scripts_parse_to_their_snapshot() {
 fn invalid_scripts_fail_with_their_snapshot() {
     for path in fixtures("invalid") {
         let name = stem(&path);
-        let text = decode(&std::fs::read(&path).unwrap());
+        let text = decode(std::fs::read(&path).unwrap());
         let Err(e) = parse(SourceId(0), &text) else {
             panic!("{name}: parsed, but should fail");
         };

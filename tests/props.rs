@@ -155,7 +155,7 @@ fn corpus() -> Vec<Vec<u8>> {
 
 /// Parses and expands; any outcome but a panic is fine.
 fn exercise(bytes: &[u8]) {
-    let text = decode(bytes);
+    let text = decode(bytes.to_vec());
     let _ = parse(SourceId(0), &text);
     let _ = parse_expr(SourceId(0), &text);
     let _ = expand(&text, &mut Env);

@@ -70,7 +70,7 @@ fn corpus() -> PathBuf {
 
 /// The script of a corpus file (the `.md` one keeps it in a code block).
 fn script_text(path: &Path) -> String {
-    let text = section_access::script::decode(&std::fs::read(path).unwrap());
+    let text = section_access::script::decode(std::fs::read(path).unwrap());
     if path.extension().is_some_and(|e| e == "md") {
         let start = text.find("```none").unwrap() + "```none".len();
         let end = start + text[start..].find("```").unwrap();

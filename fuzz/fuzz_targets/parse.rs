@@ -36,7 +36,7 @@ impl Expander for Env {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let text = decode(data);
+    let text = decode(data.to_vec());
     if let Ok(parsed) = parse(SourceId(0), &text) {
         let _ = parsed.script.body.len();
     }

@@ -119,7 +119,7 @@ fn syntax_only(args: &CheckArgs) -> Exit {
             return Exit::Error;
         }
     };
-    let text = script::decode(&bytes);
+    let text = script::decode(bytes);
     let mut sources = SourceMap::default();
     let id = sources.add(path.to_path_buf(), Arc::from(text.as_str()));
     let parsed = match script::parse(id, &text) {

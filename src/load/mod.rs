@@ -41,7 +41,7 @@ pub struct LoadOptions {
 /// script file.
 pub fn run_file(path: &Path, opts: &LoadOptions) -> Result<App, LoadError> {
     match std::fs::read(path) {
-        Ok(bytes) => run_source(path, &crate::script::decode(&bytes), opts),
+        Ok(bytes) => run_source(path, &crate::script::decode(bytes), opts),
         Err(e) => {
             let mut sources = SourceMap::default();
             let id = sources.add(path.to_path_buf(), Arc::from(""));

@@ -656,7 +656,7 @@ impl<'o> Runner<'o> {
                 return Ok(Flow::Normal);
             }
         };
-        let text = crate::script::decode(&bytes);
+        let text = crate::script::decode(bytes);
         let id = self.app.sources.add(full, Arc::from(text.as_str()));
         let parsed = crate::script::parse(id, &text)
             .map_err(|e| LoadError::from_parse(e, &self.app.sources, None))?;
@@ -1784,7 +1784,7 @@ impl crate::script::Expander for ExpandEnv<'_, '_> {
     fn include(&mut self, path: &str, must: bool) -> Result<String, String> {
         let full = self.runner.resolve_path(path);
         match std::fs::read(&full) {
-            Ok(b) => Ok(crate::script::decode(&b)),
+            Ok(b) => Ok(crate::script::decode(b)),
             Err(e) if must => Err(format!(
                 "{} (looked for `{}`)",
                 io_reason(&e),

@@ -42,8 +42,9 @@ pub struct Parsed {
 
 /// Decodes script bytes the way Qlik reads script files: UTF-8 (BOM
 /// stripped), UTF-16 LE/BE when a BOM says so, otherwise Windows-1252 (what
-/// older QlikView scripts are saved in).
-pub fn decode(bytes: &[u8]) -> String {
+/// older QlikView scripts are saved in). UTF-8 without a BOM keeps the
+/// bytes' buffer: a large script is not copied to be decoded.
+pub fn decode(bytes: Vec<u8>) -> String {
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         return String::from_utf8_lossy(rest).into_owned();
     }
@@ -59,10 +60,10 @@ pub fn decode(bytes: &[u8]) -> String {
             .0
             .into_owned();
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
-        Err(_) => encoding_rs::WINDOWS_1252
-            .decode_without_bom_handling(bytes)
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(e.as_bytes())
             .0
             .into_owned(),
     }
@@ -149,11 +150,11 @@ mod tests {
 
     #[test]
     fn decode_handles_boms_and_windows_1252() {
-        assert_eq!(decode(b"\xEF\xBB\xBFSET x=1;"), "SET x=1;");
-        assert_eq!(decode(b"\xFF\xFEa\0b\0"), "ab");
-        assert_eq!(decode(b"\xFE\xFF\0a\0b"), "ab");
-        assert_eq!(decode("é".as_bytes()), "é");
-        assert_eq!(decode(b"\xA3 \xE9"), "£ é");
+        assert_eq!(decode(b"\xEF\xBB\xBFSET x=1;".to_vec()), "SET x=1;");
+        assert_eq!(decode(b"\xFF\xFEa\0b\0".to_vec()), "ab");
+        assert_eq!(decode(b"\xFE\xFF\0a\0b".to_vec()), "ab");
+        assert_eq!(decode("é".as_bytes().to_vec()), "é");
+        assert_eq!(decode(b"\xA3 \xE9".to_vec()), "£ é");
     }
 
     #[test]
