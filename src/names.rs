@@ -3,6 +3,7 @@
 //! Each newtype is normalised once, at construction, so the rest of the crate
 //! never wonders whether a name was already upper-cased.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -86,11 +87,17 @@ impl TableName {
 /// `text` trimmed and upper-cased, copied once (an audit makes an identity
 /// per user of the security tables, most already in that form).
 fn normalised(text: &str) -> Arc<str> {
+    Arc::from(normal_form(text).as_ref())
+}
+
+/// `text` as identities keep it: trimmed and upper-cased; borrowed when
+/// that changes nothing but the blanks around it.
+pub(crate) fn normal_form(text: &str) -> Cow<'_, str> {
     let text = text.trim();
     if is_upper_ascii(text) {
-        Arc::from(text)
+        Cow::Borrowed(text)
     } else {
-        Arc::from(text.to_uppercase())
+        Cow::Owned(text.to_uppercase())
     }
 }
 

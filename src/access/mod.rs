@@ -29,7 +29,7 @@ use crate::names::{FieldName, Identity, TableName};
 use crate::reduce::{Reduced, ReducedTable};
 
 pub use report::PreviewReport;
-pub use rules::{Evaluator, MatchIndex, Matcher, Origin, SYSTEM_FIELDS};
+pub use rules::{Evaluator, MatchIndex, Matcher, Named, Origin, SYSTEM_FIELDS};
 
 /// The Qlik product whose rules apply (SPEC §4, §5.4).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]

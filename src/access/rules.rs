@@ -204,7 +204,7 @@ pub struct Evaluator<'a> {
 
 mod index;
 
-pub use index::{MatchIndex, Matcher, Origin};
+pub use index::{MatchIndex, Matcher, Named, Origin};
 
 /// How a security symbol counts in a cell: classified once per field, so
 /// that matching and expanding never compare text per row.

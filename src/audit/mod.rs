@@ -26,6 +26,7 @@ pub mod expect;
 pub mod findings;
 pub mod html;
 mod json;
+mod listed;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -438,16 +439,26 @@ impl Audit {
         let ev = Evaluator::new(app, *opts);
         let mut ids = named_identities(ev.security(), app.star.as_deref());
         ids.extend(extra.iter().map(|i| (i.clone(), None)));
-        Self::grouped(app, opts, &ev, ids, progress, true, HALVES_GRANTS)
+        Self::grouped(app, opts, &ev, ids, progress, HALVES_GRANTS)
     }
 
     /// [`Audit::run`] of the identities the security tables name, without
     /// the entries (left empty): the grants, fields and findings only, as
-    /// `check` needs them, without a million identities kept in order.
+    /// `check` needs them. The identities stay symbols of the security
+    /// tables (see [`listed`]): a million of them are neither made nor
+    /// sorted.
     pub fn run_summary(app: &App, opts: &Options) -> Audit {
         let ev = Evaluator::new(app, *opts);
-        let ids = named_identities(ev.security(), app.star.as_deref());
-        Self::grouped(app, opts, &ev, ids, &mut |_, _| {}, false, HALVES_GRANTS)
+        let index = ev.match_index();
+        let grouping = listed::Listed::of(ev.security(), app.star.as_deref()).group(&index);
+        let mut quiet = |_: usize, _: usize| {};
+        Self::decided(
+            (app, opts, &ev, &index),
+            grouping,
+            Vec::new(),
+            &mut quiet,
+            HALVES_GRANTS,
+        )
     }
 
     /// Audits exactly `ids` (sorted and de-duplicated first).
@@ -459,7 +470,7 @@ impl Audit {
     ) -> Audit {
         let ev = Evaluator::new(app, *opts);
         let ids = ids.into_iter().map(|i| (i, None)).collect();
-        Self::grouped(app, opts, &ev, ids, progress, true, HALVES_GRANTS)
+        Self::grouped(app, opts, &ev, ids, progress, HALVES_GRANTS)
     }
 
     /// The audit proper: identities grouped by key, one decision per key
@@ -470,7 +481,6 @@ impl Audit {
         ev: &Evaluator<'_>,
         mut ids: Vec<(Identity, Option<Origin>)>,
         progress: Progress<'_>,
-        with_entries: bool,
         halves_from: usize,
     ) -> Audit {
         let order = sorted_order(&ids);
@@ -523,6 +533,64 @@ impl Audit {
             .iter()
             .map(|&k| person.get(k).copied().unwrap_or(false))
             .collect();
+        // Per grant, its number of identities and the labels of the first
+        // few (messages name at most `MAX_NAMED`).
+        let mut tally = findings::Tally {
+            by_grant: vec![(0, Vec::new()); by_use.len()],
+            identities: order.len(),
+        };
+        for (&i, &k) in order.iter().zip(&key_of) {
+            if let Some((n, who)) = tally.by_grant.get_mut(k) {
+                *n += 1;
+                if who.len() < findings::MAX_NAMED
+                    && let Some((identity, _)) = ids.get(i as usize)
+                {
+                    who.push(label(identity));
+                }
+            }
+        }
+        let entries: Vec<Entry> = order
+            .iter()
+            .zip(key_of)
+            .filter_map(|(&i, grant)| {
+                let (identity, _) = ids.get_mut(i as usize)?;
+                Some(Entry {
+                    identity: std::mem::take(identity),
+                    grant,
+                })
+            })
+            .collect();
+        drop(ids);
+        let grouping = Grouping {
+            keys,
+            by_use,
+            counted,
+            tally,
+        };
+        Self::decided(
+            (app, opts, ev, &index),
+            grouping,
+            entries,
+            progress,
+            halves_from,
+        )
+    }
+
+    /// The audit proper: one decision per distinct key (on two threads
+    /// from `halves_from` keys), then the findings.
+    fn decided(
+        (app, opts, ev, index): (&App, &Options, &Evaluator<'_>, &MatchIndex<'_>),
+        grouping: Grouping,
+        entries: Vec<Entry>,
+        progress: Progress<'_>,
+        halves_from: usize,
+    ) -> Audit {
+        let Grouping {
+            keys,
+            by_use,
+            counted,
+            tally,
+        } = grouping;
         // The distinct grants are decided on two threads, each half with
         // its own reductions and views; per-value counts are shared.
         let per_value = PerValues::new(ev);
@@ -541,14 +609,14 @@ impl Audit {
         let parts = std::thread::scope(|s| {
             let second = (mid < total).then(|| {
                 s.spawn(|| {
-                    let mut d = Deciding::new(app, ev, &index, &per_value);
+                    let mut d = Deciding::new(app, ev, index, &per_value);
                     for k in mid..total {
                         grant(&mut d, k);
                     }
                     d
                 })
             });
-            let mut first = Deciding::new(app, ev, &index, &per_value);
+            let mut first = Deciding::new(app, ev, index, &per_value);
             for k in 0..mid {
                 let n = grant(&mut first, k);
                 progress(n, total);
@@ -568,38 +636,6 @@ impl Audit {
         });
         progress(total, total);
         let (grants, seen, reductions) = Deciding::merge(parts, ev, app);
-        // Per grant, its number of identities and the labels of the first
-        // few (messages name at most `MAX_NAMED`).
-        let mut tally = findings::Tally {
-            by_grant: vec![(0, Vec::new()); grants.len()],
-            identities: order.len(),
-        };
-        for (&i, &k) in order.iter().zip(&key_of) {
-            if let Some((n, who)) = tally.by_grant.get_mut(k) {
-                *n += 1;
-                if who.len() < findings::MAX_NAMED
-                    && let Some((identity, _)) = ids.get(i as usize)
-                {
-                    who.push(label(identity));
-                }
-            }
-        }
-        let entries: Vec<Entry> = if with_entries {
-            order
-                .iter()
-                .zip(key_of)
-                .filter_map(|(&i, grant)| {
-                    let (identity, _) = ids.get_mut(i as usize)?;
-                    Some(Entry {
-                        identity: std::mem::take(identity),
-                        grant,
-                    })
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        drop(ids);
         let fields = findings::reduction_values(app, ev);
         let mut audit = Audit {
             entries,
@@ -637,6 +673,20 @@ impl Audit {
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
     }
+}
+
+/// Identities grouped by the security rows they match: what the audit
+/// decides, and who the findings name.
+struct Grouping {
+    /// The distinct keys (see [`crate::access::Matcher::key`]).
+    keys: Interner,
+    /// Per grant, numbered in audit order of its first identity: its key.
+    by_use: Vec<usize>,
+    /// Per grant: someone other than a service account (`INTERNAL\…`,
+    /// e.g. the reload scheduler) has it, so its rows count as seen.
+    counted: Vec<bool>,
+    /// Per grant, its identities as the findings name them.
+    tally: findings::Tally,
 }
 
 /// Distinct grants from this many are decided on two threads.

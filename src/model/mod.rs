@@ -525,6 +525,12 @@ impl Symbols {
         Some(at)
     }
 
+    /// True when every value is a text that is not a number: no two
+    /// values then have the same text (texts are interned by text).
+    pub fn holds_only_text(&self) -> bool {
+        matches!(self.store, Store::Texts { .. }) || self.is_empty()
+    }
+
     /// True when the values are a run of consecutive integers in load
     /// order (stored as the first alone: cloning is free).
     pub fn is_run(&self) -> bool {

@@ -40,10 +40,11 @@ struct TextIndex<'r> {
 impl<'r> TextIndex<'r> {
     fn new(model: &Model, field: FieldId, kind: IdKind, cells: &'r [Cell]) -> Self {
         let plain = model.symbols(field).is_none_or(|s| {
-            s.iter().all(|(id, v)| {
-                v.num().is_none()
-                    || !matches!(cells.get(id as usize), Some(Cell::Value | Cell::Star))
-            })
+            s.holds_only_text()
+                || s.iter().all(|(id, v)| {
+                    v.num().is_none()
+                        || !matches!(cells.get(id as usize), Some(Cell::Value | Cell::Star))
+                })
         });
         Self {
             field,
@@ -110,6 +111,33 @@ impl<'r> TextIndex<'r> {
 
 fn text_is(model: &Model, field: FieldId, id: u32, text: &str) -> bool {
     model.text(field, id).is_some_and(|t| t == text)
+}
+
+/// An identity that is one value, as an audit lists them off the security
+/// tables: a user (compared with `USERID` and `NTNAME`), an e-mail
+/// (`USER.EMAIL`) or a member of one group (`GROUP` and `NTNAME`). The
+/// value is trimmed and upper-cased, as [`Identity`] keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Named<'a> {
+    /// A user id without groups.
+    User(&'a str),
+    /// An e-mail alone.
+    Email(&'a str),
+    /// A member of this group, without a user id.
+    Group(&'a str),
+}
+
+impl<'a> Named<'a> {
+    /// The value an identity column of `kind` is compared with, as
+    /// [`identity_texts`] gives it for the equivalent [`Identity`].
+    fn text_for(self, kind: IdKind) -> Option<&'a str> {
+        match (self, kind) {
+            (Named::User(t), IdKind::UserId | IdKind::NtName)
+            | (Named::Email(t), IdKind::Email)
+            | (Named::Group(t), IdKind::Group | IdKind::NtName) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// Where an identity came from, when it was read off a security symbol:
@@ -357,6 +385,31 @@ impl Matcher<'_, '_> {
     /// other symbol of the field has that text, the symbol is all the
     /// identity matches in that field, found without a lookup.
     pub fn key_from(&mut self, identity: &Identity, origin: Option<Origin>) -> &[u32] {
+        self.key_with(origin, |kind, each| {
+            for text in identity_texts(kind, identity) {
+                each(text);
+            }
+        })
+    }
+
+    /// [`Matcher::key_from`] for an identity that is one value (what an
+    /// audit lists off the security tables), without making an
+    /// [`Identity`] for it.
+    pub fn key_named(&mut self, named: Named<'_>, origin: Option<Origin>) -> &[u32] {
+        self.key_with(origin, |kind, each| {
+            if let Some(text) = named.text_for(kind) {
+                each(text);
+            }
+        })
+    }
+
+    /// The key of the identity whose values for each kind of identity
+    /// column `texts` gives, one call of its second argument each.
+    fn key_with(
+        &mut self,
+        origin: Option<Origin>,
+        texts: impl Fn(IdKind, &mut dyn FnMut(&str)),
+    ) -> &[u32] {
         let index = self.index;
         for (field, allowed) in index.fields.iter().zip(&mut self.allowed) {
             allowed.clear();
@@ -367,9 +420,9 @@ impl Matcher<'_, '_> {
                 allowed.push(o.symbol);
                 continue;
             }
-            for text in identity_texts(field.kind, identity) {
-                field.lookup(index.model, text, allowed);
-            }
+            texts(field.kind, &mut |text| {
+                field.lookup(index.model, text, allowed)
+            });
             if allowed.len() > 1 {
                 allowed.sort_unstable();
                 allowed.dedup();

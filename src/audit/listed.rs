@@ -1,0 +1,271 @@
+//! The identities the security tables name, grouped by the rows they match
+//! without making an [`Identity`] for each: what `check` audits.
+//!
+//! A security table of a million users names a million identities. An
+//! audit that reports each of them needs them as [`Identity`] values, in
+//! order; a summary (grants, findings) needs only, per distinct key, how
+//! many identities have it and the first [`MAX_NAMED`] of them in audit
+//! order. Here each identity stays a symbol of the column it was read off,
+//! its text borrowed from the symbol table, and the first few per key are
+//! kept as they come instead of sorting them all.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::hash::BuildHasher;
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+
+use super::findings::{MAX_NAMED, Tally};
+use super::{Grouping, Interner, USER_COLUMNS};
+use crate::access::{MatchIndex, Named, Origin};
+use crate::model::{BitSet, FieldId, Model, NULL};
+use crate::names::normal_form;
+
+/// Kinds of listed identities, in audit order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Class {
+    User,
+    Email,
+    Group,
+}
+
+/// One listed identity: a symbol of an identity column.
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    class: Class,
+    field: FieldId,
+    symbol: u32,
+    /// Index of its text in [`Listed::owned`] when that is not the
+    /// symbol's stored text as it is (trimmed, upper-cased, a number's).
+    own: Option<u32>,
+    /// The identity's value is the symbol's text exactly (see
+    /// [`Origin`]).
+    origin: bool,
+}
+
+/// The identities the security tables name (see [`super::identities`]),
+/// as symbols.
+pub(super) struct Listed<'m> {
+    sec: &'m Model,
+    items: Vec<Item>,
+    owned: Vec<Box<str>>,
+    /// Two items may be one identity: several user columns, texts changed
+    /// by trimming or upper-casing, or numbers (whose texts may repeat).
+    may_repeat: bool,
+}
+
+impl<'m> Listed<'m> {
+    /// Every `USERID`/`NTNAME` value as a user, every `USER.EMAIL` value as
+    /// an e-mail, every `GROUP` value as a member of that group; blank
+    /// cells and wildcards (`*`, the `Star is` value) name nobody.
+    pub(super) fn of(sec: &'m Model, star: Option<&str>) -> Self {
+        let mut out = Self {
+            sec,
+            items: Vec::new(),
+            owned: Vec::new(),
+            may_repeat: false,
+        };
+        let columns = USER_COLUMNS
+            .iter()
+            .map(|&c| (c, Class::User))
+            .chain([("USER.EMAIL", Class::Email), ("GROUP", Class::Group)]);
+        let mut user_columns = 0;
+        for (name, class) in columns {
+            let Some(field) = sec.find_field(name) else {
+                continue;
+            };
+            let Some(symbols) = sec.symbols(field) else {
+                continue;
+            };
+            let before = out.items.len();
+            let mut present = BitSet::new(symbols.len());
+            for table in sec.tables() {
+                for &id in table.column(field).unwrap_or(&[]) {
+                    if id != NULL {
+                        present.insert(id as usize);
+                    }
+                }
+            }
+            let text_only = symbols.holds_only_text();
+            for id in present.iter() {
+                let Ok(symbol) = u32::try_from(id) else {
+                    continue;
+                };
+                let Some(raw) = symbols.text(symbol) else {
+                    continue;
+                };
+                let trimmed = raw.trim();
+                if trimmed.is_empty() || trimmed == "*" || star == Some(trimmed) {
+                    continue;
+                }
+                let value = normal_form(&raw);
+                let origin = value.as_ref() == raw.as_ref();
+                // A number's text is made on each request: keep it once.
+                let own = if origin && text_only {
+                    None
+                } else {
+                    out.may_repeat = true;
+                    let at = u32::try_from(out.owned.len()).ok();
+                    out.owned.push(Box::from(value.as_ref()));
+                    at
+                };
+                out.items.push(Item {
+                    class,
+                    field,
+                    symbol,
+                    own,
+                    origin,
+                });
+            }
+            if class == Class::User && out.items.len() > before {
+                user_columns += 1;
+            }
+        }
+        out.may_repeat |= user_columns > 1;
+        out
+    }
+
+    /// The identity's value (trimmed, upper-cased).
+    fn text(&self, item: &Item) -> Cow<'_, str> {
+        match item.own {
+            Some(i) => Cow::Borrowed(self.owned.get(i as usize).map_or("", |t| t)),
+            None => self
+                .sec
+                .text(item.field, item.symbol)
+                .unwrap_or(Cow::Borrowed("")),
+        }
+    }
+
+    /// Audit order: users, e-mails, group members, each by value (as
+    /// [`super::sort_identities`] orders the equivalent identities).
+    fn cmp(&self, a: &Item, b: &Item) -> Ordering {
+        a.class
+            .cmp(&b.class)
+            .then_with(|| self.text(a).cmp(&self.text(b)))
+    }
+
+    /// What [`super::label`] shows for the equivalent identity.
+    fn label(&self, item: &Item) -> String {
+        match item.class {
+            Class::User | Class::Email => self.text(item).into_owned(),
+            Class::Group => format!("group:{}", self.text(item)),
+        }
+    }
+
+    /// The identities grouped by the rows they match: grants numbered in
+    /// audit order of their first identity, each with its number of
+    /// identities and the first [`MAX_NAMED`] of them.
+    pub(super) fn group(&self, index: &MatchIndex<'_>) -> Grouping {
+        let mut keys = Interner::default();
+        // Per key: identities, whether a person (not a service account)
+        // has it, and its first few identities in audit order.
+        let mut count: Vec<usize> = Vec::new();
+        let mut person: Vec<bool> = Vec::new();
+        let mut first: Vec<Vec<u32>> = Vec::new();
+        let mut distinct: HashTable<u32> = HashTable::new();
+        let hasher = FixedState::default();
+        let mut identities = 0;
+        let mut matcher = index.matcher();
+        for (item, i) in self.items.iter().zip(0u32..) {
+            let text = self.text(item);
+            if self.may_repeat {
+                let h = hasher.hash_one((item.class, text.as_ref()));
+                let same = |&j: &u32| {
+                    self.items
+                        .get(j as usize)
+                        .is_some_and(|o| o.class == item.class && self.text(o) == text)
+                };
+                if distinct.find(h, same).is_some() {
+                    continue;
+                }
+                distinct.insert_unique(h, i, |&j| {
+                    self.items
+                        .get(j as usize)
+                        .map_or(0, |o| hasher.hash_one((o.class, self.text(o).as_ref())))
+                });
+            }
+            identities += 1;
+            let named = match item.class {
+                Class::User => Named::User(&text),
+                Class::Email => Named::Email(&text),
+                Class::Group => Named::Group(&text),
+            };
+            let origin = item.origin.then_some(Origin {
+                field: item.field,
+                symbol: item.symbol,
+            });
+            let k = keys.intern(matcher.key_named(named, origin));
+            if count.len() <= k {
+                count.resize(k + 1, 0);
+                person.resize(k + 1, false);
+                first.resize_with(k + 1, Vec::new);
+            }
+            let service = item.class == Class::User && text.starts_with("INTERNAL\\");
+            if let (Some(n), Some(p), Some(few)) =
+                (count.get_mut(k), person.get_mut(k), first.get_mut(k))
+            {
+                *n += 1;
+                *p |= !service;
+                self.keep_first(few, i);
+            }
+        }
+        // Grants in order of their first identity.
+        let mut by_use: Vec<usize> = (0..keys.len()).collect();
+        let least = |k: usize| {
+            first
+                .get(k)
+                .and_then(|f| f.first())
+                .and_then(|&i| self.items.get(i as usize))
+        };
+        by_use.sort_unstable_by(|&a, &b| match (least(a), least(b)) {
+            (Some(x), Some(y)) => self.cmp(x, y),
+            _ => a.cmp(&b),
+        });
+        let counted = by_use
+            .iter()
+            .map(|&k| person.get(k).copied().unwrap_or(false))
+            .collect();
+        let by_grant = by_use
+            .iter()
+            .map(|&k| {
+                let labels = first
+                    .get(k)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|&i| self.items.get(i as usize))
+                    .map(|item| self.label(item))
+                    .collect();
+                (count.get(k).copied().unwrap_or(0), labels)
+            })
+            .collect();
+        Grouping {
+            keys,
+            by_use,
+            counted,
+            tally: Tally {
+                by_grant,
+                identities,
+            },
+        }
+    }
+
+    /// Adds item `i` to `few`, the first [`MAX_NAMED`] items of a key in
+    /// audit order, when it is among them.
+    fn keep_first(&self, few: &mut Vec<u32>, i: u32) {
+        let Some(item) = self.items.get(i as usize) else {
+            return;
+        };
+        let before = |j: &u32| {
+            self.items
+                .get(*j as usize)
+                .is_some_and(|o| self.cmp(o, item) == Ordering::Less)
+        };
+        if few.len() == MAX_NAMED && few.last().is_none_or(&before) {
+            return;
+        }
+        let at = few.partition_point(before);
+        few.insert(at, i);
+        few.truncate(MAX_NAMED);
+    }
+}
