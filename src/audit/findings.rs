@@ -137,13 +137,27 @@ pub fn findings(app: &App, opts: &Options) -> Vec<Finding> {
 }
 
 /// Who has each grant, as the findings name them.
-#[derive(Debug)]
-pub(super) struct Tally {
-    /// Per grant, its number of identities and the labels of the first
-    /// [`MAX_NAMED`] of them (in audit order).
-    pub(super) by_grant: Vec<(usize, Vec<String>)>,
+pub(super) struct Tally<'a> {
+    /// Per grant, its number of identities.
+    pub(super) counts: Vec<usize>,
+    /// Per grant, the labels of its first [`MAX_NAMED`] identities in
+    /// audit order: made on demand, as findings name a handful of grants
+    /// and an audit may have a million.
+    pub(super) first: Box<dyn Fn(usize) -> Vec<String> + 'a>,
     /// Number of identities audited.
     pub(super) identities: usize,
+}
+
+impl Tally<'_> {
+    /// The number of identities of grant `g`.
+    fn count(&self, g: usize) -> usize {
+        self.counts.get(g).copied().unwrap_or(0)
+    }
+
+    /// The labels of the first identities of grant `g`.
+    fn names(&self, g: usize) -> Vec<String> {
+        (self.first)(g)
+    }
 }
 
 /// Rows of the application tables that at least one granted identity sees.
@@ -1016,7 +1030,6 @@ fn results(
     ev: &Evaluator<'_>,
     out: &mut Vec<Finding>,
 ) {
-    let by_grant = &tally.by_grant;
     for (reason, code) in [
         (DenyReason::StrictExclusion, "strict-exclusion-denied"),
         (DenyReason::ReducedToNothing, "reduced-to-nothing-denied"),
@@ -1025,14 +1038,14 @@ fn results(
             audit
                 .grants
                 .iter()
-                .zip(by_grant)
-                .filter(|(g, _)| g.outcome.reason() == Some(reason))
+                .enumerate()
+                .filter(|(_, g)| g.outcome.reason() == Some(reason))
         };
-        let n: usize = denied().map(|(_, (n, _))| n).sum();
+        let n: usize = denied().map(|(g, _)| tally.count(g)).sum();
         if n == 0 {
             continue;
         }
-        let who = denied().flat_map(|(_, (_, w))| w.iter().cloned());
+        let who = denied().flat_map(|(g, _)| tally.names(g));
         let (what, help) = match reason {
             DenyReason::StrictExclusion => (
                 "a reduction field matches none of their values in the data (strict exclusion)",
@@ -1055,8 +1068,8 @@ fn results(
             help,
         ));
     }
-    for (g, (n, who)) in audit.grants.iter().zip(by_grant) {
-        let n = *n;
+    for (i, g) in audit.grants.iter().enumerate() {
+        let n = tally.count(i);
         if n == 0 {
             continue;
         }
@@ -1066,7 +1079,7 @@ fn results(
                 Severity::Warning,
                 format!(
                     "{} see{} combinations of reduction values that no single security row grants ({} in all): {}",
-                    named_of(who.iter().cloned(), n),
+                    named_of(tally.names(i), n),
                     if n == 1 { "s" } else { "" },
                     g.cross_total,
                     g.cross.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(", ")
@@ -1082,7 +1095,7 @@ fn results(
                 Severity::Warning,
                 format!(
                     "{} {} ADMIN but reduced by {}: ADMIN does not mean all data",
-                    named_of(who.iter().cloned(), n),
+                    named_of(tally.names(i), n),
                     if n == 1 { "is" } else { "are" },
                     named(fields)
                 ),

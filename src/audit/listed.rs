@@ -22,6 +22,27 @@ use crate::access::{MatchIndex, Named, Origin};
 use crate::model::{BitSet, FieldId, Model, NULL};
 use crate::names::normal_form;
 
+/// The first identities of a key in audit order (most keys have one: no
+/// vector for them).
+#[derive(Clone, Debug)]
+enum First {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl First {
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            First::One(i) => std::slice::from_ref(i),
+            First::Many(v) => v,
+        }
+    }
+
+    fn least(&self) -> Option<u32> {
+        self.as_slice().first().copied()
+    }
+}
+
 /// Kinds of listed identities, in audit order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Class {
@@ -156,13 +177,13 @@ impl<'m> Listed<'m> {
     /// The identities grouped by the rows they match: grants numbered in
     /// audit order of their first identity, each with its number of
     /// identities and the first [`MAX_NAMED`] of them.
-    pub(super) fn group(&self, index: &MatchIndex<'_>) -> Grouping {
+    pub(super) fn group(&self, index: &MatchIndex<'_>) -> Grouping<'_> {
         let mut keys = Interner::default();
         // Per key: identities, whether a person (not a service account)
         // has it, and its first few identities in audit order.
         let mut count: Vec<usize> = Vec::new();
         let mut person: Vec<bool> = Vec::new();
-        let mut first: Vec<Vec<u32>> = Vec::new();
+        let mut first: Vec<First> = Vec::new();
         let mut distinct: HashTable<u32> = HashTable::new();
         let hasher = FixedState::default();
         let mut identities = 0;
@@ -199,7 +220,7 @@ impl<'m> Listed<'m> {
             if count.len() <= k {
                 count.resize(k + 1, 0);
                 person.resize(k + 1, false);
-                first.resize_with(k + 1, Vec::new);
+                first.resize_with(k + 1, || First::One(i));
             }
             let service = item.class == Class::User && text.starts_with("INTERNAL\\");
             if let (Some(n), Some(p), Some(few)) =
@@ -207,54 +228,92 @@ impl<'m> Listed<'m> {
             {
                 *n += 1;
                 *p |= !service;
-                self.keep_first(few, i);
+                if *n > 1 {
+                    self.keep_first(few, i);
+                }
             }
         }
-        // Grants in order of their first identity.
-        let mut by_use: Vec<usize> = (0..keys.len()).collect();
-        let least = |k: usize| {
-            first
-                .get(k)
-                .and_then(|f| f.first())
-                .and_then(|&i| self.items.get(i as usize))
-        };
-        by_use.sort_unstable_by(|&a, &b| match (least(a), least(b)) {
-            (Some(x), Some(y)) => self.cmp(x, y),
-            _ => a.cmp(&b),
+        // Grants in order of their first identity: sorted on a prefix of
+        // it held inline (a key per user is a million keys), comparing
+        // whole texts only on equal prefixes.
+        let least = |k: usize| first.get(k).and_then(First::least);
+        let item = |i: u32| self.items.get(i as usize);
+        let mut order: Vec<(u128, u32, usize)> = (0..keys.len())
+            .filter_map(|k| {
+                let i = least(k)?;
+                Some((self.prefix(item(i)?), i, k))
+            })
+            .collect();
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| match (item(a.1), item(b.1)) {
+                (Some(x), Some(y)) => self.cmp(x, y),
+                _ => a.1.cmp(&b.1),
+            })
         });
+        let by_use: Vec<usize> = order.into_iter().map(|(_, _, k)| k).collect();
         let counted = by_use
             .iter()
             .map(|&k| person.get(k).copied().unwrap_or(false))
             .collect();
-        let by_grant = by_use
+        let counts = by_use
             .iter()
-            .map(|&k| {
-                let labels = first
-                    .get(k)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|&i| self.items.get(i as usize))
-                    .map(|item| self.label(item))
-                    .collect();
-                (count.get(k).copied().unwrap_or(0), labels)
-            })
+            .map(|&k| count.get(k).copied().unwrap_or(0))
             .collect();
+        let mut first: Vec<Option<First>> = first.into_iter().map(Some).collect();
+        let first: Vec<First> = by_use
+            .iter()
+            .filter_map(|&k| first.get_mut(k).and_then(Option::take))
+            .collect();
+        let names = move |g: usize| -> Vec<String> {
+            first
+                .get(g)
+                .map_or(&[][..], First::as_slice)
+                .iter()
+                .filter_map(|&i| self.items.get(i as usize))
+                .map(|item| self.label(item))
+                .collect()
+        };
         Grouping {
             keys,
             by_use,
             counted,
             tally: Tally {
-                by_grant,
+                counts,
+                first: Box::new(names),
                 identities,
             },
         }
     }
 
+    /// The class and the first 15 bytes of the value, as a number in
+    /// [`Listed::cmp`] order: a smaller prefix means a smaller identity,
+    /// equal prefixes say nothing.
+    fn prefix(&self, item: &Item) -> u128 {
+        let mut bytes = [0u8; 16];
+        if let Some((class, rest)) = bytes.split_first_mut() {
+            *class = item.class as u8;
+            for (b, t) in rest.iter_mut().zip(self.text(item).bytes()) {
+                *b = t;
+            }
+        }
+        u128::from_be_bytes(bytes)
+    }
+
     /// Adds item `i` to `few`, the first [`MAX_NAMED`] items of a key in
     /// audit order, when it is among them.
-    fn keep_first(&self, few: &mut Vec<u32>, i: u32) {
+    fn keep_first(&self, few: &mut First, i: u32) {
         let Some(item) = self.items.get(i as usize) else {
             return;
+        };
+        let few = match few {
+            First::Many(few) => few,
+            First::One(j) => {
+                *few = First::Many(vec![*j]);
+                match few {
+                    First::Many(few) => few,
+                    First::One(_) => return,
+                }
+            }
         };
         let before = |j: &u32| {
             self.items

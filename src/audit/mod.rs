@@ -450,7 +450,8 @@ impl Audit {
     pub fn run_summary(app: &App, opts: &Options) -> Audit {
         let ev = Evaluator::new(app, *opts);
         let index = ev.match_index();
-        let grouping = listed::Listed::of(ev.security(), app.star.as_deref()).group(&index);
+        let listed = listed::Listed::of(ev.security(), app.star.as_deref());
+        let grouping = listed.group(&index);
         let mut quiet = |_: usize, _: usize| {};
         Self::decided(
             (app, opts, &ev, &index),
@@ -535,12 +536,10 @@ impl Audit {
             .collect();
         // Per grant, its number of identities and the labels of the first
         // few (messages name at most `MAX_NAMED`).
-        let mut tally = findings::Tally {
-            by_grant: vec![(0, Vec::new()); by_use.len()],
-            identities: order.len(),
-        };
+        let mut counts = vec![0; by_use.len()];
+        let mut names: Vec<Vec<String>> = vec![Vec::new(); by_use.len()];
         for (&i, &k) in order.iter().zip(&key_of) {
-            if let Some((n, who)) = tally.by_grant.get_mut(k) {
+            if let (Some(n), Some(who)) = (counts.get_mut(k), names.get_mut(k)) {
                 *n += 1;
                 if who.len() < findings::MAX_NAMED
                     && let Some((identity, _)) = ids.get(i as usize)
@@ -549,6 +548,11 @@ impl Audit {
                 }
             }
         }
+        let tally = findings::Tally {
+            counts,
+            first: Box::new(move |g| names.get(g).cloned().unwrap_or_default()),
+            identities: order.len(),
+        };
         let entries: Vec<Entry> = order
             .iter()
             .zip(key_of)
@@ -580,7 +584,7 @@ impl Audit {
     /// from `halves_from` keys), then the findings.
     fn decided(
         (app, opts, ev, index): (&App, &Options, &Evaluator<'_>, &MatchIndex<'_>),
-        grouping: Grouping,
+        grouping: Grouping<'_>,
         entries: Vec<Entry>,
         progress: Progress<'_>,
         halves_from: usize,
@@ -677,7 +681,7 @@ impl Audit {
 
 /// Identities grouped by the security rows they match: what the audit
 /// decides, and who the findings name.
-struct Grouping {
+struct Grouping<'a> {
     /// The distinct keys (see [`crate::access::Matcher::key`]).
     keys: Interner,
     /// Per grant, numbered in audit order of its first identity: its key.
@@ -686,7 +690,7 @@ struct Grouping {
     /// e.g. the reload scheduler) has it, so its rows count as seen.
     counted: Vec<bool>,
     /// Per grant, its identities as the findings name them.
-    tally: findings::Tally,
+    tally: findings::Tally<'a>,
 }
 
 /// Distinct grants from this many are decided on two threads.
@@ -1008,9 +1012,17 @@ impl View {
 /// end to end (no allocation per sequence).
 #[derive(Debug, Default)]
 struct Interner {
-    index: HashTable<u32>,
+    /// (id, the high half of its hash): growing the table rehashes from
+    /// the stored half, not from the sequence (a million keys, one per
+    /// user of a large security table).
+    index: HashTable<(u32, u32)>,
     data: Vec<u32>,
     ends: Vec<usize>,
+}
+
+/// The hash the interner's table works with, from the stored half.
+fn spread(tag: u32) -> u64 {
+    (u64::from(tag) << 32) | u64::from(tag)
 }
 
 impl Interner {
@@ -1029,28 +1041,20 @@ impl Interner {
 
     /// The number of `seq`, added if new.
     fn intern(&mut self, seq: &[u32]) -> usize {
-        let hasher = FixedState::default();
-        let h = hasher.hash_one(seq);
-        if let Some(&i) = self.index.find(h, |&i| self.get(i as usize) == seq) {
+        let tag = (FixedState::default().hash_one(seq) >> 32) as u32;
+        let found = self.index.find(spread(tag), |&(i, t)| {
+            t == tag && self.get(i as usize) == seq
+        });
+        if let Some(&(i, _)) = found {
             return i as usize;
         }
         let i = self.ends.len();
         self.data.extend_from_slice(seq);
         self.ends.push(self.data.len());
-        let Self { index, data, ends } = self;
-        let Ok(id) = u32::try_from(i) else {
-            return i;
-        };
-        index.insert_unique(h, id, |&j| {
-            let j = j as usize;
-            let start = j
-                .checked_sub(1)
-                .and_then(|p| ends.get(p))
-                .copied()
-                .unwrap_or(0);
-            let end = ends.get(j).copied().unwrap_or(start);
-            hasher.hash_one(data.get(start..end).unwrap_or(&[]))
-        });
+        if let Ok(id) = u32::try_from(i) {
+            self.index
+                .insert_unique(spread(tag), (id, tag), |&(_, t)| spread(t));
+        }
         i
     }
 }
