@@ -101,6 +101,16 @@ pub(crate) fn normal_form(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// True when `text` has a lower-case letter: bytewise for ASCII (a
+/// million user ids are checked by `check`), char by char otherwise.
+pub(crate) fn has_lower_case(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|b| b.is_ascii_lowercase())
+    } else {
+        text.chars().any(char::is_lowercase)
+    }
+}
+
 fn is_upper_ascii(text: &str) -> bool {
     text.bytes()
         .all(|b| b.is_ascii() && !b.is_ascii_lowercase())
@@ -190,6 +200,15 @@ impl Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lower_case_is_found_in_ascii_and_other_text() {
+        assert!(has_lower_case("aB"));
+        assert!(!has_lower_case("AB 1-_@"));
+        assert!(has_lower_case("ÉCOLE é"));
+        assert!(!has_lower_case("ÉCOLE"));
+        assert!(!has_lower_case(""));
+    }
 
     #[test]
     fn shared_text_is_normalised_and_kept_when_normal() {

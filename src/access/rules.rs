@@ -1431,7 +1431,7 @@ fn has_lower_case(model: &Model) -> bool {
     model.live_fields().into_iter().any(|f| {
         model.symbols(f).is_some_and(|s| {
             s.texts()
-                .any(|(_, text)| text.chars().any(char::is_lowercase))
+                .any(|(_, text)| crate::names::has_lower_case(&text))
         })
     })
 }

@@ -578,7 +578,7 @@ fn lowercase_security_values(app: &App, out: &mut Vec<Finding>) {
                 continue;
             };
             let Some(col) = table.column(f) else { continue };
-            let lower = per_symbol(sec, f, |t| t.chars().any(char::is_lowercase));
+            let lower = per_symbol(sec, f, crate::names::has_lower_case);
             let mut values: Vec<String> = Vec::new();
             let mut first = None;
             let mut done = BitSet::new(lower.len());
@@ -758,7 +758,7 @@ fn lowercase_data_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) 
         let lower: Vec<(u32, String)> = data_ids(&app.data, df)
             .into_iter()
             .filter_map(|id| text_of(&app.data, df, id).map(|t| (id, t)))
-            .filter(|(_, t)| t.chars().any(char::is_lowercase))
+            .filter(|(_, t)| crate::names::has_lower_case(t))
             .collect();
         if lower.is_empty() {
             continue;

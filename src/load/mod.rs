@@ -153,8 +153,8 @@ fn upper_cased(model: &Model) -> Model {
             continue;
         };
         if !symbols
-            .iter()
-            .any(|(_, v)| v.text().chars().any(char::is_lowercase))
+            .texts()
+            .any(|(_, text)| crate::names::has_lower_case(&text))
         {
             continue;
         }
