@@ -3,8 +3,8 @@
 # generated apps S, M and L, side by side: median wall time and peak memory
 # of N runs (default 3) of `preview --user USER5 --group GROUP3` and
 # `audit --format json`, the audit's per-identity row counts checked against
-# DuckDB's, and `check` on a script with a 1,000,000-row INLINE security
-# table. Prints a markdown table.
+# DuckDB's, and `check` on scripts with a 1,000,000-row INLINE security
+# table in two layouts. Prints a markdown table.
 #
 #   bench/compare.sh [-n RUNS] [APP ...]      APP: S, M, L (default: all)
 #
@@ -106,21 +106,36 @@ EOF
     rows+=("$app|$mb|audit|$sa|$da|$sam|$dam")
 done
 
-# check on a 1,000,000-row INLINE security table.
-inline="$work/inline-1m.qvs"
-if [[ ! -f "$inline" ]]; then
-    python3 - "$inline" <<'EOF'
+# check on 1,000,000-row INLINE security tables, in two layouts:
+#   groups: ACCESS, USERID, GROUP, COUNTRY -- a user id and a group on
+#     each row (both must match, so no listed identity matches a row: the
+#     audit behind check has one key to decide);
+#   users: ACCESS, USERID, COUNTRY -- each user matches a row of their own
+#     (a million distinct keys to group and decide).
+make_inline() {
+    python3 - "$1" "$2" <<'EOF'
 import sys
-with open(sys.argv[1], "w") as f:
-    f.write("Section Access;\nSA:\nLOAD * INLINE [\nACCESS, USERID, GROUP, COUNTRY\n")
-    for i in range(1_000_000):
-        f.write(f"USER, USER{i}, GROUP{i % 50}, C{i % 200:03d}\n")
+path, layout = sys.argv[1], sys.argv[2]
+with open(path, "w") as f:
+    if layout == "groups":
+        f.write("Section Access;\nSA:\nLOAD * INLINE [\nACCESS, USERID, GROUP, COUNTRY\n")
+        for i in range(1_000_000):
+            f.write(f"USER, USER{i}, GROUP{i % 50}, C{i % 200:03d}\n")
+    else:
+        f.write("Section Access;\nSA:\nLOAD * INLINE [\nACCESS, USERID, COUNTRY\n")
+        for i in range(1_000_000):
+            f.write(f"USER, USER{i}, C{i % 200:03d}\n")
     f.write("];\nSection Application;\nData:\nLOAD * INLINE [\nCOUNTRY, X\nC001, 1\n];\n")
 EOF
-fi
-echo "check: 1,000,000-row INLINE table ..." >&2
-read -r ct cm < <(measure /dev/null "$bin" check "$inline")
-isize=$(stat -c %s "$inline")
+}
+checks=()
+for layout in groups users; do
+    inline="$work/inline-1m-$layout.qvs"
+    [[ -f "$inline" ]] || make_inline "$inline" "$layout"
+    echo "check: 1,000,000-row INLINE table ($layout) ..." >&2
+    read -r ct cm < <(measure /dev/null "$bin" check "$inline")
+    checks+=("$layout|$(stat -c %s "$inline")|$ct|$cm")
+done
 
 ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}' if b else '-')" "$1" "$2"; }
 gib() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1048576:.2f}')" "$1"; }
@@ -135,4 +150,7 @@ for r in "${rows[@]}"; do
     echo "| $app | $mb | $cmd | $st | $dt | $(ratio "$st" "$dt") | $(gib "$smem") | $(gib "$dmem") | $(ratio "$smem" "$dmem") |"
 done
 echo
-python3 -c "import sys; s, t, m = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); print(f'\`check\` on a 1,000,000-row INLINE security table ({s / 1e6:.0f} MB): {t} s, {s / 1e6 / t:.0f} MB/s, {m / 1048576:.2f} GiB peak')" "$isize" "$ct" "$cm"
+for c in "${checks[@]}"; do
+    IFS='|' read -r layout size ct cm <<<"$c"
+    python3 -c "import sys; l, s, t, m = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]); print(f'\`check\` on a 1,000,000-row INLINE security table, {l} layout ({s / 1e6:.1f} MB): {t} s, {s / 1e6 / t:.0f} MB/s, {m / 1048576:.2f} GiB peak')" "$layout" "$size" "$ct" "$cm"
+done
