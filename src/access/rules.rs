@@ -114,14 +114,7 @@ struct ValueIndex {
 
 impl ValueIndex {
     fn new(model: &Model, field: FieldId) -> Self {
-        let mut present = BitSet::new(model.symbols(field).map_or(0, |s| s.len()));
-        for table in model.tables() {
-            for &id in table.column(field).unwrap_or(&[]) {
-                if id != NULL {
-                    present.insert(id as usize);
-                }
-            }
-        }
+        let present = model.present(field);
         let mut index = Self::default();
         let Some(symbols) = model.symbols(field) else {
             return index;
@@ -1226,23 +1219,17 @@ fn allowed_symbols(
     out
 }
 
-/// The identity's values an identity column of `kind` is compared with.
+/// The identity's values an identity column of `kind` is compared with:
+/// each of its values as a [`Named`] would be (user id, e-mail, groups).
 fn identity_texts(kind: IdKind, identity: &Identity) -> Vec<&str> {
-    let mut texts: Vec<&str> = Vec::new();
-    let user = identity.userid.as_ref().map(|u| u.as_str());
-    let email = identity.email.as_ref().map(|e| e.as_str());
-    let groups = identity.groups.iter().map(|g| g.as_str());
-    match kind {
-        IdKind::UserId => texts.extend(user),
-        IdKind::Email => texts.extend(email),
-        IdKind::Group => texts.extend(groups),
-        IdKind::NtName => {
-            texts.extend(user);
-            texts.extend(groups);
-        }
-        IdKind::Legacy => {}
-    }
-    texts
+    let user = identity.userid.as_ref().map(|u| Named::User(u.as_str()));
+    let email = identity.email.as_ref().map(|e| Named::Email(e.as_str()));
+    let groups = identity.groups.iter().map(|g| Named::Group(g.as_str()));
+    user.into_iter()
+        .chain(email)
+        .chain(groups)
+        .filter_map(|n| n.text_for(kind))
+        .collect()
 }
 
 /// Per reduction field of `rules`, the application symbols each security

@@ -317,15 +317,8 @@ pub(super) fn reduction_values(app: &App, ev: &Evaluator<'_>) -> Vec<(String, Ve
 
 /// Symbol ids of `field` that occur in at least one table.
 fn data_ids(model: &Model, field: FieldId) -> Vec<u32> {
-    let mut present = BitSet::new(model.symbols(field).map_or(0, |s| s.len()));
-    for t in model.tables() {
-        for &id in t.column(field).unwrap_or(&[]) {
-            if id != NULL {
-                present.insert(id as usize);
-            }
-        }
-    }
-    present
+    model
+        .present(field)
         .iter()
         .filter_map(|i| u32::try_from(i).ok())
         .collect()

@@ -1,5 +1,7 @@
-//! The identities the security tables name, grouped by the rows they match
-//! without making an [`Identity`] for each: what `check` audits.
+//! The identities the security tables name: listed once, as symbols of
+//! their columns, then either made into [`Identity`] values (the full
+//! audit) or grouped by the rows they match without making them (what
+//! `check` audits).
 //!
 //! A security table of a million users names a million identities. An
 //! audit that reports each of them needs them as [`Identity`] values, in
@@ -12,6 +14,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
@@ -19,8 +22,8 @@ use hashbrown::HashTable;
 use super::findings::{MAX_NAMED, Tally};
 use super::{Grouping, Interner, USER_COLUMNS};
 use crate::access::{MatchIndex, Named, Origin};
-use crate::model::{BitSet, FieldId, Model, NULL};
-use crate::names::normal_form;
+use crate::model::{FieldId, Model};
+use crate::names::{Email, GroupName, Identity, UserId, normal_form};
 
 /// The first identities of a key in audit order (most keys have one: no
 /// vector for them).
@@ -100,16 +103,8 @@ impl<'m> Listed<'m> {
                 continue;
             };
             let before = out.items.len();
-            let mut present = BitSet::new(symbols.len());
-            for table in sec.tables() {
-                for &id in table.column(field).unwrap_or(&[]) {
-                    if id != NULL {
-                        present.insert(id as usize);
-                    }
-                }
-            }
             let text_only = symbols.holds_only_text();
-            for id in present.iter() {
+            for id in sec.present(field).iter() {
                 let Ok(symbol) = u32::try_from(id) else {
                     continue;
                 };
@@ -145,6 +140,36 @@ impl<'m> Listed<'m> {
         }
         out.may_repeat |= user_columns > 1;
         out
+    }
+
+    /// Each listed identity as an [`Identity`], with the symbol it was read
+    /// off when its value is that symbol's text exactly; unsorted, and an
+    /// identity listed twice comes twice (what the full audit sorts).
+    pub(super) fn identities(&self) -> Vec<(Identity, Option<Origin>)> {
+        self.items
+            .iter()
+            .map(|item| {
+                let value: Arc<str> = Arc::from(self.text(item).as_ref());
+                let identity = match item.class {
+                    Class::User => {
+                        Identity::new(Some(UserId::from_shared(&value)), None, Vec::new())
+                    }
+                    Class::Email => {
+                        Identity::new(None, Some(Email::from_shared(&value)), Vec::new())
+                    }
+                    Class::Group => Identity::new(None, None, vec![GroupName::from_shared(&value)]),
+                };
+                (identity, self.origin(item))
+            })
+            .collect()
+    }
+
+    /// Where `item` was read off, when its value is the symbol's text.
+    fn origin(&self, item: &Item) -> Option<Origin> {
+        item.origin.then_some(Origin {
+            field: item.field,
+            symbol: item.symbol,
+        })
     }
 
     /// The identity's value (trimmed, upper-cased).
@@ -212,11 +237,7 @@ impl<'m> Listed<'m> {
                 Class::Email => Named::Email(&text),
                 Class::Group => Named::Group(&text),
             };
-            let origin = item.origin.then_some(Origin {
-                field: item.field,
-                symbol: item.symbol,
-            });
-            let k = keys.intern(matcher.key_named(named, origin));
+            let k = keys.intern(matcher.key_named(named, self.origin(item)));
             if count.len() <= k {
                 count.resize(k + 1, 0);
                 person.resize(k + 1, false);
@@ -305,15 +326,11 @@ impl<'m> Listed<'m> {
         let Some(item) = self.items.get(i as usize) else {
             return;
         };
-        let few = match few {
-            First::Many(few) => few,
-            First::One(j) => {
-                *few = First::Many(vec![*j]);
-                match few {
-                    First::Many(few) => few,
-                    First::One(_) => return,
-                }
-            }
+        if let First::One(j) = *few {
+            *few = First::Many(vec![j]);
+        }
+        let First::Many(few) = few else {
+            return;
         };
         let before = |j: &u32| {
             self.items

@@ -45,7 +45,7 @@ use crate::access::{
     AccessLevel, Decision, DenyReason, Evaluator, MatchIndex, MatchedRow, Options, Origin, Outcome,
 };
 use crate::load::App;
-use crate::model::{BitSet, FieldId, Model, NULL, Value};
+use crate::model::{BitSet, FieldId, Model, spread, tag};
 use crate::names::{Email, GroupName, Identity, UserId};
 use crate::reduce::PerValue;
 
@@ -72,70 +72,7 @@ pub fn identities(app: &App, opts: &Options) -> Vec<Identity> {
 /// read off when the identity's value is that symbol's text exactly (the
 /// matcher then needs no lookup for it).
 fn named_identities(sec: &Model, star: Option<&str>) -> Vec<(Identity, Option<Origin>)> {
-    let mut out = Vec::new();
-    let named: usize = USER_COLUMNS
-        .iter()
-        .chain(&["USER.EMAIL", "GROUP"])
-        .filter_map(|c| sec.find_field(c).and_then(|f| sec.symbols(f)))
-        .map(|s| s.len())
-        .sum();
-    out.reserve(named);
-    let mut column = |name: &str, make: &dyn Fn(&Arc<str>) -> Identity| {
-        let Some(f) = sec.find_field(name) else {
-            return;
-        };
-        // Each distinct value once (a value repeated over many rows names
-        // one identity).
-        let mut present = BitSet::new(sec.symbols(f).map_or(0, |s| s.len()));
-        for table in sec.tables() {
-            for &id in table.column(f).unwrap_or(&[]) {
-                if id != NULL {
-                    present.insert(id as usize);
-                }
-            }
-        }
-        for id in present.iter() {
-            let Ok(id) = u32::try_from(id) else { continue };
-            let Some(v) = sec.value(f, id) else {
-                continue;
-            };
-            let raw = v.text();
-            let text = raw.trim();
-            if text.is_empty() || text == "*" || star == Some(text) {
-                continue;
-            }
-            // The symbol's own text when it is the identity's value
-            // already: no copy per identity.
-            let shared = match &v {
-                Value::Text(t) | Value::Dual(_, t) => Arc::clone(t),
-                Value::Null | Value::Num(_) => Arc::from(text),
-            };
-            let identity = make(&shared);
-            let value = identity
-                .userid
-                .as_ref()
-                .map(|u| u.as_str())
-                .or(identity.email.as_ref().map(|e| e.as_str()))
-                .or(identity.groups.first().map(|g| g.as_str()));
-            let origin = (value == Some(raw.as_ref())).then_some(Origin {
-                field: f,
-                symbol: id,
-            });
-            out.push((identity, origin));
-        }
-    };
-    for c in USER_COLUMNS {
-        column(c, &|u| {
-            Identity::new(Some(UserId::from_shared(u)), None, Vec::new())
-        });
-    }
-    column("USER.EMAIL", &|e| {
-        Identity::new(None, Some(Email::from_shared(e)), Vec::new())
-    });
-    column("GROUP", &|g| {
-        Identity::new(None, None, vec![GroupName::from_shared(g)])
-    });
-    out
+    listed::Listed::of(sec, star).identities()
 }
 
 /// The positions of `ids` in [`sort_identities`] order, each identity
@@ -1012,17 +949,12 @@ impl View {
 /// end to end (no allocation per sequence).
 #[derive(Debug, Default)]
 struct Interner {
-    /// (id, the high half of its hash): growing the table rehashes from
-    /// the stored half, not from the sequence (a million keys, one per
-    /// user of a large security table).
+    /// (id, [`tag`] of its hash): growing the table rehashes from the
+    /// tag, not from the sequence (a million keys, one per user of a
+    /// large security table).
     index: HashTable<(u32, u32)>,
     data: Vec<u32>,
     ends: Vec<usize>,
-}
-
-/// The hash the interner's table works with, from the stored half.
-fn spread(tag: u32) -> u64 {
-    (u64::from(tag) << 32) | u64::from(tag)
 }
 
 impl Interner {
@@ -1041,7 +973,7 @@ impl Interner {
 
     /// The number of `seq`, added if new.
     fn intern(&mut self, seq: &[u32]) -> usize {
-        let tag = (FixedState::default().hash_one(seq) >> 32) as u32;
+        let tag = tag(FixedState::default().hash_one(seq));
         let found = self.index.find(spread(tag), |&(i, t)| {
             t == tag && self.get(i as usize) == seq
         });

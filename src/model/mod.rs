@@ -114,14 +114,16 @@ fn text_at<'t>(bytes: &'t str, ends: &[u32], id: u32) -> Option<&'t str> {
     bytes.get(start..end)
 }
 
-/// The part of a text's hash kept in the index.
-fn tag(hash: u64) -> u32 {
+/// The part of a hash kept in an index beside the id (symbol tables, the
+/// audit's key interner): growing the index rehashes from it, not from
+/// the value.
+pub(crate) fn tag(hash: u64) -> u32 {
     (hash >> 32) as u32
 }
 
 /// The hash the index works with, rebuilt from a tag (high bits choose
 /// the control byte, low bits the bucket).
-fn spread(tag: u32) -> u64 {
+pub(crate) fn spread(tag: u32) -> u64 {
     (u64::from(tag) << 32) | u64::from(tag)
 }
 
@@ -872,6 +874,20 @@ impl Model {
     pub fn remove_table(&mut self, name: &str) -> Option<Table> {
         let i = self.table_index(name)?;
         Some(self.tables.remove(i))
+    }
+
+    /// The symbols of `field` that some table holds (a field keeps values
+    /// no row holds any more, e.g. after a `WHERE` or a dropped table).
+    pub fn present(&self, field: FieldId) -> BitSet {
+        let mut present = BitSet::new(self.symbols(field).map_or(0, Symbols::len));
+        for table in &self.tables {
+            for &id in table.column(field).unwrap_or(&[]) {
+                if id != NULL {
+                    present.insert(id as usize);
+                }
+            }
+        }
+        present
     }
 
     /// Tables holding a field.

@@ -128,9 +128,9 @@ pub enum Named<'a> {
 }
 
 impl<'a> Named<'a> {
-    /// The value an identity column of `kind` is compared with, as
-    /// [`identity_texts`] gives it for the equivalent [`Identity`].
-    fn text_for(self, kind: IdKind) -> Option<&'a str> {
+    /// The value an identity column of `kind` is compared with (none for
+    /// the other kinds and for legacy columns).
+    pub(super) fn text_for(self, kind: IdKind) -> Option<&'a str> {
         match (self, kind) {
             (Named::User(t), IdKind::UserId | IdKind::NtName)
             | (Named::Email(t), IdKind::Email)
