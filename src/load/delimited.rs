@@ -172,6 +172,18 @@ pub(crate) fn split_line<'a>(
     out: &mut Vec<Cow<'a, [u8]>>,
 ) {
     out.clear();
+    split_cells(line, delim, quoting, |cell, _| out.push(cell));
+}
+
+/// [`split_line`], handing each cell to `cell` with where it starts in
+/// the line (for a borrowed cell; an owned one, a quoted cell with doubled
+/// quotes, has no place of its own).
+pub(crate) fn split_cells<'a>(
+    line: &'a [u8],
+    delim: &[u8],
+    quoting: Quoting,
+    mut cell: impl FnMut(Cow<'a, [u8]>, usize),
+) {
     let spaces = delim == b" ";
     let is_blank = |b: u8| b == b' ' || (b == b'\t' && delim != b"\t");
     let at_delim = |pos: usize| !spaces && line.get(pos..pos + delim.len()) == Some(delim);
@@ -191,15 +203,15 @@ pub(crate) fn split_line<'a>(
         {
             pos += 1;
         }
-        let mut cell: Option<(Cow<'a, [u8]>, usize)> = None;
+        let mut quoted: Option<(Cow<'a, [u8]>, usize)> = None;
         if quoting == Quoting::Standard
             && let Some(&q) = line.get(pos).filter(|&&b| b == b'"' || b == b'\'')
         {
-            cell = quoted_cell(line, pos, q, delim, spaces, &is_blank);
+            quoted = quoted_cell(line, pos, q, delim, spaces, &is_blank);
         }
-        let end = match cell {
+        let end = match quoted {
             Some((c, end)) => {
-                out.push(c);
+                cell(c, pos + 1);
                 end
             }
             None => {
@@ -214,7 +226,7 @@ pub(crate) fn split_line<'a>(
                 while last > pos && line.get(last - 1).is_some_and(|&b| is_blank(b)) {
                     last -= 1;
                 }
-                out.push(Cow::Borrowed(line.get(pos..last).unwrap_or_default()));
+                cell(Cow::Borrowed(line.get(pos..last).unwrap_or_default()), pos);
                 end
             }
         };

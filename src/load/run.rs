@@ -974,8 +974,15 @@ impl<'o> Runner<'o> {
                     return Ok(None);
                 }
                 let first_line = self.app.sources.location(*text_span).line;
-                let (frame, ragged) =
-                    read_inline(text, &fmt, access, text_span.source.0, first_line);
+                let Ok((frame, ragged)) =
+                    read_inline(text, &fmt, access, text_span.source.0, first_line)
+                else {
+                    self.unsupported(
+                        *text_span,
+                        "INLINE tables of 4 GiB or more are not supported",
+                    )?;
+                    return Ok(None);
+                };
                 for r in ragged {
                     let start = text_span.start as usize + r.offset;
                     self.warn(

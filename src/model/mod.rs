@@ -389,6 +389,18 @@ impl Symbols {
         });
     }
 
+    /// Room for about `additional` more texts, so that a store filled
+    /// with many distinct texts grows its index once. Other stores
+    /// (numbers, which may go to the direct tables) are left as they are.
+    pub fn reserve(&mut self, additional: usize) {
+        if let Store::Texts { bytes, ends } = &mut self.store {
+            let average = bytes.len() / ends.len().max(1);
+            bytes.reserve(additional.saturating_mul(average));
+            ends.reserve(additional);
+            self.index.reserve(additional, |&(_, t)| spread(t));
+        }
+    }
+
     /// The id of `value`, adding it if new; [`NULL`] for NULL.
     pub fn intern(&mut self, value: Value) -> u32 {
         let Some(key) = Key::of(&value) else {
