@@ -186,7 +186,16 @@ pub(crate) fn split_cells<'a>(
 ) {
     let spaces = delim == b" ";
     let is_blank = |b: u8| b == b' ' || (b == b'\t' && delim != b"\t");
-    let at_delim = |pos: usize| !spaces && line.get(pos..pos + delim.len()) == Some(delim);
+    // A one-byte delimiter (the usual case) is compared as a byte: a
+    // slice compare is a call to `memcmp`, a quarter of cutting a large
+    // INLINE table into cells.
+    let at_delim = |pos: usize| {
+        !spaces
+            && match delim {
+                [d] => line.get(pos) == Some(d),
+                _ => line.get(pos..pos + delim.len()) == Some(delim),
+            }
+    };
     let mut pos = 0;
     if spaces {
         while line.get(pos).is_some_and(|&b| b == b' ') {
@@ -254,6 +263,9 @@ fn find_delim(hay: &[u8], delim: &[u8]) -> Option<usize> {
     let Some((&first, tail)) = delim.split_first() else {
         return Some(0);
     };
+    if tail.is_empty() {
+        return memchr::memchr(first, hay);
+    }
     let mut from = 0;
     while let Some(i) = hay.get(from..).and_then(|h| memchr::memchr(first, h)) {
         let at = from + i;
