@@ -24,12 +24,18 @@ pub(crate) fn in_halves<T: Send>(
     std::thread::scope(|s| {
         let second = s.spawn(|| work(mid..len));
         let mut first = work(0..mid);
-        match second.join() {
-            Ok(second) => join(&mut first, second),
-            Err(e) => std::panic::resume_unwind(e),
-        }
+        join(&mut first, joined(second));
         first
     })
+}
+
+/// The result of a scoped thread; its panic, if it panicked, carried on
+/// into the caller.
+pub(crate) fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match handle.join() {
+        Ok(t) => t,
+        Err(e) => std::panic::resume_unwind(e),
+    }
 }
 
 #[cfg(test)]

@@ -485,15 +485,16 @@ pub(super) fn cross_combinations(
     (named_out, total)
 }
 
-/// Every finding, sorted (errors first, then by location and code).
-pub(super) fn collect(
-    app: &App,
-    opts: &Options,
-    ev: &Evaluator<'_>,
-    audit: &Audit,
-    tally: &Tally,
-    seen: &Seen,
-) -> Vec<Finding> {
+/// The findings that depend on the script alone, not on the grants: what
+/// an audit checks beside grouping its identities.
+pub(super) struct Checks {
+    findings: Vec<Finding>,
+    /// Nothing to add from the grants (the script has no section access).
+    complete: bool,
+}
+
+/// The checks of the script (see [`Checks`]), unsorted.
+pub(super) fn checks(app: &App, opts: &Options, ev: &Evaluator<'_>) -> Checks {
     let mut out = Vec::new();
     runner_warnings(app, &mut out);
     if !app.has_section_access && app.access.tables().is_empty() {
@@ -504,8 +505,10 @@ pub(super) fn collect(
             None,
             "add a `Section Access;` part if the app holds data not everyone may see",
         ));
-        sort(&mut out);
-        return out;
+        return Checks {
+            findings: out,
+            complete: true,
+        };
     }
     lowercase_security_values(app, &mut out);
     identity_cells(app, ev, &mut out);
@@ -516,7 +519,27 @@ pub(super) fn collect(
     omit_values(app, ev, &mut out);
     duplicate_rows(app, ev, &mut out);
     scheduler(app, opts, ev, &mut out);
-    results(app, audit, tally, seen, ev, &mut out);
+    Checks {
+        findings: out,
+        complete: false,
+    }
+}
+
+/// Every finding, sorted (errors first, then by location and code): the
+/// script's `checks` and what the grants show.
+pub(super) fn collect(
+    checks: Checks,
+    app: &App,
+    ev: &Evaluator<'_>,
+    (audit, tally, seen): (&Audit, &Tally, &Seen),
+) -> Vec<Finding> {
+    let Checks {
+        findings: mut out,
+        complete,
+    } = checks;
+    if !complete {
+        results(app, audit, tally, seen, ev, &mut out);
+    }
     sort(&mut out);
     out
 }

@@ -386,17 +386,21 @@ impl Audit {
     /// sorted.
     pub fn run_summary(app: &App, opts: &Options) -> Audit {
         let ev = Evaluator::new(app, *opts);
-        let index = ev.match_index();
-        let listed = listed::Listed::of(ev.security(), app.star.as_deref());
-        let grouping = listed.group(&index);
-        let mut quiet = |_: usize, _: usize| {};
-        Self::decided(
-            (app, opts, &ev, &index),
-            grouping,
-            Vec::new(),
-            &mut quiet,
-            HALVES_GRANTS,
-        )
+        std::thread::scope(|s| {
+            // The script's own checks need no grants: made beside them.
+            let checks = s.spawn(|| findings::checks(app, opts, &ev));
+            let index = ev.match_index();
+            let listed = listed::Listed::of(ev.security(), app.star.as_deref());
+            let grouping = listed.group(&index);
+            let mut quiet = |_: usize, _: usize| {};
+            Self::decided(
+                (app, &ev, &index),
+                (grouping, Vec::new()),
+                crate::par::joined(checks),
+                &mut quiet,
+                HALVES_GRANTS,
+            )
+        })
     }
 
     /// Audits exactly `ids` (sorted and de-duplicated first).
@@ -417,12 +421,32 @@ impl Audit {
         app: &App,
         opts: &Options,
         ev: &Evaluator<'_>,
-        mut ids: Vec<(Identity, Option<Origin>)>,
+        ids: Vec<(Identity, Option<Origin>)>,
         progress: Progress<'_>,
         halves_from: usize,
     ) -> Audit {
+        std::thread::scope(|s| {
+            // The script's own checks need no grants: made beside them.
+            let checks = s.spawn(|| findings::checks(app, opts, ev));
+            let index = ev.match_index();
+            let (grouping, entries) = Self::group(&index, ids);
+            Self::decided(
+                (app, ev, &index),
+                (grouping, entries),
+                crate::par::joined(checks),
+                progress,
+                halves_from,
+            )
+        })
+    }
+
+    /// `ids` sorted, grouped by the security rows they match, and made
+    /// into entries.
+    fn group<'i>(
+        index: &'i MatchIndex<'_>,
+        mut ids: Vec<(Identity, Option<Origin>)>,
+    ) -> (Grouping<'i>, Vec<Entry>) {
         let order = sorted_order(&ids);
-        let index = ev.match_index();
         // Group identities by the rows they match: one decision per key.
         // Matched where they lie (in memory order), then numbered in order
         // of first use among the sorted identities. Service accounts
@@ -508,21 +532,15 @@ impl Audit {
             counted,
             tally,
         };
-        Self::decided(
-            (app, opts, ev, &index),
-            grouping,
-            entries,
-            progress,
-            halves_from,
-        )
+        (grouping, entries)
     }
 
     /// The audit proper: one decision per distinct key (on two threads
     /// from `halves_from` keys), then the findings.
     fn decided(
-        (app, opts, ev, index): (&App, &Options, &Evaluator<'_>, &MatchIndex<'_>),
-        grouping: Grouping<'_>,
-        entries: Vec<Entry>,
+        (app, ev, index): (&App, &Evaluator<'_>, &MatchIndex<'_>),
+        (grouping, entries): (Grouping<'_>, Vec<Entry>),
+        checks: findings::Checks,
         progress: Progress<'_>,
         halves_from: usize,
     ) -> Audit {
@@ -566,12 +584,9 @@ impl Audit {
             if let Some(second) = second {
                 while !second.is_finished() {
                     progress(done.load(Ordering::Relaxed), total);
-                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    std::thread::sleep(std::time::Duration::from_millis(1));
                 }
-                match second.join() {
-                    Ok(second) => parts.push(second),
-                    Err(e) => std::panic::resume_unwind(e),
-                }
+                parts.push(crate::par::joined(second));
             }
             parts
         });
@@ -586,7 +601,7 @@ impl Audit {
             decided: total,
             reductions,
         };
-        audit.findings = findings::collect(app, opts, ev, &audit, &tally, &seen);
+        audit.findings = findings::collect(checks, app, ev, (&audit, &tally, &seen));
         audit
     }
 

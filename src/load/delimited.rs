@@ -697,10 +697,7 @@ fn read_halves<R: Read>(
                 mine.reserve(here - start, size - start);
             }
         }
-        let theirs = match second.join() {
-            Ok(r) => r,
-            Err(e) => std::panic::resume_unwind(e),
-        };
+        let theirs = crate::par::joined(second);
         match at {
             Some(at) if at == split || at + 1 == split => {
                 let mut frame = mine.finish();
@@ -878,9 +875,7 @@ impl<'n> Sink<'n> {
         std::thread::scope(|s| {
             let handle = s.spawn(|| work(theirs));
             work(mine);
-            if let Err(e) = handle.join() {
-                std::panic::resume_unwind(e);
-            }
+            crate::par::joined(handle);
         });
         self.batch.bytes.clear();
         self.batch.ends.clear();

@@ -111,10 +111,7 @@ fn read_inline_split(
                     second
                 });
                 first.feed(text, body..body + cut, line_a);
-                match handle.join() {
-                    Ok(second) => vec![first, second],
-                    Err(e) => std::panic::resume_unwind(e),
-                }
+                vec![first, crate::par::joined(handle)]
             })
         }
     };
@@ -396,10 +393,7 @@ fn intern_columns(
     let mut done = std::thread::scope(|s| {
         let handle = s.spawn(work);
         let mut mine = work();
-        match handle.join() {
-            Ok(theirs) => mine.extend(theirs),
-            Err(e) => std::panic::resume_unwind(e),
-        }
+        mine.extend(crate::par::joined(handle));
         mine
     });
     done.sort_by_key(|&(c, _)| c);
