@@ -14,6 +14,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
+use std::ops::Range;
 use std::sync::Arc;
 
 use foldhash::fast::FixedState;
@@ -44,6 +45,23 @@ impl First {
     fn least(&self) -> Option<u32> {
         self.as_slice().first().copied()
     }
+}
+
+/// Listed identities from this many are grouped in two halves side by
+/// side.
+pub(super) const HALVES_FROM: usize = 1 << 16;
+
+/// Identities grouped by key, keys numbered as they come.
+#[derive(Default)]
+struct Keyed {
+    keys: Interner,
+    /// Per key: identities, whether a person (not a service account) has
+    /// it, and its first few identities in audit order.
+    count: Vec<usize>,
+    person: Vec<bool>,
+    first: Vec<First>,
+    /// Identities counted (each once).
+    identities: usize,
 }
 
 /// Kinds of listed identities, in audit order.
@@ -202,58 +220,30 @@ impl<'m> Listed<'m> {
     /// The identities grouped by the rows they match: grants numbered in
     /// audit order of their first identity, each with its number of
     /// identities and the first [`MAX_NAMED`] of them.
-    pub(super) fn group(&self, index: &MatchIndex<'_>) -> Grouping<'_> {
-        let mut keys = Interner::default();
-        // Per key: identities, whether a person (not a service account)
-        // has it, and its first few identities in audit order.
-        let mut count: Vec<usize> = Vec::new();
-        let mut person: Vec<bool> = Vec::new();
-        let mut first: Vec<First> = Vec::new();
-        let mut distinct: HashTable<u32> = HashTable::new();
-        let hasher = FixedState::default();
-        let mut identities = 0;
-        let mut matcher = index.matcher();
-        for (item, i) in self.items.iter().zip(0u32..) {
-            let text = self.text(item);
-            if self.may_repeat {
-                let h = hasher.hash_one((item.class, text.as_ref()));
-                let same = |&j: &u32| {
-                    self.items
-                        .get(j as usize)
-                        .is_some_and(|o| o.class == item.class && self.text(o) == text)
-                };
-                if distinct.find(h, same).is_some() {
-                    continue;
-                }
-                distinct.insert_unique(h, i, |&j| {
-                    self.items
-                        .get(j as usize)
-                        .map_or(0, |o| hasher.hash_one((o.class, self.text(o).as_ref())))
-                });
-            }
-            identities += 1;
-            let named = match item.class {
-                Class::User => Named::User(&text),
-                Class::Email => Named::Email(&text),
-                Class::Group => Named::Group(&text),
-            };
-            let k = keys.intern(matcher.key_named(named, self.origin(item)));
-            if count.len() <= k {
-                count.resize(k + 1, 0);
-                person.resize(k + 1, false);
-                first.resize_with(k + 1, || First::One(i));
-            }
-            let service = item.class == Class::User && text.starts_with("INTERNAL\\");
-            if let (Some(n), Some(p), Some(few)) =
-                (count.get_mut(k), person.get_mut(k), first.get_mut(k))
-            {
-                *n += 1;
-                *p |= !service;
-                if *n > 1 {
-                    self.keep_first(few, i);
-                }
-            }
-        }
+    /// From `halves_from` identities ([`HALVES_FROM`] but in tests), two
+    /// halves are grouped side by side.
+    pub(super) fn group(&self, index: &MatchIndex<'_>, halves_from: usize) -> Grouping<'_> {
+        let all = self.items.len();
+        // Identities that may repeat are counted once: one pass, through
+        // one table of those seen.
+        let min = if self.may_repeat {
+            usize::MAX
+        } else {
+            halves_from
+        };
+        let keyed = crate::par::in_halves(
+            all,
+            min,
+            |range| self.keyed(index, range),
+            |first, second| self.merge(first, second),
+        );
+        let Keyed {
+            keys,
+            count,
+            person,
+            first,
+            identities,
+        } = keyed;
         // Grants in order of their first identity: sorted on a prefix of
         // it held inline (a key per user is a million keys), comparing
         // whole texts only on equal prefixes.
@@ -303,6 +293,90 @@ impl<'m> Listed<'m> {
                 first: Box::new(names),
                 identities,
             },
+        }
+    }
+
+    /// Items `range` grouped by key, each counted once (see
+    /// [`Listed::may_repeat`]).
+    fn keyed(&self, index: &MatchIndex<'_>, range: Range<usize>) -> Keyed {
+        let mut out = Keyed::default();
+        let mut distinct: HashTable<u32> = HashTable::new();
+        let hasher = FixedState::default();
+        let mut matcher = index.matcher();
+        let items = self.items.get(range.clone()).unwrap_or_default();
+        for (item, i) in items.iter().zip((0u32..).skip(range.start)) {
+            let text = self.text(item);
+            if self.may_repeat {
+                let h = hasher.hash_one((item.class, text.as_ref()));
+                let same = |&j: &u32| {
+                    self.items
+                        .get(j as usize)
+                        .is_some_and(|o| o.class == item.class && self.text(o) == text)
+                };
+                if distinct.find(h, same).is_some() {
+                    continue;
+                }
+                distinct.insert_unique(h, i, |&j| {
+                    self.items
+                        .get(j as usize)
+                        .map_or(0, |o| hasher.hash_one((o.class, self.text(o).as_ref())))
+                });
+            }
+            let named = match item.class {
+                Class::User => Named::User(&text),
+                Class::Email => Named::Email(&text),
+                Class::Group => Named::Group(&text),
+            };
+            let k = out.keys.intern(matcher.key_named(named, self.origin(item)));
+            let service = item.class == Class::User && text.starts_with("INTERNAL\\");
+            self.count(&mut out, k, (1, !service), First::One(i));
+        }
+        out
+    }
+
+    /// Counts `n` more identities for key `k` of `out`, `person` when one
+    /// of them is not a service account, `few` the first of them.
+    fn count(&self, out: &mut Keyed, k: usize, (n, person): (usize, bool), few: First) {
+        out.identities += n;
+        if out.count.len() <= k {
+            out.count.resize(k + 1, 0);
+            out.person.resize(k + 1, false);
+            out.first.resize_with(k + 1, || First::Many(Vec::new()));
+        }
+        if let (Some(c), Some(p), Some(first)) = (
+            out.count.get_mut(k),
+            out.person.get_mut(k),
+            out.first.get_mut(k),
+        ) {
+            *c += n;
+            *p |= person;
+            if *c == n {
+                *first = few;
+            } else {
+                for &i in few.as_slice() {
+                    self.keep_first(first, i);
+                }
+            }
+        }
+    }
+
+    /// Folds the second half's keys into the first's.
+    fn merge(&self, first: &mut Keyed, second: Keyed) {
+        let Keyed {
+            keys,
+            count,
+            person,
+            first: few,
+            ..
+        } = second;
+        for (((key, n), p), few) in (0..keys.len())
+            .map(|k| keys.get(k))
+            .zip(count)
+            .zip(person)
+            .zip(few)
+        {
+            let k = first.keys.intern(key);
+            self.count(first, k, (n, p), few);
         }
     }
 

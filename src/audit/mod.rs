@@ -385,13 +385,19 @@ impl Audit {
     /// tables (see [`listed`]): a million of them are neither made nor
     /// sorted.
     pub fn run_summary(app: &App, opts: &Options) -> Audit {
+        Self::summary(app, opts, listed::HALVES_FROM)
+    }
+
+    /// [`Audit::run_summary`], grouping identities in two halves from
+    /// `halves_from` of them.
+    fn summary(app: &App, opts: &Options, halves_from: usize) -> Audit {
         let ev = Evaluator::new(app, *opts);
         std::thread::scope(|s| {
             // The script's own checks need no grants: made beside them.
             let checks = s.spawn(|| findings::checks(app, opts, &ev));
             let index = ev.match_index();
             let listed = listed::Listed::of(ev.security(), app.star.as_deref());
-            let grouping = listed.group(&index);
+            let grouping = listed.group(&index, halves_from);
             let mut quiet = |_: usize, _: usize| {};
             Self::decided(
                 (app, &ev, &index),

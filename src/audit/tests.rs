@@ -236,6 +236,8 @@ fn summary_is_the_audit(app: &App) -> Result<(), String> {
         };
         let full = Audit::run(app, &opts, &[], &mut |_, _| {});
         let summary = Audit::run_summary(app, &opts);
+        // Grouped in two halves however few the identities.
+        let halves = Audit::summary(app, &opts, 2);
         let grant = |g: &Grant| {
             let rows: Vec<usize> = g.view.tables.iter().map(|t| t.rows).collect();
             format!(
@@ -248,6 +250,10 @@ fn summary_is_the_audit(app: &App) -> Result<(), String> {
             )
         };
         let grants = |a: &Audit| a.grants.iter().map(grant).collect::<Vec<_>>();
+        let findings = |a: &Audit| serde_json::to_string_pretty(&a.findings).unwrap_or_default();
+        if (grants(&halves), findings(&halves)) != (grants(&summary), findings(&summary)) {
+            return Err(format!("{product:?}: two halves differ from one pass"));
+        }
         if grants(&summary) != grants(&full) {
             return Err(format!(
                 "{product:?} grants:\n{:#?}\nvs\n{:#?}",
@@ -255,7 +261,6 @@ fn summary_is_the_audit(app: &App) -> Result<(), String> {
                 grants(&full)
             ));
         }
-        let findings = |a: &Audit| serde_json::to_string_pretty(&a.findings).unwrap_or_default();
         if findings(&summary) != findings(&full) {
             return Err(format!(
                 "{product:?} findings:\n{}\nvs\n{}",
