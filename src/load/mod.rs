@@ -41,7 +41,7 @@ pub struct LoadOptions {
 /// script file.
 pub fn run_file(path: &Path, opts: &LoadOptions) -> Result<App, LoadError> {
     match std::fs::read(path) {
-        Ok(bytes) => run_source(path, &crate::script::decode(bytes), opts),
+        Ok(bytes) => run_text(path, Arc::from(crate::script::decode(bytes)), opts),
         Err(e) => {
             let mut sources = SourceMap::default();
             let id = sources.add(path.to_path_buf(), Arc::from(""));
@@ -64,9 +64,18 @@ pub fn run_file(path: &Path, opts: &LoadOptions) -> Result<App, LoadError> {
 /// Parses and runs script text. `path` names the script in messages and is
 /// the base of relative paths (its folder).
 pub fn run_source(path: &Path, text: &str, opts: &LoadOptions) -> Result<App, LoadError> {
+    run_text(path, Arc::from(text), opts)
+}
+
+/// [`run_source`] of shared text, which the source map and the INLINE
+/// tables share.
+fn run_text(path: &Path, text: Arc<str>, opts: &LoadOptions) -> Result<App, LoadError> {
     let mut runner = run::Runner::new(path, opts);
-    let id = runner.app.sources.add(path.to_path_buf(), Arc::from(text));
-    let parsed = crate::script::parse(id, text)
+    let id = runner
+        .app
+        .sources
+        .add(path.to_path_buf(), Arc::clone(&text));
+    let parsed = crate::script::parse_shared(id, &text)
         .map_err(|e| LoadError::from_parse(e, &runner.app.sources, None))?;
     for w in parsed.warnings {
         runner.app.warnings.push(Warning {

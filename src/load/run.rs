@@ -656,9 +656,9 @@ impl<'o> Runner<'o> {
                 return Ok(Flow::Normal);
             }
         };
-        let text = crate::script::decode(bytes);
-        let id = self.app.sources.add(full, Arc::from(text.as_str()));
-        let parsed = crate::script::parse(id, &text)
+        let text: Arc<str> = Arc::from(crate::script::decode(bytes));
+        let id = self.app.sources.add(full, Arc::clone(&text));
+        let parsed = crate::script::parse_shared(id, &text)
             .map_err(|e| LoadError::from_parse(e, &self.app.sources, None))?;
         for w in parsed.warnings {
             self.warn(w.code, w.message, Some(w.span));

@@ -10,6 +10,9 @@
 //! expanding. Control statements (IF, FOR, SUB, DO) are still structured
 //! here; only their expressions may be deferred ([`Cond::Deferred`]).
 
+use std::ops::Range;
+use std::sync::Arc;
+
 use serde::Serialize;
 
 pub use super::source::Span;
@@ -354,13 +357,79 @@ pub enum LoadField {
     },
 }
 
+/// The raw text of an INLINE table: a part of the script's text, shared
+/// with it when the parser was given the script as shared text (a table of
+/// a million rows is not copied). Reads, compares and serializes as the
+/// text itself.
+#[derive(Clone)]
+pub struct InlineText {
+    text: Arc<str>,
+    range: Range<usize>,
+}
+
+impl InlineText {
+    /// `text` on its own.
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: Arc::from(text),
+            range: 0..text.len(),
+        }
+    }
+
+    /// Bytes `range` of the shared `text` (the whole of it when `range`
+    /// is not a part of it).
+    pub fn shared(text: &Arc<str>, range: Range<usize>) -> Self {
+        if text.get(range.clone()).is_none() {
+            return Self::new(text);
+        }
+        Self {
+            text: Arc::clone(text),
+            range,
+        }
+    }
+}
+
+#[cfg(test)]
+impl InlineText {
+    /// Shares `text` rather than holding a copy.
+    pub(crate) fn is_part_of(&self, text: &Arc<str>) -> bool {
+        Arc::ptr_eq(&self.text, text)
+    }
+}
+
+impl std::ops::Deref for InlineText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.text.get(self.range.clone()).unwrap_or_default()
+    }
+}
+
+impl PartialEq for InlineText {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for InlineText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl Serialize for InlineText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self)
+    }
+}
+
 /// Where a load's rows come from.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Source {
     /// `INLINE [ … ] (format)` — the raw content between the delimiters.
     Inline {
         /// Raw text between `[`/`]` (or quotes), verbatim.
-        text: String,
+        text: InlineText,
         /// Span of `text` in the file (rows report their lines from it).
         #[serde(skip)]
         text_span: Span,

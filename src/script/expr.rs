@@ -26,6 +26,7 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::sync::Arc;
 
 use super::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
 use super::error::ParseErrorKind;
@@ -40,6 +41,9 @@ pub const MAX_EXPR_DEPTH: usize = 256;
 /// Parsing context: the whole text (for spans) and the nesting depth.
 pub(crate) struct Ctx<'a> {
     pub text: &'a str,
+    /// `text` as shared text, when the caller has it so: INLINE tables
+    /// then share it rather than copy their part.
+    pub shared: Option<&'a Arc<str>>,
     pub source: SourceId,
     /// Expression nesting.
     pub depth: Cell<usize>,
@@ -99,6 +103,7 @@ impl<'a> Ctx<'a> {
     pub fn new(text: &'a str, source: SourceId) -> Self {
         Ctx {
             text,
+            shared: None,
             source,
             depth: Cell::new(0),
             blocks: Cell::new(0),

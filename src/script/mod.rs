@@ -27,6 +27,8 @@ pub use expand::{Expander, MAX_EXPANSION_DEPTH, expand};
 pub use expr::MAX_EXPR_DEPTH;
 pub use stmt::MAX_BLOCK_DEPTH;
 
+use std::sync::Arc;
+
 use ast::{Expr, Script};
 use lex::{PErr, PResult, sp};
 use source::{SourceId, Span};
@@ -72,7 +74,19 @@ pub fn decode(bytes: Vec<u8>) -> String {
 /// Parses a whole script (or an included file, or a deferred statement
 /// after expansion). `source` goes into every span.
 pub fn parse(source: SourceId, text: &str) -> Result<Parsed, ParseError> {
-    let c = expr::Ctx::new(text, source);
+    parse_in(expr::Ctx::new(text, source))
+}
+
+/// [`parse`] of shared text: INLINE tables share it instead of copying
+/// their part.
+pub fn parse_shared(source: SourceId, text: &Arc<str>) -> Result<Parsed, ParseError> {
+    let mut c = expr::Ctx::new(text, source);
+    c.shared = Some(text);
+    parse_in(c)
+}
+
+fn parse_in(c: expr::Ctx<'_>) -> Result<Parsed, ParseError> {
+    let (text, source) = (c.text, c.source);
     let p = stmt::StmtParser::new(c);
     // A BOM left in decoded text is no statement.
     let start = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -183,6 +197,28 @@ mod tests {
         assert!(
             matches!(&b[1], StmtKind::Deferred { text } if text.ends_with("(qvd)")),
             "{b:?}"
+        );
+    }
+
+    #[test]
+    fn inline_tables_share_the_text_they_were_parsed_from() {
+        let text: Arc<str> = Arc::from("SA: LOAD * INLINE [\nA, B\n1, 2\n] (delimiter is ',');\n");
+        let shared = parse_shared(SourceId(0), &text).unwrap();
+        let copied = parse(SourceId(0), &text).unwrap();
+        assert_eq!(shared.script, copied.script);
+        let inline = |p: &Parsed| match &p.script.body[0].kind {
+            StmtKind::Load(l) => match &l.load.source {
+                ast::Source::Inline { text, .. } => text.clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(&*inline(&shared), "\nA, B\n1, 2\n");
+        assert!(inline(&shared).is_part_of(&text));
+        assert!(!inline(&copied).is_part_of(&text));
+        assert_eq!(
+            serde_json::to_string(&inline(&shared)).unwrap(),
+            "\"\\nA, B\\n1, 2\\n\""
         );
     }
 

@@ -1242,7 +1242,13 @@ impl<'a> StmtParser<'a> {
         Ok((
             r,
             Source::Inline {
-                text: content.to_owned(),
+                text: match self.c.shared {
+                    Some(shared) => {
+                        let start = self.c.off(content);
+                        InlineText::shared(shared, start..start + content.len())
+                    }
+                    None => InlineText::new(content),
+                },
                 text_span,
                 format,
             },
