@@ -1416,10 +1416,9 @@ fn classify(model: &Model, field: FieldId, wildcards: &[String]) -> Vec<Cell> {
 
 fn has_lower_case(model: &Model) -> bool {
     model.live_fields().into_iter().any(|f| {
-        model.symbols(f).is_some_and(|s| {
-            s.texts()
-                .any(|(_, text)| crate::names::has_lower_case(&text))
-        })
+        model
+            .symbols(f)
+            .is_some_and(crate::model::Symbols::has_lower_case)
     })
 }
 

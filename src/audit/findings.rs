@@ -594,6 +594,12 @@ fn lowercase_security_values(app: &App, out: &mut Vec<Finding>) {
                 continue;
             };
             let Some(col) = table.column(f) else { continue };
+            if !sec
+                .symbols(f)
+                .is_some_and(crate::model::Symbols::has_lower_case)
+            {
+                continue;
+            }
             let lower = per_symbol(sec, f, crate::names::has_lower_case);
             let mut values: Vec<String> = Vec::new();
             let mut first = None;

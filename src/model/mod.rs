@@ -389,6 +389,18 @@ impl Symbols {
         });
     }
 
+    /// True when some value's text has a lower-case letter: one pass over
+    /// the bytes of a text store (a million user ids), not a call per text.
+    pub fn has_lower_case(&self) -> bool {
+        match &self.store {
+            // The texts end to end: a letter is within one of them.
+            Store::Texts { bytes, .. } => crate::names::has_lower_case(bytes),
+            _ => self
+                .texts()
+                .any(|(_, text)| crate::names::has_lower_case(&text)),
+        }
+    }
+
     /// Room for about `additional` more texts, so that a store filled
     /// with many distinct texts grows its index once. Other stores
     /// (numbers, which may go to the direct tables) are left as they are.
@@ -997,6 +1009,25 @@ mod tests {
             Some("01".into())
         );
         assert_eq!(m.intern(country, Value::Null), NULL);
+    }
+
+    #[test]
+    fn lower_case_is_found_in_any_store() {
+        let store = |texts: &[&str]| {
+            let mut s = Symbols::default();
+            for t in texts {
+                s.intern_text(t);
+            }
+            s
+        };
+        // Texts end to end, a letter in the middle or last.
+        assert!(!store(&["ANN", "BOB-1", "É"]).has_lower_case());
+        assert!(store(&["ANN", "BoB", "CY"]).has_lower_case());
+        assert!(store(&["ANN", "CY", "é"]).has_lower_case());
+        // Numbers with texts: a store of values.
+        assert!(!store(&["1", "ANN", "01"]).has_lower_case());
+        assert!(store(&["1", "ann"]).has_lower_case());
+        assert!(!store(&["1", "2"]).has_lower_case());
     }
 
     #[test]
