@@ -312,21 +312,6 @@ impl Symbols {
         id
     }
 
-    /// Adds a text not yet present (one that is not a number), straight
-    /// into a text store: no shared string is made only to be copied.
-    fn push_text(&mut self, text: &str) -> u32 {
-        if let Store::Texts { bytes, ends } = &mut self.store
-            && let Ok(end) = u32::try_from(bytes.len() + text.len())
-        {
-            let id = u32::try_from(ends.len()).unwrap_or(NULL);
-            bytes.push_str(text);
-            ends.push(end);
-            self.index_new(Key::Text(text), id);
-            return id;
-        }
-        self.push(Key::Text(text), Value::Text(Arc::from(text)))
-    }
-
     /// Turns a run into stored numbers, indexed.
     fn leave_run(&mut self) {
         let Store::Run { first, len } = self.store else {
@@ -440,19 +425,45 @@ impl Symbols {
     /// A number whose text is the one Qlik shows for it anyway is kept as
     /// a plain number (same text, same comparisons; no text stored).
     pub fn intern_text(&mut self, text: &str) -> u32 {
-        let (key, num) = match parse_number(text) {
-            Some(n) => (Key::Num(num_bits(n)), Some(n)),
-            None => (Key::Text(text), None),
+        let Some(n) = parse_number(text) else {
+            return self.intern_pure_text(text);
         };
+        let key = Key::Num(num_bits(n));
         if let Some(id) = self.find(key) {
             return id;
         }
-        let value = match num {
-            Some(n) if shows_as(n, text) => Value::Num(n),
-            Some(n) => Value::Dual(n, Arc::from(text)),
-            None => return self.push_text(text),
+        let value = if shows_as(n, text) {
+            Value::Num(n)
+        } else {
+            Value::Dual(n, Arc::from(text))
         };
         self.push(key, value)
+    }
+
+    /// The id of `text` as a pure text ([`Value::Text`]), added if new. In
+    /// a text store it is hashed once (a million new user ids: hashing
+    /// twice, to find and then to index, was a tenth of loading them).
+    fn intern_pure_text(&mut self, text: &str) -> u32 {
+        let key = Key::Text(text);
+        if let Store::Texts { bytes, ends } = &mut self.store
+            && let Ok(end) = u32::try_from(bytes.len() + text.len())
+        {
+            let tag = tag(key.hash());
+            let same = |&(id, t): &(u32, u32)| t == tag && text_at(bytes, ends, id) == Some(text);
+            if let Some(&(id, _)) = self.index.find(spread(tag), same) {
+                return id;
+            }
+            let id = u32::try_from(ends.len()).unwrap_or(NULL);
+            bytes.push_str(text);
+            ends.push(end);
+            self.index
+                .insert_unique(spread(tag), (id, tag), |&(_, t)| spread(t));
+            return id;
+        }
+        match self.find(key) {
+            Some(id) => id,
+            None => self.push(key, Value::Text(Arc::from(text))),
+        }
     }
 
     /// The id here of value `id` of `other`, added if new: what
@@ -461,15 +472,10 @@ impl Symbols {
     /// a million names each).
     pub fn intern_from(&mut self, other: &Symbols, id: u32) -> u32 {
         match &other.store {
-            Store::Texts { bytes, ends } => {
-                let Some(text) = text_at(bytes, ends, id) else {
-                    return NULL;
-                };
-                match self.find(Key::Text(text)) {
-                    Some(found) => found,
-                    None => self.push_text(text),
-                }
-            }
+            Store::Texts { bytes, ends } => match text_at(bytes, ends, id) {
+                Some(text) => self.intern_pure_text(text),
+                None => NULL,
+            },
             _ => other.get(id).map_or(NULL, |v| self.intern(v)),
         }
     }
