@@ -130,26 +130,57 @@ fn strings<'a>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'a str>, at: 
 }
 
 fn identity(out: &mut Vec<u8>, id: &Identity) {
+    let at = MEMBER + 2;
     out.extend_from_slice(b"{\n");
-    spaces(out, MEMBER + 2);
-    out.extend_from_slice(b"\"userid\": ");
-    match &id.userid {
-        Some(u) => string(out, u.as_str()),
-        None => out.extend_from_slice(b"null"),
-    }
+    member(out, "userid", at);
+    nullable(out, id.userid.as_ref().map(|u| u.as_str()));
     out.extend_from_slice(b",\n");
-    spaces(out, MEMBER + 2);
-    out.extend_from_slice(b"\"email\": ");
-    match &id.email {
-        Some(e) => string(out, e.as_str()),
-        None => out.extend_from_slice(b"null"),
-    }
+    member(out, "email", at);
+    nullable(out, id.email.as_ref().map(|e| e.as_str()));
     out.extend_from_slice(b",\n");
-    spaces(out, MEMBER + 2);
-    out.extend_from_slice(b"\"groups\": ");
-    strings(out, id.groups.iter().map(|g| g.as_str()), MEMBER + 2);
+    member(out, "groups", at);
+    strings(out, id.groups.iter().map(|g| g.as_str()), at);
     out.push(b'\n');
     spaces(out, MEMBER);
+    out.push(b'}');
+}
+
+/// `"name": ` of an object member at depth `at` (spaces).
+fn member(out: &mut Vec<u8>, name: &str, at: usize) {
+    spaces(out, at);
+    string(out, name);
+    out.extend_from_slice(b": ");
+}
+
+/// A JSON string, or `null`.
+fn nullable(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => string(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// `{...}` whose closing brace is at depth `at`: a member per item, named
+/// by `name`, its value written by `value`.
+fn object<T>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    at: usize,
+    name: impl Fn(&T) -> &str,
+    value: impl Fn(&mut Vec<u8>, &T),
+) {
+    if items.is_empty() {
+        out.extend_from_slice(b"{}");
+        return;
+    }
+    out.push(b'{');
+    for (i, item) in items.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        member(out, name(item), at + 2);
+        value(out, item);
+    }
+    out.push(b'\n');
+    spaces(out, at);
     out.push(b'}');
 }
 
@@ -157,73 +188,49 @@ fn identity(out: &mut Vec<u8>, id: &Identity) {
 /// omitted, tables.
 fn shown(g: &Grant, access: &str) -> Vec<u8> {
     let mut out = Vec::new();
-    let member = |out: &mut Vec<u8>, name: &str| {
-        spaces(out, MEMBER);
-        string(out, name);
-        out.extend_from_slice(b": ");
-    };
-    member(&mut out, "decision");
+    member(&mut out, "decision", MEMBER);
     string(&mut out, g.decision());
     out.extend_from_slice(b",\n");
-    member(&mut out, "reason");
-    match g.outcome.reason() {
-        Some(r) => string(&mut out, r.code()),
-        None => out.extend_from_slice(b"null"),
-    }
+    member(&mut out, "reason", MEMBER);
+    nullable(&mut out, g.outcome.reason().map(|r| r.code()));
     out.extend_from_slice(b",\n");
-    member(&mut out, "access");
+    member(&mut out, "access", MEMBER);
     out.extend_from_slice(access.as_bytes());
     out.extend_from_slice(b",\n");
-    member(&mut out, "reduction");
-    if g.view.reduction.is_empty() {
-        out.extend_from_slice(b"{}");
-    } else {
-        out.extend_from_slice(b"{");
-        for (i, (name, values)) in g.view.reduction.iter().enumerate() {
-            out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-            spaces(&mut out, MEMBER + 2);
-            string(&mut out, name);
-            out.extend_from_slice(b": ");
-            strings(&mut out, values.iter().map(String::as_str), MEMBER + 2);
-        }
-        out.push(b'\n');
-        spaces(&mut out, MEMBER);
-        out.push(b'}');
-    }
+    member(&mut out, "reduction", MEMBER);
+    object(
+        &mut out,
+        &g.view.reduction,
+        MEMBER,
+        |(name, _)| name,
+        |out, (_, values)| strings(out, values.iter().map(String::as_str), MEMBER + 2),
+    );
     out.extend_from_slice(b",\n");
-    member(&mut out, "omitted");
+    member(&mut out, "omitted", MEMBER);
     strings(&mut out, g.view.omitted.iter().map(String::as_str), MEMBER);
     out.extend_from_slice(b",\n");
-    member(&mut out, "tables");
-    if g.view.tables.is_empty() {
-        out.extend_from_slice(b"{}");
-    } else {
-        out.extend_from_slice(b"{");
-        let at = MEMBER + 2;
-        for (i, t) in g.view.tables.iter().enumerate() {
-            out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-            spaces(&mut out, at);
-            string(&mut out, &t.name);
-            out.extend_from_slice(b": {\n");
-            spaces(&mut out, at + 2);
-            out.extend_from_slice(b"\"rows\": ");
-            number(&mut out, t.rows);
+    member(&mut out, "tables", MEMBER);
+    let at = MEMBER + 2;
+    object(
+        &mut out,
+        &g.view.tables,
+        MEMBER,
+        |t| &t.name,
+        |out, t| {
+            out.extend_from_slice(b"{\n");
+            member(out, "rows", at + 2);
+            number(out, t.rows);
             out.extend_from_slice(b",\n");
-            spaces(&mut out, at + 2);
-            out.extend_from_slice(b"\"total\": ");
-            number(&mut out, t.total);
+            member(out, "total", at + 2);
+            number(out, t.total);
             out.extend_from_slice(b",\n");
-            spaces(&mut out, at + 2);
-            out.extend_from_slice(b"\"fields\": ");
-            strings(&mut out, t.fields.iter().map(String::as_str), at + 2);
+            member(out, "fields", at + 2);
+            strings(out, t.fields.iter().map(String::as_str), at + 2);
             out.push(b'\n');
-            spaces(&mut out, at);
+            spaces(out, at);
             out.push(b'}');
-        }
-        out.push(b'\n');
-        spaces(&mut out, MEMBER);
-        out.push(b'}');
-    }
+        },
+    );
     out
 }
 
