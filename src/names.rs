@@ -120,10 +120,9 @@ fn is_upper_ascii(text: &str) -> bool {
 /// is already trimmed and upper-cased (an audit of a million security rows
 /// then makes no copy of their user ids).
 fn normalised_shared(text: &Arc<str>) -> Arc<str> {
-    if text.trim().len() == text.len() && is_upper_ascii(text) {
-        Arc::clone(text)
-    } else {
-        normalised(text)
+    match normal_form(text) {
+        Cow::Borrowed(same) if same.len() == text.len() => Arc::clone(text),
+        other => Arc::from(other.as_ref()),
     }
 }
 

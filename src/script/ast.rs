@@ -376,16 +376,14 @@ impl InlineText {
         }
     }
 
-    /// Bytes `range` of the shared `text` (the whole of it when `range`
-    /// is not a part of it).
-    pub fn shared(text: &Arc<str>, range: Range<usize>) -> Self {
-        if text.get(range.clone()).is_none() {
-            return Self::new(text);
-        }
-        Self {
+    /// Bytes `range` of the shared `text`; `None` when `range` is not a
+    /// part of it (out of bounds, or not on character boundaries).
+    pub fn shared(text: &Arc<str>, range: Range<usize>) -> Option<Self> {
+        text.get(range.clone())?;
+        Some(Self {
             text: Arc::clone(text),
             range,
-        }
+        })
     }
 }
 

@@ -216,6 +216,11 @@ mod tests {
         assert_eq!(&*inline(&shared), "\nA, B\n1, 2\n");
         assert!(inline(&shared).is_part_of(&text));
         assert!(!inline(&copied).is_part_of(&text));
+        // A range that is no part of the text shares nothing.
+        let e: Arc<str> = Arc::from("é");
+        assert!(ast::InlineText::shared(&e, 0..1).is_none());
+        assert!(ast::InlineText::shared(&e, 0..3).is_none());
+        assert_eq!(ast::InlineText::shared(&e, 0..2).as_deref(), Some("é"));
         assert_eq!(
             serde_json::to_string(&inline(&shared)).unwrap(),
             "\"\\nA, B\\n1, 2\\n\""

@@ -1242,13 +1242,14 @@ impl<'a> StmtParser<'a> {
         Ok((
             r,
             Source::Inline {
-                text: match self.c.shared {
-                    Some(shared) => {
+                text: self
+                    .c
+                    .shared
+                    .and_then(|shared| {
                         let start = self.c.off(content);
                         InlineText::shared(shared, start..start + content.len())
-                    }
-                    None => InlineText::new(content),
-                },
+                    })
+                    .unwrap_or_else(|| InlineText::new(content)),
                 text_span,
                 format,
             },
