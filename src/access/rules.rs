@@ -1363,21 +1363,13 @@ fn compile<'a>(
     }
     for &f in &value_fields {
         let Some(c) = cells.get(&f) else { continue };
-        let mut present = BitSet::new(c.len());
-        for table in model.tables() {
-            for &id in table.column(f).unwrap_or(&[]) {
-                if matches!(c.get(id as usize), Some(Cell::Value | Cell::Star)) {
-                    present.insert(id as usize);
-                }
-            }
-        }
-        listed.insert(
-            f,
-            present
-                .iter()
-                .filter_map(|i| u32::try_from(i).ok())
-                .collect(),
-        );
+        let values = model
+            .present(f)
+            .iter()
+            .filter(|&i| matches!(c.get(i), Some(Cell::Value | Cell::Star)))
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect();
+        listed.insert(f, values);
     }
     Rules {
         access,
