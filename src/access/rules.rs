@@ -323,6 +323,34 @@ struct Csr {
 }
 
 impl Csr {
+    /// `items` grouped by key (keys below `n`), each group in the order
+    /// given: a counting sort.
+    fn grouped(n: usize, items: impl Iterator<Item = (u32, u32)> + Clone) -> Self {
+        let mut start = vec![0u32; n + 1];
+        for (key, _) in items.clone() {
+            if let Some(s) = start.get_mut(key as usize + 1) {
+                *s += 1;
+            }
+        }
+        for i in 1..start.len() {
+            let prev = start.get(i - 1).copied().unwrap_or(0);
+            if let Some(s) = start.get_mut(i) {
+                *s += prev;
+            }
+        }
+        let mut fill = start.clone();
+        let mut out = vec![0u32; start.last().copied().unwrap_or(0) as usize];
+        for (key, item) in items {
+            if let Some(f) = fill.get_mut(key as usize)
+                && let Some(slot) = out.get_mut(*f as usize)
+            {
+                *slot = item;
+                *f += 1;
+            }
+        }
+        Self { start, items: out }
+    }
+
     fn get(&self, i: u32) -> &[u32] {
         let i = i as usize;
         match (self.start.get(i), self.start.get(i + 1)) {

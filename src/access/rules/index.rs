@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
-use super::{Cell, IdKind, RowSet, Rules, identity_texts};
+use super::{Cell, Csr, IdKind, RowSet, Rules, identity_texts};
 use crate::model::{FieldId, Model};
 use crate::names::Identity;
 
@@ -159,19 +159,13 @@ struct ColIndex<'r> {
     ids: &'r [u32],
     cells: &'r [Cell],
     legacy: bool,
-    /// The rows whose primary column this is, by symbol: the rows of
-    /// symbol `s` are `rows[start[s]..start[s + 1]]`, ascending.
-    start: Vec<u32>,
-    rows: Vec<u32>,
+    /// The rows whose primary column this is, by symbol, ascending.
+    rows: Csr,
 }
 
 impl ColIndex<'_> {
     fn rows_of(&self, sym: u32) -> &[u32] {
-        let s = sym as usize;
-        match (self.start.get(s), self.start.get(s + 1)) {
-            (Some(&a), Some(&b)) => self.rows.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
-        }
+        self.rows.get(sym)
     }
 
     /// The cell of row `r` matches an identity whose symbols in this
@@ -231,8 +225,7 @@ impl<'r> MatchIndex<'r> {
                     ids,
                     cells,
                     legacy: kind == IdKind::Legacy,
-                    start: Vec::new(),
-                    rows: Vec::new(),
+                    rows: Csr::default(),
                 });
             }
             // How many rows name each symbol, per column.
@@ -277,37 +270,13 @@ impl<'r> MatchIndex<'r> {
                     None => universal.push(row),
                 }
             }
-            // Counting sort of the primary rows by symbol, per column.
+            // The primary rows by symbol, per column.
             for (ci, c) in cols.iter_mut().enumerate() {
-                let n = c.cells.len();
-                let mut start = vec![0u32; n + 1];
                 let mine = primary
                     .iter()
                     .filter(|(p, _)| *p as usize == ci)
                     .filter_map(|&(_, r)| c.ids.get(r as usize).map(|&id| (id, r)));
-                for (id, _) in mine.clone() {
-                    if let Some(s) = start.get_mut(id as usize + 1) {
-                        *s += 1;
-                    }
-                }
-                for i in 1..start.len() {
-                    let prev = start.get(i - 1).copied().unwrap_or(0);
-                    if let Some(s) = start.get_mut(i) {
-                        *s += prev;
-                    }
-                }
-                let mut fill = start.clone();
-                let mut rows = vec![0u32; start.last().copied().unwrap_or(0) as usize];
-                for (id, r) in mine {
-                    if let Some(f) = fill.get_mut(id as usize)
-                        && let Some(slot) = rows.get_mut(*f as usize)
-                    {
-                        *slot = r;
-                        *f += 1;
-                    }
-                }
-                c.start = start;
-                c.rows = rows;
+                c.rows = Csr::grouped(c.cells.len(), mine);
             }
             tables.push(TableIndex {
                 table: t,
