@@ -197,17 +197,8 @@ impl Seen {
 /// `a`, `b`, `c` and 4 more.
 fn named<I: IntoIterator<Item = String>>(items: I) -> String {
     let all: Vec<String> = items.into_iter().collect();
-    let shown: Vec<String> = all
-        .iter()
-        .take(MAX_NAMED)
-        .map(|s| format!("`{s}`"))
-        .collect();
-    let more = all.len().saturating_sub(MAX_NAMED);
-    if more > 0 {
-        format!("{} and {more} more", shown.join(", "))
-    } else {
-        shown.join(", ")
-    }
+    let total = all.len();
+    named_of(all, total)
 }
 
 /// [`named`] for `total` items of which `first` gives the first ones (at
@@ -283,11 +274,6 @@ fn holds(flags: &[bool], id: u32, null: bool) -> bool {
     flags.get(id as usize).copied().unwrap_or(null)
 }
 
-/// The distinct symbols of `field` in any table, ascending.
-fn present_ids(model: &Model, field: FieldId) -> Vec<u32> {
-    data_ids(model, field)
-}
-
 const IDENTITY_COLUMNS: [&str; 8] = [
     "USERID",
     "USER.EMAIL",
@@ -315,7 +301,7 @@ pub(super) fn reduction_values(app: &App, ev: &Evaluator<'_>) -> Vec<(String, Ve
         .collect()
 }
 
-/// Symbol ids of `field` that occur in at least one table.
+/// Symbol ids of `field` that occur in at least one table, ascending.
 fn data_ids(model: &Model, field: FieldId) -> Vec<u32> {
     model
         .present(field)
@@ -785,7 +771,7 @@ fn lowercase_data_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) 
         if lower.is_empty() {
             continue;
         }
-        let listed: HashSet<String> = present_ids(sec, sf)
+        let listed: HashSet<String> = data_ids(sec, sf)
             .into_iter()
             .filter_map(|id| text_of(sec, sf, id))
             .collect();
@@ -845,7 +831,7 @@ fn star_coverage(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
         let mut nums: HashSet<u64> = HashSet::new();
         let mut texts: HashSet<String> = HashSet::new();
         let mut plain_texts: HashSet<String> = HashSet::new();
-        for id in present_ids(sec, sf) {
+        for id in data_ids(sec, sf) {
             let Some(v) = sec.value(sf, id) else { continue };
             let t = v.text();
             if ev.is_wildcard(&t) || t.trim().is_empty() {

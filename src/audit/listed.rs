@@ -328,7 +328,7 @@ impl<'m> Listed<'m> {
                 Class::Group => Named::Group(&text),
             };
             let k = out.keys.intern(matcher.key_named(named, self.origin(item)));
-            let service = item.class == Class::User && text.starts_with("INTERNAL\\");
+            let service = item.class == Class::User && super::is_service_account(&text);
             self.count(&mut out, k, (1, !service), First::One(i));
         }
         out

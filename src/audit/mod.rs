@@ -75,6 +75,13 @@ fn named_identities(sec: &Model, star: Option<&str>) -> Vec<(Identity, Option<Or
     listed::Listed::of(sec, star).identities()
 }
 
+/// A service account's user id (`INTERNAL\…`, e.g. the reload scheduler):
+/// it sees data no person sees, so its grant does not count for "someone
+/// sees this row".
+fn is_service_account(userid: &str) -> bool {
+    userid.starts_with("INTERNAL\\")
+}
+
 /// The positions of `ids` in [`sort_identities`] order, each identity
 /// once (of two equal identities, the first one's position stays: either
 /// origin is right). The identities stay where they are: a million of them
@@ -472,7 +479,7 @@ impl Audit {
                 let service = identity
                     .userid
                     .as_ref()
-                    .is_some_and(|u| u.as_str().starts_with("INTERNAL\\"));
+                    .is_some_and(|u| is_service_account(u.as_str()));
                 if !service && let Some(p) = person.get_mut(k) {
                     *p = true;
                 }

@@ -164,10 +164,6 @@ struct ColIndex<'r> {
 }
 
 impl ColIndex<'_> {
-    fn rows_of(&self, sym: u32) -> &[u32] {
-        self.rows.get(sym)
-    }
-
     /// The cell of row `r` matches an identity whose symbols in this
     /// column's field are `allowed`.
     fn accepts(&self, r: u32, allowed: &[u32]) -> bool {
@@ -406,7 +402,7 @@ impl Matcher<'_, '_> {
                     continue;
                 };
                 for &s in own {
-                    for &r in c.rows_of(s) {
+                    for &r in c.rows.get(s) {
                         let all = t.cols.iter().enumerate().all(|(cj, other)| {
                             cj == ci
                                 || self
