@@ -210,16 +210,9 @@ pub fn compare(a: &Audit, b: &Audit) -> Diff {
             if !seen.insert(t) {
                 continue;
             }
-            let count = |g: &Grant| {
-                g.view
-                    .tables
-                    .iter()
-                    .find(|v| &*v.name == t)
-                    .map_or(0, |v| v.rows)
-            };
             let c = RowChange {
-                old: count(ga),
-                new: count(gb),
+                old: ga.view.rows(t),
+                new: gb.view.rows(t),
             };
             if c.old != c.new {
                 rows.insert(t.to_string(), c);

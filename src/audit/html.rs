@@ -329,12 +329,7 @@ fn rows(h: &mut String, audit: &Audit) {
         );
         identity_cells(h, audit, e, g);
         for (name, total) in &tables {
-            let n = g
-                .view
-                .tables
-                .iter()
-                .find(|t| *t.name == **name)
-                .map_or(0, |t| t.rows);
+            let n = g.view.rows(name);
             let width = if *total == 0 { 0 } else { n * 60 / total };
             let class = if n == 0 { "bar bar0" } else { "bar" };
             let _ = write!(

@@ -256,6 +256,17 @@ pub struct View {
     pub tables: Vec<TableView>,
 }
 
+impl View {
+    /// Rows left in the application table named `table` (0 when no table
+    /// has that name).
+    pub fn rows(&self, table: &str) -> usize {
+        self.tables
+            .iter()
+            .find(|t| &*t.name == table)
+            .map_or(0, |t| t.rows)
+    }
+}
+
 /// One application table as a [`View`] shows it.
 #[derive(Clone, Debug)]
 pub struct TableView {

@@ -358,13 +358,7 @@ pub fn csv_text(audit: &Audit) -> Result<String, csv::Error> {
             g.view.omitted.join(";"),
         ];
         for t in &tables {
-            let n = g
-                .view
-                .tables
-                .iter()
-                .find(|v| *v.name == **t)
-                .map_or(0, |v| v.rows);
-            rec.push(n.to_string());
+            rec.push(g.view.rows(t).to_string());
         }
         w.write_record(&rec)?;
     }
