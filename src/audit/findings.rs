@@ -136,14 +136,17 @@ pub fn findings(app: &App, opts: &Options) -> Vec<Finding> {
     Audit::run_summary(app, opts).findings
 }
 
+/// Given grants, the labels of their first identities (see [`Tally`]).
+pub(super) type FirstOf<'a> = dyn Fn(&mut dyn Iterator<Item = usize>) -> Vec<String> + 'a;
+
 /// Who has each grant, as the findings name them.
 pub(super) struct Tally<'a> {
     /// Per grant, its number of identities.
     pub(super) counts: Vec<usize>,
-    /// Per grant, the labels of its first [`MAX_NAMED`] identities in
-    /// audit order: made on demand, as findings name a handful of grants
-    /// and an audit may have a million.
-    pub(super) first: Box<dyn Fn(usize) -> Vec<String> + 'a>,
+    /// The labels of the first [`MAX_NAMED`] identities in audit order
+    /// among those of the grants given: made on demand, as findings name
+    /// a handful and an audit may have a million grants.
+    pub(super) first: Box<FirstOf<'a>>,
     /// Number of identities audited.
     pub(super) identities: usize,
 }
@@ -154,9 +157,9 @@ impl Tally<'_> {
         self.counts.get(g).copied().unwrap_or(0)
     }
 
-    /// The labels of the first identities of grant `g`.
-    fn names(&self, g: usize) -> Vec<String> {
-        (self.first)(g)
+    /// The labels of the first identities of `grants`, in audit order.
+    fn names(&self, grants: impl IntoIterator<Item = usize>) -> Vec<String> {
+        (self.first)(&mut grants.into_iter())
     }
 }
 
@@ -1053,7 +1056,7 @@ fn results(
         if n == 0 {
             continue;
         }
-        let who = denied().flat_map(|(g, _)| tally.names(g));
+        let who = tally.names(denied().map(|(g, _)| g));
         let (what, help) = match reason {
             DenyReason::StrictExclusion => (
                 "a reduction field matches none of their values in the data (strict exclusion)",
@@ -1087,7 +1090,7 @@ fn results(
                 Severity::Warning,
                 format!(
                     "{} see{} combinations of reduction values that no single security row grants ({} in all): {}",
-                    named_of(tally.names(i), n),
+                    named_of(tally.names([i]), n),
                     if n == 1 { "s" } else { "" },
                     g.cross_total,
                     g.cross.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(", ")
@@ -1103,7 +1106,7 @@ fn results(
                 Severity::Warning,
                 format!(
                     "{} {} ADMIN but reduced by {}: ADMIN does not mean all data",
-                    named_of(tally.names(i), n),
+                    named_of(tally.names([i]), n),
                     if n == 1 { "is" } else { "are" },
                     named(fields)
                 ),

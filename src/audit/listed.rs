@@ -5,11 +5,12 @@
 //!
 //! A security table of a million users names a million identities. An
 //! audit that reports each of them needs them as [`Identity`] values, in
-//! order; a summary (grants, findings) needs only, per distinct key, how
-//! many identities have it and the first [`MAX_NAMED`] of them in audit
-//! order. Here each identity stays a symbol of the column it was read off,
-//! its text borrowed from the symbol table, and the first few per key are
-//! kept as they come instead of sorting them all.
+//! order; a summary (grants, findings) needs only, per distinct grant,
+//! how many identities have it and the first few of them in audit order
+//! (messages name [`super::findings::MAX_NAMED`]). Here each identity
+//! stays a symbol of the column it was read off, its text borrowed from
+//! the symbol table, and the first few per grant are kept as they come
+//! instead of sorting them all.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -20,8 +21,8 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
-use super::findings::{MAX_NAMED, Tally};
-use super::{Grouping, Interner, USER_COLUMNS};
+use super::findings::Tally;
+use super::{Grouping, Interner, Seqs, USER_COLUMNS, first_of, keep_first};
 use crate::access::{MatchIndex, Named, Origin};
 use crate::model::{FieldId, Model};
 use crate::names::{Email, GroupName, Identity, UserId, normal_form};
@@ -51,7 +52,8 @@ impl First {
 /// side.
 pub(super) const HALVES_FROM: usize = 1 << 16;
 
-/// Identities grouped by key, keys numbered as they come.
+/// Identities grouped by key (the contents of the rows they match, see
+/// [`crate::access::Matcher::content`]), keys numbered as they come.
 #[derive(Default)]
 struct Keyed {
     keys: Interner,
@@ -70,6 +72,17 @@ enum Class {
     User,
     Email,
     Group,
+}
+
+impl Class {
+    /// An identity of this class whose value is `text`.
+    fn named(self, text: &str) -> Named<'_> {
+        match self {
+            Class::User => Named::User(text),
+            Class::Email => Named::Email(text),
+            Class::Group => Named::Group(text),
+        }
+    }
 }
 
 /// One listed identity: a symbol of an identity column.
@@ -219,7 +232,7 @@ impl<'m> Listed<'m> {
 
     /// The identities grouped by the rows they match: grants numbered in
     /// audit order of their first identity, each with its number of
-    /// identities and the first [`MAX_NAMED`] of them.
+    /// identities and the first few of them.
     /// From `halves_from` identities ([`HALVES_FROM`] but in tests), two
     /// halves are grouped side by side.
     pub(super) fn group(&self, index: &MatchIndex<'_>, halves_from: usize) -> Grouping<'_> {
@@ -245,8 +258,9 @@ impl<'m> Listed<'m> {
             identities,
         } = keyed;
         // Grants in order of their first identity: sorted on a prefix of
-        // it held inline (a key per user is a million keys), comparing
-        // whole texts only on equal prefixes.
+        // it held inline (a million keys when each user's rows differ in
+        // more than the user id), comparing whole texts only on equal
+        // prefixes.
         let least = |k: usize| first.get(k).and_then(First::least);
         let item = |i: u32| self.items.get(i as usize);
         let mut order: Vec<(u128, u32, usize)> = (0..keys.len())
@@ -262,6 +276,18 @@ impl<'m> Listed<'m> {
             })
         });
         let by_use: Vec<usize> = order.into_iter().map(|(_, _, k)| k).collect();
+        // Each grant is decided on the rows of its first identity.
+        let mut matcher = index.matcher();
+        let mut rows = Seqs::default();
+        for &k in &by_use {
+            match least(k).and_then(item) {
+                Some(first) => {
+                    let text = self.text(first);
+                    rows.push(matcher.key_named(first.class.named(&text), self.origin(first)));
+                }
+                None => rows.push(&[]),
+            }
+        }
         let counted = by_use
             .iter()
             .map(|&k| person.get(k).copied().unwrap_or(false))
@@ -275,18 +301,17 @@ impl<'m> Listed<'m> {
             .iter()
             .filter_map(|&k| first.get_mut(k).and_then(Option::take))
             .collect();
-        let names = move |g: usize| -> Vec<String> {
-            first
-                .get(g)
-                .map_or(&[][..], First::as_slice)
-                .iter()
+        let names = move |grants: &mut dyn Iterator<Item = usize>| -> Vec<String> {
+            let lists = grants.filter_map(|g| first.get(g).map(First::as_slice));
+            first_of(lists, |&a, &b| self.before(a, b))
+                .into_iter()
                 .filter_map(|&i| self.items.get(i as usize))
                 .map(|item| self.label(item))
                 .collect()
         };
+        drop(keys);
         Grouping {
-            keys,
-            by_use,
+            rows,
             counted,
             tally: Tally {
                 counts,
@@ -322,12 +347,8 @@ impl<'m> Listed<'m> {
                         .map_or(0, |o| hasher.hash_one((o.class, self.text(o).as_ref())))
                 });
             }
-            let named = match item.class {
-                Class::User => Named::User(&text),
-                Class::Email => Named::Email(&text),
-                Class::Group => Named::Group(&text),
-            };
-            let k = out.keys.intern(matcher.key_named(named, self.origin(item)));
+            matcher.key_named(item.class.named(&text), self.origin(item));
+            let k = out.keys.intern(matcher.content());
             let service = item.class == Class::User && super::is_service_account(&text);
             self.count(&mut out, k, (1, !service), First::One(i));
         }
@@ -394,28 +415,22 @@ impl<'m> Listed<'m> {
         u128::from_be_bytes(bytes)
     }
 
-    /// Adds item `i` to `few`, the first [`MAX_NAMED`] items of a key in
-    /// audit order, when it is among them.
+    /// Adds item `i` to `few`, the first items of a grant in audit order,
+    /// when it is among them.
     fn keep_first(&self, few: &mut First, i: u32) {
-        let Some(item) = self.items.get(i as usize) else {
-            return;
-        };
         if let First::One(j) = *few {
             *few = First::Many(vec![j]);
         }
-        let First::Many(few) = few else {
-            return;
-        };
-        let before = |j: &u32| {
-            self.items
-                .get(*j as usize)
-                .is_some_and(|o| self.cmp(o, item) == Ordering::Less)
-        };
-        if few.len() == MAX_NAMED && few.last().is_none_or(&before) {
-            return;
+        if let First::Many(few) = few {
+            keep_first(few, i, |a, b| self.before(a, b));
         }
-        let at = few.partition_point(before);
-        few.insert(at, i);
-        few.truncate(MAX_NAMED);
+    }
+
+    /// Item `a` comes before item `b` in audit order.
+    fn before(&self, a: u32, b: u32) -> bool {
+        match (self.items.get(a as usize), self.items.get(b as usize)) {
+            (Some(x), Some(y)) => self.cmp(x, y) == Ordering::Less,
+            _ => false,
+        }
     }
 }

@@ -11,9 +11,10 @@
 //!   identity columns and nothing that names a particular user — plus
 //!   identities from a user-directory CSV export;
 //! - the audit itself ([`Audit::run`]): identities are grouped by the
-//!   security rows they match ([`crate::access::MatchKey`], found through an
-//!   index, not a scan), each distinct key is decided once, and each distinct
-//!   reduction is applied to the data once;
+//!   security rows they match (found through an index, not a scan) or,
+//!   more broadly, by what those rows hold besides the identity
+//!   ([`crate::access::Matcher::content`]); each distinct grant is decided
+//!   once, and each distinct reduction is applied to the data once;
 //! - lint [`findings`] on the script and on the audit's results;
 //! - expectation files for `section-access test` ([`expect`]);
 //! - the comparison of two script versions ([`diff`]);
@@ -313,7 +314,8 @@ fn table_shapes(app: &App, omitted: &[FieldId]) -> Vec<TableView> {
 }
 
 /// What one distinct grant gives: shared by every identity whose matched
-/// security rows are the same.
+/// security rows are the same, or alike in every cell a decision reads
+/// (see [`crate::access::Matcher::content`]).
 #[derive(Clone, Debug)]
 pub struct Grant {
     /// Granted or denied (reduced-to-nothing included).
@@ -328,8 +330,9 @@ pub struct Grant {
     pub cross: Vec<String>,
     /// Number of such combinations (may exceed `cross.len()`).
     pub cross_total: usize,
-    /// The first security row kept for this grant (where findings on it
-    /// point, see [`Grant::location`]).
+    /// The first security row kept for the first identity (in audit
+    /// order) with this grant: where findings on it point (see
+    /// [`Grant::location`]).
     pub first_row: Option<MatchedRow>,
 }
 
@@ -379,7 +382,7 @@ pub struct Audit {
     /// Every value of each reduction field in the data (text, Qlik's order):
     /// the columns of the access matrix.
     pub fields: Vec<(String, Vec<String>)>,
-    /// Number of distinct security-row keys decided (the work the audit did).
+    /// Number of distinct grants decided (the work the audit did).
     pub decided: usize,
     /// Number of distinct reductions applied to the data.
     pub reductions: usize,
@@ -480,10 +483,11 @@ impl Audit {
         let mut keys = Interner::default();
         let mut found: Vec<u32> = Vec::with_capacity(ids.len());
         let mut person: Vec<bool> = Vec::new();
+        let mut matcher = index.matcher();
         {
-            let mut matcher = index.matcher();
             for (identity, origin) in &ids {
-                let k = keys.intern(matcher.key_from(identity, *origin));
+                matcher.key_from(identity, *origin);
+                let k = keys.intern(matcher.content());
                 if person.len() <= k {
                     person.resize(k + 1, false);
                 }
@@ -499,6 +503,8 @@ impl Audit {
         }
         let mut renumbered: Vec<usize> = vec![usize::MAX; keys.len()];
         let mut by_use: Vec<usize> = Vec::with_capacity(keys.len());
+        // Each grant is decided on the rows of its first identity.
+        let mut rows = Seqs::default();
         let key_of: Vec<usize> = order
             .iter()
             .map(|&i| {
@@ -507,6 +513,12 @@ impl Audit {
                     Some(n) if *n == usize::MAX => {
                         *n = by_use.len();
                         by_use.push(k);
+                        match ids.get(i as usize) {
+                            Some((identity, origin)) => {
+                                rows.push(matcher.key_from(identity, *origin));
+                            }
+                            None => rows.push(&[]),
+                        }
                         *n
                     }
                     Some(n) => *n,
@@ -519,23 +531,29 @@ impl Audit {
             .iter()
             .map(|&k| person.get(k).copied().unwrap_or(false))
             .collect();
-        // Per grant, its number of identities and the labels of the first
-        // few (messages name at most `MAX_NAMED`).
+        // Per grant, its number of identities and the first few, by
+        // position in audit order (messages name at most `MAX_NAMED`).
         let mut counts = vec![0; by_use.len()];
-        let mut names: Vec<Vec<String>> = vec![Vec::new(); by_use.len()];
-        for (&i, &k) in order.iter().zip(&key_of) {
+        let mut names: Vec<Vec<(usize, String)>> = vec![Vec::new(); by_use.len()];
+        for (at, (&i, &k)) in order.iter().zip(&key_of).enumerate() {
             if let (Some(n), Some(who)) = (counts.get_mut(k), names.get_mut(k)) {
                 *n += 1;
                 if who.len() < findings::MAX_NAMED
                     && let Some((identity, _)) = ids.get(i as usize)
                 {
-                    who.push(label(identity));
+                    who.push((at, label(identity)));
                 }
             }
         }
         let tally = findings::Tally {
             counts,
-            first: Box::new(move |g| names.get(g).cloned().unwrap_or_default()),
+            first: Box::new(move |grants| {
+                let lists = grants.filter_map(|g| names.get(g).map(Vec::as_slice));
+                first_of(lists, |a, b| a.0 < b.0)
+                    .into_iter()
+                    .map(|(_, label)| label.clone())
+                    .collect()
+            }),
             identities: order.len(),
         };
         let entries: Vec<Entry> = order
@@ -551,8 +569,7 @@ impl Audit {
             .collect();
         drop(ids);
         let grouping = Grouping {
-            keys,
-            by_use,
+            rows,
             counted,
             tally,
         };
@@ -569,19 +586,17 @@ impl Audit {
         halves_from: usize,
     ) -> Audit {
         let Grouping {
-            keys,
-            by_use,
+            rows,
             counted,
             tally,
         } = grouping;
         // The distinct grants are decided on two threads, each half with
         // its own reductions and views; per-value counts are shared.
         let per_value = PerValues::new(ev);
-        let total = by_use.len();
+        let total = rows.len();
         let done = AtomicUsize::new(0);
         let grant = |d: &mut Deciding<'_>, k: usize| {
-            let key = by_use.get(k).map_or(&[][..], |&key| keys.get(key));
-            d.grant(key, counted.get(k).copied().unwrap_or(false));
+            d.grant(rows.get(k), counted.get(k).copied().unwrap_or(false));
             done.fetch_add(1, Ordering::Relaxed) + 1
         };
         let mid = if total >= halves_from && crate::par::available() {
@@ -655,13 +670,43 @@ impl Audit {
     }
 }
 
+/// Adds `item` to `few`, the first [`findings::MAX_NAMED`] items in the
+/// order of `less`, when it is among them. False when it is not: nor is
+/// any item after it in that order.
+fn keep_first<T: Copy>(few: &mut Vec<T>, item: T, less: impl Fn(T, T) -> bool) -> bool {
+    if few.len() == findings::MAX_NAMED && few.last().is_none_or(|&last| !less(item, last)) {
+        return false;
+    }
+    let at = few.partition_point(|&x| less(x, item));
+    few.insert(at, item);
+    few.truncate(findings::MAX_NAMED);
+    true
+}
+
+/// The first [`findings::MAX_NAMED`] items of `lists` in the order of
+/// `less`, each list in that order: who a finding on several grants names.
+fn first_of<'l, T>(
+    lists: impl Iterator<Item = &'l [T]>,
+    less: impl Fn(&T, &T) -> bool,
+) -> Vec<&'l T> {
+    let mut few = Vec::new();
+    for list in lists {
+        for item in list {
+            if !keep_first(&mut few, item, &less) {
+                break;
+            }
+        }
+    }
+    few
+}
+
 /// Identities grouped by the security rows they match: what the audit
 /// decides, and who the findings name.
 struct Grouping<'a> {
-    /// The distinct keys (see [`crate::access::Matcher::key`]).
-    keys: Interner,
-    /// Per grant, numbered in audit order of its first identity: its key.
-    by_use: Vec<usize>,
+    /// Per grant, numbered in audit order of its first identity: the rows
+    /// that identity matches (a key of [`crate::access::Matcher::key`]),
+    /// which its grant is decided on.
+    rows: Seqs,
     /// Per grant: someone other than a service account (`INTERNAL\…`,
     /// e.g. the reload scheduler) has it, so its rows count as seen.
     counted: Vec<bool>,
@@ -984,19 +1029,15 @@ impl View {
     }
 }
 
-/// Distinct `u32` sequences, numbered in order of first appearance, stored
-/// end to end (no allocation per sequence).
+/// `u32` sequences stored end to end (no allocation per sequence),
+/// numbered in order of addition.
 #[derive(Debug, Default)]
-struct Interner {
-    /// (id, [`tag`] of its hash): growing the table rehashes from the
-    /// tag, not from the sequence (a million keys, one per user of a
-    /// large security table).
-    index: HashTable<(u32, u32)>,
+struct Seqs {
     data: Vec<u32>,
     ends: Vec<usize>,
 }
 
-impl Interner {
+impl Seqs {
     fn len(&self) -> usize {
         self.ends.len()
     }
@@ -1010,6 +1051,32 @@ impl Interner {
         self.data.get(start..end).unwrap_or(&[])
     }
 
+    /// Adds `seq`, numbered [`Seqs::len`] before.
+    fn push(&mut self, seq: &[u32]) {
+        self.data.extend_from_slice(seq);
+        self.ends.push(self.data.len());
+    }
+}
+
+/// Distinct `u32` sequences, numbered in order of first appearance.
+#[derive(Debug, Default)]
+struct Interner {
+    /// (id, [`tag`] of its hash): growing the table rehashes from the
+    /// tag, not from the sequence (a million keys, one per user of a
+    /// large security table).
+    index: HashTable<(u32, u32)>,
+    seqs: Seqs,
+}
+
+impl Interner {
+    fn len(&self) -> usize {
+        self.seqs.len()
+    }
+
+    fn get(&self, i: usize) -> &[u32] {
+        self.seqs.get(i)
+    }
+
     /// The number of `seq`, added if new.
     fn intern(&mut self, seq: &[u32]) -> usize {
         let tag = tag(FixedState::default().hash_one(seq));
@@ -1019,9 +1086,8 @@ impl Interner {
         if let Some(&(i, _)) = found {
             return i as usize;
         }
-        let i = self.ends.len();
-        self.data.extend_from_slice(seq);
-        self.ends.push(self.data.len());
+        let i = self.seqs.len();
+        self.seqs.push(seq);
         if let Ok(id) = u32::try_from(i) {
             self.index
                 .insert_unique(spread(tag), (id, tag), |&(_, t)| spread(t));

@@ -9,6 +9,13 @@
 //! if each of its value cells equals one of the identity's values, so it is
 //! found under its primary value: matching costs the rows filed under the
 //! identity's own values, not the rows of the table.
+//!
+//! Each such row is also given a *class*: rows with equal cells outside
+//! the identity columns have the same class. A decision reads the rows an
+//! identity matches only through those cells, so identities whose matched
+//! rows have the same classes get the same decision: a security table with
+//! a row per user (a million users, a few hundred distinct rows besides the
+//! user id) is decided a few hundred times, not a million.
 
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
@@ -185,6 +192,9 @@ struct TableIndex<'r> {
     cols: Vec<ColIndex<'r>>,
     /// Rows whose identity cells are all wildcards.
     universal: Vec<u32>,
+    /// Per row, its class: equal for rows whose cells are equal outside
+    /// the identity columns (see [`row_classes`]).
+    class: Vec<u32>,
 }
 
 /// The identity columns of the security tables, indexed by value (see
@@ -201,10 +211,21 @@ impl<'r> MatchIndex<'r> {
         let model = rules.sec.as_ref();
         let mut fields: Vec<TextIndex<'r>> = Vec::new();
         let mut tables = Vec::new();
+        let links = rules.links.key_fields();
         for (t, (table, st)) in model.tables().iter().zip(&rules.tables).enumerate() {
             if st.identity.is_empty() {
                 continue;
             }
+            // What a decision reads of a row: every cell but those of
+            // identity columns, which only say whom the row matches —
+            // unless they link the table to another (the selection then
+            // spreads by their values).
+            let content: Vec<&[u32]> = table
+                .fields()
+                .filter(|f| links.contains(f) || !st.identity.iter().any(|(g, _)| g == f))
+                .filter_map(|f| table.column(f))
+                .collect();
+            let class = row_classes(&content, table.len());
             let mut cols: Vec<ColIndex<'r>> = Vec::new();
             for &(f, kind) in &st.identity {
                 let Some(ids) = table.column(f) else { continue };
@@ -278,6 +299,7 @@ impl<'r> MatchIndex<'r> {
                 table: t,
                 cols,
                 universal,
+                class,
             });
         }
         Self {
@@ -293,6 +315,8 @@ impl<'r> MatchIndex<'r> {
             index: self,
             allowed: vec![Vec::new(); self.fields.len()],
             key: Vec::new(),
+            content: Vec::new(),
+            classes: Vec::new(),
         }
     }
 
@@ -327,15 +351,85 @@ impl<'r> MatchIndex<'r> {
     }
 }
 
+/// The class of each of `rows` rows whose cells are `columns`: rows with
+/// equal cells have the same class, numbered in order of first row (one
+/// column: its symbol ids are the classes).
+fn row_classes(columns: &[&[u32]], rows: usize) -> Vec<u32> {
+    let cell = |c: &[u32], r: usize| c.get(r).copied().unwrap_or(crate::model::NULL);
+    match columns {
+        [] => vec![0; rows],
+        [one] => (0..rows).map(|r| cell(one, r)).collect(),
+        _ => {
+            let hasher = FixedState::default();
+            let hash = |r: usize| {
+                hasher.hash_one(
+                    columns
+                        .iter()
+                        .map(|c| cell(c, r))
+                        .fold(0u64, |h, id| h.rotate_left(21) ^ u64::from(id)),
+                )
+            };
+            let same = |a: usize, b: usize| columns.iter().all(|c| cell(c, a) == cell(c, b));
+            // (hash, first row of the class, class)
+            let mut seen: HashTable<(u64, u32, u32)> = HashTable::new();
+            let mut out = Vec::with_capacity(rows);
+            for r in 0..rows {
+                let h = hash(r);
+                let class = match seen.find(h, |&(g, first, _)| g == h && same(first as usize, r)) {
+                    Some(&(_, _, class)) => class,
+                    None => {
+                        let class = u32::try_from(seen.len()).unwrap_or(u32::MAX);
+                        let first = u32::try_from(r).unwrap_or(u32::MAX);
+                        seen.insert_unique(h, (h, first, class), |&(g, _, _)| g);
+                        class
+                    }
+                };
+                out.push(class);
+            }
+            out
+        }
+    }
+}
+
 /// Finds the rows identities match, through a [`MatchIndex`].
 #[derive(Debug)]
 pub struct Matcher<'i, 'r> {
     index: &'i MatchIndex<'r>,
     allowed: Vec<Vec<u32>>,
     key: Vec<u32>,
+    content: Vec<u32>,
+    classes: Vec<u32>,
 }
 
 impl Matcher<'_, '_> {
+    /// The last key made ([`Matcher::key_named`], [`Matcher::key_from`])
+    /// by the classes of its rows: identities with equal contents get the
+    /// same decision, whichever rows they match (see [`MatchIndex`]).
+    pub fn content(&mut self) -> &[u32] {
+        self.content.clear();
+        let mut rest = self.key.as_slice();
+        for t in &self.index.tables {
+            let Some((&n, tail)) = rest.split_first() else {
+                break;
+            };
+            let (mine, tail) = tail.split_at(tail.len().min(n as usize));
+            rest = tail;
+            self.classes.clear();
+            self.classes.extend(
+                mine.iter()
+                    .map(|&r| t.class.get(r as usize).copied().unwrap_or(u32::MAX)),
+            );
+            if self.classes.len() > 1 {
+                self.classes.sort_unstable();
+                self.classes.dedup();
+            }
+            self.content
+                .push(u32::try_from(self.classes.len()).unwrap_or(u32::MAX));
+            self.content.extend_from_slice(&self.classes);
+        }
+        &self.content
+    }
+
     /// The security rows `identity` matches, as a key: equal keys, equal
     /// decisions ([`crate::access::Evaluator::decide`]). Rows matching
     /// everyone are left out of the key (they are in every one). SPEC §4:
