@@ -192,9 +192,21 @@ struct TableIndex<'r> {
     cols: Vec<ColIndex<'r>>,
     /// Rows whose identity cells are all wildcards.
     universal: Vec<u32>,
-    /// Per row, its class: equal for rows whose cells are equal outside
-    /// the identity columns (see [`row_classes`]).
-    class: Vec<u32>,
+    /// The cells that make a row's class (see [`row_classes`]).
+    content: Vec<&'r [u32]>,
+    rows: usize,
+    /// Per row, its class: made when a key first has rows here (a table
+    /// whose rows name groups alone is never asked, user by user).
+    class: OnceLock<Vec<u32>>,
+}
+
+impl TableIndex<'_> {
+    fn class(&self, r: u32) -> u32 {
+        let class = self
+            .class
+            .get_or_init(|| row_classes(&self.content, self.rows));
+        class.get(r as usize).copied().unwrap_or(u32::MAX)
+    }
 }
 
 /// The identity columns of the security tables, indexed by value (see
@@ -225,7 +237,6 @@ impl<'r> MatchIndex<'r> {
                 .filter(|f| links.contains(f) || !st.identity.iter().any(|(g, _)| g == f))
                 .filter_map(|f| table.column(f))
                 .collect();
-            let class = row_classes(&content, table.len());
             let mut cols: Vec<ColIndex<'r>> = Vec::new();
             for &(f, kind) in &st.identity {
                 let Some(ids) = table.column(f) else { continue };
@@ -299,7 +310,9 @@ impl<'r> MatchIndex<'r> {
                 table: t,
                 cols,
                 universal,
-                class,
+                content,
+                rows: table.len(),
+                class: OnceLock::new(),
             });
         }
         Self {
@@ -415,10 +428,7 @@ impl Matcher<'_, '_> {
             let (mine, tail) = tail.split_at(tail.len().min(n as usize));
             rest = tail;
             self.classes.clear();
-            self.classes.extend(
-                mine.iter()
-                    .map(|&r| t.class.get(r as usize).copied().unwrap_or(u32::MAX)),
-            );
+            self.classes.extend(mine.iter().map(|&r| t.class(r)));
             if self.classes.len() > 1 {
                 self.classes.sort_unstable();
                 self.classes.dedup();
