@@ -467,14 +467,15 @@ impl Audit {
         })
     }
 
-    /// `ids` sorted, grouped by the security rows they match, and made
-    /// into entries.
+    /// `ids` sorted, grouped by the contents of the security rows they
+    /// match ([`crate::access::Matcher::content`]), and made into entries.
     fn group<'i>(
         index: &'i MatchIndex<'_>,
         mut ids: Vec<(Identity, Option<Origin>)>,
     ) -> (Grouping<'i>, Vec<Entry>) {
         let order = sorted_order(&ids);
-        // Group identities by the rows they match: one decision per key.
+        // Group identities by the contents of the rows they match: one
+        // decision per key.
         // Matched where they lie (in memory order), then numbered in order
         // of first use among the sorted identities. Service accounts
         // (`INTERNAL\…`, e.g. the reload scheduler) see data no person
@@ -484,22 +485,20 @@ impl Audit {
         let mut found: Vec<u32> = Vec::with_capacity(ids.len());
         let mut person: Vec<bool> = Vec::new();
         let mut matcher = index.matcher();
-        {
-            for (identity, origin) in &ids {
-                matcher.key_from(identity, *origin);
-                let k = keys.intern(matcher.content());
-                if person.len() <= k {
-                    person.resize(k + 1, false);
-                }
-                let service = identity
-                    .userid
-                    .as_ref()
-                    .is_some_and(|u| is_service_account(u.as_str()));
-                if !service && let Some(p) = person.get_mut(k) {
-                    *p = true;
-                }
-                found.push(u32::try_from(k).unwrap_or(u32::MAX));
+        for (identity, origin) in &ids {
+            matcher.key_from(identity, *origin);
+            let k = keys.intern(matcher.content());
+            if person.len() <= k {
+                person.resize(k + 1, false);
             }
+            let service = identity
+                .userid
+                .as_ref()
+                .is_some_and(|u| is_service_account(u.as_str()));
+            if !service && let Some(p) = person.get_mut(k) {
+                *p = true;
+            }
+            found.push(u32::try_from(k).unwrap_or(u32::MAX));
         }
         let mut renumbered: Vec<usize> = vec![usize::MAX; keys.len()];
         let mut by_use: Vec<usize> = Vec::with_capacity(keys.len());
