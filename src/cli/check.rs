@@ -119,9 +119,9 @@ fn syntax_only(args: &CheckArgs) -> Exit {
             return Exit::Error;
         }
     };
-    let text = script::decode(bytes);
+    let text = Arc::new(script::decode(bytes));
     let mut sources = SourceMap::default();
-    let id = sources.add(path.to_path_buf(), Arc::from(text.as_str()));
+    let id = sources.add(path.to_path_buf(), Arc::clone(&text));
     let parsed = match script::parse(id, &text) {
         Ok(p) => p,
         Err(e) => {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
 
-use crate::script::source::{Location, SourceMap, Span};
+use crate::script::source::{Location, SharedText, SourceMap, Span};
 
 /// What went wrong while running a script; each kind has a stable code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -109,7 +109,7 @@ struct Inner {
     help: Option<String>,
     span: Span,
     location: Location,
-    src: NamedSource<Arc<str>>,
+    src: NamedSource<SharedText>,
     parse: Option<Box<crate::script::ParseError>>,
 }
 
@@ -134,7 +134,7 @@ impl LoadError {
         };
         let (name, text) = match sources.get(fail.span.source) {
             Some(f) => (f.path.display().to_string(), Arc::clone(&f.text)),
-            None => (String::from("<unknown>"), Arc::from("")),
+            None => (String::from("<unknown>"), SharedText::default()),
         };
         let help = match (fail.help, expanded_from) {
             (Some(h), Some(at)) => Some(format!(

@@ -22,7 +22,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::model::{Model, Value};
-use crate::script::source::{SourceMap, Span};
+use crate::script::source::{SharedText, SourceMap, Span};
 
 pub use error::{LoadError, LoadErrorKind};
 
@@ -41,10 +41,10 @@ pub struct LoadOptions {
 /// script file.
 pub fn run_file(path: &Path, opts: &LoadOptions) -> Result<App, LoadError> {
     match std::fs::read(path) {
-        Ok(bytes) => run_text(path, Arc::from(crate::script::decode(bytes)), opts),
+        Ok(bytes) => run_text(path, Arc::new(crate::script::decode(bytes)), opts),
         Err(e) => {
             let mut sources = SourceMap::default();
-            let id = sources.add(path.to_path_buf(), Arc::from(""));
+            let id = sources.add(path.to_path_buf(), SharedText::default());
             let reason = if e.kind() == std::io::ErrorKind::NotFound {
                 String::from("no such file")
             } else {
@@ -64,12 +64,12 @@ pub fn run_file(path: &Path, opts: &LoadOptions) -> Result<App, LoadError> {
 /// Parses and runs script text. `path` names the script in messages and is
 /// the base of relative paths (its folder).
 pub fn run_source(path: &Path, text: &str, opts: &LoadOptions) -> Result<App, LoadError> {
-    run_text(path, Arc::from(text), opts)
+    run_text(path, Arc::new(text.to_owned()), opts)
 }
 
 /// [`run_source`] of shared text, which the source map and the INLINE
 /// tables share.
-fn run_text(path: &Path, text: Arc<str>, opts: &LoadOptions) -> Result<App, LoadError> {
+fn run_text(path: &Path, text: SharedText, opts: &LoadOptions) -> Result<App, LoadError> {
     let mut runner = run::Runner::new(path, opts);
     let id = runner
         .app

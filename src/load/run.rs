@@ -19,7 +19,7 @@ use crate::script::ast::{
     Cond, Drop, ExitWhat, Expr, ExprKind, ForEachItems, Guard, LoadField, LoadStmt, Prefix, Rename,
     Section, Source, Stmt, StmtKind,
 };
-use crate::script::source::{Location, SourceId, Span};
+use crate::script::source::{Location, SharedText, SourceId, Span};
 
 use super::delimited::{FormatProblem, TextFormat, read_file, text_format};
 use super::error::{Fail, LoadError, LoadErrorKind, did_you_mean};
@@ -64,7 +64,7 @@ pub(crate) struct Runner<'o> {
     /// For sources holding expanded text: the statement they came from.
     expansions: HashMap<SourceId, Location>,
     /// Expanded texts already registered, by statement position and text.
-    expansion_cache: HashMap<(SourceId, u32, String), (SourceId, Arc<str>)>,
+    expansion_cache: HashMap<(SourceId, u32, String), (SourceId, SharedText)>,
     notes: RefCell<Vec<&'static str>>,
     /// The span of the statement running (expansion errors point at it).
     current: Span,
@@ -567,7 +567,7 @@ impl<'o> Runner<'o> {
     /// statement's own line and column, so positions in it read like
     /// positions in the original file (up to the first expansion). The same
     /// expansion at the same place (a loop) reuses its source.
-    fn add_expansion(&mut self, text: String, from: Span) -> (SourceId, Arc<str>) {
+    fn add_expansion(&mut self, text: String, from: Span) -> (SourceId, SharedText) {
         let key = (from.source, from.start, text);
         if let Some((id, padded)) = self.expansion_cache.get(&key) {
             return (*id, Arc::clone(padded));
@@ -581,7 +581,7 @@ impl<'o> Runner<'o> {
         let mut padded = "\n".repeat(at.line.saturating_sub(1) as usize);
         padded.push_str(&" ".repeat(at.column.saturating_sub(1) as usize));
         padded.push_str(&key.2);
-        let padded: Arc<str> = Arc::from(padded);
+        let padded = Arc::new(padded);
         let name = format!("{} (after $(…) expansion)", origin.path.display());
         let id = self
             .app
@@ -656,7 +656,7 @@ impl<'o> Runner<'o> {
                 return Ok(Flow::Normal);
             }
         };
-        let text: Arc<str> = Arc::from(crate::script::decode(bytes));
+        let text = Arc::new(crate::script::decode(bytes));
         let id = self.app.sources.add(full, Arc::clone(&text));
         let parsed = crate::script::parse_shared(id, &text)
             .map_err(|e| LoadError::from_parse(e, &self.app.sources, None))?;
@@ -1130,7 +1130,7 @@ impl<'o> Runner<'o> {
             Ok(mut read) => {
                 if let Some(text) = read.text {
                     // Rows of security tables point at their line in the file.
-                    let id = self.app.sources.add(full, Arc::from(text));
+                    let id = self.app.sources.add(full, Arc::new(text));
                     if let Some(origins) = &mut read.frame.origins {
                         for o in origins {
                             o.file = id.0;

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::source::SharedText;
 pub use super::source::Span;
 
 /// A whole script (or an included file): its statements in order.
@@ -363,7 +364,7 @@ pub enum LoadField {
 /// text itself.
 #[derive(Clone)]
 pub struct InlineText {
-    text: Arc<str>,
+    text: SharedText,
     range: Range<usize>,
 }
 
@@ -371,14 +372,14 @@ impl InlineText {
     /// `text` on its own.
     pub fn new(text: &str) -> Self {
         Self {
-            text: Arc::from(text),
+            text: Arc::new(text.to_owned()),
             range: 0..text.len(),
         }
     }
 
     /// Bytes `range` of the shared `text`; `None` when `range` is not a
     /// part of it (out of bounds, or not on character boundaries).
-    pub fn shared(text: &Arc<str>, range: Range<usize>) -> Option<Self> {
+    pub fn shared(text: &SharedText, range: Range<usize>) -> Option<Self> {
         text.get(range.clone())?;
         Some(Self {
             text: Arc::clone(text),
@@ -390,7 +391,7 @@ impl InlineText {
 #[cfg(test)]
 impl InlineText {
     /// Shares `text` rather than holding a copy.
-    pub(crate) fn is_part_of(&self, text: &Arc<str>) -> bool {
+    pub(crate) fn is_part_of(&self, text: &SharedText) -> bool {
         Arc::ptr_eq(&self.text, text)
     }
 }

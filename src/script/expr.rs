@@ -26,12 +26,11 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::Arc;
 
 use super::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
 use super::error::ParseErrorKind;
 use super::lex::{PErr, PResult, is_ident_char, is_ident_start, number_at, quoted, sp, word_at};
-use super::source::{SourceId, Span};
+use super::source::{SharedText, SourceId, Span};
 
 /// Deepest expression nesting accepted (parentheses, operator chains that
 /// recurse, function arguments): deeper input is `script::too-deep`, never a
@@ -43,7 +42,7 @@ pub(crate) struct Ctx<'a> {
     pub text: &'a str,
     /// `text` as shared text, when the caller has it so: INLINE tables
     /// then share it rather than copy their part.
-    pub shared: Option<&'a Arc<str>>,
+    pub shared: Option<&'a SharedText>,
     pub source: SourceId,
     /// Expression nesting.
     pub depth: Cell<usize>,

@@ -27,11 +27,9 @@ pub use expand::{Expander, MAX_EXPANSION_DEPTH, expand};
 pub use expr::MAX_EXPR_DEPTH;
 pub use stmt::MAX_BLOCK_DEPTH;
 
-use std::sync::Arc;
-
 use ast::{Expr, Script};
 use lex::{PErr, PResult, sp};
-use source::{SourceId, Span};
+use source::{SharedText, SourceId, Span};
 
 /// A parsed script and what Qlik would only complain about at run time.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,7 +77,7 @@ pub fn parse(source: SourceId, text: &str) -> Result<Parsed, ParseError> {
 
 /// [`parse`] of shared text: INLINE tables share it instead of copying
 /// their part.
-pub fn parse_shared(source: SourceId, text: &Arc<str>) -> Result<Parsed, ParseError> {
+pub fn parse_shared(source: SourceId, text: &SharedText) -> Result<Parsed, ParseError> {
     let mut c = expr::Ctx::new(text, source);
     c.shared = Some(text);
     parse_in(c)
@@ -147,6 +145,7 @@ fn convert(text: &str, source: SourceId, e: nom::Err<PErr<'_>>) -> ParseError {
 mod tests {
     use super::*;
     use ast::*;
+    use std::sync::Arc;
 
     fn body(s: &str) -> Vec<StmtKind> {
         parse(SourceId(0), s)
@@ -202,7 +201,9 @@ mod tests {
 
     #[test]
     fn inline_tables_share_the_text_they_were_parsed_from() {
-        let text: Arc<str> = Arc::from("SA: LOAD * INLINE [\nA, B\n1, 2\n] (delimiter is ',');\n");
+        let text = Arc::new(String::from(
+            "SA: LOAD * INLINE [\nA, B\n1, 2\n] (delimiter is ',');\n",
+        ));
         let shared = parse_shared(SourceId(0), &text).unwrap();
         let copied = parse(SourceId(0), &text).unwrap();
         assert_eq!(shared.script, copied.script);
@@ -217,7 +218,7 @@ mod tests {
         assert!(inline(&shared).is_part_of(&text));
         assert!(!inline(&copied).is_part_of(&text));
         // A range that is no part of the text shares nothing.
-        let e: Arc<str> = Arc::from("é");
+        let e = Arc::new(String::from("é"));
         assert!(ast::InlineText::shared(&e, 0..1).is_none());
         assert!(ast::InlineText::shared(&e, 0..3).is_none());
         assert_eq!(ast::InlineText::shared(&e, 0..2).as_deref(), Some("é"));

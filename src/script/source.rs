@@ -7,6 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The decoded text of a script file, shared by its [`SourceMap`] and the
+/// INLINE tables parsed from it. A `String` behind the `Arc`, not a `str`:
+/// the text decoded from a file is shared as it is, never copied (a script
+/// with a million-row INLINE table is tens of megabytes).
+pub type SharedText = Arc<String>;
+
 /// Index of a file in a [`SourceMap`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceId(pub u32);
@@ -79,13 +85,13 @@ pub struct SourceFile {
     /// Where it was read from (or a name such as `<inline>`).
     pub path: PathBuf,
     /// The decoded text, BOM removed, line ends as in the file.
-    pub text: Arc<str>,
+    pub text: SharedText,
     line_starts: Vec<u32>,
 }
 
 impl SourceFile {
     /// A file from its decoded text.
-    pub fn new(path: PathBuf, text: Arc<str>) -> Self {
+    pub fn new(path: PathBuf, text: SharedText) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(
             memchr::memchr_iter(b'\n', text.as_bytes())
@@ -136,7 +142,7 @@ pub struct SourceMap {
 
 impl SourceMap {
     /// Adds a file and returns its id.
-    pub fn add(&mut self, path: PathBuf, text: Arc<str>) -> SourceId {
+    pub fn add(&mut self, path: PathBuf, text: SharedText) -> SourceId {
         let id = SourceId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files.push(SourceFile::new(path, text));
         id
@@ -201,7 +207,7 @@ mod tests {
     #[test]
     fn line_text_is_what_lines_gives() {
         for text in ["", "a", "a\n", "a\r\nb", "a\n\nb\r\n", "\n", "x\ny"] {
-            let f = SourceFile::new(PathBuf::from("t"), Arc::from(text));
+            let f = SourceFile::new(PathBuf::from("t"), Arc::new(text.to_owned()));
             for line in 1..6u32 {
                 assert_eq!(
                     f.line_text(line),
@@ -215,7 +221,7 @@ mod tests {
     #[test]
     fn line_and_column_are_one_based_and_count_characters() {
         let mut map = SourceMap::default();
-        let id = map.add(PathBuf::from("a.qvs"), Arc::from("ab\r\nçd;\nx"));
+        let id = map.add(PathBuf::from("a.qvs"), Arc::new("ab\r\nçd;\nx".to_owned()));
         let loc = map.location(Span::new(id, 6, 7)); // the `d`
         assert_eq!((loc.line, loc.column), (2, 2));
         let loc = map.location(Span::new(id, 0, 1));
