@@ -7,20 +7,23 @@
 //!
 //! A table is read in two steps. The lines are cut into cells, each kept
 //! as where it lies in the text; then each column's cells are interned in
-//! row order. Large tables cut their lines in two halves side by side, and
-//! intern their columns on two threads, the columns with the most distinct
-//! values first: a column of a million user ids goes into one symbol table
-//! once, never into two halves that must be joined.
+//! row order. Large tables are cut in chunks of lines, and their columns
+//! interned chunk after chunk on two threads while later chunks are still
+//! being cut ([`board`]): a column of a million user ids goes into one
+//! symbol table once, never into two halves that must be joined.
+
+mod board;
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::model::RowOrigin;
 
 use super::delimited::{Labels, TextFormat, at_names, split_cells};
 use super::frame::{Frame, FrameColumn};
+use board::{Board, Plan};
 
 /// A row whose width differs from the header's.
+#[derive(Clone)]
 pub(crate) struct Ragged {
     /// Byte offset of the line in the INLINE text.
     pub offset: usize,
@@ -39,9 +42,6 @@ pub(crate) struct Ragged {
 #[derive(Debug)]
 pub(crate) struct TooLarge;
 
-/// INLINE texts at least this large are read on two threads.
-const SPLIT_BYTES: usize = 4 << 20;
-
 /// Cells of a column looked at to judge how many distinct values it has.
 const SAMPLE_CELLS: usize = 1024;
 
@@ -55,25 +55,20 @@ pub(crate) fn read_inline(
     file: u32,
     first_line: u32,
 ) -> Result<(Frame, Vec<Ragged>), TooLarge> {
-    let split = if crate::par::available() {
-        SPLIT_BYTES
-    } else {
-        usize::MAX
-    };
-    read_inline_split(text, fmt, (upper, file, first_line), split)
+    let plan = Plan::for_text(text.len(), crate::par::available());
+    read_inline_planned(text, fmt, (upper, file, first_line), plan)
 }
 
-/// [`read_inline`], on two threads for texts of at least `split` bytes.
+/// [`read_inline`], its lines cut and interned as `plan` says.
 ///
-/// Records are lines, so the halves are exact: after the labels, the rest
-/// is cut after the line break nearest its middle, and each half's lines
-/// are cut into cells on a thread of its own. The columns are then
-/// interned whole, so ids are what one pass gives.
-fn read_inline_split(
+/// Records are lines, so chunks of lines are exact: after the labels, the
+/// rest is cut into chunks, and each column is interned chunk after chunk,
+/// so ids are what one pass gives.
+fn read_inline_planned(
     text: &str,
     fmt: &TextFormat,
     (upper, file, first_line): (bool, u32, u32),
-    split: usize,
+    plan: Plan,
 ) -> Result<(Frame, Vec<Ragged>), TooLarge> {
     // Every offset must fit below `OWNED`.
     if !u32::try_from(text.len()).is_ok_and(|n| n < OWNED) {
@@ -81,60 +76,38 @@ fn read_inline_split(
     }
     let mut first = Lines::new(fmt, upper, file);
     let body = first.labels(text, first_line);
-    let rest = text.get(body..).unwrap_or_default();
-    // Without labels the width comes from the first record: no halves.
-    let cut = (rest.len() >= split && first.names.is_some())
-        .then(|| {
-            let mid = rest.len() / 2;
-            let nl = memchr::memchr(b'\n', rest.as_bytes().get(mid..)?)?;
-            Some(mid + nl + 1)
-        })
-        .flatten()
-        .filter(|&c| c < rest.len());
-    let newlines = |t: &str| u32::try_from(memchr::memchr_iter(b'\n', t.as_bytes()).count());
-    let line_a = first_line
-        .saturating_add(newlines(text.get(..body).unwrap_or_default()).unwrap_or(u32::MAX));
-    let parts = match cut {
-        None => {
-            first.feed(text, body..text.len(), line_a);
-            vec![first]
-        }
-        Some(cut) => {
-            let mut second = first.fresh();
-            // Lines before the second half, for its rows' line numbers.
-            let lines_before =
-                newlines(text.get(..body + cut).unwrap_or_default()).unwrap_or(u32::MAX);
-            let line_b = first_line.saturating_add(lines_before);
-            std::thread::scope(|s| {
-                let handle = s.spawn(|| {
-                    second.feed(text, body + cut..text.len(), line_b);
-                    second
-                });
-                first.feed(text, body..body + cut, line_a);
-                vec![first, crate::par::joined(handle)]
-            })
-        }
+    let line = first_line.saturating_add(
+        u32::try_from(newlines(text.get(..body).unwrap_or_default())).unwrap_or(u32::MAX),
+    );
+    // Without labels the width comes from the first record: one chunk.
+    let plan = if first.names.is_some() {
+        plan
+    } else {
+        Plan::whole()
     };
-    let names = parts
-        .first()
-        .and_then(|p| p.names.clone())
-        .unwrap_or_default();
-    let cols = intern_columns(text, &parts, names.len(), upper, cut.is_some());
+    let read = Board::new(text, &first, (body, line), plan).run();
     let mut rows = 0;
-    let mut origins = Vec::new();
     let mut ragged = Vec::new();
-    for p in parts {
-        rows += p.rows;
-        origins.extend(p.origins);
-        ragged.extend(p.ragged);
+    let mut names = first.names;
+    for chunk in read.chunks {
+        rows += chunk.rows;
+        ragged.extend(chunk.ragged.iter().map(Ragged::clone));
+        if names.is_none() {
+            names.clone_from(&chunk.names);
+        }
     }
     let frame = Frame {
-        names,
-        cols,
+        names: names.unwrap_or_default(),
+        cols: read.columns,
         rows,
-        origins: Some(origins),
+        origins: Some(read.origins),
     };
     Ok((frame, ragged))
+}
+
+/// Line breaks in `text`.
+fn newlines(text: &str) -> usize {
+    memchr::memchr_iter(b'\n', text.as_bytes()).count()
 }
 
 /// `line` starts with `prefix`, once upper-cased when `upper`.
@@ -219,6 +192,14 @@ impl<'f> Lines<'f> {
             skipped_header: self.skipped_header,
             ..Self::new(self.fmt, self.upper, self.file)
         }
+    }
+
+    /// Room for `rows` more rows.
+    fn reserve(&mut self, rows: usize) {
+        for column in &mut self.cells {
+            column.reserve_exact(rows);
+        }
+        self.origins.reserve(rows);
     }
 
     /// The content of `cell` (before upper-casing).
@@ -335,82 +316,73 @@ impl<'f> Lines<'f> {
     }
 }
 
-/// Column `c` of `parts`, interned in row order.
-fn intern_column(text: &str, parts: &[Lines], c: usize, upper: bool) -> FrameColumn {
-    let cells = |p: &Lines| p.cells.get(c).map_or(0, Vec::len);
-    let total: usize = parts.iter().map(cells).sum();
-    let mut col = FrameColumn::default();
-    col.ids.reserve_exact(total);
-    let mut scratch = String::new();
-    let mut seen = 0;
-    for p in parts {
-        for &cell in p.cells.get(c).into_iter().flatten() {
-            let cell = cased(p.cell(text, cell), upper, &mut scratch);
-            let syms = &mut col.syms;
+/// One column being interned, chunk after chunk, in row order.
+struct ColumnWork {
+    /// The column.
+    c: usize,
+    /// Its place in the order columns are taken in (most distinct first).
+    rank: usize,
+    col: FrameColumn,
+    /// The next chunk to intern.
+    next: usize,
+    /// Rows the whole text is expected to have.
+    expected: usize,
+    scratch: String,
+}
+
+impl ColumnWork {
+    fn new(c: usize, rank: usize, expected: usize) -> Self {
+        let mut col = FrameColumn::default();
+        col.ids.reserve_exact(expected);
+        Self {
+            c,
+            rank,
+            col,
+            next: 0,
+            expected,
+            scratch: String::new(),
+        }
+    }
+
+    /// Interns the column's cells of `chunk`, the next one it needs.
+    fn add(&mut self, text: &str, chunk: &Lines) {
+        let upper = chunk.upper;
+        for &cell in chunk.cells.get(self.c).into_iter().flatten() {
+            let cell = cased(chunk.cell(text, cell), upper, &mut self.scratch);
+            let syms = &mut self.col.syms;
             let id = syms
                 .find_plain(cell.as_bytes())
                 .unwrap_or_else(|| syms.intern_text(cell));
-            col.ids.push(id);
-            seen += 1;
-            if seen == SAMPLE_CELLS && 2 * col.syms.len() >= seen {
+            self.col.ids.push(id);
+            let seen = self.col.ids.len();
+            if seen == SAMPLE_CELLS && 2 * self.col.syms.len() >= seen {
                 // Mostly distinct (ids, names): room for as many more as
                 // the first cells promise, so the table grows once rather
                 // than ten times, each a rehash of all it holds.
-                col.syms
-                    .reserve((total - seen).saturating_mul(col.syms.len()) / seen);
+                let more = self.expected.saturating_sub(seen);
+                self.col
+                    .syms
+                    .reserve(more.saturating_mul(self.col.syms.len()) / seen);
             }
         }
     }
-    col
 }
 
-/// The columns of `parts`, interned on two threads when `parallel`.
-fn intern_columns(
-    text: &str,
-    parts: &[Lines],
-    width: usize,
-    upper: bool,
-    parallel: bool,
-) -> Vec<FrameColumn> {
-    let column = |c: usize| intern_column(text, parts, c, upper);
-    if !parallel || width < 2 {
-        return (0..width).map(column).collect();
-    }
-    // The columns with the most distinct values in their first cells
-    // first, each taken by whichever thread is free.
-    let mut order: Vec<(usize, usize)> = (0..width)
-        .map(|c| (distinct_in_sample(text, parts, c), c))
-        .collect();
+/// The columns of `chunk` in the order they are taken: most distinct
+/// texts among their first [`SAMPLE_CELLS`] cells first.
+fn column_order(text: &str, chunk: &Lines) -> Vec<usize> {
+    let distinct = |c: usize| {
+        let sample = chunk.cells.get(c).map_or(&[][..], |v| {
+            v.get(..SAMPLE_CELLS.min(v.len())).unwrap_or_default()
+        });
+        let texts: std::collections::HashSet<&str> =
+            sample.iter().map(|&cell| chunk.cell(text, cell)).collect();
+        texts.len()
+    };
+    let width = chunk.names.as_ref().map_or(0, Vec::len);
+    let mut order: Vec<(usize, usize)> = (0..width).map(|c| (distinct(c), c)).collect();
     order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        while let Some(&(_, c)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-            done.push((c, column(c)));
-        }
-        done
-    };
-    let mut done = std::thread::scope(|s| {
-        let handle = s.spawn(work);
-        let mut mine = work();
-        mine.extend(crate::par::joined(handle));
-        mine
-    });
-    done.sort_by_key(|&(c, _)| c);
-    done.into_iter().map(|(_, col)| col).collect()
-}
-
-/// Distinct texts among the first [`SAMPLE_CELLS`] cells of column `c`.
-fn distinct_in_sample(text: &str, parts: &[Lines], c: usize) -> usize {
-    let Some(first) = parts.first() else {
-        return 0;
-    };
-    let sample = first.cells.get(c).map_or(&[][..], |v| {
-        v.get(..SAMPLE_CELLS.min(v.len())).unwrap_or_default()
-    });
-    let texts: std::collections::HashSet<&str> =
-        sample.iter().map(|&cell| first.cell(text, cell)).collect();
-    texts.len()
+    order.into_iter().map(|(_, c)| c).collect()
 }
 
 #[cfg(test)]
@@ -488,7 +460,7 @@ mod tests {
     }
 
     #[test]
-    fn halves_read_what_one_pass_reads() {
+    fn chunks_read_what_one_pass_reads() {
         let mut body = String::new();
         // More rows than a column's sample: ids columns get their room.
         for i in 0..1500 {
@@ -518,13 +490,32 @@ mod tests {
             (String::from("A,B\n1,2\n"), TextFormat::new()),
             (String::from("A,B\n"), TextFormat::new()),
         ];
+        // Chunks of one line, of a few lines, of a first small one then
+        // larger ones; on one thread and on two.
+        let plans = [
+            Plan::chunks(2, 0, 0),
+            Plan::chunks(2, 1, 100),
+            Plan::chunks(1, 50, 300),
+            Plan::chunks(2, 2000, 5000),
+        ];
         for (text, fmt) in &cases {
             for upper in [false, true] {
-                let one = read_inline_split(text, fmt, (upper, 0, 5), usize::MAX).unwrap();
-                let two = read_inline_split(text, fmt, (upper, 0, 5), 0).unwrap();
-                assert_eq!(everything(&one), everything(&two), "{text:?}");
+                let one = read_inline_planned(text, fmt, (upper, 0, 5), Plan::whole()).unwrap();
+                for plan in plans {
+                    let chunked = read_inline_planned(text, fmt, (upper, 0, 5), plan).unwrap();
+                    assert_eq!(everything(&one), everything(&chunked), "{plan:?} {text:?}");
+                }
             }
         }
+        // Without labels the width comes from the first record: one chunk.
+        let mut no_labels = TextFormat::new();
+        no_labels.labels = Labels::None;
+        let text = "\n\na,b\nc,d,e\nf\n";
+        let one = read_inline_planned(text, &no_labels, (false, 0, 1), Plan::whole()).unwrap();
+        let chunked =
+            read_inline_planned(text, &no_labels, (false, 0, 1), Plan::chunks(2, 0, 0)).unwrap();
+        assert_eq!(everything(&one), everything(&chunked));
+        assert_eq!(one.0.names, ["@1", "@2"]);
     }
 
     #[test]
