@@ -328,10 +328,14 @@ struct ColumnWork {
     /// Rows the whole text is expected to have.
     expected: usize,
     scratch: String,
+    /// For a column of few distinct values: the ids of its recent cells.
+    recent: Option<Recent>,
 }
 
 impl ColumnWork {
-    fn new(c: usize, rank: usize, expected: usize) -> Self {
+    /// Column `c`, taken `rank`th; `distinct`: texts among the first
+    /// [`SAMPLE_CELLS`] of its cells.
+    fn new(c: usize, rank: usize, distinct: usize, expected: usize) -> Self {
         let mut col = FrameColumn::default();
         col.ids.reserve_exact(expected);
         Self {
@@ -341,6 +345,7 @@ impl ColumnWork {
             next: 0,
             expected,
             scratch: String::new(),
+            recent: (distinct <= RECENT_SLOTS / 2).then(Recent::new),
         }
     }
 
@@ -348,11 +353,20 @@ impl ColumnWork {
     fn add(&mut self, text: &str, chunk: &Lines) {
         let upper = chunk.upper;
         for &cell in chunk.cells.get(self.c).into_iter().flatten() {
-            let cell = cased(chunk.cell(text, cell), upper, &mut self.scratch);
+            let raw = chunk.cell(text, cell);
+            let key = self.recent.as_ref().and_then(|_| Recent::key(raw));
+            if let Some(id) = key.and_then(|k| self.recent.as_ref()?.get(k)) {
+                self.col.ids.push(id);
+                continue;
+            }
+            let cell = cased(raw, upper, &mut self.scratch);
             let syms = &mut self.col.syms;
             let id = syms
                 .find_plain(cell.as_bytes())
                 .unwrap_or_else(|| syms.intern_text(cell));
+            if let (Some(recent), Some(k)) = (&mut self.recent, key) {
+                recent.put(k, id);
+            }
             self.col.ids.push(id);
             let seen = self.col.ids.len();
             if seen == SAMPLE_CELLS && 2 * self.col.syms.len() >= seen {
@@ -368,9 +382,60 @@ impl ColumnWork {
     }
 }
 
-/// The columns of `chunk` in the order they are taken: most distinct
-/// texts among their first [`SAMPLE_CELLS`] cells first.
-fn column_order(text: &str, chunk: &Lines) -> Vec<usize> {
+/// Slots of a [`Recent`] cache.
+const RECENT_SLOTS: usize = 256;
+
+/// The ids of recently seen short cells, by their bytes: a column of few
+/// values (`ACCESS`, country codes) finds most cells here, without
+/// upper-casing, parsing, hashing or comparing texts. A cell of at most
+/// 16 bytes is its own key, so a hit needs no check.
+struct Recent {
+    slots: Box<[(RecentKey, u32)]>,
+}
+
+/// A cell's bytes, zero-padded, and its length plus one (0: empty slot).
+type RecentKey = (u128, u8);
+
+impl Recent {
+    fn new() -> Self {
+        Self {
+            slots: vec![((0, 0), 0); RECENT_SLOTS].into_boxed_slice(),
+        }
+    }
+
+    /// The key of `cell`, if it is short enough to be one.
+    fn key(cell: &str) -> Option<RecentKey> {
+        let bytes = cell.as_bytes();
+        let mut buf = [0u8; 16];
+        buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some((
+            u128::from_le_bytes(buf),
+            u8::try_from(bytes.len() + 1).ok()?,
+        ))
+    }
+
+    fn slot(&self, (bits, len): RecentKey) -> usize {
+        let mixed = (bits as u64 ^ (bits >> 64) as u64 ^ u64::from(len))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mixed >> 56) as usize % self.slots.len().max(1)
+    }
+
+    fn get(&self, key: RecentKey) -> Option<u32> {
+        let &(k, id) = self.slots.get(self.slot(key))?;
+        (k == key).then_some(id)
+    }
+
+    fn put(&mut self, key: RecentKey, id: u32) {
+        let at = self.slot(key);
+        if let Some(slot) = self.slots.get_mut(at) {
+            *slot = (key, id);
+        }
+    }
+}
+
+/// The columns of `chunk` in the order they are taken, each with its
+/// distinct texts among its first [`SAMPLE_CELLS`] cells: most first.
+fn column_order(text: &str, chunk: &Lines) -> Vec<(usize, usize)> {
     let distinct = |c: usize| {
         let sample = chunk.cells.get(c).map_or(&[][..], |v| {
             v.get(..SAMPLE_CELLS.min(v.len())).unwrap_or_default()
@@ -382,7 +447,7 @@ fn column_order(text: &str, chunk: &Lines) -> Vec<usize> {
     let width = chunk.names.as_ref().map_or(0, Vec::len);
     let mut order: Vec<(usize, usize)> = (0..width).map(|c| (distinct(c), c)).collect();
     order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    order.into_iter().map(|(_, c)| c).collect()
+    order.into_iter().map(|(d, c)| (c, d)).collect()
 }
 
 #[cfg(test)]
@@ -516,6 +581,50 @@ mod tests {
             read_inline_planned(text, &no_labels, (false, 0, 1), Plan::chunks(2, 0, 0)).unwrap();
         assert_eq!(everything(&one), everything(&chunked));
         assert_eq!(one.0.names, ["@1", "@2"]);
+    }
+
+    #[test]
+    fn columns_of_few_values_read_each_cell_as_written() {
+        // A hundred values in the first rows (the column gets a cache of
+        // recent cells), then many more, of up to 16 bytes and beyond,
+        // lower case (upper-cased as read), numbers, empty cells.
+        let value = |i: usize| match i % 7 {
+            0 => format!("v{}", i % 100),
+            1 => "x".repeat(i % 20 + 1),
+            2 => format!("{}", i % 300),
+            3 => format!("0{}", i % 300),
+            4 => format!("abcdefghijklmno{}", i % 30),
+            5 => format!("ü{}", i % 500),
+            _ => format!("W{i}"),
+        };
+        let rows: Vec<String> = (0..1024)
+            .map(|i| value(i % 100))
+            .chain((0..5000).map(value))
+            .collect();
+        let text = format!("A\n{}\n", rows.join("\n"));
+        for upper in [false, true] {
+            let (f, _) = read_inline(&text, &TextFormat::new(), upper, 0, 1).unwrap();
+            // What interning each cell in turn gives (`02` is `2` once
+            // `2` is in: numbers are one value, as in Qlik).
+            let mut syms = crate::model::Symbols::default();
+            let want: Vec<String> = rows
+                .iter()
+                .map(|v| {
+                    let v = if upper { v.to_uppercase() } else { v.clone() };
+                    let id = syms.intern_text(&v);
+                    syms.get(id).unwrap_or_default().text().into_owned()
+                })
+                .collect();
+            let got: Vec<String> = (0..f.rows)
+                .map(|r| f.value(0, r).text().into_owned())
+                .collect();
+            let wrong = got.iter().zip(&want).position(|(g, w)| g != w);
+            assert_eq!(wrong, None, "upper {upper}");
+            assert_eq!(got.len(), want.len());
+        }
+        assert!(Recent::key(&"x".repeat(16)).is_some());
+        assert!(Recent::key(&"x".repeat(17)).is_none());
+        assert_ne!(Recent::key(""), Recent::key("\0"));
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl<'t, 'f> Board<'t, 'f> {
                     state.idle = column_order(self.text, &chunk)
                         .into_iter()
                         .enumerate()
-                        .map(|(rank, c)| ColumnWork::new(c, rank, expected))
+                        .map(|(rank, (c, distinct))| ColumnWork::new(c, rank, distinct, expected))
                         .collect();
                 }
                 state.chunks.push(Arc::new(chunk));
