@@ -135,6 +135,9 @@ impl<'m> Listed<'m> {
             };
             let before = out.items.len();
             let text_only = symbols.holds_only_text();
+            // Texts already in normal form need no trimming or
+            // upper-casing, nor a copy.
+            let plain = symbols.texts_are_plain_upper();
             for id in sec.present(field).iter() {
                 let Ok(symbol) = u32::try_from(id) else {
                     continue;
@@ -142,6 +145,18 @@ impl<'m> Listed<'m> {
                 let Some(raw) = symbols.text(symbol) else {
                     continue;
                 };
+                if plain {
+                    if !(raw.is_empty() || raw == "*" || star == Some(raw.as_ref())) {
+                        out.items.push(Item {
+                            class,
+                            field,
+                            symbol,
+                            own: None,
+                            origin: true,
+                        });
+                    }
+                    continue;
+                }
                 let trimmed = raw.trim();
                 if trimmed.is_empty() || trimmed == "*" || star == Some(trimmed) {
                     continue;

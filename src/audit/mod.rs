@@ -416,8 +416,9 @@ impl Audit {
         std::thread::scope(|s| {
             // The script's own checks need no grants: made beside them.
             let checks = s.spawn(|| findings::checks(app, opts, &ev));
+            let listing = s.spawn(|| listed::Listed::of(ev.security(), app.star.as_deref()));
             let index = ev.match_index();
-            let listed = listed::Listed::of(ev.security(), app.star.as_deref());
+            let listed = crate::par::joined(listing);
             let grouping = listed.group(&index, halves_from);
             let mut quiet = |_: usize, _: usize| {};
             Self::decided(

@@ -563,6 +563,21 @@ impl Symbols {
         matches!(self.store, Store::Texts { .. }) || self.is_empty()
     }
 
+    /// True when every value is a text that is ASCII, without lower-case
+    /// letters and without white space: each is then its own trimmed,
+    /// upper-cased form (a column of user ids, checked in one pass over
+    /// the texts end to end, not text by text).
+    pub fn texts_are_plain_upper(&self) -> bool {
+        match &self.store {
+            Store::Texts { bytes, .. } => bytes.as_bytes().chunks(64).all(|block| {
+                !block.iter().fold(false, |odd, &b| {
+                    odd | !b.is_ascii() | b.is_ascii_lowercase() | b.is_ascii_whitespace()
+                })
+            }),
+            _ => false,
+        }
+    }
+
     /// True when the values are a run of consecutive integers in load
     /// order (stored as the first alone: cloning is free).
     pub fn is_run(&self) -> bool {
@@ -1034,6 +1049,32 @@ mod tests {
         assert!(!store(&["1", "ANN", "01"]).has_lower_case());
         assert!(store(&["1", "ann"]).has_lower_case());
         assert!(!store(&["1", "2"]).has_lower_case());
+        // Past the first blocks of the texts end to end.
+        let mut ids: Vec<String> = (0..100).map(|i| format!("USER{i}")).collect();
+        assert!(!store(&ids.iter().map(String::as_str).collect::<Vec<_>>()).has_lower_case());
+        ids.push(String::from("USEr"));
+        assert!(store(&ids.iter().map(String::as_str).collect::<Vec<_>>()).has_lower_case());
+    }
+
+    #[test]
+    fn plain_upper_texts_are_their_own_normal_form() {
+        let store = |texts: &[String]| {
+            let mut s = Symbols::default();
+            for t in texts {
+                s.intern_text(t);
+            }
+            s
+        };
+        let ids: Vec<String> = (0..100).map(|i| format!("DOM\\USER{i}")).collect();
+        assert!(store(&ids).texts_are_plain_upper());
+        for odd in ["USEr", " USER", "USER ", "A B", "A\tB", "É", ""] {
+            let mut texts = ids.clone();
+            texts.push(String::from(odd));
+            let plain = odd.is_empty();
+            assert_eq!(store(&texts).texts_are_plain_upper(), plain, "{odd:?}");
+        }
+        // Numbers are not texts of a text store.
+        assert!(!store(&[String::from("1"), String::from("A")]).texts_are_plain_upper());
     }
 
     #[test]
