@@ -135,8 +135,8 @@ impl<'m> Listed<'m> {
             };
             let before = out.items.len();
             let text_only = symbols.holds_only_text();
-            // Texts already in normal form need no trimming or
-            // upper-casing, nor a copy.
+            // Texts already in normal form need no trimming, upper-casing
+            // or comparing, one by one.
             let plain = symbols.texts_are_plain_upper();
             for id in sec.present(field).iter() {
                 let Ok(symbol) = u32::try_from(id) else {
@@ -145,24 +145,16 @@ impl<'m> Listed<'m> {
                 let Some(raw) = symbols.text(symbol) else {
                     continue;
                 };
-                if plain {
-                    if !(raw.is_empty() || raw == "*" || star == Some(raw.as_ref())) {
-                        out.items.push(Item {
-                            class,
-                            field,
-                            symbol,
-                            own: None,
-                            origin: true,
-                        });
-                    }
-                    continue;
-                }
-                let trimmed = raw.trim();
+                let trimmed = if plain { raw.as_ref() } else { raw.trim() };
                 if trimmed.is_empty() || trimmed == "*" || star == Some(trimmed) {
                     continue;
                 }
-                let value = normal_form(&raw);
-                let origin = value.as_ref() == raw.as_ref();
+                let value = if plain {
+                    Cow::Borrowed(trimmed)
+                } else {
+                    normal_form(&raw)
+                };
+                let origin = plain || value.as_ref() == raw.as_ref();
                 // A number's text is made on each request: keep it once.
                 let own = if origin && text_only {
                     None

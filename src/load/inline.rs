@@ -91,7 +91,7 @@ fn read_inline_planned(
     let mut names = first.names;
     for chunk in read.chunks {
         rows += chunk.rows;
-        ragged.extend(chunk.ragged.iter().map(Ragged::clone));
+        ragged.extend(chunk.ragged.iter().cloned());
         if names.is_none() {
             names.clone_from(&chunk.names);
         }
@@ -587,7 +587,7 @@ mod tests {
     fn columns_of_few_values_read_each_cell_as_written() {
         // A hundred values in the first rows (the column gets a cache of
         // recent cells), then many more, of up to 16 bytes and beyond,
-        // lower case (upper-cased as read), numbers, empty cells.
+        // lower case (upper-cased as read), numbers with leading zeros.
         let value = |i: usize| match i % 7 {
             0 => format!("v{}", i % 100),
             1 => "x".repeat(i % 20 + 1),
