@@ -105,14 +105,19 @@ pub(crate) fn normal_form(text: &str) -> Cow<'_, str> {
 /// million user ids are checked by `check`), char by char otherwise.
 pub(crate) fn has_lower_case(text: &str) -> bool {
     if text.is_ascii() {
-        // By blocks, each folded without a branch per byte, so the scan
-        // of a million user ids end to end runs vectorised.
-        text.as_bytes()
-            .chunks(64)
-            .any(|block| block.iter().fold(false, |l, b| l | b.is_ascii_lowercase()))
+        any_byte(text.as_bytes(), |b| b.is_ascii_lowercase())
     } else {
         text.chars().any(char::is_lowercase)
     }
+}
+
+/// True when some byte of `bytes` is `odd`. By blocks, each folded
+/// without a branch per byte, so a scan of a million user ids end to end
+/// runs vectorised.
+pub(crate) fn any_byte(bytes: &[u8], odd: impl Fn(u8) -> bool) -> bool {
+    bytes
+        .chunks(64)
+        .any(|block| block.iter().fold(false, |any, &b| any | odd(b)))
 }
 
 fn is_upper_ascii(text: &str) -> bool {

@@ -569,10 +569,8 @@ impl Symbols {
     /// the texts end to end, not text by text).
     pub fn texts_are_plain_upper(&self) -> bool {
         match &self.store {
-            Store::Texts { bytes, .. } => bytes.as_bytes().chunks(64).all(|block| {
-                !block.iter().fold(false, |odd, &b| {
-                    odd | !b.is_ascii() | b.is_ascii_lowercase() | b.is_ascii_whitespace()
-                })
+            Store::Texts { bytes, .. } => !crate::names::any_byte(bytes.as_bytes(), |b| {
+                !b.is_ascii() | b.is_ascii_lowercase() | b.is_ascii_whitespace()
             }),
             _ => false,
         }
