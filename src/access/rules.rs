@@ -202,7 +202,7 @@ pub use index::{MatchIndex, Matcher, Named, Origin};
 /// How a security symbol counts in a cell: classified once per field, so
 /// that matching and expanding never compare text per row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Cell {
+pub(super) enum Cell {
     /// NULL, or blank text.
     Blank,
     /// Blank text that is also the `Star is` value: blank where identities
@@ -1415,23 +1415,41 @@ fn compile<'a>(
 }
 
 /// How each symbol of `field` counts in a cell (see [`Cell`]).
-fn classify(model: &Model, field: FieldId, wildcards: &[String]) -> Vec<Cell> {
-    model.symbols(field).map_or(Vec::new(), |s| {
-        s.texts()
-            .map(|(_, text)| {
-                let wild = wildcards.iter().any(|w| *w == text);
-                if text.trim().is_empty() {
-                    if wild { Cell::BlankWild } else { Cell::Blank }
-                } else if wild {
-                    Cell::Wild
-                } else if text == "*" {
-                    Cell::Star
-                } else {
-                    Cell::Value
-                }
-            })
-            .collect()
-    })
+pub(super) fn classify(model: &Model, field: FieldId, wildcards: &[String]) -> Vec<Cell> {
+    let cell = |text: &str| {
+        let wild = wildcards.iter().any(|w| w == text);
+        if text.trim().is_empty() {
+            if wild { Cell::BlankWild } else { Cell::Blank }
+        } else if wild {
+            Cell::Wild
+        } else if text == "*" {
+            Cell::Star
+        } else {
+            Cell::Value
+        }
+    };
+    let Some(s) = model.symbols(field) else {
+        return Vec::new();
+    };
+    if s.texts_are_plain_upper() {
+        // No text holds white space: only the empty text, `*` and the
+        // wildcards are not values, looked up rather than a million texts
+        // compared.
+        let mut cells = vec![Cell::Value; s.len()];
+        for special in ["", "*"]
+            .into_iter()
+            .chain(wildcards.iter().map(String::as_str))
+        {
+            if let Some(c) = s
+                .find_text(special)
+                .and_then(|id| cells.get_mut(id as usize))
+            {
+                *c = cell(special);
+            }
+        }
+        return cells;
+    }
+    s.texts().map(|(_, text)| cell(&text)).collect()
 }
 
 fn has_lower_case(model: &Model) -> bool {

@@ -668,3 +668,48 @@ fn the_json_report_follows_the_contract() {
         r#"{"identity":{"userid":"NOBODY","email":null,"groups":[]},"decision":"denied","reason":"no-matching-row","access":null,"matched_rows":[],"reduction":{},"omitted":[],"tables":{},"notes":[]}"#
     );
 }
+
+#[test]
+fn cells_are_classified_alike_whatever_the_column_holds() {
+    use rules::{Cell, classify};
+    // `ALL` and the blank text are each tried as the `Star is` value; the
+    // lower-case text makes the column no longer plain upper-case ASCII,
+    // so both ways of classifying are compared.
+    let star = |w: &[&str]| -> Vec<String> { w.iter().map(|s| s.to_string()).collect() };
+    for extra in [None, Some("lower")] {
+        for (wild, expected) in [
+            (
+                star(&["*"]),
+                [Cell::Value, Cell::Wild, Cell::Value, Cell::Blank],
+            ),
+            (
+                star(&["*", "ALL"]),
+                [Cell::Value, Cell::Wild, Cell::Wild, Cell::Blank],
+            ),
+            (
+                star(&[""]),
+                [Cell::Value, Cell::Star, Cell::Value, Cell::BlankWild],
+            ),
+        ] {
+            let mut texts = vec!["U1", "*", "ALL", ""];
+            texts.extend(extra);
+            let rows: Vec<[&str; 1]> = texts.iter().map(|t| [*t]).collect();
+            let rows: Vec<&[&str]> = rows.iter().map(|r| r.as_slice()).collect();
+            let model = ModelBuilder::new().table("SA", &["USERID"], &rows).build();
+            let field = model.find_field("USERID").unwrap();
+            let cells = classify(&model, field, &wild);
+            assert_eq!(
+                cells.get(..4),
+                Some(expected.as_slice()),
+                "{wild:?} {extra:?}"
+            );
+            assert_eq!(
+                cells.get(4..).unwrap_or_default(),
+                match extra {
+                    Some(_) => &[Cell::Value][..],
+                    None => &[][..],
+                }
+            );
+        }
+    }
+}

@@ -513,6 +513,12 @@ impl Symbols {
         self.find(Key::of(value)?)
     }
 
+    /// The id of the text `text` if the field holds it as a text (not as
+    /// a number): a few special texts looked up in a million.
+    pub fn find_text(&self, text: &str) -> Option<u32> {
+        self.find(Key::Text(text))
+    }
+
     /// The value behind an id (`None` for [`NULL`] or an unknown id).
     pub fn get(&self, id: u32) -> Option<Value> {
         match &self.store {
@@ -569,8 +575,10 @@ impl Symbols {
     /// the texts end to end, not text by text).
     pub fn texts_are_plain_upper(&self) -> bool {
         match &self.store {
+            // Graphic ASCII only: `trim` also takes the vertical tab, which
+            // `is_ascii_whitespace` does not count.
             Store::Texts { bytes, .. } => !crate::names::any_byte(bytes.as_bytes(), |b| {
-                !b.is_ascii() | b.is_ascii_lowercase() | b.is_ascii_whitespace()
+                !b.is_ascii_graphic() | b.is_ascii_lowercase()
             }),
             _ => false,
         }
@@ -1065,7 +1073,7 @@ mod tests {
         };
         let ids: Vec<String> = (0..100).map(|i| format!("DOM\\USER{i}")).collect();
         assert!(store(&ids).texts_are_plain_upper());
-        for odd in ["USEr", " USER", "USER ", "A B", "A\tB", "É", ""] {
+        for odd in ["USEr", " USER", "USER ", "A B", "A\tB", "\u{b}", "É", ""] {
             let mut texts = ids.clone();
             texts.push(String::from(odd));
             let plain = odd.is_empty();
