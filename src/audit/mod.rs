@@ -1066,7 +1066,14 @@ struct Interner {
     /// large security table).
     index: HashTable<(u32, u32)>,
     seqs: Seqs,
+    /// Numbers (plus one) of the sequences `[1, x]` for small `x`, by `x`:
+    /// most content keys are one table's rows of one class, found here
+    /// without hashing (a million users, a few hundred classes).
+    pairs: Vec<u32>,
 }
+
+/// Sequences `[1, x]` from `x` this large are hashed like the others.
+const PAIRS_BELOW: u32 = 1 << 16;
 
 impl Interner {
     fn len(&self) -> usize {
@@ -1079,6 +1086,25 @@ impl Interner {
 
     /// The number of `seq`, added if new.
     fn intern(&mut self, seq: &[u32]) -> usize {
+        if let [1, x] = *seq
+            && x < PAIRS_BELOW
+        {
+            let at = x as usize;
+            if self.pairs.len() <= at {
+                self.pairs.resize(at + 1, 0);
+            }
+            let n = self.seqs.len();
+            if let Some(slot) = self.pairs.get_mut(at) {
+                if let Some(i) = slot.checked_sub(1) {
+                    return i as usize;
+                }
+                if let Ok(id) = u32::try_from(n + 1) {
+                    *slot = id;
+                    self.seqs.push(seq);
+                    return n;
+                }
+            }
+        }
         let tag = tag(FixedState::default().hash_one(seq));
         let found = self.index.find(spread(tag), |&(i, t)| {
             t == tag && self.get(i as usize) == seq

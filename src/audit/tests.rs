@@ -509,3 +509,31 @@ fn grants_decided_on_two_threads_are_those_of_one() {
         assert!(run(from) == one, "split from {from} grants differs");
     }
 }
+
+#[test]
+fn sequences_are_numbered_by_first_appearance_however_found() {
+    // Pairs `[1, x]` below the bound are found by `x`, the rest hashed:
+    // both ways number each distinct sequence once, in order.
+    let big = PAIRS_BELOW;
+    let seqs: Vec<Vec<u32>> = vec![
+        vec![1, 7],
+        vec![1, big],
+        vec![2, 7],
+        vec![1, 0],
+        vec![1, 7],
+        vec![1, big],
+        vec![],
+        vec![1],
+        vec![1, 7, 0],
+        vec![1, big - 1],
+        vec![1, 0],
+        vec![],
+    ];
+    let mut keys = Interner::default();
+    let numbers: Vec<usize> = seqs.iter().map(|s| keys.intern(s)).collect();
+    assert_eq!(numbers, [0, 1, 2, 3, 0, 1, 4, 5, 6, 7, 3, 4]);
+    for (s, &n) in seqs.iter().zip(&numbers) {
+        assert_eq!(keys.get(n), s.as_slice());
+    }
+    assert_eq!(keys.len(), 8);
+}
