@@ -658,6 +658,19 @@ impl<'a> Evaluator<'a> {
         self.wildcards.iter().any(|w| w == text)
     }
 
+    /// Per symbol of security field `field`, whether a cell holding it is
+    /// blank: what matching takes to name nobody. Classified once with the
+    /// rules, for identity and reduction fields; `None` for other fields.
+    pub fn blank_symbols(&self, field: FieldId) -> Option<Vec<bool>> {
+        let cells = self.rules.cells.get(&field)?;
+        Some(
+            cells
+                .iter()
+                .map(|c| matches!(c, Cell::Blank | Cell::BlankWild))
+                .collect(),
+        )
+    }
+
     /// The security tables as compared (under the `--uppercase` mode).
     pub fn security(&self) -> &Model {
         self.rules.sec.as_ref()

@@ -713,3 +713,39 @@ fn cells_are_classified_alike_whatever_the_column_holds() {
         }
     }
 }
+
+#[test]
+fn blank_symbols_are_those_that_name_nobody() {
+    let mut app = app(
+        ModelBuilder::new().table(
+            "SA",
+            &["ACCESS", "USERID", "COUNTRY"],
+            &[
+                &["USER", "U", "US"],
+                &["USER", " ", "US"],
+                &["USER", "", "US"],
+                &["USER", "*", "US"],
+            ],
+        ),
+        sales(),
+    );
+    // A blank `Star is` value stays blank where identities are matched.
+    app.star = Some(String::from(" "));
+    let qv = Options {
+        product: Product::QlikView,
+        ..Options::default()
+    };
+    for opts in [Options::default(), qv] {
+        let ev = Evaluator::new(&app, opts);
+        let sec = ev.security();
+        let userid = sec.find_field("USERID").unwrap();
+        assert_eq!(
+            ev.blank_symbols(userid),
+            Some(vec![false, true, true, false])
+        );
+        let country = sec.find_field("COUNTRY").unwrap();
+        assert_eq!(ev.blank_symbols(country), Some(vec![false]));
+        let access = sec.find_field("ACCESS").unwrap();
+        assert_eq!(ev.blank_symbols(access), None, "neither identity nor value");
+    }
+}

@@ -633,7 +633,9 @@ fn identity_cells(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
                 continue;
             };
             let Some(col) = table.column(f) else { continue };
-            let blanks = per_symbol(sec, f, |t| is_blank(Some(t)));
+            let blanks = ev
+                .blank_symbols(f)
+                .unwrap_or_else(|| per_symbol(sec, f, |t| is_blank(Some(t))));
             let blank: Vec<usize> = (0..col.len())
                 .filter(|&r| col.get(r).is_none_or(|&id| holds(&blanks, id, true)))
                 .collect();
