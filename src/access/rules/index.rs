@@ -197,7 +197,8 @@ struct TableIndex<'r> {
     rows: usize,
     /// Per row, its class: made when a key first has rows here (a table
     /// whose rows name groups alone is never asked, user by user).
-    class: OnceLock<Vec<u32>>,
+    /// `None` when the table's one content column is that.
+    class: OnceLock<Option<Vec<u32>>>,
 }
 
 impl TableIndex<'_> {
@@ -205,6 +206,11 @@ impl TableIndex<'_> {
         let class = self
             .class
             .get_or_init(|| row_classes(&self.content, self.rows));
+        let class = match (class, self.content.as_slice()) {
+            (Some(made), _) => made.as_slice(),
+            (None, [one]) => one,
+            (None, _) => &[],
+        };
         class.get(r as usize).copied().unwrap_or(u32::MAX)
     }
 }
@@ -366,12 +372,13 @@ impl<'r> MatchIndex<'r> {
 
 /// The class of each of `rows` rows whose cells are `columns`: rows with
 /// equal cells have the same class, numbered in order of first row (one
-/// column: its symbol ids are the classes).
-fn row_classes(columns: &[&[u32]], rows: usize) -> Vec<u32> {
+/// column: its symbol ids are the classes, and `None` says so).
+fn row_classes(columns: &[&[u32]], rows: usize) -> Option<Vec<u32>> {
     let cell = |c: &[u32], r: usize| c.get(r).copied().unwrap_or(crate::model::NULL);
-    match columns {
-        [] => vec![0; rows],
-        [one] => (0..rows).map(|r| cell(one, r)).collect(),
+    match *columns {
+        [] => Some(vec![0; rows]),
+        [one] if one.len() == rows => None,
+        [one] => Some((0..rows).map(|r| cell(one, r)).collect()),
         _ => {
             let hasher = FixedState::default();
             let hash = |r: usize| {
@@ -399,7 +406,7 @@ fn row_classes(columns: &[&[u32]], rows: usize) -> Vec<u32> {
                 };
                 out.push(class);
             }
-            out
+            Some(out)
         }
     }
 }
