@@ -27,23 +27,40 @@ use crate::access::{MatchIndex, Named, Origin};
 use crate::model::{FieldId, Model};
 use crate::names::{Email, GroupName, Identity, UserId, normal_form};
 
+/// A listed item with the class and first 15 bytes of its value (see
+/// [`Listed::ranked`]): items are ordered on those, held inline, and on
+/// their texts only when those are equal.
+#[derive(Clone, Copy, Debug)]
+struct Ranked {
+    prefix: [u8; 16],
+    item: u32,
+}
+
+impl Ranked {
+    /// The prefix as a number: a smaller one means a smaller identity,
+    /// equal ones say nothing.
+    fn key(self) -> u128 {
+        u128::from_be_bytes(self.prefix)
+    }
+}
+
 /// The first identities of a key in audit order (most keys have one: no
 /// vector for them).
 #[derive(Clone, Debug)]
 enum First {
-    One(u32),
-    Many(Vec<u32>),
+    One(Ranked),
+    Many(Vec<Ranked>),
 }
 
 impl First {
-    fn as_slice(&self) -> &[u32] {
+    fn as_slice(&self) -> &[Ranked] {
         match self {
             First::One(i) => std::slice::from_ref(i),
             First::Many(v) => v,
         }
     }
 
-    fn least(&self) -> Option<u32> {
+    fn least(&self) -> Option<Ranked> {
         self.as_slice().first().copied()
     }
 }
@@ -264,30 +281,20 @@ impl<'m> Listed<'m> {
             first,
             identities,
         } = keyed;
-        // Grants in order of their first identity: sorted on a prefix of
-        // it held inline (a million keys when each user's rows differ in
-        // more than the user id), comparing whole texts only on equal
-        // prefixes.
+        // Grants in order of their first identity (a million keys when
+        // each user's rows differ in more than the user id).
         let least = |k: usize| first.get(k).and_then(First::least);
         let item = |i: u32| self.items.get(i as usize);
-        let mut order: Vec<(u128, u32, usize)> = (0..keys.len())
-            .filter_map(|k| {
-                let i = least(k)?;
-                Some((self.prefix(item(i)?), i, k))
-            })
+        let mut order: Vec<(Ranked, usize)> = (0..keys.len())
+            .filter_map(|k| Some((least(k)?, k)))
             .collect();
-        order.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| match (item(a.1), item(b.1)) {
-                (Some(x), Some(y)) => self.cmp(x, y),
-                _ => a.1.cmp(&b.1),
-            })
-        });
-        let by_use: Vec<usize> = order.into_iter().map(|(_, _, k)| k).collect();
+        order.sort_unstable_by(|a, b| self.order(a.0, b.0));
+        let by_use: Vec<usize> = order.into_iter().map(|(_, k)| k).collect();
         // Each grant is decided on the rows of its first identity.
         let mut matcher = index.matcher();
         let mut rows = Seqs::default();
         for &k in &by_use {
-            match least(k).and_then(item) {
+            match least(k).and_then(|r| item(r.item)) {
                 Some(first) => {
                     let text = self.text(first);
                     rows.push(matcher.key_named(first.class.named(&text), self.origin(first)));
@@ -312,7 +319,7 @@ impl<'m> Listed<'m> {
             let lists = grants.filter_map(|g| first.get(g).map(First::as_slice));
             first_of(lists, |&a, &b| self.before(a, b))
                 .into_iter()
-                .filter_map(|&i| self.items.get(i as usize))
+                .filter_map(|r| self.items.get(r.item as usize))
                 .map(|item| self.label(item))
                 .collect()
         };
@@ -357,7 +364,11 @@ impl<'m> Listed<'m> {
             matcher.key_named(item.class.named(&text), self.origin(item));
             let k = out.keys.intern(matcher.content());
             let service = item.class == Class::User && super::is_service_account(&text);
-            self.count(&mut out, k, (1, !service), First::One(i));
+            let ranked = Ranked {
+                prefix: prefix(item.class, &text),
+                item: i,
+            };
+            self.count(&mut out, k, (1, !service), First::One(ranked));
         }
         out
     }
@@ -408,36 +419,45 @@ impl<'m> Listed<'m> {
         }
     }
 
-    /// The class and the first 15 bytes of the value, as a number in
-    /// [`Listed::cmp`] order: a smaller prefix means a smaller identity,
-    /// equal prefixes say nothing.
-    fn prefix(&self, item: &Item) -> u128 {
-        let mut bytes = [0u8; 16];
-        if let Some((class, rest)) = bytes.split_first_mut() {
-            *class = item.class as u8;
-            for (b, t) in rest.iter_mut().zip(self.text(item).bytes()) {
-                *b = t;
-            }
-        }
-        u128::from_be_bytes(bytes)
-    }
-
-    /// Adds item `i` to `few`, the first items of a grant in audit order,
-    /// when it is among them.
-    fn keep_first(&self, few: &mut First, i: u32) {
+    /// Adds `r` to `few`, the first items of a grant in audit order, when
+    /// it is among them.
+    fn keep_first(&self, few: &mut First, r: Ranked) {
         if let First::One(j) = *few {
             *few = First::Many(vec![j]);
         }
         if let First::Many(few) = few {
-            keep_first(few, i, |a, b| self.before(a, b));
+            keep_first(few, r, |a, b| self.before(a, b));
         }
     }
 
-    /// Item `a` comes before item `b` in audit order.
-    fn before(&self, a: u32, b: u32) -> bool {
-        match (self.items.get(a as usize), self.items.get(b as usize)) {
-            (Some(x), Some(y)) => self.cmp(x, y) == Ordering::Less,
-            _ => false,
+    /// Audit order of two items: on their prefixes, then their texts.
+    fn order(&self, a: Ranked, b: Ranked) -> Ordering {
+        a.key().cmp(&b.key()).then_with(|| {
+            match (
+                self.items.get(a.item as usize),
+                self.items.get(b.item as usize),
+            ) {
+                (Some(x), Some(y)) => self.cmp(x, y),
+                _ => a.item.cmp(&b.item),
+            }
+        })
+    }
+
+    /// `a` comes before `b` in audit order.
+    fn before(&self, a: Ranked, b: Ranked) -> bool {
+        self.order(a, b) == Ordering::Less
+    }
+}
+
+/// The class and the first 15 bytes of the value `text`, in
+/// [`Listed::cmp`] order (see [`Ranked::key`]).
+fn prefix(class: Class, text: &str) -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    if let Some((c, rest)) = bytes.split_first_mut() {
+        *c = class as u8;
+        for (b, t) in rest.iter_mut().zip(text.bytes()) {
+            *b = t;
         }
     }
+    bytes
 }

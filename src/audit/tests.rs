@@ -312,6 +312,34 @@ fn summary_names_each_identity_once_and_the_first_ones_in_order() {
     );
 }
 
+/// Names alike in their first 15 bytes (what identities are first
+/// compared on) are ordered on the rest.
+#[test]
+fn the_first_ones_are_named_by_whole_names() {
+    let table: Vec<Vec<String>> = (0..25)
+        .rev()
+        .map(|u| {
+            ["USER", &format!("CORP.DIVISION.USER-{u:02}"), "XX"]
+                .map(String::from)
+                .to_vec()
+        })
+        .collect();
+    let body = rows(&table);
+    let sec = ModelBuilder::new().table("SA", &["ACCESS", "USERID", "COUNTRY"], &slices(&body));
+    let data = ModelBuilder::new().table("Sales", &["COUNTRY"], &[&["US"]]);
+    let app = app(sec, data);
+    assert_eq!(summary_is_the_audit(&app), Ok(()));
+    let summary = Audit::run_summary(&app, &Options::default());
+    let text = serde_json::to_string(&summary.findings).unwrap_or_default();
+    assert!(
+        text.contains("25 identities are denied")
+            && text.contains("`CORP.DIVISION.USER-00`, `CORP.DIVISION.USER-01`")
+            && text.contains("`CORP.DIVISION.USER-09`")
+            && !text.contains("USER-10`"),
+        "the first ten by name: {text}"
+    );
+}
+
 /// Users whose rows differ only in `USERID` share a grant, decided on the
 /// rows of the first of them (where findings on it point). Findings that
 /// name the users of several grants: `fixtures/findings/strict-exclusion-denied`.
