@@ -317,7 +317,7 @@ impl Scope<'_> {
 /// Per security symbol, the application symbols it matches (SPEC §5.3), as
 /// one list: the matches of symbol `s` are `items[start[s]..start[s + 1]]`.
 #[derive(Debug, Default)]
-struct Csr {
+pub(super) struct Csr {
     start: Vec<u32>,
     items: Vec<u32>,
 }
@@ -325,7 +325,7 @@ struct Csr {
 impl Csr {
     /// `items` grouped by key (keys below `n`), each group in the order
     /// given: a counting sort.
-    fn grouped(n: usize, items: impl Iterator<Item = (u32, u32)> + Clone) -> Self {
+    pub(super) fn grouped(n: usize, items: impl Iterator<Item = (u32, u32)> + Clone) -> Self {
         let mut start = vec![0u32; n + 1];
         for (key, _) in items.clone() {
             if let Some(s) = start.get_mut(key as usize + 1) {
@@ -338,20 +338,25 @@ impl Csr {
                 *s += prev;
             }
         }
-        let mut fill = start.clone();
+        // Each group filled from its start, which then moves to its end:
+        // the next group's start, put back in place after.
         let mut out = vec![0u32; start.last().copied().unwrap_or(0) as usize];
         for (key, item) in items {
-            if let Some(f) = fill.get_mut(key as usize)
+            if let Some(f) = start.get_mut(key as usize)
                 && let Some(slot) = out.get_mut(*f as usize)
             {
                 *slot = item;
                 *f += 1;
             }
         }
+        start.rotate_right(1);
+        if let Some(first) = start.first_mut() {
+            *first = 0;
+        }
         Self { start, items: out }
     }
 
-    fn get(&self, i: u32) -> &[u32] {
+    pub(super) fn get(&self, i: u32) -> &[u32] {
         let i = i as usize;
         match (self.start.get(i), self.start.get(i + 1)) {
             (Some(&a), Some(&b)) => self.items.get(a as usize..b as usize).unwrap_or(&[]),

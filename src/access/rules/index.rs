@@ -262,25 +262,29 @@ impl<'r> MatchIndex<'r> {
                     rows: Csr::default(),
                 });
             }
-            // How many rows name each symbol, per column.
+            // How many rows name each symbol, per column (one column:
+            // nothing to choose, nothing counted).
             let value = |c: &ColIndex<'_>, r: usize| -> Option<u32> {
                 let id = *c.ids.get(r)?;
                 matches!(c.cells.get(id as usize), Some(Cell::Value | Cell::Star)).then_some(id)
             };
-            let mut freq: Vec<Vec<u32>> = cols.iter().map(|c| vec![0; c.cells.len()]).collect();
-            for (c, f) in cols.iter().zip(&mut freq) {
-                for r in 0..table.len() {
-                    if let Some(n) = value(c, r).and_then(|id| f.get_mut(id as usize)) {
-                        *n += 1;
+            let mut freq: Vec<Vec<u32>> = Vec::new();
+            if cols.len() > 1 {
+                freq = cols.iter().map(|c| vec![0; c.cells.len()]).collect();
+                for (c, f) in cols.iter().zip(&mut freq) {
+                    for r in 0..table.len() {
+                        if let Some(n) = value(c, r).and_then(|id| f.get_mut(id as usize)) {
+                            *n += 1;
+                        }
                     }
                 }
             }
-            // Each row's primary column (or none: universal or never).
-            let mut primary: Vec<(u32, u32)> = Vec::new(); // (column, row)
-            let mut universal = Vec::new();
-            'rows: for r in 0..table.len() {
-                let Ok(row) = u32::try_from(r) else { break };
-                let mut best: Option<(u32, u32)> = None; // (rows named, column)
+            // Row `r`'s primary column; `Some(None)` for a universal row,
+            // `None` for a row that matches nobody. Asked again per column
+            // rather than kept: a million rows' answers are more memory to
+            // fill than to recompute.
+            let primary = |r: usize| -> Option<Option<usize>> {
+                let mut best: Option<(u32, usize)> = None; // (rows named, column)
                 for (ci, c) in cols.iter().enumerate() {
                     let id = c.ids.get(r).copied().unwrap_or(crate::model::NULL);
                     match c.cells.get(id as usize) {
@@ -291,26 +295,33 @@ impl<'r> MatchIndex<'r> {
                                 .and_then(|f| f.get(id as usize))
                                 .copied()
                                 .unwrap_or(0);
-                            let ci = u32::try_from(ci).unwrap_or(u32::MAX);
                             if best.is_none_or(|(m, _)| n < m) {
                                 best = Some((n, ci));
                             }
                         }
-                        _ => continue 'rows,
+                        _ => return None,
                     }
                 }
-                match best {
-                    Some((_, ci)) => primary.push((ci, row)),
-                    None => universal.push(row),
-                }
-            }
+                Some(best.map(|(_, ci)| ci))
+            };
+            let rows = || (0..table.len()).zip(0u32..);
+            let universal = rows()
+                .filter(|&(r, _)| primary(r) == Some(None))
+                .map(|(_, row)| row)
+                .collect();
             // The primary rows by symbol, per column.
-            for (ci, c) in cols.iter_mut().enumerate() {
-                let mine = primary
-                    .iter()
-                    .filter(|(p, _)| *p as usize == ci)
-                    .filter_map(|&(_, r)| c.ids.get(r as usize).map(|&id| (id, r)));
-                c.rows = Csr::grouped(c.cells.len(), mine);
+            let filed: Vec<Csr> = cols
+                .iter()
+                .enumerate()
+                .map(|(ci, c)| {
+                    let mine = rows()
+                        .filter(|&(r, _)| primary(r) == Some(Some(ci)))
+                        .filter_map(|(r, row)| c.ids.get(r).map(|&id| (id, row)));
+                    Csr::grouped(c.cells.len(), mine)
+                })
+                .collect();
+            for (c, rows) in cols.iter_mut().zip(filed) {
+                c.rows = rows;
             }
             tables.push(TableIndex {
                 table: t,
