@@ -28,7 +28,7 @@ use crate::model::{FieldId, Model};
 use crate::names::{Email, GroupName, Identity, UserId, normal_form};
 
 /// A listed item with the class and first 15 bytes of its value (see
-/// [`Listed::ranked`]): items are ordered on those, held inline, and on
+/// [`prefix`]): items are ordered on those, held inline, and on
 /// their texts only when those are equal.
 #[derive(Clone, Copy, Debug)]
 struct Ranked {
@@ -102,7 +102,8 @@ impl Class {
     }
 }
 
-/// One listed identity: a symbol of an identity column.
+/// One listed identity: a symbol of an identity column (made when asked
+/// for, see [`Listed::item`]).
 #[derive(Clone, Copy, Debug)]
 struct Item {
     class: Class,
@@ -116,12 +117,33 @@ struct Item {
     origin: bool,
 }
 
+/// The items listed off one identity column, which share its class and
+/// field: those from the previous column's `end` up to this one's.
+#[derive(Clone, Copy, Debug)]
+struct Listing {
+    class: Class,
+    field: FieldId,
+    end: u32,
+}
+
+/// In [`Listed::own`]: the item's text is its symbol's.
+const NOT_OWN: u32 = u32::MAX;
+
 /// The identities the security tables name (see [`super::identities`]),
-/// as symbols.
+/// as symbols: four bytes an item, a million user ids being four MB of
+/// fresh memory rather than twenty.
 pub(super) struct Listed<'m> {
     sec: &'m Model,
-    items: Vec<Item>,
-    owned: Vec<Box<str>>,
+    columns: Vec<Listing>,
+    /// Per item, its symbol.
+    symbols: Vec<u32>,
+    /// Per item, once any item has a text of its own: its index in
+    /// `owned`, or [`NOT_OWN`]. Empty while none has (plain user ids).
+    own: Vec<u32>,
+    /// Texts of items that are not their symbols' stored texts as they
+    /// are (trimmed, upper-cased, a number's), each with whether the
+    /// identity's value is still the symbol's text exactly.
+    owned: Vec<(Box<str>, bool)>,
     /// Two items may be one identity: several user columns, texts changed
     /// by trimming or upper-casing, or numbers (whose texts may repeat).
     may_repeat: bool,
@@ -134,7 +156,9 @@ impl<'m> Listed<'m> {
     pub(super) fn of(sec: &'m Model, star: Option<&str>) -> Self {
         let mut out = Self {
             sec,
-            items: Vec::new(),
+            columns: Vec::new(),
+            symbols: Vec::new(),
+            own: Vec::new(),
             owned: Vec::new(),
             may_repeat: false,
         };
@@ -150,7 +174,7 @@ impl<'m> Listed<'m> {
             let Some(symbols) = sec.symbols(field) else {
                 continue;
             };
-            let before = out.items.len();
+            let before = out.symbols.len();
             let text_only = symbols.holds_only_text();
             // Texts already in normal form need no trimming, upper-casing
             // or comparing, one by one.
@@ -173,37 +197,61 @@ impl<'m> Listed<'m> {
                 };
                 let origin = plain || value.as_ref() == raw.as_ref();
                 // A number's text is made on each request: keep it once.
-                let own = if origin && text_only {
-                    None
+                if origin && text_only {
+                    if !out.own.is_empty() {
+                        out.own.push(NOT_OWN);
+                    }
                 } else {
                     out.may_repeat = true;
-                    let at = u32::try_from(out.owned.len()).ok();
-                    out.owned.push(Box::from(value.as_ref()));
-                    at
-                };
-                out.items.push(Item {
-                    class,
-                    field,
-                    symbol,
-                    own,
-                    origin,
-                });
+                    out.own.resize(out.symbols.len(), NOT_OWN);
+                    out.own
+                        .push(u32::try_from(out.owned.len()).unwrap_or(NOT_OWN));
+                    out.owned.push((Box::from(value.as_ref()), origin));
+                }
+                out.symbols.push(symbol);
             }
-            if class == Class::User && out.items.len() > before {
-                user_columns += 1;
+            if out.symbols.len() > before {
+                if class == Class::User {
+                    user_columns += 1;
+                }
+                let end = u32::try_from(out.symbols.len()).unwrap_or(u32::MAX);
+                out.columns.push(Listing { class, field, end });
             }
         }
         out.may_repeat |= user_columns > 1;
         out
     }
 
+    /// How many items are listed.
+    fn len(&self) -> usize {
+        self.symbols.len()
+    }
+
+    /// Item `i`.
+    fn item(&self, i: u32) -> Option<Item> {
+        let symbol = *self.symbols.get(i as usize)?;
+        let column = self.columns.iter().find(|c| i < c.end)?;
+        let own = self.own.get(i as usize).copied().filter(|&j| j != NOT_OWN);
+        let origin = own
+            .and_then(|j| self.owned.get(j as usize))
+            .is_none_or(|&(_, origin)| origin);
+        Some(Item {
+            class: column.class,
+            field: column.field,
+            symbol,
+            own,
+            origin,
+        })
+    }
+
     /// Each listed identity as an [`Identity`], with the symbol it was read
     /// off when its value is that symbol's text exactly; unsorted, and an
     /// identity listed twice comes twice (what the full audit sorts).
     pub(super) fn identities(&self) -> Vec<(Identity, Option<Origin>)> {
-        self.items
-            .iter()
+        (0..u32::try_from(self.len()).unwrap_or(u32::MAX))
+            .filter_map(|i| self.item(i))
             .map(|item| {
+                let item = &item;
                 let value: Arc<str> = Arc::from(self.text(item).as_ref());
                 let identity = match item.class {
                     Class::User => {
@@ -230,7 +278,7 @@ impl<'m> Listed<'m> {
     /// The identity's value (trimmed, upper-cased).
     fn text(&self, item: &Item) -> Cow<'_, str> {
         match item.own {
-            Some(i) => Cow::Borrowed(self.owned.get(i as usize).map_or("", |t| t)),
+            Some(i) => Cow::Borrowed(self.owned.get(i as usize).map_or("", |(t, _)| t)),
             None => self
                 .sec
                 .text(item.field, item.symbol)
@@ -260,7 +308,7 @@ impl<'m> Listed<'m> {
     /// From `halves_from` identities ([`HALVES_FROM`] but in tests), two
     /// halves are grouped side by side.
     pub(super) fn group(&self, index: &MatchIndex<'_>, halves_from: usize) -> Grouping<'_> {
-        let all = self.items.len();
+        let all = self.len();
         // Identities that may repeat are counted once: one pass, through
         // one table of those seen.
         let min = if self.may_repeat {
@@ -284,7 +332,7 @@ impl<'m> Listed<'m> {
         // Grants in order of their first identity (a million keys when
         // each user's rows differ in more than the user id).
         let least = |k: usize| first.get(k).and_then(First::least);
-        let item = |i: u32| self.items.get(i as usize);
+        let item = |i: u32| self.item(i);
         let mut order: Vec<(Ranked, usize)> = (0..keys.len())
             .filter_map(|k| Some((least(k)?, k)))
             .collect();
@@ -296,8 +344,8 @@ impl<'m> Listed<'m> {
         for &k in &by_use {
             match least(k).and_then(|r| item(r.item)) {
                 Some(first) => {
-                    let text = self.text(first);
-                    rows.push(matcher.key_named(first.class.named(&text), self.origin(first)));
+                    let text = self.text(&first);
+                    rows.push(matcher.key_named(first.class.named(&text), self.origin(&first)));
                 }
                 None => rows.push(&[]),
             }
@@ -319,8 +367,8 @@ impl<'m> Listed<'m> {
             let lists = grants.filter_map(|g| first.get(g).map(First::as_slice));
             first_of(lists, |&a, &b| self.before(a, b))
                 .into_iter()
-                .filter_map(|r| self.items.get(r.item as usize))
-                .map(|item| self.label(item))
+                .filter_map(|r| self.item(r.item))
+                .map(|item| self.label(&item))
                 .collect()
         };
         drop(keys);
@@ -342,23 +390,24 @@ impl<'m> Listed<'m> {
         let mut distinct: HashTable<u32> = HashTable::new();
         let hasher = FixedState::default();
         let mut matcher = index.matcher();
-        let items = self.items.get(range.clone()).unwrap_or_default();
-        for (item, i) in items.iter().zip((0u32..).skip(range.start)) {
+        let start = u32::try_from(range.start).unwrap_or(u32::MAX);
+        let end = u32::try_from(range.end).unwrap_or(u32::MAX);
+        for i in start..end {
+            let Some(item) = self.item(i) else { continue };
+            let item = &item;
             let text = self.text(item);
             if self.may_repeat {
                 let h = hasher.hash_one((item.class, text.as_ref()));
                 let same = |&j: &u32| {
-                    self.items
-                        .get(j as usize)
-                        .is_some_and(|o| o.class == item.class && self.text(o) == text)
+                    self.item(j)
+                        .is_some_and(|o| o.class == item.class && self.text(&o) == text)
                 };
                 if distinct.find(h, same).is_some() {
                     continue;
                 }
                 distinct.insert_unique(h, i, |&j| {
-                    self.items
-                        .get(j as usize)
-                        .map_or(0, |o| hasher.hash_one((o.class, self.text(o).as_ref())))
+                    self.item(j)
+                        .map_or(0, |o| hasher.hash_one((o.class, self.text(&o).as_ref())))
                 });
             }
             matcher.key_named(item.class.named(&text), self.origin(item));
@@ -432,15 +481,12 @@ impl<'m> Listed<'m> {
 
     /// Audit order of two items: on their prefixes, then their texts.
     fn order(&self, a: Ranked, b: Ranked) -> Ordering {
-        a.key().cmp(&b.key()).then_with(|| {
-            match (
-                self.items.get(a.item as usize),
-                self.items.get(b.item as usize),
-            ) {
-                (Some(x), Some(y)) => self.cmp(x, y),
+        a.key()
+            .cmp(&b.key())
+            .then_with(|| match (self.item(a.item), self.item(b.item)) {
+                (Some(x), Some(y)) => self.cmp(&x, &y),
                 _ => a.item.cmp(&b.item),
-            }
-        })
+            })
     }
 
     /// `a` comes before `b` in audit order.
