@@ -390,36 +390,89 @@ fn row_classes(columns: &[&[u32]], rows: usize) -> Option<Vec<u32>> {
         [] => Some(vec![0; rows]),
         [one] if one.len() == rows => None,
         [one] => Some((0..rows).map(|r| cell(one, r)).collect()),
-        _ => {
-            let hasher = FixedState::default();
-            let hash = |r: usize| {
-                hasher.hash_one(
-                    columns
-                        .iter()
-                        .map(|c| cell(c, r))
-                        .fold(0u64, |h, id| h.rotate_left(21) ^ u64::from(id)),
-                )
-            };
-            let same = |a: usize, b: usize| columns.iter().all(|c| cell(c, a) == cell(c, b));
-            // (hash, first row of the class, class)
-            let mut seen: HashTable<(u64, u32, u32)> = HashTable::new();
-            let mut out = Vec::with_capacity(rows);
-            for r in 0..rows {
-                let h = hash(r);
-                let class = match seen.find(h, |&(g, first, _)| g == h && same(first as usize, r)) {
-                    Some(&(_, _, class)) => class,
-                    None => {
-                        let class = u32::try_from(seen.len()).unwrap_or(u32::MAX);
-                        let first = u32::try_from(r).unwrap_or(u32::MAX);
-                        seen.insert_unique(h, (h, first, class), |&(g, _, _)| g);
-                        class
-                    }
-                };
-                out.push(class);
-            }
-            Some(out)
-        }
+        _ => Some(combined_classes(columns, rows).unwrap_or_else(|| hashed_classes(columns, rows))),
     }
+}
+
+/// [`row_classes`] of several columns, through a table of the rows' cells
+/// by hash.
+fn hashed_classes(columns: &[&[u32]], rows: usize) -> Vec<u32> {
+    let cell = |c: &[u32], r: usize| c.get(r).copied().unwrap_or(crate::model::NULL);
+    let hasher = FixedState::default();
+    let hash = |r: usize| {
+        hasher.hash_one(
+            columns
+                .iter()
+                .map(|c| cell(c, r))
+                .fold(0u64, |h, id| h.rotate_left(21) ^ u64::from(id)),
+        )
+    };
+    let same = |a: usize, b: usize| columns.iter().all(|c| cell(c, a) == cell(c, b));
+    // (hash, first row of the class, class)
+    let mut seen: HashTable<(u64, u32, u32)> = HashTable::new();
+    let mut out = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let h = hash(r);
+        let class = match seen.find(h, |&(g, first, _)| g == h && same(first as usize, r)) {
+            Some(&(_, _, class)) => class,
+            None => {
+                let class = u32::try_from(seen.len()).unwrap_or(u32::MAX);
+                let first = u32::try_from(r).unwrap_or(u32::MAX);
+                seen.insert_unique(h, (h, first, class), |&(g, _, _)| g);
+                class
+            }
+        };
+        out.push(class);
+    }
+    out
+}
+
+/// [`row_classes`] of several columns whose values make few combinations
+/// (an `ACCESS` level and a country): each combination numbered through
+/// a table of them all, without hashing. `None` when there would be more
+/// combinations than rows.
+fn combined_classes(columns: &[&[u32]], rows: usize) -> Option<Vec<u32>> {
+    let cell = |c: &[u32], r: usize| c.get(r).copied().unwrap_or(crate::model::NULL);
+    // Per column, its values and NULL as digits `0..=max + 1`.
+    let mut radix = Vec::with_capacity(columns.len());
+    let mut combinations = 1usize;
+    for &c in columns {
+        let max = c
+            .iter()
+            .copied()
+            .filter(|&id| id != crate::model::NULL)
+            .max()
+            .map_or(0, |m| m as usize + 1);
+        let digits = max.checked_add(1)?;
+        combinations = combinations.checked_mul(digits).filter(|&n| n <= rows)?;
+        radix.push(digits);
+    }
+    let digit = |id: u32, digits: usize| {
+        if id == crate::model::NULL {
+            digits - 1
+        } else {
+            (id as usize).min(digits - 1)
+        }
+    };
+    let mut class_of = vec![u32::MAX; combinations];
+    let mut next = 0u32;
+    let mut out = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let at = columns.iter().zip(&radix).fold(0usize, |at, (c, &digits)| {
+            at * digits + digit(cell(c, r), digits)
+        });
+        let class = match class_of.get_mut(at) {
+            Some(slot) if *slot == u32::MAX => {
+                *slot = next;
+                next = next.saturating_add(1);
+                *slot
+            }
+            Some(slot) => *slot,
+            None => u32::MAX,
+        };
+        out.push(class);
+    }
+    Some(out)
 }
 
 /// Finds the rows identities match, through a [`MatchIndex`].
@@ -547,5 +600,45 @@ impl Matcher<'_, '_> {
             }
         }
         &self.key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::NULL;
+
+    #[test]
+    fn few_combinations_are_classed_as_by_hash() {
+        // Columns of a few values, NULLs among them, one shorter than the
+        // rows (its missing cells are NULL).
+        let mut seed = 7u32;
+        let mut next = move |n: u32| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (seed >> 16) % n
+        };
+        let access: Vec<u32> = (0..500).map(|_| next(2)).collect();
+        let country: Vec<u32> = (0..500)
+            .map(|_| match next(12) {
+                0 => NULL,
+                n => n * 2,
+            })
+            .collect();
+        let short: Vec<u32> = (0..450).map(|_| next(4)).collect();
+        for columns in [
+            vec![access.as_slice(), country.as_slice()],
+            vec![country.as_slice(), access.as_slice(), short.as_slice()],
+            vec![&[][..], access.as_slice()],
+        ] {
+            let combined = combined_classes(&columns, 500);
+            assert_eq!(combined, Some(hashed_classes(&columns, 500)));
+        }
+        // More combinations than rows: left to the hash.
+        let wide: Vec<u32> = (0..500).collect();
+        assert_eq!(combined_classes(&[&wide, &access], 500), None);
+        assert_eq!(
+            row_classes(&[&wide, &access], 500),
+            Some(hashed_classes(&[&wide, &access], 500))
+        );
     }
 }
