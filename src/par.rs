@@ -1,7 +1,10 @@
 //! Work on two cores: the machines this runs on have few, and the large
 //! passes (reading a big file, labelling ten million rows) split in two.
 
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
+use std::path::Path;
 
 /// True when a second thread can run alongside this one.
 pub(crate) fn available() -> bool {
@@ -38,9 +41,70 @@ pub(crate) fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     }
 }
 
+/// Files from this size are read in two halves side by side.
+const READ_HALVES_FROM: u64 = 4 << 20;
+
+/// The bytes of the file at `path`, as [`std::fs::read`] gives them. A
+/// large file is read in two halves side by side: most of the time goes
+/// into the first touch of each page of the buffer, not the copy, and the
+/// two threads share that (a 23 MB script: 15 -> 11 ms).
+pub(crate) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    let len = std::fs::metadata(path)?.len();
+    match usize::try_from(len) {
+        // A file that shrank meanwhile ends a half early: read it whole.
+        Ok(n) if len >= READ_HALVES_FROM && available() => {
+            read_halves(path, n).or_else(|_| std::fs::read(path))
+        }
+        _ => std::fs::read(path),
+    }
+}
+
+/// The first `len` bytes of the file at `path`, in two halves side by side,
+/// then whatever it grew by meanwhile.
+fn read_halves(path: &Path, len: usize) -> io::Result<Vec<u8>> {
+    let mut bytes = vec![0u8; len];
+    let (head, tail) = bytes.split_at_mut(len / 2);
+    let mid = u64::try_from(head.len()).map_err(io::Error::other)?;
+    let mut file = File::open(path)?;
+    std::thread::scope(|s| {
+        let second = s.spawn(|| -> io::Result<()> {
+            let mut file = File::open(path)?;
+            file.seek(SeekFrom::Start(mid))?;
+            file.read_exact(tail)
+        });
+        let first = file.read_exact(head);
+        joined(second).and(first)
+    })?;
+    file.seek(SeekFrom::Start(
+        u64::try_from(len).map_err(io::Error::other)?,
+    ))?;
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_read_in_halves_is_the_file() {
+        let dir = std::env::temp_dir().join(format!("sa-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        for len in [0, 5, READ_HALVES_FROM as usize + 3] {
+            let path = dir.join(format!("{len}.bin"));
+            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&path, &bytes).unwrap_or_default();
+            assert_eq!(read_file(&path).ok(), Some(bytes.clone()), "{len}");
+            assert_eq!(read_halves(&path, len).ok(), Some(bytes), "{len}");
+            // Grown since its size was taken: the rest is read too.
+            if len > 0 {
+                let head = read_halves(&path, len - 1).ok();
+                assert_eq!(head.map(|b| b.len()), Some(len), "{len}");
+            }
+        }
+        assert!(read_file(&dir.join("missing")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap_or_default();
+    }
 
     #[test]
     fn halves_cover_the_range_once_in_order() {

@@ -40,7 +40,7 @@ pub struct LoadOptions {
 /// Reads, decodes (BOM, UTF-8, UTF-16, Windows-1252), parses and runs a
 /// script file.
 pub fn run_file(path: &Path, opts: &LoadOptions) -> Result<App, LoadError> {
-    match std::fs::read(path) {
+    match crate::par::read_file(path) {
         Ok(bytes) => run_text(path, Arc::new(crate::script::decode(bytes)), opts),
         Err(e) => {
             let mut sources = SourceMap::default();

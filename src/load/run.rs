@@ -634,7 +634,7 @@ impl<'o> Runner<'o> {
 
     fn run_include(&mut self, path: &str, must: bool, span: Span) -> R<Flow> {
         let full = self.resolve_path(path);
-        let bytes = match std::fs::read(&full) {
+        let bytes = match crate::par::read_file(&full) {
             Ok(b) => b,
             Err(e) if must => {
                 return Err(self.err(
