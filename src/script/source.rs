@@ -78,6 +78,9 @@ impl Span {
     }
 }
 
+/// Lines from one kept line start to the next (see [`SourceFile::marks`]).
+const LINES_PER_MARK: usize = 64;
+
 /// One file of script text (the main script or an included one), already
 /// decoded to UTF-8.
 #[derive(Debug)]
@@ -86,50 +89,62 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The decoded text, BOM removed, line ends as in the file.
     pub text: SharedText,
-    line_starts: Vec<u32>,
+    /// Where lines 1, 1 + [`LINES_PER_MARK`], … start: a line is found
+    /// from the mark before it, a few lines on. A million-line INLINE
+    /// table keeps 16,000 marks, not a million line starts to fill.
+    marks: Vec<u32>,
 }
 
 impl SourceFile {
     /// A file from its decoded text.
     pub fn new(path: PathBuf, text: SharedText) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            memchr::memchr_iter(b'\n', text.as_bytes())
-                .map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX)),
-        );
-        Self {
-            path,
-            text,
-            line_starts,
+        let marks = std::iter::once(0)
+            .chain(
+                memchr::memchr_iter(b'\n', text.as_bytes())
+                    .skip(LINES_PER_MARK - 1)
+                    .step_by(LINES_PER_MARK)
+                    .map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+            )
+            .collect();
+        Self { path, text, marks }
+    }
+
+    /// Where 1-based line `line` starts (the end of the text for the line
+    /// after a final line end), if the text has it.
+    fn line_start(&self, line: u32) -> Option<usize> {
+        let i = (line as usize).checked_sub(1)?;
+        let mark = *self.marks.get(i / LINES_PER_MARK)? as usize;
+        match i % LINES_PER_MARK {
+            0 => Some(mark),
+            on => {
+                let rest = self.text.as_bytes().get(mark..)?;
+                memchr::memchr_iter(b'\n', rest)
+                    .nth(on - 1)
+                    .map(|nl| mark + nl + 1)
+            }
         }
     }
 
     /// The text of 1-based line `line` without its line end, as
-    /// `text.lines().nth(line - 1)` gives it, from the line index (audits
-    /// look up a line per grant; scanning the file each time is quadratic).
+    /// `text.lines().nth(line - 1)` gives it, from the marks (audits look
+    /// up a line per grant; scanning the file each time is quadratic).
     pub fn line_text(&self, line: u32) -> Option<&str> {
-        let i = (line as usize).checked_sub(1)?;
-        let start = *self.line_starts.get(i)? as usize;
-        if start >= self.text.len() {
-            return None;
-        }
-        let end = self
-            .line_starts
-            .get(i + 1)
-            .map_or(self.text.len(), |&e| e as usize);
-        let l = self.text.get(start..end)?;
-        let l = l.strip_suffix('\n').unwrap_or(l);
+        let start = self.line_start(line)?;
+        let rest = self.text.get(start..).filter(|r| !r.is_empty())?;
+        let l = rest.split_once('\n').map_or(rest, |(l, _)| l);
         Some(l.strip_suffix('\r').unwrap_or(l))
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: u32) -> (u32, u32) {
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        let col = self
-            .text
-            .get(start as usize..(offset as usize).min(self.text.len()))
-            .map_or(0, |s| s.chars().count());
+        let m = self.marks.partition_point(|&s| s <= offset).max(1) - 1;
+        let mark = self.marks.get(m).map_or(0, |&s| s as usize);
+        let end = (offset as usize).min(self.text.len());
+        let before = self.text.as_bytes().get(mark..end).unwrap_or_default();
+        let lines = memchr::memchr_iter(b'\n', before).count();
+        let start = memchr::memrchr(b'\n', before).map_or(mark, |nl| mark + nl + 1);
+        let col = self.text.get(start..end).map_or(0, |s| s.chars().count());
+        let line = m * LINES_PER_MARK + lines + 1;
         (u32::try_from(line).unwrap_or(u32::MAX), col as u32 + 1)
     }
 }
@@ -229,6 +244,41 @@ mod tests {
         let loc = map.location(Span::new(id, 9, 10));
         assert_eq!((loc.line, loc.column), (3, 1));
         assert_eq!(loc.to_string(), "a.qvs:3:1");
+    }
+
+    #[test]
+    fn lines_past_many_marks_are_found_as_by_scanning() {
+        // Lines around the marks, CRLF, blank lines, multi-byte characters.
+        let text: String = (0..300)
+            .map(|i| match i % 7 {
+                0 => String::from("\n"),
+                1 => format!("çé {i}\r\n"),
+                _ => format!("line {i}\n"),
+            })
+            .collect::<String>()
+            + "last";
+        let f = SourceFile::new(PathBuf::from("t"), Arc::new(text.clone()));
+        for line in 1..305u32 {
+            assert_eq!(
+                f.line_text(line),
+                text.lines().nth(line as usize - 1),
+                "line {line}"
+            );
+        }
+        let mut line = 1;
+        let mut start = 0;
+        for (offset, c) in text.char_indices() {
+            let col = text.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
+            let at = u32::try_from(offset).unwrap_or(u32::MAX);
+            assert_eq!(f.line_col(at), (line, col as u32), "offset {offset}");
+            if c == '\n' {
+                line += 1;
+                start = offset + 1;
+            }
+        }
+        // Past the end: the end's line.
+        let end = u32::try_from(text.len() + 10).unwrap_or(u32::MAX);
+        assert_eq!(f.line_col(end).0, line);
     }
 
     #[test]
