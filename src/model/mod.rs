@@ -569,10 +569,10 @@ impl Symbols {
         matches!(self.store, Store::Texts { .. }) || self.is_empty()
     }
 
-    /// True when every value is a text that is ASCII, without lower-case
-    /// letters and without white space: each is then its own trimmed,
-    /// upper-cased form (a column of user ids, checked in one pass over
-    /// the texts end to end, not text by text).
+    /// True when every value is a text of graphic ASCII (no white space,
+    /// no control character) without lower-case letters: each is then its
+    /// own trimmed, upper-cased form (a column of user ids, checked in one
+    /// pass over the texts end to end, not text by text).
     pub fn texts_are_plain_upper(&self) -> bool {
         match &self.store {
             // Graphic ASCII only: `trim` also takes the vertical tab, which
