@@ -112,14 +112,13 @@ pub fn run(args: &CheckArgs) -> Exit {
 
 fn syntax_only(args: &CheckArgs) -> Exit {
     let path = &args.script.script;
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    let text = match script::read(path) {
+        Ok(text) => Arc::new(text),
         Err(e) => {
             eprintln!("error: cannot read `{}`: {e}", path.display());
             return Exit::Error;
         }
     };
-    let text = Arc::new(script::decode(bytes));
     let mut sources = SourceMap::default();
     let id = sources.add(path.to_path_buf(), Arc::clone(&text));
     let parsed = match script::parse(id, &text) {

@@ -40,8 +40,8 @@ pub struct LoadOptions {
 /// Reads, decodes (BOM, UTF-8, UTF-16, Windows-1252), parses and runs a
 /// script file.
 pub fn run_file(path: &Path, opts: &LoadOptions) -> Result<App, LoadError> {
-    match crate::par::read_file(path) {
-        Ok(bytes) => run_text(path, Arc::new(crate::script::decode(bytes)), opts),
+    match crate::script::read(path) {
+        Ok(text) => run_text(path, Arc::new(text), opts),
         Err(e) => {
             let mut sources = SourceMap::default();
             let id = sources.add(path.to_path_buf(), SharedText::default());

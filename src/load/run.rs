@@ -634,8 +634,8 @@ impl<'o> Runner<'o> {
 
     fn run_include(&mut self, path: &str, must: bool, span: Span) -> R<Flow> {
         let full = self.resolve_path(path);
-        let bytes = match crate::par::read_file(&full) {
-            Ok(b) => b,
+        let text = match crate::script::read(&full) {
+            Ok(text) => Arc::new(text),
             Err(e) if must => {
                 return Err(self.err(
                     Fail::new(
@@ -656,7 +656,6 @@ impl<'o> Runner<'o> {
                 return Ok(Flow::Normal);
             }
         };
-        let text = Arc::new(crate::script::decode(bytes));
         let id = self.app.sources.add(full, Arc::clone(&text));
         let parsed = crate::script::parse_shared(id, &text)
             .map_err(|e| LoadError::from_parse(e, &self.app.sources, None))?;
@@ -1790,8 +1789,8 @@ impl crate::script::Expander for ExpandEnv<'_, '_> {
 
     fn include(&mut self, path: &str, must: bool) -> Result<String, String> {
         let full = self.runner.resolve_path(path);
-        match std::fs::read(&full) {
-            Ok(b) => Ok(crate::script::decode(b)),
+        match crate::script::read(&full) {
+            Ok(text) => Ok(text),
             Err(e) if must => Err(format!(
                 "{} (looked for `{}`)",
                 io_reason(&e),

@@ -40,6 +40,12 @@ pub struct Parsed {
     pub warnings: Vec<ParseWarning>,
 }
 
+/// The script file at `path`, read (a large one in two halves side by
+/// side) and decoded ([`decode`]).
+pub fn read(path: &std::path::Path) -> std::io::Result<String> {
+    crate::par::read_file(path).map(decode)
+}
+
 /// Decodes script bytes the way Qlik reads script files: UTF-8 (BOM
 /// stripped), UTF-16 LE/BE when a BOM says so, otherwise Windows-1252 (what
 /// older QlikView scripts are saved in). UTF-8 without a BOM keeps the
