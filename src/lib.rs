@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod bug;
 pub mod jwt;
 pub mod load;
 pub mod model;
