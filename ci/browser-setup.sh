@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs what the browser test (tests/serve_browser.rs) needs on a fresh
+# Installs what the browser test (tests/it/serve_browser.rs) needs on a fresh
 # Debian machine: Debian's Chromium, and playwright-core from npm (pinned by
 # tests/browser/package-lock.json; no browser download).
 # Run as root (apt-get); set SKIP_APT=1 when Chromium is already installed.

@@ -291,10 +291,10 @@ pub fn mint(profile: &Profile, key: &SigningKey, claims: &MintClaims) -> Result<
             }
             payload.insert(q.user_id_claim.clone(), json!(claims.subject));
             payload.insert(q.user_directory_claim.clone(), json!(directory));
-            if let Some(groups_claim) = &q.groups_claim {
-                if !claims.groups.is_empty() {
-                    payload.insert(groups_claim.clone(), json!(claims.groups));
-                }
+            if let Some(groups_claim) = &q.groups_claim
+                && !claims.groups.is_empty()
+            {
+                payload.insert(groups_claim.clone(), json!(claims.groups));
             }
             payload.insert("exp".into(), json!(exp));
             if let Some(kid) = &claims.kid {

@@ -1015,7 +1015,7 @@ fn format_num(n: f64, fmt: &str, dec: &str, thou: &str) -> String {
         let digits: Vec<char> = ip.chars().collect();
         let mut g = String::new();
         for (i, c) in digits.iter().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 g.push_str(thou);
             }
             g.push(*c);

@@ -1260,35 +1260,37 @@ impl<'o> Runner<'o> {
         let names: Vec<String> = outs.iter().map(|(n, _)| n.clone()).collect();
         // Fast path: plain columns, no filter, no grouping, no reordering —
         // move the columns, touching no row.
-        if filter.is_none() && group.is_empty() && !has_agg && order.is_empty() {
-            if let Some(cols) = outs
+        if filter.is_none()
+            && group.is_empty()
+            && !has_agg
+            && order.is_empty()
+            && let Some(cols) = outs
                 .iter()
                 .map(|(_, c)| super::expr::as_column(c))
                 .collect::<Option<Vec<usize>>>()
-            {
-                let mut taken: Vec<Option<super::frame::FrameColumn>> =
-                    input.cols.drain(..).map(Some).collect();
-                let mut out_cols = Vec::with_capacity(cols.len());
-                for (k, &i) in cols.iter().enumerate() {
-                    let reused = cols.get(k + 1..).is_some_and(|rest| rest.contains(&i));
-                    let col = if reused {
-                        taken.get(i).cloned().flatten()
-                    } else {
-                        taken.get_mut(i).and_then(Option::take)
-                    };
-                    out_cols.push(col.unwrap_or_default());
-                }
-                let mut out = Frame {
-                    names,
-                    cols: out_cols,
-                    rows: input.rows,
-                    origins: input.origins.take(),
+        {
+            let mut taken: Vec<Option<super::frame::FrameColumn>> =
+                input.cols.drain(..).map(Some).collect();
+            let mut out_cols = Vec::with_capacity(cols.len());
+            for (k, &i) in cols.iter().enumerate() {
+                let reused = cols.get(k + 1..).is_some_and(|rest| rest.contains(&i));
+                let col = if reused {
+                    taken.get(i).cloned().flatten()
+                } else {
+                    taken.get_mut(i).and_then(Option::take)
                 };
-                if load.distinct {
-                    out.distinct();
-                }
-                return Ok(out);
+                out_cols.push(col.unwrap_or_default());
             }
+            let mut out = Frame {
+                names,
+                cols: out_cols,
+                rows: input.rows,
+                origins: input.origins.take(),
+            };
+            if load.distinct {
+                out.distinct();
+            }
+            return Ok(out);
         }
         // Row-by-row results that depend on one input column only: one
         // evaluation per distinct value (`Upper(COUNTRY)` over a million

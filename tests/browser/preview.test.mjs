@@ -1,6 +1,6 @@
 // Drives the `section-access serve` page in Debian's headless Chromium.
 //
-// Run by `tests/serve_browser.rs`, which starts the server on the Qlik Core
+// Run by `tests/it/serve_browser.rs`, which starts the server on the Qlik Core
 // tutorial script (engine profile, HS256 secret `passw0rd`) and passes:
 //   SERVE_URL      the page, e.g. http://127.0.0.1:41234/
 //   VALID_TOKEN    a token for `uk-user` signed with the secret
@@ -22,7 +22,7 @@ function fail(message) {
   process.exit(1);
 }
 
-if (!url) fail("SERVE_URL is not set (run this through `cargo test --test serve_browser`)");
+if (!url) fail("SERVE_URL is not set (run this through `cargo test --test it serve_browser -- --ignored`)");
 if (!existsSync(executablePath)) {
   fail(`no Chromium at ${executablePath}: install it with \`apt-get install -y chromium\` (ci/browser-setup.sh does) or set CHROMIUM`);
 }

@@ -3,13 +3,6 @@
 //! (HS256, RS256, ES256, ES512, unsigned) with bytes flipped, cut, inserted
 //! and segments swapped. Any input gives an answer, never a panic, and no
 //! answer grants an identity that was not verified.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 
 use proptest::prelude::*;
 use section_access::jwt::{

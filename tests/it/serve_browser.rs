@@ -7,14 +7,6 @@
 //! Ignored by a plain `cargo test` so machines without a browser still run the
 //! rest; `.ci/run` runs it with `--ignored`, and then a missing browser or
 //! package fails the test with a message saying what to install.
-#![cfg(feature = "serve")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -44,7 +36,7 @@ fn token(sub: &str, issued: i64) -> String {
 }
 
 #[test]
-#[ignore = "needs Chromium and npm packages: run ci/browser-setup.sh, then `cargo test --test serve_browser -- --ignored`"]
+#[ignore = "needs Chromium and npm packages: run ci/browser-setup.sh, then `cargo test --test it serve_browser -- --ignored`"]
 fn the_page_previews_identities_and_tokens_in_chromium() {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| String::from("/usr/bin/chromium"));
     assert!(

@@ -6,34 +6,20 @@
 //!   `junit.xml` snapshots.
 //! - `fixtures/diff/<pair>/`: `old.qvs`, `new.qvs` and `expected.json`, the
 //!   exact `diff --format json` output.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value as Json;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::{root, section_access, stdout};
 
 fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_section-access"))
+    section_access()
         .args(args)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
         .output()
         .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
 }
 
 fn folders(kind: &str) -> Vec<PathBuf> {
@@ -50,7 +36,7 @@ const TUTORIAL: &str = "fixtures/access/qlik-core-tutorial/script.qvs";
 
 #[test]
 fn audit_json_follows_the_contract() {
-    let o = run_in(&root(), &["audit", TUTORIAL, "--format", "json"]);
+    let o = run_in(root(), &["audit", TUTORIAL, "--format", "json"]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -92,18 +78,18 @@ fn audit_json_follows_the_contract() {
         assert_eq!(keys, ["code", "severity", "message", "location", "help"]);
     }
     // Deterministic: the same bytes twice.
-    let again = run_in(&root(), &["audit", TUTORIAL, "--format", "json"]);
+    let again = run_in(root(), &["audit", TUTORIAL, "--format", "json"]);
     assert_eq!(o.stdout, again.stdout);
 }
 
 #[test]
 fn audit_csv_has_one_row_per_identity() {
-    let json = run_in(&root(), &["audit", TUTORIAL, "--format", "json"]);
+    let json = run_in(root(), &["audit", TUTORIAL, "--format", "json"]);
     let n = serde_json::from_str::<Json>(&stdout(&json)).unwrap()["identities"]
         .as_array()
         .unwrap()
         .len();
-    let o = run_in(&root(), &["audit", TUTORIAL, "--format", "csv"]);
+    let o = run_in(root(), &["audit", TUTORIAL, "--format", "csv"]);
     assert_eq!(o.status.code(), Some(0));
     let text = stdout(&o);
     let mut lines = text.lines();
@@ -117,7 +103,7 @@ fn audit_csv_has_one_row_per_identity() {
 
 #[test]
 fn audit_html_is_self_contained() {
-    let o = run_in(&root(), &["audit", TUTORIAL, "--format", "html"]);
+    let o = run_in(root(), &["audit", TUTORIAL, "--format", "html"]);
     assert_eq!(o.status.code(), Some(0));
     let html = stdout(&o);
     assert!(html.starts_with("<!DOCTYPE html>"));
@@ -140,13 +126,13 @@ fn audit_html_is_self_contained() {
 #[test]
 fn audit_fails_on_findings_at_the_given_severity() {
     let script = "fixtures/findings/blank-identity-cell/script.qvs";
-    let o = run_in(&root(), &["audit", script]);
+    let o = run_in(root(), &["audit", script]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("blank-identity-cell"));
-    let o = run_in(&root(), &["audit", script, "--fail-on", "error"]);
+    let o = run_in(root(), &["audit", script, "--fail-on", "error"]);
     assert_eq!(o.status.code(), Some(4));
     let clean = "fixtures/findings/clean/script.qvs";
-    let o = run_in(&root(), &["audit", clean, "--fail-on", "info"]);
+    let o = run_in(root(), &["audit", clean, "--fail-on", "info"]);
     assert_eq!(o.status.code(), Some(0));
 }
 
@@ -157,7 +143,7 @@ fn audit_adds_identities_from_a_directory_export() {
     let ids = dir.join("ids.csv");
     std::fs::write(&ids, "userid,email,groups\nstranger,,\n").unwrap();
     let o = run_in(
-        &root(),
+        root(),
         &[
             "audit",
             TUTORIAL,
@@ -177,7 +163,7 @@ fn audit_adds_identities_from_a_directory_export() {
         .unwrap();
     assert_eq!(stranger["decision"], "denied");
     assert_eq!(stranger["reason"], "no-matching-row");
-    let o = run_in(&root(), &["audit", TUTORIAL, "--identities", "missing.csv"]);
+    let o = run_in(root(), &["audit", TUTORIAL, "--identities", "missing.csv"]);
     assert_eq!(o.status.code(), Some(1));
 }
 

@@ -9,15 +9,7 @@
 //! - `run-errors/<name>/script.qvs` → `expected.txt`: the location line and
 //!   the diagnostic rendered without colour at width 80.
 //!
-//! `BLESS=1 cargo test --test run_fixtures` rewrites the expectations.
-
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
+//! `BLESS=1 cargo test --test it run_fixtures` rewrites the expectations.
 
 use std::path::{Path, PathBuf};
 

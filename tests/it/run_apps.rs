@@ -3,15 +3,7 @@
 //! located error at its first missing source or unsupported statement; with
 //! `allow_unsupported` it goes further).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use section_access::load::{LoadOptions, run_file, run_source};
 
@@ -57,17 +49,6 @@ fn tiny_generated_app_loads_every_table() {
     assert!(app.warnings.is_empty(), "{:?}", app.warnings);
 }
 
-/// `../shared/corpus/real-scripts` from the crate (or from the worktree
-/// root, for checkouts one level deeper).
-fn corpus() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let near = root.join("../shared/corpus/real-scripts");
-    if near.is_dir() {
-        return near;
-    }
-    root.join("../../shared/corpus/real-scripts")
-}
-
 /// The script of a corpus file (the `.md` one keeps it in a code block).
 fn script_text(path: &Path) -> String {
     let text = section_access::script::decode(std::fs::read(path).unwrap());
@@ -108,11 +89,11 @@ fn expectations() -> Vec<(&'static str, Option<(&'static str, u32)>)> {
 
 #[test]
 fn corpus_scripts_run_or_stop_at_their_first_unavailable_source() {
-    let dir = corpus();
-    if !dir.is_dir() {
-        eprintln!("corpus not found at {}; skipped", dir.display());
+    let Some(dir) =
+        crate::common::real_scripts("corpus_scripts_run_or_stop_at_their_first_unavailable_source")
+    else {
         return;
-    }
+    };
     let mut report = Vec::new();
     for (file, expected) in expectations() {
         let path = dir.join(file);

@@ -1,10 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 //! JWT verification and minting: RFC examples, attacks, each profile rule at
 //! its boundary, and the `token` command line.
 

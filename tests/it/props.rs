@@ -1,14 +1,5 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 //! Properties of the parser: printing an expression and parsing it back
 //! gives the same tree; no input, random or mutated, makes it panic.
-
-use std::path::Path;
 
 use proptest::prelude::*;
 use section_access::script::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
@@ -131,17 +122,18 @@ impl Expander for Env {
     }
 }
 
+/// The scripts to mutate: the fixtures, and the real scripts of
+/// `../shared` when it is there.
 fn corpus() -> Vec<Vec<u8>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = ["../shared", "../../shared"]
-        .iter()
-        .map(|s| root.join(s).join("corpus/real-scripts"))
-        .find(|p| p.is_dir())
-        .unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-        .collect();
+    let root = crate::common::root();
+    let mut files: Vec<_> = crate::common::shared_if_there("corpus/real-scripts")
+        .map(|dir| {
+            std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
     for f in ["valid", "invalid"] {
         let d = root.join("fixtures/scripts").join(f);
         files.extend(

@@ -1,10 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 //! Symbol tables against a naive reference: whatever storage a field's
 //! values lead to (a run of consecutive integers, plain numbers, anything),
 //! interning gives first-seen ids, equal values (by number, or by exact

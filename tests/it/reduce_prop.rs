@@ -7,13 +7,6 @@
 //! the fixpoint: a row survives iff its selected values are allowed and, for
 //! every link point, its key tuple (no NULL) appears among the surviving
 //! rows of each other member whose side holds a selection.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 
 use std::collections::BTreeSet;
 

@@ -4,13 +4,6 @@
 //! The list is exact: a fixture shows both that its finding fires and that
 //! nothing else does; `clean/` expects none. Every finding code the crate
 //! documents has a fixture (checked below). A new finding is a new folder.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 
 use std::path::Path;
 

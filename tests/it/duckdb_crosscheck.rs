@@ -2,13 +2,6 @@
 //! the decision, access level and per-table row counts DuckDB computed
 //! (`fixtures/apps/small/README.md` says how the reference was made), both
 //! evaluated one by one and through the grouped audit.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,35 +1,16 @@
 //! `section-access check` against the built binary: what it reports, exit
 //! codes, located errors, and that mangled scripts never crash it.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::{real_scripts, root, run, text};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_section-access"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn corpus() -> Vec<PathBuf> {
-    let dir = root().join("../shared/corpus/real-scripts");
+/// The corpus scripts; none (with a skip note) without `../shared`.
+fn corpus(test: &str) -> Vec<PathBuf> {
+    let Some(dir) = real_scripts(test) else {
+        return Vec::new();
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("corpus at {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -82,7 +63,7 @@ fn fail_on_turns_findings_into_exit_4() {
 
 #[test]
 fn every_corpus_script_passes_check_syntax() {
-    for file in corpus() {
+    for file in corpus("every_corpus_script_passes_check_syntax") {
         let o = run(&["check", "--syntax", file.to_str().unwrap()]);
         assert_eq!(
             o.status.code(),
@@ -97,9 +78,10 @@ fn every_corpus_script_passes_check_syntax() {
 
 #[test]
 fn a_corpus_script_stops_at_its_first_unreadable_source_with_its_place() {
-    let file = root().join(
-        "../shared/corpus/real-scripts/iamdv__QlikView-Security-Masterclass__Multi_Field_Reduction_Solution.qvs",
-    );
+    let Some(dir) = real_scripts("a_corpus_script_stops_at_its_first_unreadable_source") else {
+        return;
+    };
+    let file = dir.join("iamdv__QlikView-Security-Masterclass__Multi_Field_Reduction_Solution.qvs");
     let o = run(&["check", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
@@ -220,7 +202,7 @@ fn assert_no_crash(o: &Output, what: &str) {
 fn mangled_scripts_never_crash_the_binary() {
     let dir = std::env::temp_dir().join(format!("sa-mangle-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut sources: Vec<PathBuf> = corpus();
+    let mut sources: Vec<PathBuf> = corpus("mangled_scripts_never_crash_the_binary (corpus part)");
     sources.push(root().join("fixtures/example/app.qvs"));
     let mut rng = Lcg(0x5eed);
     for (i, src) in sources.iter().enumerate() {

@@ -1,10 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 //! One harness for `fixtures/scripts/{valid,invalid}/*.qvs`: a valid script
 //! is snapshotted as its AST (JSON) and warnings; an invalid one as its
 //! rendered diagnostic (no colour, width 80). A new test is a new file.

@@ -4,14 +4,6 @@
 //! it with a tiny HTTP/1.1 client on `std::net::TcpStream`: no client crate,
 //! and full control over what goes on the wire (bad headers, oversized bodies,
 //! a foreign `Host`), which a client library would normalise or refuse.
-#![cfg(feature = "serve")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

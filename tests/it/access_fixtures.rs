@@ -9,13 +9,6 @@
 //! scalars exactly, except `notes`, a list of note codes that must be
 //! present, and `absent_notes`, codes that must not be. A new scenario is a
 //! new folder.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests"
-)]
 
 use std::path::Path;
 

@@ -1,0 +1,65 @@
+//! What several test modules need: the crate's root, the binary, and the
+//! public material in `../shared`, which a fresh clone does not have.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (where `Cargo.toml` is).
+pub(crate) fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `section-access` binary, run from the repository root.
+pub(crate) fn section_access() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_section-access"));
+    command.current_dir(root()).env("NO_COLOR", "1");
+    command
+}
+
+/// `section-access ARGS` from the repository root.
+pub(crate) fn run(args: &[&str]) -> Output {
+    section_access().args(args).output().unwrap()
+}
+
+/// Output bytes as text (lossy: a test asserts on it, it never decodes).
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Stdout as UTF-8 text (the commands print nothing else).
+pub(crate) fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// The folder `rel` of the public material in `shared/`, which sits beside
+/// the repository root (`../shared`; `../../shared` from a git worktree one
+/// level deeper). CI has it; a fresh clone does not, and then the test
+/// that asked says it skips, on the terminal (past the test harness's
+/// capture, so the skip shows without `--nocapture`), and gets `None`.
+pub(crate) fn shared(rel: &str, test: &str) -> Option<PathBuf> {
+    let found = shared_if_there(rel);
+    if found.is_none() {
+        // Ignoring a failed write: the skip note is a courtesy, not a result.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping {test}: ../shared/{rel} is not beside the repository"
+        );
+    }
+    found
+}
+
+/// The folder `rel` of `shared/` when it is there, without a note: for
+/// tests that use it to widen their inputs, not as their subject.
+pub(crate) fn shared_if_there(rel: &str) -> Option<PathBuf> {
+    ["../shared", "../../shared"]
+        .iter()
+        .map(|s| root().join(s).join(rel))
+        .find(|p| p.exists())
+}
+
+/// The real Qlik scripts of `../shared/corpus/real-scripts`, sorted; `None`
+/// (and a skip note) without `../shared`.
+pub(crate) fn real_scripts(test: &str) -> Option<PathBuf> {
+    shared("corpus/real-scripts", test)
+}

@@ -1,0 +1,34 @@
+//! The integration tests, in one binary so that a change relinks one test
+//! executable, not twenty. Each module is one subject; `common` holds what
+//! they share (the binary, the repository root, `../shared` when present).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+
+mod common;
+
+mod access_fixtures;
+mod cli_audit;
+mod cli_check;
+mod cli_preview;
+#[cfg(feature = "serve")]
+mod cli_serve;
+mod corpus;
+mod duckdb_crosscheck;
+mod findings_fixtures;
+mod jwt;
+mod jwt_props;
+mod parse_fixtures;
+mod props;
+mod reduce_prop;
+mod run_apps;
+mod run_fixtures;
+#[cfg(feature = "serve")]
+mod serve_api;
+#[cfg(feature = "serve")]
+mod serve_browser;
+mod symbols_prop;
