@@ -41,10 +41,8 @@ pub(crate) fn shared(rel: &str, test: &str) -> Option<PathBuf> {
     let found = shared_if_there(rel);
     if found.is_none() {
         // Ignoring a failed write: the skip note is a courtesy, not a result.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipping {test}: ../shared/{rel} is not beside the repository"
-        );
+        let note = format!("\nskipping {test}: ../shared/{rel} is not beside the repository\n");
+        let _ = std::io::stderr().write_all(note.as_bytes());
     }
     found
 }
