@@ -30,6 +30,25 @@ use value::num_bits;
 /// The symbol id of a missing value in a column.
 pub const NULL: u32 = u32::MAX;
 
+/// How many distinct values a field can hold: every `u32` but [`NULL`].
+pub const MAX_SYMBOLS: usize = NULL as usize;
+
+/// How many rows a table can hold: rows are counted and numbered in `u32`
+/// wherever a row is kept per row (origins, audits).
+pub const MAX_ROWS: usize = u32::MAX as usize;
+
+/// A limit of the model passed: the tables are then wrong and must not be
+/// used. Checked once per table built ([`Model::check_capacity`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Capacity {
+    /// A field got more distinct values than it has ids.
+    #[error("field {0} has more than {MAX_SYMBOLS} distinct values, the most a field can hold")]
+    Symbols(FieldName),
+    /// A table got more rows than it can number.
+    #[error("table {0} has more than {MAX_ROWS} rows, the most a table can hold")]
+    Rows(TableName),
+}
+
 /// Index of a field in its [`Model`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FieldId(pub u32);
@@ -66,6 +85,10 @@ pub struct Symbols {
     nums: HashTable<(u64, u32)>,
     /// Direct tables: ids by integer, and by hundredths.
     direct: [Vec<u32>; 2],
+    /// A value arrived when all [`MAX_SYMBOLS`] ids were taken: it got
+    /// [`NULL`], so the table that holds it is wrong and must not be used
+    /// ([`Model::check_capacity`] turns this into an error).
+    full: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -91,6 +114,7 @@ impl Default for Symbols {
             index: HashTable::new(),
             nums: HashTable::new(),
             direct: [Vec::new(), Vec::new()],
+            full: false,
         }
     }
 }
@@ -254,9 +278,26 @@ impl Symbols {
         }
     }
 
-    /// Adds a value not yet present under `key`.
+    /// The id the next new value gets; `None`, and the table marked full,
+    /// when every id is taken.
+    fn next_id(&mut self) -> Option<u32> {
+        let id = u32::try_from(self.len()).ok().filter(|&id| id != NULL);
+        self.full |= id.is_none();
+        id
+    }
+
+    /// True when a value could not be added because every id was taken
+    /// (see [`MAX_SYMBOLS`]).
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+
+    /// Adds a value not yet present under `key`; [`NULL`] (and the table
+    /// marked full) when every id is taken.
     fn push(&mut self, key: Key<'_>, value: Value) -> u32 {
-        let id = u32::try_from(self.len()).unwrap_or(NULL);
+        let Some(id) = self.next_id() else {
+            return NULL;
+        };
         if let Store::Run { first, len } = &mut self.store {
             let next = match &value {
                 Value::Num(n) => run_int(*n),
@@ -453,7 +494,10 @@ impl Symbols {
             if let Some(&(id, _)) = self.index.find(spread(tag), same) {
                 return id;
             }
-            let id = u32::try_from(ends.len()).unwrap_or(NULL);
+            let Some(id) = u32::try_from(ends.len()).ok().filter(|&id| id != NULL) else {
+                self.full = true;
+                return NULL;
+            };
             bytes.push_str(text);
             ends.push(end);
             self.index
@@ -915,6 +959,18 @@ impl Model {
         self.tables.iter_mut().find(|t| t.name.as_str() == name)
     }
 
+    /// The first limit passed by a field or a table, if any: a value that
+    /// arrived when its field was full got [`NULL`], so the model is wrong.
+    pub fn check_capacity(&self) -> Result<(), Capacity> {
+        if let Some((name, _)) = self.fields.iter().find(|(_, s)| s.is_full()) {
+            return Err(Capacity::Symbols(name.clone()));
+        }
+        match self.tables.iter().find(|t| t.len() > MAX_ROWS) {
+            Some(t) => Err(Capacity::Rows(t.name.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Adds a table at the end; returns its position.
     pub fn push_table(&mut self, table: Table) -> usize {
         self.tables.push(table);
@@ -1018,6 +1074,31 @@ mod tests {
 
     fn name(s: &str) -> FieldName {
         FieldName::new(s)
+    }
+
+    #[test]
+    fn a_full_field_gives_no_id_and_fails_the_capacity_check() {
+        let mut m = Model::new();
+        let f = m.field(&FieldName::new("ID"));
+        assert_eq!(m.check_capacity(), Ok(()));
+        let Some(symbols) = m.symbols_mut(f) else {
+            panic!("field just made")
+        };
+        // A run of every id but NULL: ids 0 ..= NULL - 1 are taken.
+        symbols.store = Store::Run {
+            first: 0,
+            len: NULL,
+        };
+        assert_eq!(symbols.intern(Value::Num(f64::from(NULL - 1))), NULL - 1);
+        assert!(!symbols.is_full(), "a value already there is found");
+        assert_eq!(symbols.intern(Value::Num(f64::from(NULL))), NULL);
+        assert!(symbols.is_full());
+        assert_eq!(symbols.intern_text("new"), NULL);
+        assert_eq!(symbols.len(), MAX_SYMBOLS, "nothing was added");
+        assert_eq!(
+            m.check_capacity(),
+            Err(Capacity::Symbols(FieldName::new("ID")))
+        );
     }
 
     #[test]
