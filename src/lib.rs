@@ -13,6 +13,7 @@ pub mod access;
 pub mod audit;
 pub mod bug;
 pub mod jwt;
+mod lists;
 pub mod load;
 pub mod model;
 pub mod names;

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::FixedState;
 
+use crate::lists::Lists;
 use crate::load::{App, Uppercase};
 use crate::model::{BitSet, FieldId, Model, NULL, Value};
 use crate::names::{FieldName, Identity};
@@ -90,7 +91,7 @@ struct Rules<'a> {
     listed: HashMap<FieldId, Vec<u32>, FixedState>,
     /// Per reduction field (as in `reductions`), the application symbols
     /// each security symbol matches.
-    matches: Vec<Csr>,
+    matches: Vec<Lists>,
 }
 
 impl Rules<'_> {
@@ -137,31 +138,19 @@ impl ValueIndex {
 
     /// Data symbols equal to `v`: as numbers when both are numbers,
     /// otherwise as text, exactly.
-    fn matches(&self, v: &Value, out: &mut Vec<u32>) {
-        let text = v.text();
-        match v.num() {
-            Some(n) => {
-                out.extend_from_slice(self.by_num.get(&num_key(n)).map_or(&[][..], Vec::as_slice));
-                for &(id, numeric) in self
-                    .by_text
-                    .get(text.as_ref())
-                    .map_or(&[][..], Vec::as_slice)
-                {
-                    if !numeric {
-                        out.push(id);
-                    }
-                }
-            }
-            None => {
-                for &(id, _) in self
-                    .by_text
-                    .get(text.as_ref())
-                    .map_or(&[][..], Vec::as_slice)
-                {
-                    out.push(id);
-                }
-            }
-        }
+    fn matches(&self, v: &Value) -> impl Iterator<Item = u32> + '_ {
+        let num = v.num();
+        let by_num = num.and_then(|n| self.by_num.get(&num_key(n)));
+        // A number matches texts that are not numbers by its text (SPEC
+        // §5.3); a text matches every value with its text.
+        let by_text = self.by_text.get(v.text().as_ref());
+        let by_num = by_num.into_iter().flatten().copied();
+        let by_text = by_text
+            .into_iter()
+            .flatten()
+            .filter(move |&&(_, numeric)| num.is_none() || !numeric)
+            .map(|&(id, _)| id);
+        by_num.chain(by_text)
     }
 }
 
@@ -310,57 +299,6 @@ impl Scope<'_> {
         match self.all.get(t) {
             Some(Some(all)) => Some(all),
             _ => self.kept.get(t).and_then(Option::as_ref),
-        }
-    }
-}
-
-/// Per security symbol, the application symbols it matches (SPEC §5.3), as
-/// one list: the matches of symbol `s` are `items[start[s]..start[s + 1]]`.
-#[derive(Debug, Default)]
-pub(super) struct Csr {
-    start: Vec<u32>,
-    items: Vec<u32>,
-}
-
-impl Csr {
-    /// `items` grouped by key (keys below `n`), each group in the order
-    /// given: a counting sort.
-    pub(super) fn grouped(n: usize, items: impl Iterator<Item = (u32, u32)> + Clone) -> Self {
-        let mut start = vec![0u32; n + 1];
-        for (key, _) in items.clone() {
-            if let Some(s) = start.get_mut(key as usize + 1) {
-                *s += 1;
-            }
-        }
-        for i in 1..start.len() {
-            let prev = start.get(i - 1).copied().unwrap_or(0);
-            if let Some(s) = start.get_mut(i) {
-                *s += prev;
-            }
-        }
-        // Each group filled from its start, which then moves to its end:
-        // the next group's start, put back in place after.
-        let mut out = vec![0u32; start.last().copied().unwrap_or(0) as usize];
-        for (key, item) in items {
-            if let Some(f) = start.get_mut(key as usize)
-                && let Some(slot) = out.get_mut(*f as usize)
-            {
-                *slot = item;
-                *f += 1;
-            }
-        }
-        start.rotate_right(1);
-        if let Some(first) = start.first_mut() {
-            *first = 0;
-        }
-        Self { start, items: out }
-    }
-
-    pub(super) fn get(&self, i: u32) -> &[u32] {
-        let i = i as usize;
-        match (self.start.get(i), self.start.get(i + 1)) {
-            (Some(&a), Some(&b)) => self.items.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
         }
     }
 }
@@ -1028,7 +966,7 @@ impl<'a> Evaluator<'a> {
             let values = self.field_values(rules, rf.security, &scope);
             let mut ids: Vec<u32> = Vec::new();
             for v in values {
-                ids.extend_from_slice(matches.get(v));
+                ids.extend_from_slice(matches.group(v));
             }
             ids.sort_unstable();
             ids.dedup();
@@ -1280,25 +1218,20 @@ fn identity_texts(kind: IdKind, identity: &Identity) -> Vec<&str> {
 
 /// Per reduction field of `rules`, the application symbols each security
 /// symbol matches.
-fn value_matches(rules: &Rules<'_>, index: &HashMap<FieldId, ValueIndex>) -> Vec<Csr> {
+fn value_matches(rules: &Rules<'_>, index: &HashMap<FieldId, ValueIndex>) -> Vec<Lists> {
     let sec = rules.sec.as_ref();
     rules
         .reductions
         .iter()
         .map(|rf| {
-            let mut csr = Csr {
-                start: vec![0],
-                items: Vec::new(),
-            };
+            let mut matches = Lists::default();
             let Some(index) = index.get(&rf.data) else {
-                return csr;
+                return matches;
             };
             for (_, v) in sec.symbols(rf.security).into_iter().flat_map(|s| s.iter()) {
-                index.matches(&v, &mut csr.items);
-                csr.start
-                    .push(u32::try_from(csr.items.len()).unwrap_or(u32::MAX));
+                matches.push_iter(index.matches(&v));
             }
-            csr
+            matches
         })
         .collect()
 }

@@ -749,23 +749,3 @@ fn blank_symbols_are_those_that_name_nobody() {
         assert_eq!(ev.blank_symbols(access), None, "neither identity nor value");
     }
 }
-
-#[test]
-fn items_grouped_by_key_keep_their_order() {
-    let items = [
-        (2, 10),
-        (0, 11),
-        (2, 12),
-        (3, 13),
-        (0, 14),
-        (4, 15),
-        (9, 16),
-    ];
-    let csr = rules::Csr::grouped(4, items.into_iter());
-    let groups: Vec<&[u32]> = (0..6).map(|k| csr.get(k)).collect();
-    // Keys from 4 up are outside the index: dropped, and empty when asked.
-    let want: [&[u32]; 6] = [&[11, 14], &[], &[10, 12], &[13], &[], &[]];
-    assert_eq!(groups, want);
-    let none = rules::Csr::grouped(3, std::iter::empty());
-    assert!((0..4).all(|k| none.get(k).is_empty()));
-}

@@ -23,7 +23,8 @@ use std::sync::OnceLock;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
-use super::{Cell, Csr, IdKind, RowSet, Rules, identity_texts};
+use super::{Cell, IdKind, RowSet, Rules, identity_texts};
+use crate::lists::Lists;
 use crate::model::{FieldId, Model};
 use crate::names::Identity;
 
@@ -167,7 +168,7 @@ struct ColIndex<'r> {
     cells: &'r [Cell],
     legacy: bool,
     /// The rows whose primary column this is, by symbol, ascending.
-    rows: Csr,
+    rows: Lists,
 }
 
 impl ColIndex<'_> {
@@ -259,7 +260,7 @@ impl<'r> MatchIndex<'r> {
                     ids,
                     cells,
                     legacy: kind == IdKind::Legacy,
-                    rows: Csr::default(),
+                    rows: Lists::default(),
                 });
             }
             // How many rows name each symbol, per column (one column:
@@ -310,14 +311,14 @@ impl<'r> MatchIndex<'r> {
                 .map(|(_, row)| row)
                 .collect();
             // The primary rows by symbol, per column.
-            let filed: Vec<Csr> = cols
+            let filed: Vec<Lists> = cols
                 .iter()
                 .enumerate()
                 .map(|(ci, c)| {
                     let mine = rows()
                         .filter(|&(r, _)| primary(r) == Some(Some(ci)))
                         .filter_map(|(r, row)| c.ids.get(r).map(|&id| (id, row)));
-                    Csr::grouped(c.cells.len(), mine)
+                    Lists::grouped(c.cells.len(), mine)
                 })
                 .collect();
             for (c, rows) in cols.iter_mut().zip(filed) {
@@ -577,7 +578,7 @@ impl Matcher<'_, '_> {
                     continue;
                 };
                 for &s in own {
-                    for &r in c.rows.get(s) {
+                    for &r in c.rows.group(s) {
                         let all = t.cols.iter().enumerate().all(|(cj, other)| {
                             cj == ci
                                 || self

@@ -1,0 +1,127 @@
+//! Many short lists of `u32` (symbol ids, row numbers) stored end to end
+//! in one vector, not one allocation each: [`Lists`] numbers them in the
+//! order they are added, or groups items by key ([`Lists::grouped`]).
+
+/// Lists of `u32` end to end; list `i` is the `i`th added.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Lists {
+    items: Vec<u32>,
+    /// Where each list ends in `items`; list `i` starts where list `i - 1`
+    /// ends (the first at 0).
+    // INVARIANT: `ends` ascends (not strictly: a list may be empty) and no
+    // end passes `items.len()`.
+    ends: Vec<usize>,
+}
+
+impl Lists {
+    /// `items` grouped by key: list `k` holds the values of the items
+    /// with key `k`, in the order given, for every key below `keys` (a
+    /// counting sort). Items with a key from `keys` up belong to no list
+    /// and are left out (a NULL symbol id matches nothing).
+    pub(crate) fn grouped(keys: usize, items: impl Iterator<Item = (u32, u32)> + Clone) -> Self {
+        let slot = |key: u32| usize::try_from(key).ok().filter(|&k| k < keys);
+        // How many items each key has, then where each key's list ends.
+        let mut ends = vec![0usize; keys];
+        for k in items.clone().filter_map(|(key, _)| slot(key)) {
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: slot() < keys = ends.len()"
+            )]
+            let end = &mut ends[k];
+            *end += 1;
+        }
+        let mut total = 0;
+        for end in &mut ends {
+            total += *end;
+            *end = total;
+        }
+        // Each item goes just before its list's end, which moves down to
+        // the list's start: lists fill from the back, so the items of a
+        // key are put in reverse, from the last one.
+        let mut out = vec![0u32; total];
+        let mut next = ends.clone();
+        let keyed: Vec<(usize, u32)> = items
+            .filter_map(|(key, item)| Some((slot(key)?, item)))
+            .collect();
+        for &(k, item) in keyed.iter().rev() {
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: k < keys = next.len(); next[k] counts down from the end of k's list to its start, at most once per item of k"
+            )]
+            {
+                next[k] -= 1;
+                out[next[k]] = item;
+            }
+        }
+        Self { items: out, ends }
+    }
+
+    /// List `i`, `None` past the last.
+    pub(crate) fn get(&self, i: usize) -> Option<&[u32]> {
+        let end = *self.ends.get(i)?;
+        let start = match i.checked_sub(1) {
+            #[expect(clippy::indexing_slicing, reason = "INVARIANT: p < i < ends.len()")]
+            Some(p) => self.ends[p],
+            None => 0,
+        };
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: ends ascend and none passes items.len()"
+        )]
+        Some(&self.items[start..end])
+    }
+
+    /// Group `key` of lists made by [`Lists::grouped`]: empty for a key
+    /// no item had, the keys past the last included.
+    pub(crate) fn group(&self, key: u32) -> &[u32] {
+        usize::try_from(key)
+            .ok()
+            .and_then(|k| self.get(k))
+            .unwrap_or_default()
+    }
+
+    /// Adds the list of `items`, numbered by how many lists there were before.
+    pub(crate) fn push_iter(&mut self, items: impl IntoIterator<Item = u32>) {
+        self.items.extend(items);
+        self.ends.push(self.items.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouped_keeps_each_keys_items_in_order_and_drops_keys_out_of_range() {
+        let items = [
+            (2, 10),
+            (0, 11),
+            (2, 12),
+            (3, 13),
+            (0, 14),
+            (4, 15),
+            (9, 16),
+        ];
+        let lists = Lists::grouped(4, items.into_iter());
+        let groups: Vec<&[u32]> = (0..6).map(|k| lists.group(k)).collect();
+        let want: [&[u32]; 6] = [&[11, 14], &[], &[10, 12], &[13], &[], &[]];
+        assert_eq!(groups, want);
+        assert_eq!(lists.get(3), Some(&[13][..]));
+        assert_eq!(lists.get(4), None);
+        let none = Lists::grouped(3, std::iter::empty());
+        assert!((0..4).all(|k| none.group(k).is_empty()));
+        assert_eq!(lists.group(u32::MAX), &[] as &[u32]);
+    }
+
+    #[test]
+    fn pushed_lists_come_back_by_number() {
+        let mut lists = Lists::default();
+        lists.push_iter([1, 2]);
+        lists.push_iter([]);
+        lists.push_iter([7, 8, 9]);
+        assert_eq!(lists.get(0), Some(&[1, 2][..]));
+        assert_eq!(lists.get(1), Some(&[][..]));
+        assert_eq!(lists.get(2), Some(&[7, 8, 9][..]));
+        assert_eq!(lists.get(3), None);
+    }
+}
