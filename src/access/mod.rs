@@ -11,7 +11,7 @@
 //! denied too.
 //!
 //! Every decision carries its reasons: the security rows that matched (with
-//! their script line) and a [`Note`] for each inferred rule (SPEC's [inf]) it
+//! their script line) and a [`Note`] for each inferred rule (SPEC's \[inf\]) it
 //! relied on. Deny by default: a cell that cannot be checked never matches.
 //! This module knows nothing of parsing or tokens.
 
@@ -29,7 +29,8 @@ use crate::names::{FieldName, Identity, TableName};
 use crate::reduce::{Reduced, ReducedTable};
 
 pub use report::PreviewReport;
-pub use rules::{Evaluator, MatchIndex, Matcher, Named, Origin, SYSTEM_FIELDS};
+pub use rules::{Evaluator, SYSTEM_FIELDS};
+pub(crate) use rules::{MatchIndex, Named, Origin};
 
 /// The Qlik product whose rules apply (SPEC §4, §5.4).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
@@ -179,7 +180,7 @@ pub struct FieldReduction {
 }
 
 /// A remark attached to a decision: an inferred rule it relied on (SPEC's
-/// [inf]), or something in the script that deserves a look.
+/// \[inf\]), or something in the script that deserves a look.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Note {
     /// Stable kebab-case code.

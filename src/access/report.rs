@@ -32,7 +32,7 @@
 //! - `omitted`: application fields hidden by OMIT, in model order.
 //! - `tables`: every application table after reduction: surviving `rows`, the
 //!   `total` before, and the visible `fields` (omitted ones removed).
-//! - `notes`: `{"code", "message"}` for each inferred rule ([inf]) the
+//! - `notes`: `{"code", "message"}` for each inferred rule (\[inf\]) the
 //!   decision relied on and each remark on the script, in the order they
 //!   arose.
 //!

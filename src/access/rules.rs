@@ -186,7 +186,7 @@ pub struct Evaluator<'a> {
 
 mod index;
 
-pub use index::{MatchIndex, Matcher, Named, Origin};
+pub(crate) use index::{MatchIndex, Named, Origin};
 
 /// How a security symbol counts in a cell: classified once per field, so
 /// that matching and expanding never compare text per row.
@@ -488,7 +488,7 @@ impl<'a> Evaluator<'a> {
     /// Per-value row counts for selections on the application field
     /// `field` alone, when they are exact for this model (see
     /// [`crate::reduce::PerValue`]).
-    pub fn per_value(&self, field: FieldId) -> Option<PerValue> {
+    pub(crate) fn per_value(&self, field: FieldId) -> Option<PerValue> {
         self.data.links.per_value(&self.app.data, field)
     }
 
@@ -548,17 +548,17 @@ impl<'a> Evaluator<'a> {
 
     /// Indexes the identity columns of the security tables so that many
     /// identities can be matched without scanning every row (audit).
-    pub fn match_index(&self) -> MatchIndex<'_> {
+    pub(crate) fn match_index(&self) -> MatchIndex<'_> {
         MatchIndex::new(&self.rules)
     }
 
     /// The decision for the security rows an identity matched (a key from
-    /// [`Matcher::key`]), before the data is reduced: call
+    /// [`index::Matcher::key_from`]), before the data is reduced: call
     /// [`Evaluator::reduce`] and [`Evaluator::finish`] for granted ones.
     /// Two identities with the same key get the same decision. The decision
     /// carries no notes (the audit shows none; [`Evaluator::evaluate`]
     /// gives them for one identity).
-    pub fn decide(&self, index: &MatchIndex<'_>, key: &[u32]) -> Decision {
+    pub(crate) fn decide(&self, index: &MatchIndex<'_>, key: &[u32]) -> Decision {
         self.decide_rows(index.rows(key), false)
     }
 

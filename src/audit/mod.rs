@@ -13,9 +13,9 @@
 //! - the audit itself ([`Audit::run`]): identities are grouped by the
 //!   security rows they match (found through an index, not a scan) or,
 //!   more broadly, by what those rows hold besides the identity
-//!   ([`crate::access::Matcher::content`]); each distinct grant is decided
+//!   (`access::rules::index::Matcher::content`); each distinct grant is decided
 //!   once, and each distinct reduction is applied to the data once;
-//! - lint [`findings`] on the script and on the audit's results;
+//! - lint [`findings()`] on the script and on the audit's results;
 //! - expectation files for `section-access test` ([`expect`]);
 //! - the comparison of two script versions ([`diff`]);
 //! - the self-contained HTML report ([`html`]).
@@ -315,7 +315,7 @@ fn table_shapes(app: &App, omitted: &[FieldId]) -> Vec<TableView> {
 
 /// What one distinct grant gives: shared by every identity whose matched
 /// security rows are the same, or alike in every cell a decision reads
-/// (see [`crate::access::Matcher::content`]).
+/// (see `access::rules::index::Matcher::content`).
 #[derive(Clone, Debug)]
 pub struct Grant {
     /// Granted or denied (reduced-to-nothing included).
@@ -403,7 +403,7 @@ impl Audit {
     /// [`Audit::run`] of the identities the security tables name, without
     /// the entries (left empty): the grants, fields and findings only, as
     /// `check` needs them. The identities stay symbols of the security
-    /// tables (see [`listed`]): a million of them are neither made nor
+    /// tables (see the private module `audit::listed`): a million of them are neither made nor
     /// sorted.
     pub fn run_summary(app: &App, opts: &Options) -> Audit {
         Self::summary(app, opts, listed::HALVES_FROM)
@@ -469,7 +469,7 @@ impl Audit {
     }
 
     /// `ids` sorted, grouped by the contents of the security rows they
-    /// match ([`crate::access::Matcher::content`]), and made into entries.
+    /// match (`access::rules::index::Matcher::content`), and made into entries.
     fn group<'i>(
         index: &'i MatchIndex<'_>,
         mut ids: Vec<(Identity, Option<Origin>)>,
@@ -704,7 +704,7 @@ fn first_of<'l, T>(
 /// decides, and who the findings name.
 struct Grouping<'a> {
     /// Per grant, numbered in audit order of its first identity: the rows
-    /// that identity matches (a key of [`crate::access::Matcher::key`]),
+    /// that identity matches (a key of `access::rules::index::Matcher::key_from`),
     /// which its grant is decided on.
     rows: Seqs,
     /// Per grant: someone other than a service account (`INTERNAL\…`,

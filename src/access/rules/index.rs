@@ -126,7 +126,7 @@ fn text_is(model: &Model, field: FieldId, id: u32, text: &str) -> bool {
 /// (`USER.EMAIL`) or a member of one group (`GROUP` and `NTNAME`). The
 /// value is trimmed and upper-cased, as [`Identity`] keeps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Named<'a> {
+pub(crate) enum Named<'a> {
     /// A user id without groups.
     User(&'a str),
     /// An e-mail alone.
@@ -152,7 +152,7 @@ impl<'a> Named<'a> {
 /// the field and the symbol, whose text is the identity's value for that
 /// field (as [`Matcher::key_from`] requires).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Origin {
+pub(crate) struct Origin {
     /// The security field.
     pub field: FieldId,
     /// The symbol.
@@ -219,7 +219,7 @@ impl TableIndex<'_> {
 /// The identity columns of the security tables, indexed by value (see
 /// [`crate::access::Evaluator::match_index`]).
 #[derive(Debug)]
-pub struct MatchIndex<'r> {
+pub(crate) struct MatchIndex<'r> {
     fields: Vec<TextIndex<'r>>,
     tables: Vec<TableIndex<'r>>,
     model: &'r Model,
@@ -341,7 +341,7 @@ impl<'r> MatchIndex<'r> {
     }
 
     /// A matcher reusing its buffers for many identities.
-    pub fn matcher(&self) -> Matcher<'_, 'r> {
+    pub(crate) fn matcher(&self) -> Matcher<'_, 'r> {
         Matcher {
             index: self,
             allowed: vec![Vec::new(); self.fields.len()],
@@ -478,7 +478,7 @@ fn combined_classes(columns: &[&[u32]], rows: usize) -> Option<Vec<u32>> {
 
 /// Finds the rows identities match, through a [`MatchIndex`].
 #[derive(Debug)]
-pub struct Matcher<'i, 'r> {
+pub(crate) struct Matcher<'i, 'r> {
     index: &'i MatchIndex<'r>,
     allowed: Vec<Vec<u32>>,
     key: Vec<u32>,
@@ -490,7 +490,7 @@ impl Matcher<'_, '_> {
     /// The last key made ([`Matcher::key_named`], [`Matcher::key_from`])
     /// by the classes of its rows: identities with equal contents get the
     /// same decision, whichever rows they match (see [`MatchIndex`]).
-    pub fn content(&mut self) -> &[u32] {
+    pub(crate) fn content(&mut self) -> &[u32] {
         self.content.clear();
         let mut rest = self.key.as_slice();
         for t in &self.index.tables {
@@ -517,15 +517,12 @@ impl Matcher<'_, '_> {
     /// everyone are left out of the key (they are in every one). SPEC §4:
     /// AND across the identity columns of a row, `*` matches anyone, blank
     /// and legacy cells match nobody.
-    pub fn key(&mut self, identity: &Identity) -> &[u32] {
-        self.key_from(identity, None)
-    }
-
-    /// [`Matcher::key`] for an identity read off a security symbol whose
-    /// text is the identity's value for that field (`origin`): when no
-    /// other symbol of the field has that text, the symbol is all the
-    /// identity matches in that field, found without a lookup.
-    pub fn key_from(&mut self, identity: &Identity, origin: Option<Origin>) -> &[u32] {
+    ///
+    /// For an identity read off a security symbol whose text is the
+    /// identity's value for that field (`origin`): when no other symbol of
+    /// the field has that text, the symbol is all the identity matches in
+    /// that field, found without a lookup.
+    pub(crate) fn key_from(&mut self, identity: &Identity, origin: Option<Origin>) -> &[u32] {
         self.key_with(origin, |kind, each| {
             for text in identity_texts(kind, identity) {
                 each(text);
@@ -536,7 +533,7 @@ impl Matcher<'_, '_> {
     /// [`Matcher::key_from`] for an identity that is one value (what an
     /// audit lists off the security tables), without making an
     /// [`Identity`] for it.
-    pub fn key_named(&mut self, named: Named<'_>, origin: Option<Origin>) -> &[u32] {
+    pub(crate) fn key_named(&mut self, named: Named<'_>, origin: Option<Origin>) -> &[u32] {
         self.key_with(origin, |kind, each| {
             if let Some(text) = named.text_for(kind) {
                 each(text);
