@@ -28,7 +28,7 @@ use crate::script::ast::{ExitWhat, Section, Stmt, StmtKind};
 use crate::script::source::{Location, SharedText, SourceId, Span};
 
 use super::error::{Fail, LoadError, LoadErrorKind};
-use super::functions::{Env, Mapping};
+use super::expr::{Env, Mapping};
 use super::{App, LoadOptions, Warning};
 use control::SubDef;
 

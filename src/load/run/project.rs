@@ -10,9 +10,8 @@ use crate::script::ast::{ExprKind, LoadField, Section};
 
 use super::{R, Runner};
 use crate::load::error::{Fail, LoadErrorKind};
-use crate::load::expr::{self, Binding, CExpr, Ctx, as_column, compile, eval, truthy};
+use crate::load::expr::{self, Binding, CExpr, Ctx, Func, as_column, compile, eval, truthy};
 use crate::load::frame::{Frame, FrameColumn};
-use crate::load::functions::{self, Func};
 
 impl Runner<'_> {
     /// Applies a load level's field list, WHERE, GROUP BY, ORDER BY and
@@ -148,7 +147,7 @@ impl Runner<'_> {
                     ) else {
                         continue;
                     };
-                    let o = functions::order(ka, kb);
+                    let o = expr::order(ka, kb);
                     let o = if *desc { o.reverse() } else { o };
                     if o.is_ne() {
                         return o;

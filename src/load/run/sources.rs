@@ -14,9 +14,9 @@ use super::paths::{io_reason, strip_prefix_ci};
 use super::{R, Runner};
 use crate::load::delimited::{FormatProblem, TextFormat, read_file, text_format};
 use crate::load::error::{Fail, LoadErrorKind};
+use crate::load::expr::Env as _;
 use crate::load::expr::num_of;
 use crate::load::frame::{Frame, FrameColumn};
-use crate::load::functions::Env as _;
 use crate::load::inline::read_inline;
 
 impl Runner<'_> {

@@ -12,8 +12,8 @@ use crate::script::source::Span;
 
 use super::{R, Runner, other};
 use crate::load::error::{Fail, LoadError, LoadErrorKind, did_you_mean};
+use crate::load::expr::Mapping;
 use crate::load::expr::{num_of, wildcard_match};
-use crate::load::functions::Mapping;
 use crate::load::table_ops;
 
 impl Runner<'_> {
