@@ -9,7 +9,6 @@ mod delimited;
 mod error;
 mod expr;
 mod frame;
-mod functions;
 mod inline;
 mod run;
 mod table_ops;

@@ -15,15 +15,19 @@
 //!   the comparison NULL (false in a condition);
 //! - `precedes`/`follows` always compare text.
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 
-use crate::model::{Value, format_number, parse_number};
+use crate::model::{FieldId, Model, NULL, Symbols, Table, Value, format_number, parse_number};
 use crate::script::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
 use crate::script::source::Span;
 
 use super::error::{Fail, LoadErrorKind, did_you_mean};
 use super::frame::Frame;
-use super::functions::{Func, lookup_function};
+mod functions;
+
+pub(crate) use functions::Func;
+use functions::lookup_function;
 
 /// A compiled expression.
 #[derive(Clone, Debug)]
@@ -113,7 +117,7 @@ pub(crate) fn compile(e: &Expr, b: Binding<'_>, has_agg: &mut bool) -> Result<CE
             distinct,
         } => {
             let Some(spec) = lookup_function(name) else {
-                let known = super::functions::names();
+                let known = functions::names();
                 let mut fail = Fail::new(
                     LoadErrorKind::UnknownFunction,
                     e.span,
@@ -195,10 +199,50 @@ pub(crate) fn as_column(e: &CExpr) -> Option<usize> {
     }
 }
 
+/// A mapping table: first column → second column, first key wins.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Mapping {
+    keys: Symbols,
+    values: Vec<Value>,
+}
+
+impl Mapping {
+    /// Adds a pair unless the key is already mapped.
+    pub fn insert(&mut self, key: Value, value: Value) {
+        let before = self.keys.len();
+        let id = self.keys.intern(key);
+        if id != NULL && self.keys.len() > before {
+            self.values.push(value);
+        }
+    }
+
+    /// The value mapped to `key`.
+    pub fn get(&self, key: &Value) -> Option<&Value> {
+        let id = self.keys.lookup(key)?;
+        self.values.get(id as usize)
+    }
+}
+
+/// What functions can see of the run.
+pub(crate) trait Env {
+    /// A variable's text.
+    fn variable(&self, name: &str) -> Option<&str>;
+    /// A mapping table.
+    fn mapping(&self, name: &str) -> Option<&Mapping>;
+    /// A field by name: the current section's model first, then the other.
+    fn field(&self, name: &str) -> Option<(&Model, FieldId)>;
+    /// A table by name: the current section's model first, then the other.
+    fn table(&self, name: &str) -> Option<(&Model, &Table)>;
+    /// The script's file name (`DocumentName()`).
+    fn document_name(&self) -> &str;
+    /// Records that a function with a caveat was used (a warning code).
+    fn note(&self, code: &'static str);
+}
+
 /// What a row evaluation can see.
 pub(crate) struct Ctx<'a> {
     /// Variables, models, mapping tables.
-    pub env: &'a dyn super::functions::Env,
+    pub env: &'a dyn Env,
     /// The input rows.
     pub input: Option<&'a Frame>,
     /// The current input row.
@@ -215,7 +259,7 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// A context with no row (LET, IF, FOR …).
-    pub fn no_row(env: &'a dyn super::functions::Env) -> Self {
+    pub fn no_row(env: &'a dyn Env) -> Self {
         Self {
             env,
             input: None,
@@ -313,7 +357,7 @@ pub(crate) fn eval(e: &CExpr, cx: &Ctx<'_>) -> Result<Value, Fail> {
             args,
             distinct,
             span,
-        } => super::functions::call(*f, args, *distinct, *span, cx)?,
+        } => functions::call(*f, args, *distinct, *span, cx)?,
     })
 }
 
@@ -393,6 +437,11 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
         (Some(x), Some(y)) => x.partial_cmp(&y),
         _ => Some(a.text().as_ref().cmp(b.text().as_ref())),
     }
+}
+
+/// Sorting values the way `ORDER BY` does.
+pub(crate) fn order(a: &Value, b: &Value) -> Ordering {
+    compare(a, b).unwrap_or_else(|| a.sort_cmp(b))
 }
 
 /// Matches `text` against a pattern with `*` (any run) and `?` (one

@@ -1,0 +1,262 @@
+//! Script functions: the supported set, resolved by exact name
+//! (case-insensitive) at compile time, evaluated with Qlik's semantics.
+//!
+//! A function not listed here is a `load::unknown-function` error: an
+//! approximation would silently change what a user sees. Clock-dependent
+//! functions (`Today`, `Now`) and random ones are deliberately absent.
+//!
+//! The functions are split by domain, one file each; this file holds the
+//! table of names and arities ([`lookup_function`]), what the compiler
+//! needs to know of a function, and [`call`], the one entry point the
+//! evaluator uses.
+
+/// The text of argument `$i`; a NULL argument makes the call NULL.
+macro_rules! text_arg {
+    ($args:expr, $cx:expr, $i:expr) => {
+        match super::ev_text($args, $i, $cx)? {
+            Some(t) => t,
+            None => return Ok($crate::model::Value::Null),
+        }
+    };
+}
+
+/// The number of argument `$i`; a NULL or non-numeric argument makes the
+/// call NULL.
+macro_rules! num_arg {
+    ($args:expr, $cx:expr, $i:expr) => {
+        match super::ev_num($args, $i, $cx)? {
+            Some(n) => n,
+            None => return Ok($crate::model::Value::Null),
+        }
+    };
+}
+
+mod aggregation;
+mod conditional;
+mod date;
+mod number;
+mod table;
+mod text;
+
+use crate::load::error::{Fail, LoadErrorKind};
+use crate::model::Value;
+use crate::script::source::Span;
+
+use super::{CExpr, Ctx, eval, num_of};
+use aggregation::AggregationFn;
+use conditional::ConditionalFn;
+use date::DateFn;
+use number::NumberFn;
+use table::TableFn;
+use text::TextFn;
+
+macro_rules! funcs {
+    ($( $v:ident = $name:literal, $min:expr, $max:expr => $domain:ident($sub:ident); )*) => {
+        /// A supported function.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum Func { $( $v, )* }
+
+        static SPECS: &[Spec] = &[ $( Spec { name: $name, f: Func::$v, min: $min, max: $max }, )* ];
+
+        impl Func {
+            /// The function as a member of its domain.
+            fn domain(self) -> Domain {
+                match self { $( Func::$v => Domain::$domain($sub::$v), )* }
+            }
+        }
+    };
+}
+
+/// A function by domain: each file evaluates its own.
+#[derive(Clone, Copy, Debug)]
+enum Domain {
+    Text(TextFn),
+    Number(NumberFn),
+    Conditional(ConditionalFn),
+    Table(TableFn),
+    Date(DateFn),
+    Aggregation(AggregationFn),
+}
+
+const MANY: usize = usize::MAX;
+
+// The order of this list is the order names are offered in "did you
+// mean" help (the first of equally close names wins): keep it.
+
+funcs! {
+    Upper = "Upper", 1, 1 => Text(TextFn);
+    Lower = "Lower", 1, 1 => Text(TextFn);
+    Capitalize = "Capitalize", 1, 1 => Text(TextFn);
+    Trim = "Trim", 1, 1 => Text(TextFn);
+    LTrim = "LTrim", 1, 1 => Text(TextFn);
+    RTrim = "RTrim", 1, 1 => Text(TextFn);
+    Len = "Len", 1, 1 => Text(TextFn);
+    Left = "Left", 2, 2 => Text(TextFn);
+    Right = "Right", 2, 2 => Text(TextFn);
+    Mid = "Mid", 2, 3 => Text(TextFn);
+    Index = "Index", 2, 3 => Text(TextFn);
+    Replace = "Replace", 3, 3 => Text(TextFn);
+    SubField = "SubField", 2, 3 => Text(TextFn);
+    SubStringCount = "SubStringCount", 2, 2 => Text(TextFn);
+    Repeat = "Repeat", 1, 2 => Text(TextFn);
+    PurgeChar = "PurgeChar", 2, 2 => Text(TextFn);
+    KeepChar = "KeepChar", 2, 2 => Text(TextFn);
+    TextBetween = "TextBetween", 3, 4 => Text(TextFn);
+    FindOneOf = "FindOneOf", 2, 3 => Text(TextFn);
+    Chr = "Chr", 1, 1 => Text(TextFn);
+    Ord = "Ord", 1, 1 => Text(TextFn);
+    Num = "Num", 1, 4 => Number(NumberFn);
+    NumHash = "Num#", 1, 4 => Number(NumberFn);
+    Text = "Text", 1, 1 => Text(TextFn);
+    Dual = "Dual", 2, 2 => Number(NumberFn);
+    If = "If", 2, 3 => Conditional(ConditionalFn);
+    Match = "Match", 2, MANY => Conditional(ConditionalFn);
+    MixMatch = "MixMatch", 2, MANY => Conditional(ConditionalFn);
+    WildMatch = "WildMatch", 2, MANY => Conditional(ConditionalFn);
+    Pick = "Pick", 2, MANY => Conditional(ConditionalFn);
+    Alt = "Alt", 1, MANY => Conditional(ConditionalFn);
+    Coalesce = "Coalesce", 1, MANY => Conditional(ConditionalFn);
+    ApplyMap = "ApplyMap", 2, 3 => Table(TableFn);
+    RecNo = "RecNo", 0, 0 => Table(TableFn);
+    RowNo = "RowNo", 0, 0 => Table(TableFn);
+    IterNo = "IterNo", 0, 0 => Table(TableFn);
+    IsNull = "IsNull", 1, 1 => Conditional(ConditionalFn);
+    IsNum = "IsNum", 1, 1 => Conditional(ConditionalFn);
+    IsText = "IsText", 1, 1 => Conditional(ConditionalFn);
+    Null = "Null", 0, 0 => Conditional(ConditionalFn);
+    True = "True", 0, 0 => Conditional(ConditionalFn);
+    False = "False", 0, 0 => Conditional(ConditionalFn);
+    Floor = "Floor", 1, 3 => Number(NumberFn);
+    Ceil = "Ceil", 1, 3 => Number(NumberFn);
+    Round = "Round", 1, 3 => Number(NumberFn);
+    Fabs = "Fabs", 1, 1 => Number(NumberFn);
+    Sign = "Sign", 1, 1 => Number(NumberFn);
+    Mod = "Mod", 2, 2 => Number(NumberFn);
+    Div = "Div", 2, 2 => Number(NumberFn);
+    Sqrt = "Sqrt", 1, 1 => Number(NumberFn);
+    Exp = "Exp", 1, 1 => Number(NumberFn);
+    Log = "Log", 1, 1 => Number(NumberFn);
+    Log10 = "Log10", 1, 1 => Number(NumberFn);
+    Pow = "Pow", 2, 2 => Number(NumberFn);
+    RangeSum = "RangeSum", 1, MANY => Number(NumberFn);
+    RangeMin = "RangeMin", 1, MANY => Number(NumberFn);
+    RangeMax = "RangeMax", 1, MANY => Number(NumberFn);
+    Hash128 = "Hash128", 1, MANY => Text(TextFn);
+    Hash160 = "Hash160", 1, MANY => Text(TextFn);
+    Hash256 = "Hash256", 1, MANY => Text(TextFn);
+    Exists = "Exists", 1, 2 => Table(TableFn);
+    FieldValue = "FieldValue", 2, 2 => Table(TableFn);
+    FieldValueCount = "FieldValueCount", 1, 1 => Table(TableFn);
+    FieldIndex = "FieldIndex", 2, 2 => Table(TableFn);
+    NoOfRows = "NoOfRows", 1, 1 => Table(TableFn);
+    NoOfFields = "NoOfFields", 1, 1 => Table(TableFn);
+    Peek = "Peek", 1, 3 => Table(TableFn);
+    Previous = "Previous", 1, 1 => Table(TableFn);
+    Date = "Date", 1, 2 => Date(DateFn);
+    DateHash = "Date#", 1, 2 => Date(DateFn);
+    MakeDate = "MakeDate", 1, 3 => Date(DateFn);
+    Year = "Year", 1, 1 => Date(DateFn);
+    Month = "Month", 1, 1 => Date(DateFn);
+    Day = "Day", 1, 1 => Date(DateFn);
+    DocumentName = "DocumentName", 0, 0 => Table(TableFn);
+    Sum = "Sum", 1, 1 => Aggregation(AggregationFn);
+    Count = "Count", 1, 1 => Aggregation(AggregationFn);
+    Min = "Min", 1, 1 => Aggregation(AggregationFn);
+    Max = "Max", 1, 1 => Aggregation(AggregationFn);
+    Avg = "Avg", 1, 1 => Aggregation(AggregationFn);
+    Only = "Only", 1, 1 => Aggregation(AggregationFn);
+    Concat = "Concat", 1, 3 => Aggregation(AggregationFn);
+    MinString = "MinString", 1, 1 => Aggregation(AggregationFn);
+    MaxString = "MaxString", 1, 1 => Aggregation(AggregationFn);
+}
+
+/// A function's name and arity.
+pub(crate) struct Spec {
+    pub name: &'static str,
+    pub f: Func,
+    pub min: usize,
+    pub max: usize,
+}
+
+/// The function named `name` (case-insensitive, exact otherwise).
+pub(crate) fn lookup_function(name: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+}
+
+/// Every supported function name.
+pub(crate) fn names() -> Vec<&'static str> {
+    SPECS.iter().map(|s| s.name).collect()
+}
+
+impl Func {
+    /// Aggregations work over the rows of a group (GROUP BY).
+    pub fn is_aggregation(self) -> bool {
+        matches!(self.domain(), Domain::Aggregation(_))
+    }
+
+    /// Argument `i` names a field (a bare identifier is the name itself).
+    pub fn takes_field_name(self, i: usize) -> bool {
+        matches!(
+            (self, i),
+            (
+                Func::Exists
+                    | Func::FieldValue
+                    | Func::FieldValueCount
+                    | Func::FieldIndex
+                    | Func::Peek,
+                0
+            )
+        )
+    }
+
+    /// For `Exists(F)`: the name is also the value to look for.
+    pub fn name_arg_also_value(self) -> bool {
+        self == Func::Exists
+    }
+}
+
+fn bad(span: Span, message: impl Into<String>) -> Fail {
+    Fail::new(LoadErrorKind::BadArgument, span, message)
+}
+
+fn arg(args: &[CExpr], i: usize) -> Option<&CExpr> {
+    args.get(i)
+}
+
+fn ev(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Value, Fail> {
+    match args.get(i) {
+        Some(e) => eval(e, cx),
+        None => Ok(Value::Null),
+    }
+}
+
+fn ev_text(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Option<String>, Fail> {
+    let v = ev(args, i, cx)?;
+    Ok(if v.is_null() {
+        None
+    } else {
+        Some(v.text().into_owned())
+    })
+}
+
+fn ev_num(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Option<f64>, Fail> {
+    Ok(num_of(&ev(args, i, cx)?))
+}
+
+/// Evaluates a call.
+pub(crate) fn call(
+    f: Func,
+    args: &[CExpr],
+    distinct: bool,
+    span: Span,
+    cx: &Ctx<'_>,
+) -> Result<Value, Fail> {
+    match f.domain() {
+        Domain::Text(f) => text::call(f, args, span, cx),
+        Domain::Number(f) => number::call(f, args, span, cx),
+        Domain::Conditional(f) => conditional::call(f, args, span, cx),
+        Domain::Table(f) => table::call(f, args, span, cx),
+        Domain::Date(f) => date::call(f, args, span, cx),
+        Domain::Aggregation(f) => aggregation::call(f, args, distinct, span, cx),
+    }
+}

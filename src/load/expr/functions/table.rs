@@ -1,0 +1,178 @@
+//! Table and system functions: what a row can look up beyond its own
+//! values — mapping tables (`ApplyMap`), record and row numbers, other rows
+//! (`Peek`, `Previous`), fields and tables of the models (`Exists`,
+//! `FieldValue`, `NoOfRows` …) and the document's name.
+
+use crate::load::error::{Fail, LoadErrorKind};
+use crate::model::{NULL, Symbols, Value};
+use crate::script::source::Span;
+
+use super::super::{CExpr, Ctx, boolean, eval, num_of, text};
+use super::{arg, ev};
+
+/// A table or system function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TableFn {
+    ApplyMap,
+    RecNo,
+    RowNo,
+    IterNo,
+    Exists,
+    FieldValue,
+    FieldValueCount,
+    FieldIndex,
+    NoOfRows,
+    NoOfFields,
+    Peek,
+    Previous,
+    DocumentName,
+}
+
+/// Evaluates a table or system function.
+pub(super) fn call(f: TableFn, args: &[CExpr], span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
+    Ok(match f {
+        TableFn::ApplyMap => {
+            let name = text_arg!(args, cx, 0);
+            let key = ev(args, 1, cx)?;
+            let Some(map) = cx.env.mapping(&name) else {
+                return Err(Fail::new(
+                    LoadErrorKind::UnknownTable,
+                    span,
+                    format!("mapping table `{name}` not found"),
+                )
+                .help("load it with `MAPPING LOAD` before this statement"));
+            };
+            match map.get(&key) {
+                Some(v) => v.clone(),
+                None if args.len() > 2 => ev(args, 2, cx)?,
+                None => key,
+            }
+        }
+        TableFn::RecNo => Value::Num(cx.rec_no as f64),
+        TableFn::RowNo => Value::Num(cx.row_no as f64),
+        TableFn::IterNo => Value::Num(1.0),
+        TableFn::Exists => {
+            let name = field_name_arg(args, 0, cx)?;
+            let v = ev(args, 1, cx)?;
+            if v.is_null() {
+                return Ok(boolean(false));
+            }
+            let in_model = cx
+                .env
+                .field(&name)
+                .and_then(|(m, id)| m.symbols(id))
+                .is_some_and(|s| s.lookup(&v).is_some());
+            let in_out = cx.out.is_some_and(|o| {
+                o.position(&name)
+                    .and_then(|c| o.cols.get(c))
+                    .is_some_and(|c| c.syms.lookup(&v).is_some())
+            });
+            boolean(in_model || in_out)
+        }
+        TableFn::FieldValue => {
+            let name = field_name_arg(args, 0, cx)?;
+            let k = num_arg!(args, cx, 1);
+            match cx.env.field(&name).and_then(|(m, id)| m.symbols(id)) {
+                Some(s) if k >= 1.0 => s.get((k as u32).saturating_sub(1)).unwrap_or(Value::Null),
+                _ => Value::Null,
+            }
+        }
+        TableFn::FieldValueCount => {
+            let name = field_name_arg(args, 0, cx)?;
+            let count = cx
+                .env
+                .field(&name)
+                .and_then(|(m, id)| m.symbols(id))
+                .map_or(0, Symbols::len);
+            Value::Num(count as f64)
+        }
+        TableFn::FieldIndex => {
+            let name = field_name_arg(args, 0, cx)?;
+            let v = ev(args, 1, cx)?;
+            let pos = cx
+                .env
+                .field(&name)
+                .and_then(|(m, id)| m.symbols(id))
+                .and_then(|s| s.lookup(&v))
+                .map_or(0.0, |i| f64::from(i) + 1.0);
+            Value::Num(pos)
+        }
+        TableFn::NoOfRows | TableFn::NoOfFields => {
+            let name = text_arg!(args, cx, 0);
+            match cx.env.table(&name) {
+                Some((_, t)) if f == TableFn::NoOfRows => Value::Num(t.len() as f64),
+                Some((_, t)) => Value::Num(t.columns().len() as f64),
+                None => Value::Null,
+            }
+        }
+        TableFn::Peek => peek(args, span, cx)?,
+        TableFn::Previous => match (cx.input, cx.row.checked_sub(1)) {
+            (Some(_), Some(prev)) => match arg(args, 0) {
+                Some(e) => eval(e, &cx.at(prev))?,
+                None => Value::Null,
+            },
+            _ => Value::Null,
+        },
+        TableFn::DocumentName => text(cx.env.document_name()),
+    })
+}
+
+fn field_name_arg(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<String, Fail> {
+    match args.get(i) {
+        Some(CExpr::Name(n)) => Ok(n.clone()),
+        Some(e) => Ok(eval(e, cx)?.text().into_owned()),
+        None => Ok(String::new()),
+    }
+}
+
+fn peek(args: &[CExpr], span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
+    let field = field_name_arg(args, 0, cx)?;
+    let row = match args.get(1) {
+        Some(e) => num_of(&eval(e, cx)?).unwrap_or(-1.0) as i64,
+        None => -1,
+    };
+    let pick = |len: usize| -> Option<usize> {
+        if row >= 0 {
+            let r = usize::try_from(row).ok()?;
+            (r < len).then_some(r)
+        } else {
+            len.checked_sub(usize::try_from(-row).ok()?)
+        }
+    };
+    match args.get(2) {
+        Some(e) => {
+            let table = eval(e, cx)?.text().into_owned();
+            let Some((model, t)) = cx.env.table(&table) else {
+                return Err(Fail::new(
+                    LoadErrorKind::UnknownTable,
+                    span,
+                    format!("table `{table}` not found"),
+                ));
+            };
+            let Some(fid) = model.find_field(&field).filter(|&f| t.has_field(f)) else {
+                return Ok(Value::Null);
+            };
+            let Some(r) = pick(t.len()) else {
+                return Ok(Value::Null);
+            };
+            let id = t
+                .column(fid)
+                .and_then(|c| c.get(r))
+                .copied()
+                .unwrap_or(NULL);
+            Ok(model.value(fid, id).unwrap_or(Value::Null))
+        }
+        None => {
+            let Some(out) = cx.out else {
+                return Ok(Value::Null);
+            };
+            let Some(c) = out.position(&field) else {
+                return Ok(Value::Null);
+            };
+            let Some(r) = pick(out.rows) else {
+                return Ok(Value::Null);
+            };
+            Ok(out.value(c, r))
+        }
+    }
+}

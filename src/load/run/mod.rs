@@ -1,0 +1,344 @@
+//! The interpreter: the state of one script run and the loop that
+//! dispatches each statement to the file that owns its kind.
+//!
+//! - [`variables`]: `SET`/`LET`, expressions and conditions outside loads;
+//! - [`control`]: `IF`, `FOR`, `FOR EACH`, `DO`, `SUB`/`CALL`;
+//! - [`expansion`]: `$(…)` expansion at run time and includes;
+//! - [`paths`]: the files and folders a script names;
+//! - [`sources`]: what a LOAD reads (INLINE, files, RESIDENT, AUTOGENERATE);
+//! - [`project`]: a load level's fields, WHERE, GROUP BY, ORDER BY;
+//! - [`tables`]: where a LOAD's rows go (new table, CONCATENATE, JOIN,
+//!   KEEP, MAPPING) and `DROP`/`RENAME`.
+
+mod control;
+mod expansion;
+mod paths;
+mod project;
+mod sources;
+mod tables;
+mod variables;
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::model::{FieldId, Model, NULL, Table, Value};
+use crate::script::ast::{ExitWhat, Section, Stmt, StmtKind};
+use crate::script::source::{Location, SharedText, SourceId, Span};
+
+use super::error::{Fail, LoadError, LoadErrorKind};
+use super::expr::{Env, Mapping};
+use super::{App, LoadOptions, Warning};
+use control::SubDef;
+
+/// How deep CALL, includes and expansions may nest.
+const MAX_DEPTH: usize = 64;
+
+/// What a statement asks of the blocks around it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Normal,
+    Exit(ExitWhat),
+}
+
+/// The state of one script run.
+pub(super) struct Runner<'o> {
+    opts: &'o LoadOptions,
+    pub(super) app: App,
+    section: Section,
+    script_dir: PathBuf,
+    directory: Option<PathBuf>,
+    doc_name: String,
+    mappings: HashMap<String, Mapping>,
+    subs: HashMap<String, Rc<SubDef>>,
+    last_table: Option<(Section, String)>,
+    qualify: Vec<(bool, String)>,
+    depth: usize,
+    /// For sources holding expanded text: the statement they came from.
+    expansions: HashMap<SourceId, Location>,
+    /// Expanded texts already registered, by statement position and text.
+    expansion_cache: HashMap<(SourceId, u32, String), (SourceId, SharedText)>,
+    notes: RefCell<Vec<&'static str>>,
+    /// The span of the statement running (expansion errors point at it).
+    current: Span,
+}
+
+type R<T> = Result<T, LoadError>;
+
+impl<'o> Runner<'o> {
+    pub(super) fn new(path: &Path, opts: &'o LoadOptions) -> Self {
+        let script_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let doc_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Self {
+            opts,
+            app: App::default(),
+            section: Section::Application,
+            script_dir,
+            directory: None,
+            doc_name,
+            mappings: HashMap::new(),
+            subs: HashMap::new(),
+            last_table: None,
+            qualify: Vec::new(),
+            depth: 0,
+            expansions: HashMap::new(),
+            expansion_cache: HashMap::new(),
+            notes: RefCell::new(Vec::new()),
+            current: Span::default(),
+        }
+    }
+
+    /// Turns a span-only failure into a located error.
+    fn err(&self, fail: Fail) -> LoadError {
+        let from = self.expansions.get(&fail.span.source);
+        LoadError::from_fail(fail, &self.app.sources, from)
+    }
+
+    fn warn(&mut self, code: &'static str, message: String, span: Option<Span>) {
+        self.app.warnings.push(Warning {
+            code,
+            message,
+            span,
+        });
+    }
+
+    /// Runs a parsed script's statements, then finishes the app.
+    pub(super) fn run_script(&mut self, body: &[Stmt]) -> R<()> {
+        self.run_block(body)?;
+        Ok(())
+    }
+
+    /// Final touches: warnings from notes.
+    pub(super) fn finish(mut self) -> App {
+        let mut seen = HashSet::new();
+        let notes: Vec<&'static str> = self.notes.borrow().clone();
+        for code in notes {
+            if !seen.insert(code) {
+                continue;
+            }
+            if code == "hash-not-qlik" {
+                self.warn(
+                    code,
+                    String::from(
+                        "`Hash128`/`Hash160`/`Hash256` give SHA-256-based texts, not Qlik's; equal inputs still hash alike",
+                    ),
+                    None,
+                );
+            }
+        }
+        self.app
+    }
+
+    fn run_block(&mut self, stmts: &[Stmt]) -> R<Flow> {
+        for s in stmts {
+            let flow = self.run_stmt(s)?;
+            if flow != Flow::Normal {
+                return Ok(flow);
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn enter(&mut self, span: Span, what: &str) -> R<()> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err(
+                Fail::new(
+                    LoadErrorKind::TooDeep,
+                    span,
+                    format!("{what} nested deeper than {MAX_DEPTH} levels"),
+                )
+                .help("a sub probably calls itself, or an include includes itself"),
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn run_stmt(&mut self, stmt: &Stmt) -> R<Flow> {
+        self.current = stmt.span;
+        let span = stmt.span;
+        match &stmt.kind {
+            StmtKind::Section(s) => {
+                self.section = *s;
+                if *s == Section::Access {
+                    self.app.has_section_access = true;
+                }
+            }
+            StmtKind::StarIs(v) => self.app.star = v.clone(),
+            StmtKind::Set { name, value } => match value {
+                Some(v) => {
+                    self.app.variables.insert(name.clone(), v.clone());
+                }
+                None => {
+                    self.app.variables.shift_remove(name);
+                }
+            },
+            StmtKind::Let { name, value } => {
+                let v = match value {
+                    Some(e) => self.eval_expr(e)?,
+                    None => Value::Null,
+                };
+                self.set_var(name, &v);
+            }
+            StmtKind::Load(ls) => self.run_load(ls, span)?,
+            StmtKind::Drop(d) => self.run_drop(d)?,
+            StmtKind::Rename(r) => self.run_rename(r)?,
+            StmtKind::Exit { what, when } => {
+                if self.guard(when.as_ref(), span)? {
+                    return Ok(Flow::Exit(*what));
+                }
+            }
+            StmtKind::Trace(t) => self.app.traces.push(t.clone()),
+            StmtKind::If {
+                branches,
+                otherwise,
+            } => return self.run_if(branches, otherwise.as_deref(), span),
+            StmtKind::For {
+                var,
+                from,
+                to,
+                step,
+                body,
+            } => return self.run_for(var, from, to, step.as_ref(), body, span),
+            StmtKind::ForEach { var, items, body } => {
+                return self.run_for_each(var, items, body, span);
+            }
+            StmtKind::Sub { name, params, body } => self.define_sub(name, params, body),
+            StmtKind::Call { name, args } => return self.run_call(name, args, span),
+            StmtKind::Do { pre, body, post } => {
+                return self.run_do(pre.as_ref(), body, post.as_ref(), span);
+            }
+            StmtKind::Directory(p) => {
+                self.directory = p.as_ref().map(|p| self.resolve_dir(p));
+            }
+            StmtKind::Qualify { on, fields } => {
+                for f in fields {
+                    self.qualify.push((*on, f.clone()));
+                }
+            }
+            StmtKind::NoEffect { keyword } => {
+                if keyword.eq_ignore_ascii_case("STORE") {
+                    self.warn(
+                        "store-skipped",
+                        String::from("`STORE` writes a file; skipped offline"),
+                        Some(span),
+                    );
+                }
+            }
+            StmtKind::Deferred { text } => return self.run_deferred(text, span),
+            StmtKind::Unsupported { keyword } => {
+                self.unsupported(span, &format!("`{keyword}` cannot run offline"))?;
+            }
+            StmtKind::Unknown { text } => {
+                let shown: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let shown: String = shown.chars().take(60).collect();
+                return Err(self.err(
+                    Fail::new(
+                        LoadErrorKind::UnknownStatement,
+                        span,
+                        format!("unknown statement `{shown}`"),
+                    )
+                    .label("not a statement Qlik knows")
+                    .help("Qlik fails the reload here too; comment the text out or fix it"),
+                ));
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    /// An unsupported construct: an error, or a warning with
+    /// `allow_unsupported`.
+    fn unsupported(&mut self, span: Span, message: &str) -> R<()> {
+        if self.opts.allow_unsupported {
+            self.app.approximate = true;
+            self.warn(
+                "unsupported-skipped",
+                format!("{message}; skipped"),
+                Some(span),
+            );
+            Ok(())
+        } else {
+            Err(self.err(
+                Fail::new(LoadErrorKind::Unsupported, span, message.to_string())
+                    .label("not supported offline")
+                    .help("run with `--allow-unsupported` to skip it (the result is then approximate)"),
+            ))
+        }
+    }
+
+    /// The model section `s` loads into.
+    fn model(&self, s: Section) -> &Model {
+        match s {
+            Section::Access => &self.app.access,
+            Section::Application => &self.app.data,
+        }
+    }
+
+    /// The model section `s` loads into, to change it.
+    fn model_mut(&mut self, s: Section) -> &mut Model {
+        match s {
+            Section::Access => &mut self.app.access,
+            Section::Application => &mut self.app.data,
+        }
+    }
+}
+
+/// The section that is not `s` (lookups fall back to it).
+fn other(s: Section) -> Section {
+    match s {
+        Section::Access => Section::Application,
+        Section::Application => Section::Access,
+    }
+}
+
+impl Env for Runner<'_> {
+    fn variable(&self, name: &str) -> Option<&str> {
+        self.app.variables.get(name).map(String::as_str)
+    }
+
+    fn mapping(&self, name: &str) -> Option<&Mapping> {
+        self.mappings.get(name)
+    }
+
+    fn field(&self, name: &str) -> Option<(&Model, FieldId)> {
+        [self.section, other(self.section)]
+            .into_iter()
+            .find_map(|s| {
+                let m = self.model(s);
+                m.find_field(name).map(|f| (m, f))
+            })
+    }
+
+    fn table(&self, name: &str) -> Option<(&Model, &Table)> {
+        [self.section, other(self.section)]
+            .into_iter()
+            .find_map(|s| {
+                let m = self.model(s);
+                m.table(name).map(|t| (m, t))
+            })
+    }
+
+    fn document_name(&self) -> &str {
+        &self.doc_name
+    }
+
+    fn note(&self, code: &'static str) {
+        let mut n = self.notes.borrow_mut();
+        if !n.contains(&code) {
+            n.push(code);
+        }
+    }
+}
+
+/// Remaps NULL-safe ids (helper shared with table operations).
+pub(crate) fn map_id(map: &[u32], id: u32) -> u32 {
+    if id == NULL {
+        NULL
+    } else {
+        map.get(id as usize).copied().unwrap_or(NULL)
+    }
+}

@@ -1,0 +1,414 @@
+//! Where a LOAD's rows go and how tables change afterwards: the LOAD
+//! statement's prefixes (`MAPPING`, `CONCATENATE`, `JOIN`, `KEEP`,
+//! `FIRST`), table names and `QUALIFY`, new tables and automatic
+//! concatenation, then `DROP` and `RENAME`.
+
+use std::collections::HashSet;
+
+use crate::model::RowOrigin;
+use crate::names::{FieldName, TableName};
+use crate::script::ast::{Drop, LoadStmt, Prefix, Rename, Section, Source};
+use crate::script::source::Span;
+
+use super::{R, Runner, other};
+use crate::load::error::{Fail, LoadError, LoadErrorKind, did_you_mean};
+use crate::load::expr::Mapping;
+use crate::load::expr::{num_of, wildcard_match};
+use crate::load::table_ops;
+
+impl Runner<'_> {
+    pub(super) fn run_load(&mut self, ls: &LoadStmt, span: Span) -> R<()> {
+        let mut mapping = false;
+        let mut concat: Option<Option<String>> = None;
+        let mut noconcat = false;
+        let mut join: Option<(crate::script::ast::JoinKind, Option<String>, bool)> = None;
+        let mut first: Option<usize> = None;
+        for p in &ls.prefixes {
+            match p {
+                Prefix::Mapping => mapping = true,
+                Prefix::Concatenate(t) => concat = Some(t.as_ref().map(|n| n.name.clone())),
+                Prefix::NoConcatenate => noconcat = true,
+                Prefix::Join { kind, table } => {
+                    join = Some((*kind, table.as_ref().map(|n| n.name.clone()), false))
+                }
+                Prefix::Keep { kind, table } => {
+                    join = Some((*kind, table.as_ref().map(|n| n.name.clone()), true))
+                }
+                Prefix::First(e) => {
+                    let v = self.eval_expr(e)?;
+                    let n = num_of(&v).unwrap_or(0.0);
+                    first = Some(if n > 0.0 { n as usize } else { 0 });
+                }
+                Prefix::Ignored(_) => {}
+                Prefix::Unsupported(name) => {
+                    return self.unsupported(
+                        name.span,
+                        &format!("the `{}` prefix is not supported", name.name),
+                    );
+                }
+            }
+        }
+        let mut frame = match self.eval_load(&ls.load)? {
+            Some(f) => f,
+            None => return Ok(()),
+        };
+        if let Some(n) = first {
+            frame.truncate(n);
+        }
+        if mapping {
+            let mut m = Mapping::default();
+            if frame.cols.len() < 2 {
+                return Err(self.err(
+                    Fail::new(
+                        LoadErrorKind::BadArgument,
+                        ls.load.span,
+                        format!(
+                            "a mapping table needs two fields, this load has {}",
+                            frame.cols.len()
+                        ),
+                    )
+                    .help("`MAPPING LOAD key, value …`"),
+                ));
+            }
+            for r in 0..frame.rows {
+                m.insert(frame.value(0, r).clone(), frame.value(1, r).clone());
+            }
+            let name = match &ls.label {
+                Some(l) => l.name.clone(),
+                None => default_name(&ls.load),
+            };
+            self.mappings.insert(name, m);
+            return Ok(());
+        }
+        let access = self.section == Section::Access;
+        let base_name = match &ls.label {
+            Some(l) => l.name.clone(),
+            None => default_name(&ls.load),
+        };
+        // Field names: qualified, then upper-cased in section access.
+        let qualified_table = match (&join, &concat) {
+            (Some((_, Some(t), false)), _) | (_, Some(Some(t))) => t.clone(),
+            _ => base_name.clone(),
+        };
+        for n in &mut frame.names {
+            if self.is_qualified(n) {
+                *n = format!("{qualified_table}.{n}");
+            }
+            if access {
+                *n = n.to_uppercase();
+            }
+        }
+        if let Some(dup) = first_duplicate(&frame.names) {
+            return Err(self.err(
+                Fail::new(
+                    LoadErrorKind::BadArgument,
+                    ls.load.span,
+                    format!("field `{dup}` appears twice in this load"),
+                )
+                .help("field names must be unique within a table; rename one with `AS`"),
+            ));
+        }
+        if access && frame.origins.is_none() {
+            // Rows read from the application model (RESIDENT) or generated:
+            // point them at the statement.
+            let loc = self.app.sources.location(span);
+            frame.origins = Some(vec![
+                RowOrigin {
+                    file: span.source.0,
+                    line: loc.line
+                };
+                frame.rows
+            ]);
+        }
+        let section = self.section;
+        if let Some((kind, target, keep)) = join {
+            let target = match target {
+                Some(t) => t,
+                None => match &self.last_table {
+                    Some((s, t)) if *s == section => t.clone(),
+                    _ => {
+                        return Err(self.err(
+                            Fail::new(LoadErrorKind::UnknownTable, span, "no table to join with")
+                                .help("name the table: `JOIN (Table)`"),
+                        ));
+                    }
+                },
+            };
+            if self.model(section).table_index(&target).is_none() {
+                return Err(self.unknown_table(&target, span, section));
+            }
+            if keep {
+                let name = self.unique_name(section, &base_name);
+                let model = self.model_mut(section);
+                let table = table_ops::frame_to_table(model, frame, &name, access);
+                model.push_table(table);
+                table_ops::keep(model, &target, &name, kind);
+                self.last_table = Some((section, name));
+            } else {
+                let model = self.model_mut(section);
+                let right = table_ops::frame_to_table(model, frame, &target, access);
+                table_ops::join(model, &target, right, kind);
+                self.last_table = Some((section, target));
+            }
+            return Ok(());
+        }
+        let into = if let Some(t) = concat {
+            let t = match t {
+                Some(t) => t,
+                None => match &self.last_table {
+                    Some((s, t)) if *s == section => t.clone(),
+                    _ => {
+                        return Err(self.err(
+                            Fail::new(
+                                LoadErrorKind::UnknownTable,
+                                span,
+                                "no table to concatenate to",
+                            )
+                            .help("name the table: `CONCATENATE (Table)`"),
+                        ));
+                    }
+                },
+            };
+            if self.model(section).table_index(&t).is_none() {
+                return Err(self.unknown_table(&t, span, section));
+            }
+            Some(t)
+        } else if noconcat {
+            None
+        } else {
+            let set: HashSet<&str> = frame.names.iter().map(String::as_str).collect();
+            let model = self.model(section);
+            model
+                .tables()
+                .iter()
+                .find(|t| {
+                    t.columns().len() == set.len()
+                        && t.fields().all(|f| {
+                            model
+                                .field_name(f)
+                                .is_some_and(|n| set.contains(n.as_str()))
+                        })
+                })
+                .map(|t| t.name.as_str().to_string())
+        };
+        match into {
+            Some(t) => {
+                let model = self.model_mut(section);
+                table_ops::append(model, &t, frame, access);
+                self.last_table = Some((section, t));
+            }
+            None => {
+                let name = self.unique_name(section, &base_name);
+                let model = self.model_mut(section);
+                let table = table_ops::frame_to_table(model, frame, &name, access);
+                model.push_table(table);
+                self.last_table = Some((section, name));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn unknown_table(&self, name: &str, span: Span, section: Section) -> LoadError {
+        let model = self.model(section);
+        let names: Vec<&str> = model.tables().iter().map(|t| t.name.as_str()).collect();
+        let mut fail = Fail::new(
+            LoadErrorKind::UnknownTable,
+            span,
+            format!("table `{name}` not found"),
+        )
+        .label("no table of this name is loaded");
+        fail = match did_you_mean(name, names.iter().copied()) {
+            Some(s) => fail.help(format!("did you mean `{s}`?")),
+            None if names.is_empty() => fail.help("no table is loaded yet"),
+            None => fail.help(format!(
+                "loaded tables: {}",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        };
+        self.err(fail)
+    }
+
+    /// `name`, or `name-1`, `name-2` … when taken (Qlik's rule).
+    fn unique_name(&self, s: Section, name: &str) -> String {
+        let model = self.model(s);
+        if model.table_index(name).is_none() {
+            return name.to_string();
+        }
+        (1..)
+            .map(|i| format!("{name}-{i}"))
+            .find(|n| model.table_index(n).is_none())
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    fn is_qualified(&self, field: &str) -> bool {
+        let mut on = false;
+        for (q, pattern) in &self.qualify {
+            if wildcard_match(pattern, field, false) {
+                on = *q;
+            }
+        }
+        on
+    }
+
+    pub(super) fn run_drop(&mut self, d: &Drop) -> R<()> {
+        match d {
+            Drop::Tables(names) => {
+                for n in names {
+                    let section = if self.app_model_has(self.section, &n.name) {
+                        self.section
+                    } else if self.app_model_has(other(self.section), &n.name) {
+                        other(self.section)
+                    } else {
+                        return Err(self.unknown_table(&n.name, n.span, self.section));
+                    };
+                    self.model_mut(section).remove_table(&n.name);
+                    if self
+                        .last_table
+                        .as_ref()
+                        .is_some_and(|(s, t)| *s == section && *t == n.name)
+                    {
+                        self.last_table = None;
+                    }
+                }
+            }
+            Drop::Fields { fields, from } => {
+                for f in fields {
+                    let mut found = false;
+                    for section in [self.section, other(self.section)] {
+                        let name = if section == Section::Access {
+                            f.name.to_uppercase()
+                        } else {
+                            f.name.clone()
+                        };
+                        let model = self.model_mut(section);
+                        let Some(fid) = model.find_field(&name) else {
+                            continue;
+                        };
+                        for t in model.tables_mut() {
+                            if from.is_empty() || from.iter().any(|x| x.name == t.name.as_str()) {
+                                found |= t.drop_column(fid);
+                            }
+                        }
+                        // A table left with no field is gone, as in Qlik.
+                        let empty: Vec<String> = model
+                            .tables()
+                            .iter()
+                            .filter(|t| t.columns().is_empty())
+                            .map(|t| t.name.as_str().to_string())
+                            .collect();
+                        for e in empty {
+                            model.remove_table(&e);
+                        }
+                        if found {
+                            break;
+                        }
+                    }
+                    if !found {
+                        return Err(self.err(
+                            Fail::new(
+                                LoadErrorKind::UnknownField,
+                                f.span,
+                                format!("field `{}` not found", f.name),
+                            )
+                            .label("no loaded table holds this field"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn app_model_has(&self, s: Section, table: &str) -> bool {
+        self.model(s).table_index(table).is_some()
+    }
+
+    pub(super) fn run_rename(&mut self, r: &Rename) -> R<()> {
+        match r {
+            Rename::Tables(pairs) => {
+                for (from, to) in pairs {
+                    let section = if self.app_model_has(self.section, &from.name) {
+                        self.section
+                    } else if self.app_model_has(other(self.section), &from.name) {
+                        other(self.section)
+                    } else {
+                        return Err(self.unknown_table(&from.name, from.span, self.section));
+                    };
+                    if let Some(t) = self.model_mut(section).table_mut(&from.name) {
+                        t.name = TableName::new(&to.name);
+                    }
+                    if let Some((s, t)) = &mut self.last_table
+                        && *s == section
+                        && *t == from.name
+                    {
+                        *t = to.name.clone();
+                    }
+                }
+            }
+            Rename::Fields(pairs) => {
+                for (from, to) in pairs {
+                    let mut done = false;
+                    for section in [self.section, other(self.section)] {
+                        let access = section == Section::Access;
+                        let (fname, tname) = if access {
+                            (from.name.to_uppercase(), to.name.to_uppercase())
+                        } else {
+                            (from.name.clone(), to.name.clone())
+                        };
+                        let model = self.model_mut(section);
+                        if let Some(fid) = model.find_field(&fname)
+                            && model.tables().iter().any(|t| t.has_field(fid))
+                        {
+                            model.rename_field(fid, &FieldName::new(&tname));
+                            done = true;
+                            break;
+                        }
+                    }
+                    if !done {
+                        self.warn(
+                            "rename-missing-field",
+                            format!(
+                                "`RENAME FIELD` of `{}`: no such field, nothing renamed",
+                                from.name
+                            ),
+                            Some(from.span),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The name Qlik gives an unlabelled table: the file name without its
+/// extension for files, the source table for RESIDENT (made unique with
+/// `-1` later), `INLINE` for INLINE tables, `AUTOGENERATE` otherwise.
+fn default_name(load: &crate::script::ast::Load) -> String {
+    match &load.source {
+        Source::From { path, .. } => {
+            let file = path.rsplit(['/', '\\']).next().unwrap_or(path);
+            let stem = match file.rfind('.') {
+                Some(i) if i > 0 => file.get(..i).unwrap_or(file),
+                _ => file,
+            };
+            stem.to_string()
+        }
+        Source::Resident(n) => n.name.clone(),
+        Source::Inline { .. } => String::from("INLINE"),
+        Source::Preceding(inner) => default_name(inner),
+        Source::Autogenerate(_) | Source::Unsupported(_) => String::from("AUTOGENERATE"),
+    }
+}
+
+fn first_duplicate(names: &[String]) -> Option<&str> {
+    let mut seen = HashSet::new();
+    names
+        .iter()
+        .find(|n| !seen.insert(n.as_str()))
+        .map(String::as_str)
+}
