@@ -37,6 +37,8 @@ pub enum LoadErrorKind {
     Expansion,
     /// `CALL` of a sub that was not defined before.
     UnknownSub,
+    /// A table or field past what the model can hold (`u32` ids).
+    TooLarge,
 }
 
 impl LoadErrorKind {
@@ -54,6 +56,7 @@ impl LoadErrorKind {
             Self::TooDeep => "load::too-deep",
             Self::Expansion => "load::expansion",
             Self::UnknownSub => "load::unknown-sub",
+            Self::TooLarge => "load::too-large",
         }
     }
 }

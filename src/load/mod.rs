@@ -206,6 +206,31 @@ mod tests {
     use crate::names::{FieldName, TableName};
 
     #[test]
+    fn a_load_past_what_a_field_holds_is_an_error_at_that_load() {
+        let path = Path::new("capacity.qvs");
+        let text: SharedText = Arc::new("T:\nLOAD * INLINE [\nID\nx\n];\n".to_owned());
+        let opts = LoadOptions::default();
+        let mut runner = run::Runner::new(path, &opts);
+        let id = runner
+            .app
+            .sources
+            .add(path.to_path_buf(), Arc::clone(&text));
+        // ID already holds as many values as a field can: `x` gets no id.
+        let field = runner.app.data.field(&FieldName::new("ID"));
+        let Some(symbols) = runner.app.data.symbols_mut(field) else {
+            panic!("field just made")
+        };
+        *symbols = crate::model::Symbols::with_every_id_taken();
+        let parsed = crate::script::parse_shared(id, &text).unwrap();
+        let Err(e) = runner.run_script(&parsed.script.body) else {
+            panic!("a full field loaded")
+        };
+        assert_eq!(e.code(), "load::too-large");
+        assert_eq!(e.location().line, 1, "the labelled LOAD starts on line 1");
+        assert!(e.to_string().contains("field ID"), "{e}");
+    }
+
+    #[test]
     fn uppercase_all_merges_values_that_differ_only_in_case() {
         let mut app = App::default();
         let f = app.access.field(&FieldName::new("COUNTRY"));

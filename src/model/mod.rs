@@ -286,6 +286,19 @@ impl Symbols {
         id
     }
 
+    /// A symbol table whose every id is taken: the next new value finds
+    /// it full (4 billion values cannot be loaded in a test).
+    #[cfg(test)]
+    pub(crate) fn with_every_id_taken() -> Self {
+        Self {
+            store: Store::Run {
+                first: 0,
+                len: NULL,
+            },
+            ..Self::default()
+        }
+    }
+
     /// True when a value could not be added because every id was taken
     /// (see [`MAX_SYMBOLS`]).
     pub fn is_full(&self) -> bool {
@@ -1085,10 +1098,7 @@ mod tests {
             panic!("field just made")
         };
         // A run of every id but NULL: ids 0 ..= NULL - 1 are taken.
-        symbols.store = Store::Run {
-            first: 0,
-            len: NULL,
-        };
+        *symbols = Symbols::with_every_id_taken();
         assert_eq!(symbols.intern(Value::Num(f64::from(NULL - 1))), NULL - 1);
         assert!(!symbols.is_full(), "a value already there is found");
         assert_eq!(symbols.intern(Value::Num(f64::from(NULL))), NULL);

@@ -184,7 +184,10 @@ impl<'o> Runner<'o> {
                 };
                 self.set_var(name, &v);
             }
-            StmtKind::Load(ls) => self.run_load(ls, span)?,
+            StmtKind::Load(ls) => {
+                self.run_load(ls, span)?;
+                self.check_capacity(span)?;
+            }
             StmtKind::Drop(d) => self.run_drop(d)?,
             StmtKind::Rename(r) => self.run_rename(r)?,
             StmtKind::Exit { what, when } => {
@@ -271,6 +274,21 @@ impl<'o> Runner<'o> {
     }
 
     /// The model section `s` loads into.
+    /// An error at the LOAD at `span` when it took a table or a field past
+    /// what the model holds: a value or row past the limit has no id, so
+    /// the tables are wrong from here on.
+    fn check_capacity(&self, span: Span) -> R<()> {
+        [Section::Access, Section::Application]
+            .into_iter()
+            .try_for_each(|s| self.model(s).check_capacity())
+            .map_err(|e| {
+                self.err(
+                    Fail::new(LoadErrorKind::TooLarge, span, e.to_string())
+                        .help("split the data over several apps, or load fewer rows"),
+                )
+            })
+    }
+
     fn model(&self, s: Section) -> &Model {
         match s {
             Section::Access => &self.app.access,
