@@ -276,6 +276,63 @@ mod tests {
         assert!(parse(SourceId(0), &s).is_ok());
     }
 
+    /// The text each span covers, exactly: AST equality leaves spans out,
+    /// so a wrong span is caught only here.
+    #[test]
+    fn spans_cover_exactly_their_text() {
+        let text = "SET a=1;\n  T: LOAD a + b AS x, c\n INLINE [\nA\n1\n];\nDROP TABLE T;";
+        let p = parse(SourceId(0), text).unwrap();
+        let at = |s: Span| text.get(s.range()).unwrap();
+        let [set, load, drop] = &p.script.body[..] else {
+            panic!("{:?}", p.script.body)
+        };
+        assert_eq!(at(set.span), "SET a=1;");
+        assert_eq!(set.span, Span::new(SourceId(0), 0, 8));
+        assert_eq!(at(load.span), "T: LOAD a + b AS x, c\n INLINE [\nA\n1\n];");
+        assert_eq!(at(drop.span), "DROP TABLE T;");
+        let StmtKind::Load(l) = &load.kind else {
+            panic!("{load:?}")
+        };
+        assert_eq!(at(l.label.as_ref().unwrap().span), "T");
+        assert_eq!(at(l.load.span), "LOAD");
+        let LoadField::Expr { expr, alias, .. } = &l.load.fields[0] else {
+            panic!("{:?}", l.load.fields)
+        };
+        assert_eq!(at(expr.span), "a + b");
+        let ExprKind::Binary { left, right, .. } = &expr.kind else {
+            panic!("{expr:?}")
+        };
+        assert_eq!((at(left.span), at(right.span)), ("a", "b"));
+        assert_eq!(at(alias.as_ref().unwrap().span), "x");
+        let Source::Inline { text_span, .. } = &l.load.source else {
+            panic!("{l:?}")
+        };
+        assert_eq!(at(*text_span), "\nA\n1\n");
+        let StmtKind::Drop(Drop::Tables(names)) = &drop.kind else {
+            panic!("{drop:?}")
+        };
+        let end = text.len();
+        assert_eq!(names[0].span, Span::new(SourceId(0), end - 2, end - 1));
+    }
+
+    #[test]
+    fn layout_changes_spans_but_not_the_ast() {
+        let a = parse(SourceId(0), "T: LOAD a + b AS x INLINE [\nA\n];").unwrap();
+        let b = parse(
+            SourceId(0),
+            "\n\nT:\n  LOAD  a + b  AS  x\n  INLINE [\nA\n] ;",
+        )
+        .unwrap();
+        assert_eq!(a.script, b.script);
+        assert_ne!(a.script.body[0].span, b.script.body[0].span);
+        let (x, y) = (
+            parse_expr(SourceId(0), "f(1)").unwrap(),
+            parse_expr(SourceId(0), " f( 1 )").unwrap(),
+        );
+        assert_eq!(x, y);
+        assert_ne!(x.span, y.span);
+    }
+
     #[test]
     fn parse_expr_requires_the_whole_text() {
         assert!(parse_expr(SourceId(0), "a + 1 // c").is_ok());
