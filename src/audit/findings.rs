@@ -77,10 +77,12 @@ impl fmt::Display for Severity {
     }
 }
 
-/// Where a finding points: a file (relative to the script's folder when it
-/// is inside it) and a 1-based line.
+/// A line of the script, where a finding or a grant points: a file
+/// (relative to the script's folder when it is inside it) and a 1-based
+/// line. Not [`crate::script::source::Location`], a byte offset's
+/// `path:line:column` for diagnostics. JSON: `{"file", "line"}`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Location {
+pub struct ScriptLine {
     /// The file.
     pub file: String,
     /// 1-based line.
@@ -90,7 +92,7 @@ pub struct Location {
     pub text: Option<String>,
 }
 
-impl fmt::Display for Location {
+impl fmt::Display for ScriptLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.file, self.line)
     }
@@ -107,7 +109,7 @@ pub struct Finding {
     /// Lower-case message, values in backticks.
     pub message: String,
     /// Script line, when known.
-    pub location: Option<Location>,
+    pub location: Option<ScriptLine>,
     /// What to do about it.
     pub help: String,
 }
@@ -117,7 +119,7 @@ impl Finding {
         code: &'static str,
         severity: Severity,
         message: String,
-        location: Option<Location>,
+        location: Option<ScriptLine>,
         help: &str,
     ) -> Self {
         Self {
@@ -221,13 +223,13 @@ fn named_of<I: IntoIterator<Item = String>>(first: I, total: usize) -> String {
 }
 
 /// The location of a row of a table, when the runner tracked it.
-fn row_location(app: &App, table: &Table, row: usize) -> Option<Location> {
+fn row_location(app: &App, table: &Table, row: usize) -> Option<ScriptLine> {
     let o = table.origin(row)?;
     location(app, SourceId(o.file), o.line)
 }
 
 /// The location of a matched security row (file path and line).
-pub(super) fn path_location(app: &App, path: &Path, line: u32) -> Option<Location> {
+pub(super) fn path_location(app: &App, path: &Path, line: u32) -> Option<ScriptLine> {
     let id = (0u32..)
         .map(SourceId)
         .take_while(|&id| app.sources.get(id).is_some())
@@ -235,7 +237,7 @@ pub(super) fn path_location(app: &App, path: &Path, line: u32) -> Option<Locatio
     location(app, id, line)
 }
 
-fn location(app: &App, file: SourceId, line: u32) -> Option<Location> {
+fn location(app: &App, file: SourceId, line: u32) -> Option<ScriptLine> {
     let src = app.sources.get(file)?;
     let base = app
         .sources
@@ -246,7 +248,7 @@ fn location(app: &App, file: SourceId, line: u32) -> Option<Location> {
         .and_then(|b| src.path.strip_prefix(b).ok())
         .unwrap_or(&src.path);
     let text = src.line_text(line.max(1)).map(|l| l.trim().to_string());
-    Some(Location {
+    Some(ScriptLine {
         file: shown.display().to_string().replace('\\', "/"),
         line,
         text,

@@ -78,18 +78,18 @@ pub fn decode(bytes: Vec<u8>) -> String {
 /// Parses a whole script (or an included file, or a deferred statement
 /// after expansion). `source` goes into every span.
 pub fn parse(source: SourceId, text: &str) -> Result<Parsed, ParseError> {
-    parse_in(expr::Ctx::new(text, source))
+    parse_in(expr::ExprParser::new(text, source))
 }
 
 /// [`parse`] of shared text: INLINE tables share it instead of copying
 /// their part.
 pub fn parse_shared(source: SourceId, text: &SharedText) -> Result<Parsed, ParseError> {
-    let mut c = expr::Ctx::new(text, source);
+    let mut c = expr::ExprParser::new(text, source);
     c.shared = Some(text);
     parse_in(c)
 }
 
-fn parse_in(c: expr::Ctx<'_>) -> Result<Parsed, ParseError> {
+fn parse_in(c: expr::ExprParser<'_>) -> Result<Parsed, ParseError> {
     let (text, source) = (c.text, c.source);
     let p = stmt::StmtParser::new(c);
     // A BOM left in decoded text is no statement.
@@ -105,7 +105,7 @@ fn parse_in(c: expr::Ctx<'_>) -> Result<Parsed, ParseError> {
 
 /// Parses one expression; nothing but blanks and comments may follow it.
 pub fn parse_expr(source: SourceId, text: &str) -> Result<Expr, ParseError> {
-    let c = expr::Ctx::new(text, source);
+    let c = expr::ExprParser::new(text, source);
     let whole = |i| -> PResult<'_, Expr> {
         let (r, e) = c.expr(i)?;
         let (r, ()) = sp(r)?;
