@@ -187,7 +187,7 @@ fn findings(h: &mut String, audit: &Audit) {
         let _ = write!(
             h,
             "<tr><td><span class=\"badge {sev}\">{sev}</span></td><td><b><code>{}</code></b> {}<div class=\"help\">{}</div></td><td class=\"loc\">",
-            esc(f.code),
+            esc(f.code.as_str()),
             message(&f.message),
             message(&f.help)
         );

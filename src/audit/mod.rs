@@ -22,6 +22,7 @@
 //!
 //! The JSON contract of `audit --format json` is [`AuditReport`].
 
+mod code;
 pub mod diff;
 pub mod expect;
 pub mod findings;
@@ -50,6 +51,7 @@ use crate::model::{BitSet, FieldId, Model, spread, tag};
 use crate::names::{Email, GroupName, Identity, UserId};
 use crate::reduce::PerValue;
 
+pub use code::FindingCode;
 pub use findings::{Finding, ScriptLine, Severity, findings};
 
 /// Identity columns whose values name a user (`NTNAME` may also name a

@@ -99,7 +99,7 @@ mod tests {
             report
                 .findings
                 .iter()
-                .any(|f| f.code == "no-section-access")
+                .any(|f| f.code == audit::FindingCode::NoSectionAccess)
         );
     }
 }
