@@ -41,7 +41,7 @@ use std::collections::BTreeSet;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::{Audit, Grant, sort_identities};
+use super::{Audit, Verdict, sort_identities};
 use crate::access::report::IdentityReport;
 use crate::access::{AccessLevel, Options};
 use crate::load::App;
@@ -132,7 +132,7 @@ pub struct IdentityDiff {
     pub omitted: SetChange,
 }
 
-fn state(g: &Grant) -> State {
+fn state(g: &Verdict) -> State {
     State {
         decision: g.decision(),
         reason: g.outcome.reason().map(crate::access::DenyReason::code),
@@ -142,7 +142,7 @@ fn state(g: &Grant) -> State {
 
 /// The values of each reduction field a grant lets the identity see: S_f
 /// when applied, every data value when not, nothing when denied.
-fn visible(audit: &Audit, g: &Grant) -> IndexMap<String, BTreeSet<String>> {
+fn visible(audit: &Audit, g: &Verdict) -> IndexMap<String, BTreeSet<String>> {
     audit
         .fields
         .iter()

@@ -35,7 +35,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::Audit;
+use super::{Audit, FindingCode};
 use crate::access::{
     AccessLevel, Decision, DenyReason, Evaluator, Options, Product, SYSTEM_FIELDS,
 };
@@ -77,10 +77,12 @@ impl fmt::Display for Severity {
     }
 }
 
-/// Where a finding points: a file (relative to the script's folder when it
-/// is inside it) and a 1-based line.
+/// A line of the script, where a finding or a grant points: a file
+/// (relative to the script's folder when it is inside it) and a 1-based
+/// line. Not [`crate::script::source::Location`], a byte offset's
+/// `path:line:column` for diagnostics. JSON: `{"file", "line"}`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Location {
+pub struct ScriptLine {
     /// The file.
     pub file: String,
     /// 1-based line.
@@ -90,7 +92,7 @@ pub struct Location {
     pub text: Option<String>,
 }
 
-impl fmt::Display for Location {
+impl fmt::Display for ScriptLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.file, self.line)
     }
@@ -100,24 +102,24 @@ impl fmt::Display for Location {
 /// "line"} | null, "help"}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// Stable kebab-case code.
-    pub code: &'static str,
+    /// What it is about (a stable kebab-case code in JSON).
+    pub code: FindingCode,
     /// How serious.
     pub severity: Severity,
     /// Lower-case message, values in backticks.
     pub message: String,
     /// Script line, when known.
-    pub location: Option<Location>,
+    pub location: Option<ScriptLine>,
     /// What to do about it.
     pub help: String,
 }
 
 impl Finding {
     fn new(
-        code: &'static str,
+        code: FindingCode,
         severity: Severity,
         message: String,
-        location: Option<Location>,
+        location: Option<ScriptLine>,
         help: &str,
     ) -> Self {
         Self {
@@ -221,13 +223,13 @@ fn named_of<I: IntoIterator<Item = String>>(first: I, total: usize) -> String {
 }
 
 /// The location of a row of a table, when the runner tracked it.
-fn row_location(app: &App, table: &Table, row: usize) -> Option<Location> {
+fn row_location(app: &App, table: &Table, row: usize) -> Option<ScriptLine> {
     let o = table.origin(row)?;
     location(app, SourceId(o.file), o.line)
 }
 
 /// The location of a matched security row (file path and line).
-pub(super) fn path_location(app: &App, path: &Path, line: u32) -> Option<Location> {
+pub(super) fn path_location(app: &App, path: &Path, line: u32) -> Option<ScriptLine> {
     let id = (0u32..)
         .map(SourceId)
         .take_while(|&id| app.sources.get(id).is_some())
@@ -235,7 +237,7 @@ pub(super) fn path_location(app: &App, path: &Path, line: u32) -> Option<Locatio
     location(app, id, line)
 }
 
-fn location(app: &App, file: SourceId, line: u32) -> Option<Location> {
+fn location(app: &App, file: SourceId, line: u32) -> Option<ScriptLine> {
     let src = app.sources.get(file)?;
     let base = app
         .sources
@@ -246,7 +248,7 @@ fn location(app: &App, file: SourceId, line: u32) -> Option<Location> {
         .and_then(|b| src.path.strip_prefix(b).ok())
         .unwrap_or(&src.path);
     let text = src.line_text(line.max(1)).map(|l| l.trim().to_string());
-    Some(Location {
+    Some(ScriptLine {
         file: shown.display().to_string().replace('\\', "/"),
         line,
         text,
@@ -488,7 +490,7 @@ pub(super) fn checks(app: &App, opts: &Options, ev: &Evaluator<'_>) -> Checks {
     runner_warnings(app, &mut out);
     if !app.has_section_access && app.access.tables().is_empty() {
         out.push(Finding::new(
-            "no-section-access",
+            FindingCode::NoSectionAccess,
             Severity::Info,
             String::from("the script has no section access: every identity sees all data"),
             None,
@@ -539,7 +541,7 @@ fn sort(out: &mut [Finding]) {
             .cmp(&a.severity)
             .then_with(|| a.location.is_none().cmp(&b.location.is_none()))
             .then_with(|| a.location.cmp(&b.location))
-            .then_with(|| a.code.cmp(b.code))
+            .then_with(|| a.code.as_str().cmp(b.code.as_str()))
             .then_with(|| a.message.cmp(&b.message))
     });
 }
@@ -560,7 +562,7 @@ fn runner_warnings(app: &App, out: &mut Vec<Finding>) {
             _ => "review the statement",
         };
         out.push(Finding::new(
-            w.code,
+            FindingCode::Run(w.code),
             Severity::Warning,
             w.message.clone(),
             loc,
@@ -610,7 +612,7 @@ fn lowercase_security_values(app: &App, out: &mut Vec<Finding>) {
             }
             let Some(first) = first else { continue };
             out.push(Finding::new(
-                "lowercase-security-value",
+                FindingCode::LowercaseSecurityValue,
                 Severity::Error,
                 format!(
                     "`{}` column `{name}` holds lower-case values from a file, `RESIDENT` or a database: {}; qlik upper-cases only INLINE values in section access, so these rows never match",
@@ -642,7 +644,7 @@ fn identity_cells(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
             if let Some(&first) = blank.first() {
                 let rows = blank.iter().map(|r| (r + 1).to_string());
                 out.push(Finding::new(
-                    "blank-identity-cell",
+                    FindingCode::BlankIdentityCell,
                     Severity::Error,
                     format!(
                         "`{}` has a blank `{name}` cell in row {}: a blank identity cell matches nobody, so the row grants nothing",
@@ -660,7 +662,7 @@ fn identity_cells(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
                     .collect();
                 if let Some(&first) = legacy.first() {
                     out.push(Finding::new(
-                        "legacy-field-value",
+                        FindingCode::LegacyFieldValue,
                         Severity::Info,
                         format!(
                             "`{}` column `{name}` holds values other than `*` in {} row{}: it cannot be checked offline, so {} never match here",
@@ -708,7 +710,7 @@ fn access_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
         values.dedup();
         let rows: Vec<String> = bad.iter().map(|(_, r)| (r + 1).to_string()).collect();
         out.push(Finding::new(
-            "invalid-access-value",
+            FindingCode::InvalidAccessValue,
             Severity::Error,
             format!(
                 "`{}` has `ACCESS` values other than `ADMIN` or `USER` ({}) in row {}: those rows grant nothing",
@@ -747,7 +749,7 @@ fn unmatched_fields(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
             }
         });
         out.push(Finding::new(
-            "unmatched-security-field",
+            FindingCode::UnmatchedSecurityField,
             Severity::Error,
             format!(
                 "security field `{name}` names no application field: it reduces nothing{}",
@@ -804,7 +806,7 @@ fn lowercase_data_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) 
             }
         }
         out.push(Finding::new(
-            "lowercase-data-value",
+            FindingCode::LowercaseDataValue,
             Severity::Warning,
             format!(
                 "reduction field `{name}` has lower-case data values {} that no security value equals: their rows ({}) are reachable by no USER",
@@ -873,7 +875,7 @@ fn star_coverage(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
         crate::access::sort_ids(&app.data, df, &mut missing);
         let n = missing.len();
         out.push(Finding::new(
-            "star-misses-data-values",
+            FindingCode::StarMissesDataValues,
             Severity::Warning,
             format!(
                 "`*` in `{name}` means every value listed in the security tables, not every value in the data: nobody with `*` sees {} ({n} value{})",
@@ -925,7 +927,7 @@ fn omit_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
                 .collect();
             if hits.is_empty() {
                 out.push(Finding::new(
-                    "omit-unknown-field",
+                    FindingCode::OmitUnknownField,
                     Severity::Error,
                     format!("`OMIT` value `{text}` names no application field: it hides nothing"),
                     row_location(app, table, r),
@@ -935,7 +937,7 @@ fn omit_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
             for (f, n) in hits {
                 if keys.contains(f) {
                     out.push(Finding::new(
-                        "omit-key-field",
+                        FindingCode::OmitKeyField,
                         Severity::Warning,
                         format!(
                             "`OMIT` hides key field `{n}`: the tables it links look unrelated to the user, though the reduction still went through it"
@@ -997,7 +999,7 @@ fn duplicate_rows(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
             .iter()
             .map(|(f, r)| format!("row {} repeats row {}", r + 1, f + 1));
         out.push(Finding::new(
-            "duplicate-security-row",
+            FindingCode::DuplicateSecurityRow,
             Severity::Info,
             format!(
                 "`{}` has duplicate rows: {}",
@@ -1024,7 +1026,7 @@ fn scheduler(app: &App, opts: &Options, ev: &Evaluator<'_>, out: &mut Vec<Findin
     };
     let _ = app;
     out.push(Finding::new(
-        "no-scheduler-admin",
+        FindingCode::NoSchedulerAdmin,
         Severity::Warning,
         format!(
             "no `ADMIN` row matches `INTERNAL\\SA_SCHEDULER` ({got}): on qlik sense enterprise on windows scheduled reloads of this app fail"
@@ -1044,8 +1046,14 @@ fn results(
     out: &mut Vec<Finding>,
 ) {
     for (reason, code) in [
-        (DenyReason::StrictExclusion, "strict-exclusion-denied"),
-        (DenyReason::ReducedToNothing, "reduced-to-nothing-denied"),
+        (
+            DenyReason::StrictExclusion,
+            FindingCode::StrictExclusionDenied,
+        ),
+        (
+            DenyReason::ReducedToNothing,
+            FindingCode::ReducedToNothingDenied,
+        ),
     ] {
         let denied = || {
             audit
@@ -1088,7 +1096,7 @@ fn results(
         }
         if g.cross_total > 0 {
             out.push(Finding::new(
-                "cross-product",
+                FindingCode::CrossProduct,
                 Severity::Warning,
                 format!(
                     "{} see{} combinations of reduction values that no single security row grants ({} in all): {}",
@@ -1104,7 +1112,7 @@ fn results(
         if g.is_granted() && g.access == Some(AccessLevel::Admin) && !g.view.reduction.is_empty() {
             let fields: Vec<String> = g.view.reduction.iter().map(|(n, _)| n.clone()).collect();
             out.push(Finding::new(
-                "admin-reduced",
+                FindingCode::AdminReduced,
                 Severity::Warning,
                 format!(
                     "{} {} ADMIN but reduced by {}: ADMIN does not mean all data",
@@ -1146,7 +1154,7 @@ fn results(
             }
         }
         out.push(Finding::new(
-            "unreachable-data-rows",
+            FindingCode::UnreachableDataRows,
             Severity::Info,
             format!(
                 "{hidden} of {} rows of `{}` are visible to no audited identity{detail}",

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Audit, Grant, Severity, label};
+use super::{Audit, Severity, Verdict, label};
 use crate::access::{AccessLevel, Outcome};
 
 /// Identities shown in the matrices before the page says "and N more".
@@ -86,7 +86,7 @@ fn message(s: &str) -> String {
     out
 }
 
-fn decision_badge(g: &Grant) -> String {
+fn decision_badge(g: &Verdict) -> String {
     match g.outcome {
         Outcome::Granted => String::from("<span class=\"badge granted\">granted</span>"),
         Outcome::Denied(r) => format!(
@@ -96,7 +96,7 @@ fn decision_badge(g: &Grant) -> String {
     }
 }
 
-fn access_badge(g: &Grant) -> String {
+fn access_badge(g: &Verdict) -> String {
     match g.access {
         Some(a) if g.is_granted() => format!("<span class=\"badge {0}\">{0}</span>", a.as_str()),
         _ => String::new(),
@@ -187,7 +187,7 @@ fn findings(h: &mut String, audit: &Audit) {
         let _ = write!(
             h,
             "<tr><td><span class=\"badge {sev}\">{sev}</span></td><td><b><code>{}</code></b> {}<div class=\"help\">{}</div></td><td class=\"loc\">",
-            esc(f.code),
+            esc(f.code.as_str()),
             message(&f.message),
             message(&f.help)
         );
@@ -205,7 +205,7 @@ fn findings(h: &mut String, audit: &Audit) {
     h.push_str("</tbody></table>\n");
 }
 
-fn identity_cells(h: &mut String, audit: &Audit, e: &super::Entry, g: &Grant) {
+fn identity_cells(h: &mut String, audit: &Audit, e: &super::Entry, g: &Verdict) {
     let _ = write!(
         h,
         "<td class=\"id\">{}</td><td>{}</td><td>{}</td>",

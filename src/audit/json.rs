@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use super::{Audit, Grant, View};
+use super::{Audit, Verdict, View};
 use crate::names::Identity;
 
 /// Pretty-printing depth of an identity object's members (6 spaces).
@@ -186,7 +186,7 @@ fn object<T>(
 
 /// The members after `identity`: decision, reason, access, reduction,
 /// omitted, tables.
-fn shown(g: &Grant, access: &str) -> Vec<u8> {
+fn shown(g: &Verdict, access: &str) -> Vec<u8> {
     let mut out = Vec::new();
     member(&mut out, "decision", MEMBER);
     string(&mut out, g.decision());

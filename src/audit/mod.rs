@@ -22,6 +22,7 @@
 //!
 //! The JSON contract of `audit --format json` is [`AuditReport`].
 
+mod code;
 pub mod diff;
 pub mod expect;
 pub mod findings;
@@ -50,7 +51,8 @@ use crate::model::{BitSet, FieldId, Model, spread, tag};
 use crate::names::{Email, GroupName, Identity, UserId};
 use crate::reduce::PerValue;
 
-pub use findings::{Finding, Location, Severity, findings};
+pub use code::FindingCode;
+pub use findings::{Finding, ScriptLine, Severity, findings};
 
 /// Identity columns whose values name a user (`NTNAME` may also name a
 /// group; a member of that group is then covered by the `GROUP`-less
@@ -313,11 +315,14 @@ fn table_shapes(app: &App, omitted: &[FieldId]) -> Vec<TableView> {
         .collect()
 }
 
-/// What one distinct grant gives: shared by every identity whose matched
-/// security rows are the same, or alike in every cell a decision reads
-/// (see `access::rules::index::Matcher::content`).
+/// The audit's verdict on one class of identities: granted (with what they
+/// see) or denied. Shared by every identity whose matched security rows are
+/// the same, or alike in every cell a decision reads (see
+/// `access::rules::index::Matcher::content`); the audit calls each distinct
+/// verdict "a grant" ([`Audit::grants`], [`Entry::grant`]), denied ones
+/// included.
 #[derive(Clone, Debug)]
-pub struct Grant {
+pub struct Verdict {
     /// Granted or denied (reduced-to-nothing included).
     pub outcome: Outcome,
     /// Access level when granted (`None` without section access).
@@ -332,15 +337,15 @@ pub struct Grant {
     pub cross_total: usize,
     /// The first security row kept for the first identity (in audit
     /// order) with this grant: where findings on it point (see
-    /// [`Grant::location`]).
+    /// [`Verdict::location`]).
     pub first_row: Option<MatchedRow>,
 }
 
-impl Grant {
+impl Verdict {
     /// Where findings on this grant point: the script line of its first
     /// kept security row. Made on demand: an audit has a grant per
     /// distinct set of matched rows, and findings name a handful.
-    pub fn location(&self, app: &App) -> Option<Location> {
+    pub fn location(&self, app: &App) -> Option<ScriptLine> {
         let row = self.first_row.as_ref()?;
         findings::path_location(app, row.file.as_deref()?, row.line?)
     }
@@ -375,7 +380,7 @@ pub struct Audit {
     /// Every identity, sorted (users, e-mails, groups).
     pub entries: Vec<Entry>,
     /// The distinct grants, in order of first use.
-    pub grants: Vec<Grant>,
+    pub grants: Vec<Verdict>,
     /// Findings on the script and on the results, sorted by severity (errors
     /// first), then location, then code.
     pub findings: Vec<Finding>,
@@ -645,7 +650,7 @@ impl Audit {
     }
 
     /// The grant of an entry.
-    pub fn grant_of(&self, entry: &Entry) -> Option<&Grant> {
+    pub fn grant_of(&self, entry: &Entry) -> Option<&Verdict> {
         self.grants.get(entry.grant)
     }
 
@@ -771,7 +776,7 @@ struct Deciding<'a> {
     views: Interner,
     shown: Vec<Arc<View>>,
     shapes: Shapes,
-    grants: Vec<Grant>,
+    grants: Vec<Verdict>,
     buf: Vec<u32>,
 }
 
@@ -908,7 +913,7 @@ impl<'a> Deciding<'a> {
         } else {
             (Vec::new(), 0)
         };
-        self.grants.push(Grant {
+        self.grants.push(Verdict {
             outcome: decision.outcome,
             access: if granted { decision.access } else { None },
             view: self.shown.get(v).cloned().unwrap_or_default(),
@@ -924,7 +929,7 @@ impl<'a> Deciding<'a> {
         parts: Vec<Deciding<'a>>,
         ev: &Evaluator<'_>,
         app: &App,
-    ) -> (Vec<Grant>, findings::Seen, usize) {
+    ) -> (Vec<Verdict>, findings::Seen, usize) {
         let mut grants = Vec::with_capacity(parts.iter().map(|p| p.grants.len()).sum());
         let mut seen = findings::Seen::new(app);
         let mut seen_values: Vec<(FieldId, BitSet)> = Vec::new();
@@ -1177,7 +1182,7 @@ pub struct IdentityResult {
 
 impl IdentityResult {
     /// The result of `identity` under `grant`.
-    pub fn new(identity: &Identity, grant: &Grant) -> Self {
+    pub fn new(identity: &Identity, grant: &Verdict) -> Self {
         Self {
             identity: IdentityReport::from(identity),
             decision: grant.decision(),

@@ -238,7 +238,7 @@ fn summary_is_the_audit(app: &App) -> Result<(), String> {
         let summary = Audit::run_summary(app, &opts);
         // Grouped in two halves however few the identities.
         let halves = Audit::summary(app, &opts, 2);
-        let grant = |g: &Grant| {
+        let grant = |g: &Verdict| {
             let rows: Vec<usize> = g.view.tables.iter().map(|t| t.rows).collect();
             format!(
                 "{} {:?} {:?} {:?} {rows:?} {:?}",

@@ -195,7 +195,7 @@ fn report(args: &AuditArgs, app: &App, opts: &Options, audit: &Audit) -> Exit {
     code
 }
 
-fn reduction_text(g: &section_access::audit::Grant, max: usize) -> String {
+fn reduction_text(g: &section_access::audit::Verdict, max: usize) -> String {
     if !g.is_granted() {
         return String::new();
     }

@@ -2,7 +2,11 @@
 //!
 //! Produced by [`crate::script::parse`], consumed by [`crate::load`]. Every
 //! node that can be the subject of an error carries a [`Span`]; spans never
-//! take part in equality.
+//! take part in equality. A [`Span`] itself compares by its bytes, so the
+//! five nodes that carry one ([`Stmt`], [`Name`], [`Load`], [`Source`],
+//! [`Expr`]) write their `PartialEq` by hand and leave it out, as
+//! sqlparser's `Ident` does: two parses of one text with a different layout
+//! are equal, and a test that means to check a span asserts it directly.
 //!
 //! Qlik expands `$(name)` textually *before* it parses a statement, so a
 //! statement whose text contains an expansion cannot be parsed ahead of the
@@ -26,7 +30,7 @@ pub struct Script {
 }
 
 /// One statement with the span of its text (keyword to terminating `;`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Stmt {
     /// What the statement does.
     pub kind: StmtKind,
@@ -251,7 +255,7 @@ pub enum Rename {
 }
 
 /// A name (table, field, variable) as written, brackets or quotes removed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Name {
     /// The name.
     pub name: String,
@@ -318,7 +322,7 @@ pub enum JoinKind {
 }
 
 /// One `LOAD …` (possibly fed by a preceding load below it).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Load {
     /// `LOAD DISTINCT`
     pub distinct: bool,
@@ -423,7 +427,7 @@ impl Serialize for InlineText {
 }
 
 /// Where a load's rows come from.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub enum Source {
     /// `INLINE [ … ] (format)` — the raw content between the delimiters.
     Inline {
@@ -509,7 +513,7 @@ pub enum FormatItem {
 }
 
 /// An expression with its span.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Expr {
     /// What it is.
     pub kind: ExprKind,
@@ -622,4 +626,88 @@ pub enum BinaryOp {
     Shr,
     /// `<<`
     Shl,
+}
+
+// Equality without spans (see the module documentation). Each impl
+// destructures every field, so a field added later must be placed here.
+
+impl PartialEq for Stmt {
+    fn eq(&self, other: &Self) -> bool {
+        let Stmt { kind, span: _ } = self;
+        *kind == other.kind
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        let Name { name, span: _ } = self;
+        *name == other.name
+    }
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Self) -> bool {
+        let Expr { kind, span: _ } = self;
+        *kind == other.kind
+    }
+}
+
+impl PartialEq for Load {
+    fn eq(&self, other: &Self) -> bool {
+        let Load {
+            distinct,
+            fields,
+            source,
+            filter,
+            while_,
+            group_by,
+            order_by,
+            span: _,
+        } = self;
+        *distinct == other.distinct
+            && *fields == other.fields
+            && *source == other.source
+            && *filter == other.filter
+            && *while_ == other.while_
+            && *group_by == other.group_by
+            && *order_by == other.order_by
+    }
+}
+
+impl PartialEq for Source {
+    fn eq(&self, other: &Self) -> bool {
+        use Source::*;
+        match (self, other) {
+            (
+                Inline {
+                    text,
+                    text_span: _,
+                    format,
+                },
+                Inline {
+                    text: t,
+                    text_span: _,
+                    format: f,
+                },
+            ) => text == t && format == f,
+            (
+                From {
+                    path,
+                    path_span: _,
+                    format,
+                },
+                From {
+                    path: p,
+                    path_span: _,
+                    format: f,
+                },
+            ) => path == p && format == f,
+            (Resident(a), Resident(b)) | (Unsupported(a), Unsupported(b)) => a == b,
+            (Autogenerate(a), Autogenerate(b)) => a == b,
+            (Preceding(a), Preceding(b)) => a == b,
+            // Listed, not `_`: a new variant must be added above.
+            (Inline { .. } | From { .. } | Resident(_) | Autogenerate(_), _)
+            | (Preceding(_) | Unsupported(_), _) => false,
+        }
+    }
 }

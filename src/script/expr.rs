@@ -37,8 +37,10 @@ use super::source::{SharedText, SourceId, Span};
 /// stack overflow.
 pub const MAX_EXPR_DEPTH: usize = 256;
 
-/// Parsing context: the whole text (for spans) and the nesting depth.
-pub(crate) struct Ctx<'a> {
+/// The expression parser, and the state every parser of one text shares:
+/// the whole text (for spans), its source and the nesting depths. The
+/// statement parser ([`super::stmt::StmtParser`]) is built around one.
+pub(crate) struct ExprParser<'a> {
     pub text: &'a str,
     /// `text` as shared text, when the caller has it so: INLINE tables
     /// then share it rather than copy their part.
@@ -98,9 +100,9 @@ pub(crate) fn is_reserved(w: &str, rest: &str) -> bool {
         && next_word().is_some_and(|(n, _)| n.eq_ignore_ascii_case("BY"))
 }
 
-impl<'a> Ctx<'a> {
+impl<'a> ExprParser<'a> {
     pub fn new(text: &'a str, source: SourceId) -> Self {
-        Ctx {
+        ExprParser {
             text,
             shared: None,
             source,
@@ -542,7 +544,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Expr {
-        let c = Ctx::new(s, SourceId(0));
+        let c = ExprParser::new(s, SourceId(0));
         let (r, e) = c.expr(s).unwrap();
         assert!(sp(r).unwrap().0.is_empty(), "left over: {r:?}");
         e
@@ -619,7 +621,7 @@ mod tests {
     #[test]
     fn spans_cover_the_text() {
         let s = "  Upper(x) & 'y' AS z";
-        let c = Ctx::new(s, SourceId(0));
+        let c = ExprParser::new(s, SourceId(0));
         let (_, e) = c.expr(s).unwrap();
         assert_eq!(&s[e.span.range()], "Upper(x) & 'y'");
     }
@@ -627,26 +629,26 @@ mod tests {
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let s = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
-        let c = Ctx::new(&s, SourceId(0));
+        let c = ExprParser::new(&s, SourceId(0));
         let Err(nom::Err::Failure(e)) = c.expr(&s) else {
             panic!("expected failure")
         };
         assert_eq!(e.kind, ParseErrorKind::TooDeep);
         let s = format!("{}1", "-".repeat(5000));
-        let c = Ctx::new(&s, SourceId(0));
+        let c = ExprParser::new(&s, SourceId(0));
         assert!(c.expr(&s).is_err());
         let ok = format!("{}1{}", "(".repeat(200), ")".repeat(200));
-        assert!(Ctx::new(&ok, SourceId(0)).expr(&ok).is_ok());
+        assert!(ExprParser::new(&ok, SourceId(0)).expr(&ok).is_ok());
     }
 
     #[test]
     fn keywords_end_an_expression() {
         let s = "a AS b";
-        let c = Ctx::new(s, SourceId(0));
+        let c = ExprParser::new(s, SourceId(0));
         let (r, _) = c.expr(s).unwrap();
         assert_eq!(r, " AS b");
         let s = "x GROUP BY y";
-        let c = Ctx::new(s, SourceId(0));
+        let c = ExprParser::new(s, SourceId(0));
         assert_eq!(c.expr(s).unwrap().0, " GROUP BY y");
     }
 }

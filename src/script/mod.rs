@@ -78,18 +78,18 @@ pub fn decode(bytes: Vec<u8>) -> String {
 /// Parses a whole script (or an included file, or a deferred statement
 /// after expansion). `source` goes into every span.
 pub fn parse(source: SourceId, text: &str) -> Result<Parsed, ParseError> {
-    parse_in(expr::Ctx::new(text, source))
+    parse_in(expr::ExprParser::new(text, source))
 }
 
 /// [`parse`] of shared text: INLINE tables share it instead of copying
 /// their part.
 pub fn parse_shared(source: SourceId, text: &SharedText) -> Result<Parsed, ParseError> {
-    let mut c = expr::Ctx::new(text, source);
+    let mut c = expr::ExprParser::new(text, source);
     c.shared = Some(text);
     parse_in(c)
 }
 
-fn parse_in(c: expr::Ctx<'_>) -> Result<Parsed, ParseError> {
+fn parse_in(c: expr::ExprParser<'_>) -> Result<Parsed, ParseError> {
     let (text, source) = (c.text, c.source);
     let p = stmt::StmtParser::new(c);
     // A BOM left in decoded text is no statement.
@@ -105,7 +105,7 @@ fn parse_in(c: expr::Ctx<'_>) -> Result<Parsed, ParseError> {
 
 /// Parses one expression; nothing but blanks and comments may follow it.
 pub fn parse_expr(source: SourceId, text: &str) -> Result<Expr, ParseError> {
-    let c = expr::Ctx::new(text, source);
+    let c = expr::ExprParser::new(text, source);
     let whole = |i| -> PResult<'_, Expr> {
         let (r, e) = c.expr(i)?;
         let (r, ()) = sp(r)?;
@@ -274,6 +274,63 @@ mod tests {
         assert_eq!(err(&s).kind(), ParseErrorKind::TooDeep);
         let s = format!("{}{}", "IF 1 THEN\n".repeat(60), "END IF\n".repeat(60));
         assert!(parse(SourceId(0), &s).is_ok());
+    }
+
+    /// The text each span covers, exactly: AST equality leaves spans out,
+    /// so a wrong span is caught only here.
+    #[test]
+    fn spans_cover_exactly_their_text() {
+        let text = "SET a=1;\n  T: LOAD a + b AS x, c\n INLINE [\nA\n1\n];\nDROP TABLE T;";
+        let p = parse(SourceId(0), text).unwrap();
+        let at = |s: Span| text.get(s.range()).unwrap();
+        let [set, load, drop] = &p.script.body[..] else {
+            panic!("{:?}", p.script.body)
+        };
+        assert_eq!(at(set.span), "SET a=1;");
+        assert_eq!(set.span, Span::new(SourceId(0), 0, 8));
+        assert_eq!(at(load.span), "T: LOAD a + b AS x, c\n INLINE [\nA\n1\n];");
+        assert_eq!(at(drop.span), "DROP TABLE T;");
+        let StmtKind::Load(l) = &load.kind else {
+            panic!("{load:?}")
+        };
+        assert_eq!(at(l.label.as_ref().unwrap().span), "T");
+        assert_eq!(at(l.load.span), "LOAD");
+        let LoadField::Expr { expr, alias, .. } = &l.load.fields[0] else {
+            panic!("{:?}", l.load.fields)
+        };
+        assert_eq!(at(expr.span), "a + b");
+        let ExprKind::Binary { left, right, .. } = &expr.kind else {
+            panic!("{expr:?}")
+        };
+        assert_eq!((at(left.span), at(right.span)), ("a", "b"));
+        assert_eq!(at(alias.as_ref().unwrap().span), "x");
+        let Source::Inline { text_span, .. } = &l.load.source else {
+            panic!("{l:?}")
+        };
+        assert_eq!(at(*text_span), "\nA\n1\n");
+        let StmtKind::Drop(Drop::Tables(names)) = &drop.kind else {
+            panic!("{drop:?}")
+        };
+        let end = text.len();
+        assert_eq!(names[0].span, Span::new(SourceId(0), end - 2, end - 1));
+    }
+
+    #[test]
+    fn layout_changes_spans_but_not_the_ast() {
+        let a = parse(SourceId(0), "T: LOAD a + b AS x INLINE [\nA\n];").unwrap();
+        let b = parse(
+            SourceId(0),
+            "\n\nT:\n  LOAD  a + b  AS  x\n  INLINE [\nA\n] ;",
+        )
+        .unwrap();
+        assert_eq!(a.script, b.script);
+        assert_ne!(a.script.body[0].span, b.script.body[0].span);
+        let (x, y) = (
+            parse_expr(SourceId(0), "f(1)").unwrap(),
+            parse_expr(SourceId(0), " f( 1 )").unwrap(),
+        );
+        assert_eq!(x, y);
+        assert_ne!(x.span, y.span);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Source files and byte spans.
 //!
 //! Spans are byte offsets into one source file; line and column are computed
-//! only when a diagnostic is shown. Spans never take part in AST equality, so
-//! two parses of the same text with different layout compare equal.
+//! only when a diagnostic is shown. A [`Span`] compares and hashes by its
+//! bytes; spans never take part in AST equality (the nodes that carry one
+//! leave it out, as sqlparser's `Ident` does), so two parses of the same
+//! text with different layout compare equal.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,8 +19,10 @@ pub type SharedText = Arc<String>;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceId(pub u32);
 
-/// A byte range in one source file.
-#[derive(Clone, Copy, Debug, Default)]
+/// A byte range in one source file. Two spans are equal when they cover
+/// the same bytes of the same file; the AST nodes that carry one leave it
+/// out of their own equality (see [`crate::script::ast`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Span {
     /// The file the range is in.
     pub source: SourceId,
@@ -26,21 +30,6 @@ pub struct Span {
     pub start: u32,
     /// One past the last byte.
     pub end: u32,
-}
-
-impl PartialEq for Span {
-    /// Spans never take part in AST equality.
-    fn eq(&self, _other: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for Span {}
-
-impl std::hash::Hash for Span {
-    /// Hashes nothing, to agree with equality (every span equals every
-    /// other): a node's hash must not depend on where it is.
-    fn hash<H: std::hash::Hasher>(&self, _state: &mut H) {}
 }
 
 impl Span {
@@ -283,7 +272,20 @@ mod tests {
     }
 
     #[test]
-    fn spans_never_decide_equality() {
-        assert_eq!(Span::new(SourceId(0), 1, 2), Span::new(SourceId(3), 7, 9));
+    fn spans_are_equal_only_when_they_cover_the_same_bytes() {
+        use std::collections::HashSet;
+        let a = Span::new(SourceId(0), 1, 2);
+        assert_eq!(a, Span::new(SourceId(0), 1, 2));
+        assert_ne!(a, Span::new(SourceId(0), 1, 3));
+        assert_ne!(a, Span::new(SourceId(0), 0, 2));
+        assert_ne!(a, Span::new(SourceId(1), 1, 2));
+        let set: HashSet<Span> = [
+            a,
+            Span::new(SourceId(0), 1, 2),
+            Span::new(SourceId(1), 1, 2),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(set.len(), 2);
     }
 }

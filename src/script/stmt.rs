@@ -12,7 +12,7 @@ use std::cell::RefCell;
 
 use super::ast::*;
 use super::error::{ParseErrorKind, ParseWarning};
-use super::expr::{Ctx, cut};
+use super::expr::{ExprParser, cut};
 use super::lex::{
     Extent, PErr, PResult, at_kw, blank_comments, bracketed, describe, kw, name, opt_kw, opt_punct,
     peek_word, punct, quoted, scan, sp, sp_line, split_commas, word_at,
@@ -65,16 +65,16 @@ struct Open<'a> {
     at: &'a str,
 }
 
-/// The statement parser: a [`Ctx`] plus the warnings gathered.
+/// The statement parser: an [`ExprParser`] plus the warnings gathered.
 pub(crate) struct StmtParser<'a> {
-    pub c: Ctx<'a>,
+    pub c: ExprParser<'a>,
     pub warnings: RefCell<Vec<ParseWarning>>,
 }
 
 type R<'a, T> = Result<T, nom::Err<PErr<'a>>>;
 
 impl<'a> StmtParser<'a> {
-    pub fn new(c: Ctx<'a>) -> Self {
+    pub fn new(c: ExprParser<'a>) -> Self {
         StmtParser {
             c,
             warnings: RefCell::new(Vec::new()),

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::catalog::{self, AuditReport};
+use super::catalog::{self, AccessMatrix};
 use super::{DEFAULT_PAGE, Loaded, MAX_BODY, MAX_PAGE, State};
 use crate::access::report::IdentityReport;
 use crate::access::{Evaluator, PreviewReport};
@@ -546,7 +546,7 @@ async fn table_rows(
     .await?
 }
 
-async fn audit_of(state: &State) -> Result<Arc<AuditReport>, ApiError> {
+async fn audit_of(state: &State) -> Result<Arc<AccessMatrix>, ApiError> {
     let l = loaded(state)?;
     if let Some(a) = l.audit.get() {
         return Ok(Arc::clone(a));

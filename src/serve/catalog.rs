@@ -14,9 +14,10 @@ use crate::load::App;
 
 pub use crate::audit::{identities, label};
 
-/// One identity in the access matrix: the audit's result and a label.
+/// One identity in the access matrix (a row of the page's table): the
+/// audit's result and a label.
 #[derive(Clone, Debug, Serialize)]
-pub struct IdentityResult {
+pub struct MatrixRow {
     /// Short label for lists.
     pub label: String,
     /// The audit's result for the identity.
@@ -24,32 +25,34 @@ pub struct IdentityResult {
     pub result: audit::IdentityResult,
 }
 
-/// The audit: every listed identity and the findings.
+/// The audit as the server's page shows it: the access matrix (every
+/// listed identity, labelled, and the tables with their totals) and the
+/// findings. Not [`crate::audit::AuditReport`], the JSON of `audit`.
 #[derive(Clone, Debug, Serialize)]
-pub struct AuditReport {
+pub struct AccessMatrix {
     /// Application tables in load order, with their row counts (the matrix
     /// columns).
     pub tables: IndexMap<String, usize>,
     /// One result per identity, in the audit's order.
-    pub identities: Vec<IdentityResult>,
+    pub identities: Vec<MatrixRow>,
     /// Findings, errors first.
     pub findings: Vec<Finding>,
 }
 
 /// Runs the audit of every identity the security tables name.
-pub fn audit(app: &App, opts: &Options) -> AuditReport {
+pub fn audit(app: &App, opts: &Options) -> AccessMatrix {
     let audit = Audit::run(app, opts, &[], &mut |_, _| {});
     let identities = audit
         .entries
         .iter()
         .filter_map(|e| {
-            Some(IdentityResult {
+            Some(MatrixRow {
                 label: label(&e.identity),
                 result: audit::IdentityResult::new(&e.identity, audit.grant_of(e)?),
             })
         })
         .collect();
-    AuditReport {
+    AccessMatrix {
         tables: app
             .data
             .tables()
@@ -96,7 +99,7 @@ mod tests {
             report
                 .findings
                 .iter()
-                .any(|f| f.code == "no-section-access")
+                .any(|f| f.code == audit::FindingCode::NoSectionAccess)
         );
     }
 }

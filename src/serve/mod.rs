@@ -241,7 +241,7 @@ pub(crate) struct Loaded {
     pub(crate) loaded_at: i64,
     pub(crate) identities: Vec<Identity>,
     /// The audit, computed on first request.
-    pub(crate) audit: OnceLock<Arc<catalog::AuditReport>>,
+    pub(crate) audit: OnceLock<Arc<catalog::AccessMatrix>>,
     /// Files the run read, with their stamps when it started.
     files: Vec<(PathBuf, Stamp)>,
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::{Map, Value as Json};
 
 use section_access::access::{Evaluator, Options};
-use section_access::audit::{Audit, Grant};
+use section_access::audit::{Audit, Verdict};
 use section_access::load::{App, LoadOptions, run_file};
 use section_access::names::Identity;
 
@@ -74,7 +74,7 @@ fn audit_counts_agree_with_duckdb_for_every_userid() {
     let (app, reference) = small_app();
     let reference = &reference;
     let audit = Audit::run(&app, &Options::default(), &[], &mut |_, _| {});
-    let by_user: HashMap<String, &Grant> = audit
+    let by_user: HashMap<String, &Verdict> = audit
         .entries
         .iter()
         .filter(|e| e.identity.groups.is_empty() && e.identity.email.is_none())
