@@ -13,7 +13,6 @@ use crate::names::{FieldName, TableName};
 use crate::script::ast::JoinKind;
 
 use super::frame::Frame;
-use super::run::map_id;
 
 /// Columns as model fields and ids, the row count and the row origins.
 type Interned = (Vec<(FieldId, Vec<u32>)>, usize, Option<Vec<RowOrigin>>);
@@ -78,6 +77,15 @@ fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
         out.push((fid, ids));
     }
     (out, frame.rows, frame.origins)
+}
+
+/// `id` through `map` (NULL stays NULL).
+fn map_id(map: &[u32], id: u32) -> u32 {
+    if id == NULL {
+        NULL
+    } else {
+        map.get(id as usize).copied().unwrap_or(NULL)
+    }
 }
 
 /// Builds a table named `name` from a frame (not yet added to the model).

@@ -432,59 +432,7 @@ fn pure(e: &CExpr, col: &mut Option<usize>) -> bool {
         },
         CExpr::Unary(_, a) => pure(a, col),
         CExpr::Binary(_, a, b) => pure(a, col) && pure(b, col),
-        CExpr::Call { f, args, .. } => {
-            use Func::*;
-            matches!(
-                f,
-                Upper
-                    | Lower
-                    | Capitalize
-                    | Trim
-                    | LTrim
-                    | RTrim
-                    | Len
-                    | Left
-                    | Right
-                    | Mid
-                    | Index
-                    | Replace
-                    | SubStringCount
-                    | Repeat
-                    | PurgeChar
-                    | KeepChar
-                    | TextBetween
-                    | FindOneOf
-                    | Chr
-                    | Ord
-                    | If
-                    | Match
-                    | MixMatch
-                    | WildMatch
-                    | Pick
-                    | Alt
-                    | Coalesce
-                    | IsNull
-                    | IsNum
-                    | IsText
-                    | Null
-                    | True
-                    | False
-                    | Floor
-                    | Ceil
-                    | Round
-                    | Fabs
-                    | Sign
-                    | Mod
-                    | Div
-                    | Sqrt
-                    | Exp
-                    | Log
-                    | Pow
-                    | RangeSum
-                    | RangeMin
-                    | RangeMax
-            ) && args.iter().all(|a| pure(a, col))
-        }
+        CExpr::Call { f, args, .. } => f.is_pure() && args.iter().all(|a| pure(a, col)),
         CExpr::Var(_) | CExpr::Name(_) | CExpr::Star => false,
     }
 }

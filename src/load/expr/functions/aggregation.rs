@@ -8,8 +8,8 @@ use crate::load::error::Fail;
 use crate::model::{Symbols, Value};
 use crate::script::source::Span;
 
-use super::super::{CExpr, Ctx, eval, num_of, number, text};
 use super::bad;
+use crate::load::expr::{CExpr, Ctx, eval, num_of, number, text};
 
 /// An aggregation function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use crate::load::error::Fail;
 use crate::model::{Value, parse_number};
 use crate::script::source::Span;
 
-use super::super::{CExpr, Ctx};
 use super::ev;
+use crate::load::expr::{CExpr, Ctx};
 
 /// A date function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -194,6 +194,63 @@ impl Func {
         matches!(self.domain(), Domain::Aggregation(_))
     }
 
+    /// True when the result depends on the arguments' values alone:
+    /// no variable, row number, other row, model lookup or aggregation. A
+    /// load may then evaluate it once per distinct input value.
+    pub fn is_pure(self) -> bool {
+        use Func::*;
+        matches!(
+            self,
+            Upper
+                | Lower
+                | Capitalize
+                | Trim
+                | LTrim
+                | RTrim
+                | Len
+                | Left
+                | Right
+                | Mid
+                | Index
+                | Replace
+                | SubStringCount
+                | Repeat
+                | PurgeChar
+                | KeepChar
+                | TextBetween
+                | FindOneOf
+                | Chr
+                | Ord
+                | If
+                | Match
+                | MixMatch
+                | WildMatch
+                | Pick
+                | Alt
+                | Coalesce
+                | IsNull
+                | IsNum
+                | IsText
+                | Null
+                | True
+                | False
+                | Floor
+                | Ceil
+                | Round
+                | Fabs
+                | Sign
+                | Mod
+                | Div
+                | Sqrt
+                | Exp
+                | Log
+                | Pow
+                | RangeSum
+                | RangeMin
+                | RangeMax
+        )
+    }
+
     /// Argument `i` names a field (a bare identifier is the name itself).
     pub fn takes_field_name(self, i: usize) -> bool {
         matches!(

@@ -8,8 +8,8 @@ use crate::load::error::Fail;
 use crate::model::{Value, format_number, parse_number};
 use crate::script::source::Span;
 
-use super::super::{CExpr, Ctx, num_of, number};
 use super::{ev, ev_num};
+use crate::load::expr::{CExpr, Ctx, num_of, number};
 
 /// A number function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use crate::load::error::{Fail, LoadErrorKind};
 use crate::model::{NULL, Symbols, Value};
 use crate::script::source::Span;
 
-use super::super::{CExpr, Ctx, boolean, eval, num_of, text};
 use super::{arg, ev};
+use crate::load::expr::{CExpr, Ctx, boolean, eval, num_of, text};
 
 /// A table or system function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

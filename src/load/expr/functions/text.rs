@@ -15,8 +15,8 @@ use crate::load::error::Fail;
 use crate::model::Value;
 use crate::script::source::Span;
 
-use super::super::{CExpr, Ctx, text};
 use super::{bad, ev};
+use crate::load::expr::{CExpr, Ctx, text};
 
 /// A text function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
