@@ -239,8 +239,11 @@ pub(crate) trait Env {
     fn note(&self, code: &'static str);
 }
 
-/// What a row evaluation can see.
-pub(crate) struct Ctx<'a> {
+/// What an evaluation can see: the run (variables, models, mapping
+/// tables) and, inside a load, the input row being read, its record and
+/// row numbers, the rows output so far and the rows of the current group.
+/// Outside loads ([`RowScope::no_row`]) only the run.
+pub(crate) struct RowScope<'a> {
     /// Variables, models, mapping tables.
     pub env: &'a dyn Env,
     /// The input rows.
@@ -257,8 +260,8 @@ pub(crate) struct Ctx<'a> {
     pub group: Option<&'a [usize]>,
 }
 
-impl<'a> Ctx<'a> {
-    /// A context with no row (LET, IF, FOR …).
+impl<'a> RowScope<'a> {
+    /// A scope with no row (LET, IF, FOR …).
     pub fn no_row(env: &'a dyn Env) -> Self {
         Self {
             env,
@@ -271,9 +274,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The same context on another input row.
-    pub fn at(&self, row: usize) -> Ctx<'a> {
-        Ctx {
+    /// The same scope on another input row.
+    pub fn at(&self, row: usize) -> RowScope<'a> {
+        RowScope {
             env: self.env,
             input: self.input,
             row,
@@ -323,7 +326,7 @@ pub(crate) fn text(s: impl AsRef<str>) -> Value {
 }
 
 /// Evaluates a compiled expression.
-pub(crate) fn eval(e: &CExpr, cx: &Ctx<'_>) -> Result<Value, Fail> {
+pub(crate) fn eval(e: &CExpr, cx: &RowScope<'_>) -> Result<Value, Fail> {
     Ok(match e {
         CExpr::Lit(v) => v.clone(),
         CExpr::Col(i) => match cx.input {
@@ -361,7 +364,7 @@ pub(crate) fn eval(e: &CExpr, cx: &Ctx<'_>) -> Result<Value, Fail> {
     })
 }
 
-fn binary(op: BinaryOp, l: &CExpr, r: &CExpr, cx: &Ctx<'_>) -> Result<Value, Fail> {
+fn binary(op: BinaryOp, l: &CExpr, r: &CExpr, cx: &RowScope<'_>) -> Result<Value, Fail> {
     // AND/OR evaluate both sides (Qlik has no short circuit in scripts), but
     // the result only depends on truthiness.
     let a = eval(l, cx)?;

@@ -42,7 +42,7 @@ use crate::load::error::{Fail, LoadErrorKind};
 use crate::model::Value;
 use crate::script::source::Span;
 
-use super::{CExpr, Ctx, eval, num_of};
+use super::{CExpr, RowScope, eval, num_of};
 use aggregation::AggregationFn;
 use conditional::ConditionalFn;
 use date::DateFn;
@@ -280,14 +280,14 @@ fn arg(args: &[CExpr], i: usize) -> Option<&CExpr> {
     args.get(i)
 }
 
-fn ev(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Value, Fail> {
+fn ev(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<Value, Fail> {
     match args.get(i) {
         Some(e) => eval(e, cx),
         None => Ok(Value::Null),
     }
 }
 
-fn ev_text(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Option<String>, Fail> {
+fn ev_text(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<Option<String>, Fail> {
     let v = ev(args, i, cx)?;
     Ok(if v.is_null() {
         None
@@ -296,7 +296,7 @@ fn ev_text(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Option<String>, Fai
     })
 }
 
-fn ev_num(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Option<f64>, Fail> {
+fn ev_num(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<Option<f64>, Fail> {
     Ok(num_of(&ev(args, i, cx)?))
 }
 
@@ -306,7 +306,7 @@ pub(crate) fn call(
     args: &[CExpr],
     distinct: bool,
     span: Span,
-    cx: &Ctx<'_>,
+    cx: &RowScope<'_>,
 ) -> Result<Value, Fail> {
     match f.domain() {
         Domain::Text(f) => text::call(f, args, span, cx),

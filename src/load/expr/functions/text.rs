@@ -16,7 +16,7 @@ use crate::model::Value;
 use crate::script::source::Span;
 
 use super::{bad, ev};
-use crate::load::expr::{CExpr, Ctx, text};
+use crate::load::expr::{CExpr, RowScope, text};
 
 /// A text function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +49,12 @@ pub(super) enum TextFn {
 }
 
 /// Evaluates a text function.
-pub(super) fn call(f: TextFn, args: &[CExpr], span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
+pub(super) fn call(
+    f: TextFn,
+    args: &[CExpr],
+    span: Span,
+    cx: &RowScope<'_>,
+) -> Result<Value, Fail> {
     Ok(match f {
         TextFn::Upper => text(text_arg!(args, cx, 0).to_uppercase()),
         TextFn::Lower => text(text_arg!(args, cx, 0).to_lowercase()),
