@@ -54,7 +54,7 @@ macro_rules! funcs {
     ($( $v:ident = $name:literal, $min:expr, $max:expr => $domain:ident($sub:ident); )*) => {
         /// A supported function.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub(crate) enum Func { $( $v, )* }
+        pub(in crate::load) enum Func { $( $v, )* }
 
         static SPECS: &[Spec] = &[ $( Spec { name: $name, f: Func::$v, min: $min, max: $max }, )* ];
 
@@ -171,33 +171,33 @@ funcs! {
 }
 
 /// A function's name and arity.
-pub(crate) struct Spec {
-    pub name: &'static str,
-    pub f: Func,
-    pub min: usize,
-    pub max: usize,
+pub(super) struct Spec {
+    pub(super) name: &'static str,
+    pub(super) f: Func,
+    pub(super) min: usize,
+    pub(super) max: usize,
 }
 
 /// The function named `name` (case-insensitive, exact otherwise).
-pub(crate) fn lookup_function(name: &str) -> Option<&'static Spec> {
+pub(super) fn lookup_function(name: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.name.eq_ignore_ascii_case(name))
 }
 
 /// Every supported function name.
-pub(crate) fn names() -> Vec<&'static str> {
+pub(super) fn names() -> Vec<&'static str> {
     SPECS.iter().map(|s| s.name).collect()
 }
 
 impl Func {
     /// Aggregations work over the rows of a group (GROUP BY).
-    pub fn is_aggregation(self) -> bool {
+    pub(super) fn is_aggregation(self) -> bool {
         matches!(self.domain(), Domain::Aggregation(_))
     }
 
     /// True when the result depends on the arguments' values alone:
     /// no variable, row number, other row, model lookup or aggregation. A
     /// load may then evaluate it once per distinct input value.
-    pub fn is_pure(self) -> bool {
+    pub(in crate::load) fn is_pure(self) -> bool {
         use Func::*;
         matches!(
             self,
@@ -252,7 +252,7 @@ impl Func {
     }
 
     /// Argument `i` names a field (a bare identifier is the name itself).
-    pub fn takes_field_name(self, i: usize) -> bool {
+    pub(super) fn takes_field_name(self, i: usize) -> bool {
         matches!(
             (self, i),
             (
@@ -267,7 +267,7 @@ impl Func {
     }
 
     /// For `Exists(F)`: the name is also the value to look for.
-    pub fn name_arg_also_value(self) -> bool {
+    pub(super) fn name_arg_also_value(self) -> bool {
         self == Func::Exists
     }
 }
@@ -301,7 +301,7 @@ fn ev_num(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<Option<f64>, Fa
 }
 
 /// Evaluates a call.
-pub(crate) fn call(
+pub(super) fn call(
     f: Func,
     args: &[CExpr],
     distinct: bool,
