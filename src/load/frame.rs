@@ -11,16 +11,16 @@ use crate::model::{NULL, RowOrigin, Symbols, Value};
 
 /// One column of a frame.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct FrameColumn {
+pub(super) struct FrameColumn {
     /// Local symbol id per row ([`NULL`] for NULL).
-    pub ids: Vec<u32>,
+    pub(super) ids: Vec<u32>,
     /// The column's distinct values.
-    pub syms: Symbols,
+    pub(super) syms: Symbols,
 }
 
 impl FrameColumn {
     /// The value of a row.
-    pub fn value(&self, row: usize) -> Value {
+    pub(super) fn value(&self, row: usize) -> Value {
         match self.ids.get(row) {
             Some(&id) if id != NULL => self.syms.get(id).unwrap_or_default(),
             _ => Value::Null,
@@ -28,7 +28,7 @@ impl FrameColumn {
     }
 
     /// Appends a value.
-    pub fn push(&mut self, v: Value) {
+    pub(super) fn push(&mut self, v: Value) {
         let id = self.syms.intern(v);
         self.ids.push(id);
     }
@@ -36,21 +36,21 @@ impl FrameColumn {
 
 /// Rows as named columns.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Frame {
+pub(super) struct Frame {
     /// Field names, in order.
-    pub names: Vec<String>,
+    pub(super) names: Vec<String>,
     /// Columns, parallel to `names`.
     // INVARIANT: every column holds exactly `rows` ids.
-    pub cols: Vec<FrameColumn>,
+    pub(super) cols: Vec<FrameColumn>,
     /// Row count (AUTOGENERATE frames have rows and no column).
-    pub rows: usize,
+    pub(super) rows: usize,
     /// Where each row came from, when known (security tables report it).
-    pub origins: Option<Vec<RowOrigin>>,
+    pub(super) origins: Option<Vec<RowOrigin>>,
 }
 
 impl Frame {
     /// An empty frame with the given field names.
-    pub fn with_names(names: Vec<String>) -> Self {
+    pub(super) fn with_names(names: Vec<String>) -> Self {
         let cols = names.iter().map(|_| FrameColumn::default()).collect();
         Self {
             names,
@@ -61,17 +61,17 @@ impl Frame {
     }
 
     /// Position of a field by exact name.
-    pub fn position(&self, name: &str) -> Option<usize> {
+    pub(super) fn position(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
     }
 
     /// The value at a column and row.
-    pub fn value(&self, col: usize, row: usize) -> Value {
+    pub(super) fn value(&self, col: usize, row: usize) -> Value {
         self.cols.get(col).map_or(Value::Null, |c| c.value(row))
     }
 
     /// Keeps the rows whose index is in `keep` (ascending).
-    pub fn select_rows(&mut self, keep: &[usize]) {
+    pub(super) fn select_rows(&mut self, keep: &[usize]) {
         for c in &mut self.cols {
             c.ids = keep
                 .iter()
@@ -90,7 +90,7 @@ impl Frame {
     /// Appends the rows of `other`, a frame of the same fields in the same
     /// order (the second half of a file): its values are interned into
     /// this frame's columns once each, its ids mapped with integer work.
-    pub fn append(&mut self, other: Frame) {
+    pub(super) fn append(&mut self, other: Frame) {
         for (mine, theirs) in self.cols.iter_mut().zip(other.cols) {
             mine.ids.reserve_exact(theirs.ids.len());
             if let Some(shift) = mine.syms.extend_run(&theirs.syms) {
@@ -125,7 +125,7 @@ impl Frame {
     /// and values in id order, row lines. Two ways of reading the same
     /// input must give the same dump (ids included).
     #[cfg(test)]
-    pub fn dump(&self) -> String {
+    pub(super) fn dump(&self) -> String {
         let cols: Vec<(&[u32], Vec<String>)> = self
             .cols
             .iter()
@@ -139,7 +139,7 @@ impl Frame {
     }
 
     /// Truncates to at most `n` rows.
-    pub fn truncate(&mut self, n: usize) {
+    pub(super) fn truncate(&mut self, n: usize) {
         if n >= self.rows {
             return;
         }
@@ -153,7 +153,7 @@ impl Frame {
     }
 
     /// Removes duplicate rows (by value), keeping the first of each.
-    pub fn distinct(&mut self) {
+    pub(super) fn distinct(&mut self) {
         let mut seen = std::collections::HashSet::new();
         let keep: Vec<usize> = (0..self.rows)
             .filter(|&r| {

@@ -4,6 +4,15 @@
 //! concatenation, joins, DROP/RENAME and control flow. Produces an [`App`]:
 //! the security tables in one [`Model`], the application tables in another.
 //! Knows nothing of users or tokens.
+//!
+//! Inside, from the top down: `run` interprets the statements (one file
+//! per concern: variables, control flow, expansion, paths, LOAD sources,
+//! projection, table statements); `expr` compiles and evaluates
+//! expressions, its child `expr::functions` the script functions by
+//! domain; `table_ops` commits frames into a model and joins, keeps and
+//! concatenates tables; `frame` is one load level's rows; `inline` and
+//! `delimited` read INLINE text and files. Lower modules never import
+//! higher ones.
 
 mod delimited;
 mod error;

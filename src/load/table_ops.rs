@@ -13,7 +13,6 @@ use crate::names::{FieldName, TableName};
 use crate::script::ast::JoinKind;
 
 use super::frame::Frame;
-use super::run::map_id;
 
 /// Columns as model fields and ids, the row count and the row origins.
 type Interned = (Vec<(FieldId, Vec<u32>)>, usize, Option<Vec<RowOrigin>>);
@@ -80,8 +79,17 @@ fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
     (out, frame.rows, frame.origins)
 }
 
+/// `id` through `map` (NULL stays NULL).
+fn map_id(map: &[u32], id: u32) -> u32 {
+    if id == NULL {
+        NULL
+    } else {
+        map.get(id as usize).copied().unwrap_or(NULL)
+    }
+}
+
 /// Builds a table named `name` from a frame (not yet added to the model).
-pub(crate) fn frame_to_table(model: &mut Model, frame: Frame, name: &str, access: bool) -> Table {
+pub(super) fn frame_to_table(model: &mut Model, frame: Frame, name: &str, access: bool) -> Table {
     let (cols, rows, origins) = intern_columns(model, frame);
     let fields: Vec<FieldId> = cols.iter().map(|(f, _)| *f).collect();
     let mut table = Table::new(TableName::new(name), &fields);
@@ -100,7 +108,7 @@ pub(crate) fn frame_to_table(model: &mut Model, frame: Frame, name: &str, access
 
 /// Appends a frame's rows to table `name`; fields missing on either side
 /// are NULL (Qlik's CONCATENATE).
-pub(crate) fn append(model: &mut Model, name: &str, frame: Frame, access: bool) {
+pub(super) fn append(model: &mut Model, name: &str, frame: Frame, access: bool) {
     let (cols, rows, origins) = intern_columns(model, frame);
     let Some(table) = model.table_mut(name) else {
         return;
@@ -150,7 +158,7 @@ fn key(t: &Table, fields: &[FieldId], row: usize) -> Option<Vec<u32>> {
 
 /// Joins `right` into table `target` on all common fields (none: the
 /// cartesian product, as Qlik does).
-pub(crate) fn join(model: &mut Model, target: &str, right: Table, kind: JoinKind) {
+pub(super) fn join(model: &mut Model, target: &str, right: Table, kind: JoinKind) {
     let Some(idx) = model.table_index(target) else {
         return;
     };
@@ -244,7 +252,7 @@ fn combine(left: &Table, right: &Table, pairs: &[(Option<usize>, Option<usize>)]
 /// KEEP between table `a` (loaded before) and `b` (just loaded): both stay;
 /// `INNER` reduces both to common keys, `LEFT` reduces `b` to `a`'s keys,
 /// `RIGHT` reduces `a` to `b`'s keys. No common field: nothing changes.
-pub(crate) fn keep(model: &mut Model, a: &str, b: &str, kind: JoinKind) {
+pub(super) fn keep(model: &mut Model, a: &str, b: &str, kind: JoinKind) {
     let (Some(ta), Some(tb)) = (model.table(a), model.table(b)) else {
         return;
     };

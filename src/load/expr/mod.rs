@@ -26,12 +26,12 @@ use super::error::{Fail, LoadErrorKind, did_you_mean};
 use super::frame::Frame;
 mod functions;
 
-pub(crate) use functions::Func;
+pub(super) use functions::Func;
 use functions::lookup_function;
 
 /// A compiled expression.
 #[derive(Clone, Debug)]
-pub(crate) enum CExpr {
+pub(super) enum CExpr {
     /// A constant.
     Lit(Value),
     /// A column of the input frame.
@@ -58,7 +58,7 @@ pub(crate) enum CExpr {
 
 /// How bare identifiers bind.
 #[derive(Clone, Copy)]
-pub(crate) enum Binding<'a> {
+pub(super) enum Binding<'a> {
     /// Inside a load: fields of the input frame. `loose` also accepts a
     /// different case (section access, whose INLINE headers are upper-cased).
     Row { names: &'a [String], loose: bool },
@@ -67,7 +67,7 @@ pub(crate) enum Binding<'a> {
 }
 
 /// Compiles `e`; `has_agg` is set when it uses an aggregation function.
-pub(crate) fn compile(e: &Expr, b: Binding<'_>, has_agg: &mut bool) -> Result<CExpr, Fail> {
+pub(super) fn compile(e: &Expr, b: Binding<'_>, has_agg: &mut bool) -> Result<CExpr, Fail> {
     Ok(match &e.kind {
         ExprKind::Num { value, text } => {
             // A literal keeps the text it was written with only when that
@@ -192,7 +192,7 @@ fn list_names(names: &[String]) -> String {
 }
 
 /// True when the expression is a plain reference to input column `i`.
-pub(crate) fn as_column(e: &CExpr) -> Option<usize> {
+pub(super) fn as_column(e: &CExpr) -> Option<usize> {
     match e {
         CExpr::Col(i) => Some(*i),
         _ => None,
@@ -201,14 +201,14 @@ pub(crate) fn as_column(e: &CExpr) -> Option<usize> {
 
 /// A mapping table: first column → second column, first key wins.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Mapping {
+pub(super) struct Mapping {
     keys: Symbols,
     values: Vec<Value>,
 }
 
 impl Mapping {
     /// Adds a pair unless the key is already mapped.
-    pub fn insert(&mut self, key: Value, value: Value) {
+    pub(super) fn insert(&mut self, key: Value, value: Value) {
         let before = self.keys.len();
         let id = self.keys.intern(key);
         if id != NULL && self.keys.len() > before {
@@ -217,14 +217,14 @@ impl Mapping {
     }
 
     /// The value mapped to `key`.
-    pub fn get(&self, key: &Value) -> Option<&Value> {
+    pub(super) fn get(&self, key: &Value) -> Option<&Value> {
         let id = self.keys.lookup(key)?;
         self.values.get(id as usize)
     }
 }
 
 /// What functions can see of the run.
-pub(crate) trait Env {
+pub(super) trait Env {
     /// A variable's text.
     fn variable(&self, name: &str) -> Option<&str>;
     /// A mapping table.
@@ -239,27 +239,30 @@ pub(crate) trait Env {
     fn note(&self, code: &'static str);
 }
 
-/// What a row evaluation can see.
-pub(crate) struct Ctx<'a> {
+/// What an evaluation can see: the run (variables, models, mapping
+/// tables) and, inside a load, the input row being read, its record and
+/// row numbers, the rows output so far and the rows of the current group.
+/// Outside loads ([`RowScope::no_row`]) only the run.
+pub(super) struct RowScope<'a> {
     /// Variables, models, mapping tables.
-    pub env: &'a dyn Env,
+    pub(super) env: &'a dyn Env,
     /// The input rows.
-    pub input: Option<&'a Frame>,
+    pub(super) input: Option<&'a Frame>,
     /// The current input row.
-    pub row: usize,
+    pub(super) row: usize,
     /// 1-based number of the input record (`RecNo()`).
-    pub rec_no: usize,
+    pub(super) rec_no: usize,
     /// 1-based number of the output row being built (`RowNo()`).
-    pub row_no: usize,
+    pub(super) row_no: usize,
     /// The rows output so far (`Peek` without a table, `Exists`).
-    pub out: Option<&'a Frame>,
+    pub(super) out: Option<&'a Frame>,
     /// Rows of the current group (aggregation).
-    pub group: Option<&'a [usize]>,
+    pub(super) group: Option<&'a [usize]>,
 }
 
-impl<'a> Ctx<'a> {
-    /// A context with no row (LET, IF, FOR …).
-    pub fn no_row(env: &'a dyn Env) -> Self {
+impl<'a> RowScope<'a> {
+    /// A scope with no row (LET, IF, FOR …).
+    pub(super) fn no_row(env: &'a dyn Env) -> Self {
         Self {
             env,
             input: None,
@@ -271,9 +274,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The same context on another input row.
-    pub fn at(&self, row: usize) -> Ctx<'a> {
-        Ctx {
+    /// The same scope on another input row.
+    pub(super) fn at(&self, row: usize) -> RowScope<'a> {
+        RowScope {
             env: self.env,
             input: self.input,
             row,
@@ -286,16 +289,16 @@ impl<'a> Ctx<'a> {
 }
 
 /// Qlik's true.
-pub(crate) const TRUE: f64 = -1.0;
+pub(super) const TRUE: f64 = -1.0;
 
 /// A boolean as Qlik's number.
-pub(crate) fn boolean(b: bool) -> Value {
+pub(super) fn boolean(b: bool) -> Value {
     Value::Num(if b { TRUE } else { 0.0 })
 }
 
 /// The numeric interpretation of a value: its number, or its text read as
 /// a number (surrounding blanks ignored).
-pub(crate) fn num_of(v: &Value) -> Option<f64> {
+pub(super) fn num_of(v: &Value) -> Option<f64> {
     match v {
         Value::Null => None,
         Value::Num(n) | Value::Dual(n, _) => Some(*n),
@@ -304,12 +307,12 @@ pub(crate) fn num_of(v: &Value) -> Option<f64> {
 }
 
 /// True when a condition holds: a non-zero number.
-pub(crate) fn truthy(v: &Value) -> bool {
+pub(super) fn truthy(v: &Value) -> bool {
     num_of(v).is_some_and(|n| n != 0.0)
 }
 
 /// A number result (NaN and infinities become NULL).
-pub(crate) fn number(n: f64) -> Value {
+pub(super) fn number(n: f64) -> Value {
     if n.is_finite() {
         Value::Num(n)
     } else {
@@ -318,12 +321,12 @@ pub(crate) fn number(n: f64) -> Value {
 }
 
 /// A text result.
-pub(crate) fn text(s: impl AsRef<str>) -> Value {
+pub(super) fn text(s: impl AsRef<str>) -> Value {
     Value::Text(Arc::from(s.as_ref()))
 }
 
 /// Evaluates a compiled expression.
-pub(crate) fn eval(e: &CExpr, cx: &Ctx<'_>) -> Result<Value, Fail> {
+pub(super) fn eval(e: &CExpr, cx: &RowScope<'_>) -> Result<Value, Fail> {
     Ok(match e {
         CExpr::Lit(v) => v.clone(),
         CExpr::Col(i) => match cx.input {
@@ -361,7 +364,7 @@ pub(crate) fn eval(e: &CExpr, cx: &Ctx<'_>) -> Result<Value, Fail> {
     })
 }
 
-fn binary(op: BinaryOp, l: &CExpr, r: &CExpr, cx: &Ctx<'_>) -> Result<Value, Fail> {
+fn binary(op: BinaryOp, l: &CExpr, r: &CExpr, cx: &RowScope<'_>) -> Result<Value, Fail> {
     // AND/OR evaluate both sides (Qlik has no short circuit in scripts), but
     // the result only depends on truthiness.
     let a = eval(l, cx)?;
@@ -429,7 +432,7 @@ fn bits(a: &Value, b: &Value, f: impl Fn(i64, i64) -> i64) -> Value {
 }
 
 /// Qlik's relational comparison (see the module doc); `None` with a NULL.
-pub(crate) fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+pub(super) fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     if a.is_null() || b.is_null() {
         return None;
     }
@@ -440,13 +443,13 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
 }
 
 /// Sorting values the way `ORDER BY` does.
-pub(crate) fn order(a: &Value, b: &Value) -> Ordering {
+pub(super) fn order(a: &Value, b: &Value) -> Ordering {
     compare(a, b).unwrap_or_else(|| a.sort_cmp(b))
 }
 
 /// Matches `text` against a pattern with `*` (any run) and `?` (one
 /// character).
-pub(crate) fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
+pub(super) fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = if ignore_case {
         (
             pattern.to_lowercase().chars().collect(),
@@ -483,7 +486,7 @@ pub(crate) fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bo
 }
 
 /// The text a value shows, for variables: numbers in Qlik's default format.
-pub(crate) fn value_text(v: &Value) -> String {
+pub(super) fn value_text(v: &Value) -> String {
     match v {
         Value::Num(n) => format_number(*n),
         other => other.text().into_owned(),

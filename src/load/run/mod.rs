@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::model::{FieldId, Model, NULL, Table, Value};
+use crate::model::{FieldId, Model, Table, Value};
 use crate::script::ast::{ExitWhat, Section, Stmt, StmtKind};
 use crate::script::source::{Location, SharedText, SourceId, Span};
 
@@ -349,14 +349,5 @@ impl Env for Runner<'_> {
         if !n.contains(&code) {
             n.push(code);
         }
-    }
-}
-
-/// Remaps NULL-safe ids (helper shared with table operations).
-pub(crate) fn map_id(map: &[u32], id: u32) -> u32 {
-    if id == NULL {
-        NULL
-    } else {
-        map.get(id as usize).copied().unwrap_or(NULL)
     }
 }

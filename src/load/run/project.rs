@@ -10,7 +10,7 @@ use crate::script::ast::{ExprKind, LoadField, Section};
 
 use super::{R, Runner};
 use crate::load::error::{Fail, LoadErrorKind};
-use crate::load::expr::{self, Binding, CExpr, Ctx, Func, as_column, compile, eval, truthy};
+use crate::load::expr::{self, Binding, CExpr, Func, RowScope, as_column, compile, eval, truthy};
 use crate::load::frame::{Frame, FrameColumn};
 
 impl Runner<'_> {
@@ -128,9 +128,9 @@ impl Runner<'_> {
         // paths above need none (10M rows: 80 MB).
         let mut rows: Vec<usize> = (0..input.rows).collect();
         if !order.is_empty() {
-            let cx = Ctx {
+            let cx = RowScope {
                 input: Some(&input),
-                ..Ctx::no_row(self)
+                ..RowScope::no_row(self)
             };
             let mut keys: Vec<Vec<Value>> = Vec::with_capacity(input.rows);
             for r in 0..input.rows {
@@ -166,9 +166,9 @@ impl Runner<'_> {
             let mut key_syms: Vec<Symbols> = group.iter().map(|_| Symbols::default()).collect();
             let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
             let mut groups: Vec<Vec<usize>> = Vec::new();
-            let base = Ctx {
+            let base = RowScope {
                 input: Some(&input),
-                ..Ctx::no_row(self)
+                ..RowScope::no_row(self)
             };
             for &r in &rows {
                 let rcx = base.at(r);
@@ -197,7 +197,7 @@ impl Runner<'_> {
             for g in &groups {
                 let first = g.first().copied();
                 let vals = {
-                    let cx = Ctx {
+                    let cx = RowScope {
                         input: first.map(|_| &input),
                         row: first.unwrap_or(0),
                         rec_no: first.map_or(0, |f| f + 1),
@@ -232,7 +232,7 @@ impl Runner<'_> {
             let any_gen = generators.iter().any(|&g| g);
             for &r in &rows {
                 let rows_out: Vec<Vec<Value>> = {
-                    let cx = Ctx {
+                    let cx = RowScope {
                         input: Some(&input),
                         row: r,
                         rec_no: r + 1,
@@ -314,9 +314,9 @@ impl Runner<'_> {
         if input.rows == 0 {
             return None;
         }
-        let base = Ctx {
+        let base = RowScope {
             input: Some(input),
-            ..Ctx::no_row(self)
+            ..RowScope::no_row(self)
         };
         // Plain references move (or copy) their column afterwards.
         let plain: Vec<Option<usize>> = outs.iter().map(|(_, e)| as_column(e)).collect();
@@ -380,7 +380,7 @@ impl Runner<'_> {
     }
 
     /// The parts of a two-argument `SubField` (one output row each).
-    fn subfield_parts(&self, e: &CExpr, cx: &Ctx<'_>) -> R<Vec<Value>> {
+    fn subfield_parts(&self, e: &CExpr, cx: &RowScope<'_>) -> R<Vec<Value>> {
         let CExpr::Call { args, .. } = e else {
             return Ok(vec![Value::Null]);
         };
@@ -434,59 +434,7 @@ fn pure(e: &CExpr, col: &mut Option<usize>) -> bool {
         },
         CExpr::Unary(_, a) => pure(a, col),
         CExpr::Binary(_, a, b) => pure(a, col) && pure(b, col),
-        CExpr::Call { f, args, .. } => {
-            use Func::*;
-            matches!(
-                f,
-                Upper
-                    | Lower
-                    | Capitalize
-                    | Trim
-                    | LTrim
-                    | RTrim
-                    | Len
-                    | Left
-                    | Right
-                    | Mid
-                    | Index
-                    | Replace
-                    | SubStringCount
-                    | Repeat
-                    | PurgeChar
-                    | KeepChar
-                    | TextBetween
-                    | FindOneOf
-                    | Chr
-                    | Ord
-                    | If
-                    | Match
-                    | MixMatch
-                    | WildMatch
-                    | Pick
-                    | Alt
-                    | Coalesce
-                    | IsNull
-                    | IsNum
-                    | IsText
-                    | Null
-                    | True
-                    | False
-                    | Floor
-                    | Ceil
-                    | Round
-                    | Fabs
-                    | Sign
-                    | Mod
-                    | Div
-                    | Sqrt
-                    | Exp
-                    | Log
-                    | Pow
-                    | RangeSum
-                    | RangeMin
-                    | RangeMax
-            ) && args.iter().all(|a| pure(a, col))
-        }
+        CExpr::Call { f, args, .. } => f.is_pure() && args.iter().all(|a| pure(a, col)),
         CExpr::Var(_) | CExpr::Name(_) | CExpr::Star => false,
     }
 }

@@ -8,7 +8,7 @@ use crate::script::source::Span;
 
 use super::{R, Runner};
 use crate::load::error::LoadError;
-use crate::load::expr::{Binding, Ctx, compile, eval, truthy, value_text};
+use crate::load::expr::{Binding, RowScope, compile, eval, truthy, value_text};
 
 impl Runner<'_> {
     pub(super) fn set_var(&mut self, name: &str, v: &Value) {
@@ -23,7 +23,7 @@ impl Runner<'_> {
     pub(super) fn eval_expr(&self, e: &Expr) -> R<Value> {
         let mut agg = false;
         let c = compile(e, Binding::Vars, &mut agg).map_err(|f| self.err(f))?;
-        eval(&c, &Ctx::no_row(self)).map_err(|f| self.err(f))
+        eval(&c, &RowScope::no_row(self)).map_err(|f| self.err(f))
     }
 
     pub(super) fn eval_cond(&mut self, c: &Cond, span: Span) -> R<Value> {

@@ -8,8 +8,8 @@ use crate::load::error::Fail;
 use crate::model::{Symbols, Value};
 use crate::script::source::Span;
 
-use super::super::{CExpr, Ctx, eval, num_of, number, text};
 use super::bad;
+use crate::load::expr::{CExpr, RowScope, eval, num_of, number, text};
 
 /// An aggregation function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub(super) fn call(
     args: &[CExpr],
     distinct: bool,
     span: Span,
-    cx: &Ctx<'_>,
+    cx: &RowScope<'_>,
 ) -> Result<Value, Fail> {
     let Some(group) = cx.group else {
         return Err(bad(span, "aggregation functions only work inside a LOAD"));

@@ -6,8 +6,8 @@ use crate::load::error::Fail;
 use crate::model::{Value, parse_number};
 use crate::script::source::Span;
 
-use super::super::{CExpr, Ctx, boolean, truthy, wildcard_match};
 use super::ev;
+use crate::load::expr::{CExpr, RowScope, boolean, truthy, wildcard_match};
 
 /// A conditional or classifying function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub(super) fn call(
     f: ConditionalFn,
     args: &[CExpr],
     _span: Span,
-    cx: &Ctx<'_>,
+    cx: &RowScope<'_>,
 ) -> Result<Value, Fail> {
     Ok(match f {
         ConditionalFn::If => {

@@ -8,8 +8,8 @@ use crate::load::error::Fail;
 use crate::model::{Value, parse_number};
 use crate::script::source::Span;
 
-use super::super::{CExpr, Ctx};
 use super::ev;
+use crate::load::expr::{CExpr, RowScope};
 
 /// A date function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +23,12 @@ pub(super) enum DateFn {
 }
 
 /// Evaluates a date function.
-pub(super) fn call(f: DateFn, args: &[CExpr], _span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
+pub(super) fn call(
+    f: DateFn,
+    args: &[CExpr],
+    _span: Span,
+    cx: &RowScope<'_>,
+) -> Result<Value, Fail> {
     Ok(match f {
         DateFn::Date => {
             let n = num_arg!(args, cx, 0);
@@ -88,13 +93,13 @@ pub(super) fn call(f: DateFn, args: &[CExpr], _span: Span, cx: &Ctx<'_>) -> Resu
     })
 }
 
-fn date_format(cx: &Ctx<'_>) -> String {
+fn date_format(cx: &RowScope<'_>) -> String {
     cx.env
         .variable("DateFormat")
         .map_or_else(|| String::from("YYYY-MM-DD"), str::to_string)
 }
 
-fn month_name(m: i64, long: bool, cx: &Ctx<'_>) -> String {
+fn month_name(m: i64, long: bool, cx: &RowScope<'_>) -> String {
     const SHORT: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -150,7 +155,7 @@ fn tokenize(fmt: &str) -> Vec<Result<&'static str, char>> {
     out
 }
 
-fn format_date(serial: f64, fmt: &str, cx: &Ctx<'_>) -> String {
+fn format_date(serial: f64, fmt: &str, cx: &RowScope<'_>) -> String {
     let (y, m, d) = civil_from_days(serial.floor() as i64);
     let mut out = String::new();
     for tok in tokenize(fmt) {
@@ -170,7 +175,7 @@ fn format_date(serial: f64, fmt: &str, cx: &Ctx<'_>) -> String {
     out
 }
 
-fn parse_date(t: &str, fmt: &str, cx: &Ctx<'_>) -> Option<f64> {
+fn parse_date(t: &str, fmt: &str, cx: &RowScope<'_>) -> Option<f64> {
     let mut rest = t.trim();
     let (mut y, mut m, mut d) = (None, None, Some(1i64));
     let digits = |s: &str, max: usize| -> Option<(i64, usize)> {

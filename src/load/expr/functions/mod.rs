@@ -42,7 +42,7 @@ use crate::load::error::{Fail, LoadErrorKind};
 use crate::model::Value;
 use crate::script::source::Span;
 
-use super::{CExpr, Ctx, eval, num_of};
+use super::{CExpr, RowScope, eval, num_of};
 use aggregation::AggregationFn;
 use conditional::ConditionalFn;
 use date::DateFn;
@@ -54,7 +54,7 @@ macro_rules! funcs {
     ($( $v:ident = $name:literal, $min:expr, $max:expr => $domain:ident($sub:ident); )*) => {
         /// A supported function.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub(crate) enum Func { $( $v, )* }
+        pub(in crate::load) enum Func { $( $v, )* }
 
         static SPECS: &[Spec] = &[ $( Spec { name: $name, f: Func::$v, min: $min, max: $max }, )* ];
 
@@ -171,31 +171,88 @@ funcs! {
 }
 
 /// A function's name and arity.
-pub(crate) struct Spec {
-    pub name: &'static str,
-    pub f: Func,
-    pub min: usize,
-    pub max: usize,
+pub(super) struct Spec {
+    pub(super) name: &'static str,
+    pub(super) f: Func,
+    pub(super) min: usize,
+    pub(super) max: usize,
 }
 
 /// The function named `name` (case-insensitive, exact otherwise).
-pub(crate) fn lookup_function(name: &str) -> Option<&'static Spec> {
+pub(super) fn lookup_function(name: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.name.eq_ignore_ascii_case(name))
 }
 
 /// Every supported function name.
-pub(crate) fn names() -> Vec<&'static str> {
+pub(super) fn names() -> Vec<&'static str> {
     SPECS.iter().map(|s| s.name).collect()
 }
 
 impl Func {
     /// Aggregations work over the rows of a group (GROUP BY).
-    pub fn is_aggregation(self) -> bool {
+    pub(super) fn is_aggregation(self) -> bool {
         matches!(self.domain(), Domain::Aggregation(_))
     }
 
+    /// True when the result depends on the arguments' values alone:
+    /// no variable, row number, other row, model lookup or aggregation. A
+    /// load may then evaluate it once per distinct input value.
+    pub(in crate::load) fn is_pure(self) -> bool {
+        use Func::*;
+        matches!(
+            self,
+            Upper
+                | Lower
+                | Capitalize
+                | Trim
+                | LTrim
+                | RTrim
+                | Len
+                | Left
+                | Right
+                | Mid
+                | Index
+                | Replace
+                | SubStringCount
+                | Repeat
+                | PurgeChar
+                | KeepChar
+                | TextBetween
+                | FindOneOf
+                | Chr
+                | Ord
+                | If
+                | Match
+                | MixMatch
+                | WildMatch
+                | Pick
+                | Alt
+                | Coalesce
+                | IsNull
+                | IsNum
+                | IsText
+                | Null
+                | True
+                | False
+                | Floor
+                | Ceil
+                | Round
+                | Fabs
+                | Sign
+                | Mod
+                | Div
+                | Sqrt
+                | Exp
+                | Log
+                | Pow
+                | RangeSum
+                | RangeMin
+                | RangeMax
+        )
+    }
+
     /// Argument `i` names a field (a bare identifier is the name itself).
-    pub fn takes_field_name(self, i: usize) -> bool {
+    pub(super) fn takes_field_name(self, i: usize) -> bool {
         matches!(
             (self, i),
             (
@@ -210,7 +267,7 @@ impl Func {
     }
 
     /// For `Exists(F)`: the name is also the value to look for.
-    pub fn name_arg_also_value(self) -> bool {
+    pub(super) fn name_arg_also_value(self) -> bool {
         self == Func::Exists
     }
 }
@@ -223,14 +280,14 @@ fn arg(args: &[CExpr], i: usize) -> Option<&CExpr> {
     args.get(i)
 }
 
-fn ev(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Value, Fail> {
+fn ev(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<Value, Fail> {
     match args.get(i) {
         Some(e) => eval(e, cx),
         None => Ok(Value::Null),
     }
 }
 
-fn ev_text(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Option<String>, Fail> {
+fn ev_text(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<Option<String>, Fail> {
     let v = ev(args, i, cx)?;
     Ok(if v.is_null() {
         None
@@ -239,17 +296,17 @@ fn ev_text(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Option<String>, Fai
     })
 }
 
-fn ev_num(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<Option<f64>, Fail> {
+fn ev_num(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<Option<f64>, Fail> {
     Ok(num_of(&ev(args, i, cx)?))
 }
 
 /// Evaluates a call.
-pub(crate) fn call(
+pub(super) fn call(
     f: Func,
     args: &[CExpr],
     distinct: bool,
     span: Span,
-    cx: &Ctx<'_>,
+    cx: &RowScope<'_>,
 ) -> Result<Value, Fail> {
     match f.domain() {
         Domain::Text(f) => text::call(f, args, span, cx),

@@ -8,8 +8,8 @@ use crate::load::error::Fail;
 use crate::model::{Value, format_number, parse_number};
 use crate::script::source::Span;
 
-use super::super::{CExpr, Ctx, num_of, number};
 use super::{ev, ev_num};
+use crate::load::expr::{CExpr, RowScope, num_of, number};
 
 /// A number function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +35,12 @@ pub(super) enum NumberFn {
 }
 
 /// Evaluates a number function.
-pub(super) fn call(f: NumberFn, args: &[CExpr], _span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
+pub(super) fn call(
+    f: NumberFn,
+    args: &[CExpr],
+    _span: Span,
+    cx: &RowScope<'_>,
+) -> Result<Value, Fail> {
     Ok(match f {
         NumberFn::Num => {
             let v = ev(args, 0, cx)?;

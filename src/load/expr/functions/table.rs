@@ -7,8 +7,8 @@ use crate::load::error::{Fail, LoadErrorKind};
 use crate::model::{NULL, Symbols, Value};
 use crate::script::source::Span;
 
-use super::super::{CExpr, Ctx, boolean, eval, num_of, text};
 use super::{arg, ev};
+use crate::load::expr::{CExpr, RowScope, boolean, eval, num_of, text};
 
 /// A table or system function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +29,12 @@ pub(super) enum TableFn {
 }
 
 /// Evaluates a table or system function.
-pub(super) fn call(f: TableFn, args: &[CExpr], span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
+pub(super) fn call(
+    f: TableFn,
+    args: &[CExpr],
+    span: Span,
+    cx: &RowScope<'_>,
+) -> Result<Value, Fail> {
     Ok(match f {
         TableFn::ApplyMap => {
             let name = text_arg!(args, cx, 0);
@@ -117,7 +122,7 @@ pub(super) fn call(f: TableFn, args: &[CExpr], span: Span, cx: &Ctx<'_>) -> Resu
     })
 }
 
-fn field_name_arg(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<String, Fail> {
+fn field_name_arg(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<String, Fail> {
     match args.get(i) {
         Some(CExpr::Name(n)) => Ok(n.clone()),
         Some(e) => Ok(eval(e, cx)?.text().into_owned()),
@@ -125,7 +130,7 @@ fn field_name_arg(args: &[CExpr], i: usize, cx: &Ctx<'_>) -> Result<String, Fail
     }
 }
 
-fn peek(args: &[CExpr], span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
+fn peek(args: &[CExpr], span: Span, cx: &RowScope<'_>) -> Result<Value, Fail> {
     let field = field_name_arg(args, 0, cx)?;
     let row = match args.get(1) {
         Some(e) => num_of(&eval(e, cx)?).unwrap_or(-1.0) as i64,

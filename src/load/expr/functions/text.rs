@@ -15,8 +15,8 @@ use crate::load::error::Fail;
 use crate::model::Value;
 use crate::script::source::Span;
 
-use super::super::{CExpr, Ctx, text};
 use super::{bad, ev};
+use crate::load::expr::{CExpr, RowScope, text};
 
 /// A text function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +49,12 @@ pub(super) enum TextFn {
 }
 
 /// Evaluates a text function.
-pub(super) fn call(f: TextFn, args: &[CExpr], span: Span, cx: &Ctx<'_>) -> Result<Value, Fail> {
+pub(super) fn call(
+    f: TextFn,
+    args: &[CExpr],
+    span: Span,
+    cx: &RowScope<'_>,
+) -> Result<Value, Fail> {
     Ok(match f {
         TextFn::Upper => text(text_arg!(args, cx, 0).to_uppercase()),
         TextFn::Lower => text(text_arg!(args, cx, 0).to_lowercase()),
