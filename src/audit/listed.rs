@@ -92,6 +92,15 @@ enum Class {
 }
 
 impl Class {
+    /// The audit order's rank of an identity of this class.
+    fn rank(self) -> super::Rank {
+        match self {
+            Class::User => super::Rank::User,
+            Class::Email => super::Rank::Email,
+            Class::Group => super::Rank::Group,
+        }
+    }
+
     /// An identity of this class whose value is `text`.
     fn named(self, text: &str) -> Named<'_> {
         match self {
@@ -289,9 +298,10 @@ impl<'m> Listed<'m> {
     /// Audit order: users, e-mails, group members, each by value (as
     /// [`super::sort_identities`] orders the equivalent identities).
     fn cmp(&self, a: &Item, b: &Item) -> Ordering {
-        a.class
-            .cmp(&b.class)
-            .then_with(|| self.text(a).cmp(&self.text(b)))
+        super::Rank::compare_named(
+            (a.class.rank(), &self.text(a)),
+            (b.class.rank(), &self.text(b)),
+        )
     }
 
     /// What [`super::label`] shows for the equivalent identity.
@@ -498,12 +508,5 @@ impl<'m> Listed<'m> {
 /// The class and the first 15 bytes of the value `text`, in
 /// [`Listed::cmp`] order (see [`Ranked::key`]).
 fn prefix(class: Class, text: &str) -> [u8; 16] {
-    let mut bytes = [0u8; 16];
-    if let Some((c, rest)) = bytes.split_first_mut() {
-        *c = class as u8;
-        for (b, t) in rest.iter_mut().zip(text.bytes()) {
-            *b = t;
-        }
-    }
-    bytes
+    class.rank().prefix(text).to_be_bytes()
 }

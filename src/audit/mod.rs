@@ -119,41 +119,77 @@ fn sort_named(ids: &mut Vec<(Identity, Option<Origin>)>) {
     );
 }
 
-/// The first bytes of what [`compare`] orders an identity by, as a number
-/// in the same order: a class (users, e-mails, anonymous, group members),
-/// then the first 15 bytes of the user id, e-mail or first group, padded
-/// with zeros. A smaller prefix means a smaller identity; equal prefixes
-/// say nothing.
-fn prefix(i: &Identity) -> u128 {
-    let (class, text) = match (&i.userid, &i.email, i.groups.first()) {
-        (Some(u), _, _) => (0u8, u.as_str()),
-        (None, Some(e), _) => (1, e.as_str()),
-        (None, None, None) => (2, ""),
-        (None, None, Some(g)) => (3, g.as_str()),
-    };
-    let mut bytes = [0u8; 16];
-    if let Some((first, rest)) = bytes.split_first_mut() {
-        *first = class;
-        for (b, t) in rest.iter_mut().zip(text.bytes()) {
-            *b = t;
-        }
-    }
-    u128::from_be_bytes(bytes)
+/// The classes of identity in audit order, its first criterion: users,
+/// then e-mails, then identities with neither (none, then group members).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Rank {
+    /// Has a user id: ordered by it.
+    User,
+    /// An e-mail but no user id: ordered by the e-mail.
+    Email,
+    /// Neither, nor groups.
+    Anonymous,
+    /// Only groups: ordered by them.
+    Group,
 }
 
-/// The order of audited identities: users first, then e-mails, then group
-/// members, each by name. Compared by reference: cloning the names per
-/// comparison dominated audits of large security tables.
+impl Rank {
+    /// The rank of an identity and the text it is first ordered by within
+    /// its rank (its user id, e-mail or first group).
+    fn of(i: &Identity) -> (Rank, &str) {
+        match (&i.userid, &i.email, i.groups.first()) {
+            (Some(u), _, _) => (Rank::User, u.as_str()),
+            (None, Some(e), _) => (Rank::Email, e.as_str()),
+            (None, None, None) => (Rank::Anonymous, ""),
+            (None, None, Some(g)) => (Rank::Group, g.as_str()),
+        }
+    }
+
+    /// The first bytes of the audit order of an identity of this rank
+    /// first ordered by `text`, as a number in the same order: the rank,
+    /// then the first 15 bytes of `text`, padded with zeros. A smaller
+    /// prefix means a smaller identity; equal prefixes say nothing.
+    fn prefix(self, text: &str) -> u128 {
+        let mut bytes = [0u8; 16];
+        if let Some((first, rest)) = bytes.split_first_mut() {
+            *first = self as u8;
+            for (b, t) in rest.iter_mut().zip(text.bytes()) {
+                *b = t;
+            }
+        }
+        u128::from_be_bytes(bytes)
+    }
+
+    /// [`compare`] of two identities that each have one name only (a user
+    /// id, an e-mail or a group), given by rank and name: what the
+    /// listing of the security tables orders its items by.
+    fn compare_named(a: (Rank, &str), b: (Rank, &str)) -> std::cmp::Ordering {
+        a.cmp(&b)
+    }
+}
+
+/// [`Rank::prefix`] of an identity.
+fn prefix(i: &Identity) -> u128 {
+    let (rank, text) = Rank::of(i);
+    rank.prefix(text)
+}
+
+/// The audit order, defined once: by [`Rank`], then user id, then e-mail
+/// (one before none), then groups. [`Rank::prefix`] and
+/// [`Rank::compare_named`] are this order on a part of an identity.
+/// Compared by reference: cloning the names per comparison dominated
+/// audits of large security tables.
 fn compare(a: &Identity, b: &Identity) -> std::cmp::Ordering {
-    fn key(i: &Identity) -> (bool, Option<&UserId>, bool, Option<&Email>) {
+    fn key(i: &Identity) -> (Rank, Option<&UserId>, bool, Option<&Email>, &[GroupName]) {
         (
-            i.userid.is_none(),
+            Rank::of(i).0,
             i.userid.as_ref(),
             i.email.is_none(),
             i.email.as_ref(),
+            &i.groups,
         )
     }
-    key(a).cmp(&key(b)).then_with(|| a.groups.cmp(&b.groups))
+    key(a).cmp(&key(b))
 }
 
 /// Sorts and de-duplicates identities: users first, then e-mails, then

@@ -565,3 +565,54 @@ fn sequences_are_numbered_by_first_appearance_however_found() {
     }
     assert_eq!(keys.len(), 8);
 }
+
+/// The audit order is defined once ([`compare`]): the prefixes sort with
+/// it, and the order of single-name identities by rank and name is its
+/// restriction to them.
+#[test]
+fn prefixes_and_named_order_agree_with_the_audit_order() {
+    let (u, e, g) = (UserId::new, Email::new, GroupName::new);
+    let names = [
+        "",
+        "A",
+        "AB",
+        "B",
+        "ABCDEFGHIJKLMNOPQR",
+        "ABCDEFGHIJKLMNOPQS",
+        "É",
+        "a",
+    ];
+    let mut ids = vec![Identity::new(None, None, Vec::new())];
+    for n in names {
+        ids.push(Identity::new(Some(u(n)), None, Vec::new()));
+        ids.push(Identity::new(None, Some(e(n)), Vec::new()));
+        ids.push(Identity::new(None, None, vec![g(n)]));
+        ids.push(Identity::new(Some(u(n)), Some(e("X")), vec![g("G")]));
+        ids.push(Identity::new(None, Some(e(n)), vec![g("G"), g(n)]));
+    }
+    let named = |i: &Identity| match (&i.userid, &i.email, &i.groups[..]) {
+        (Some(x), None, []) => Some((Rank::User, x.as_str().to_owned())),
+        (None, Some(x), []) => Some((Rank::Email, x.as_str().to_owned())),
+        (None, None, [x]) => Some((Rank::Group, x.as_str().to_owned())),
+        _ => None,
+    };
+    for a in &ids {
+        for b in &ids {
+            let want = compare(a, b);
+            if prefix(a) < prefix(b) {
+                assert_eq!(want, std::cmp::Ordering::Less, "{a:?} {b:?}");
+            }
+            if let (Some((ra, na)), Some((rb, nb))) = (named(a), named(b)) {
+                assert_eq!(
+                    Rank::compare_named((ra, &na), (rb, &nb)),
+                    want,
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+    }
+    let mut sorted = ids.clone();
+    sort_identities(&mut sorted);
+    assert!(sorted.windows(2).all(|w| prefix(&w[0]) <= prefix(&w[1])));
+    assert_eq!(sorted.first().map(|i| Rank::of(i).0), Some(Rank::User));
+}
