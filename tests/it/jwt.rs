@@ -809,6 +809,62 @@ fn openssl_signed_rs256_verifies_with_every_public_key_form() {
     assert_eq!(codes(&v), ["bad-signature"]);
 }
 
+/// The secret the `openssl-hs*.jwt` fixtures were signed with (see the
+/// fixtures' README).
+const OPENSSL_HMAC_SECRET: &str = "section-access test secret";
+
+#[test]
+fn openssl_signed_hs384_hs512_rs384_verify_and_tampered_ones_do_not() {
+    // (token, right key, wrong key of the same kind)
+    let cases = [
+        (
+            "openssl-hs384.jwt",
+            secret(OPENSSL_HMAC_SECRET),
+            secret("another secret"),
+        ),
+        (
+            "openssl-hs512.jwt",
+            secret(OPENSSL_HMAC_SECRET),
+            secret("another secret"),
+        ),
+        (
+            "openssl-rs384.jwt",
+            pem("rsa-cert.pem"),
+            pem("rsa-other-public.pem"),
+        ),
+    ];
+    for (name, key, wrong) in cases {
+        let t = token_file(name);
+        let v = jwt::verify(&t, &engine(2), &key, NOW, 0);
+        assert!(v.valid, "{name}: {:?}", v.errors);
+        assert_eq!(v.signature, SignatureStatus::Valid, "{name}");
+        assert_eq!(userid(&v), "US-USER", "{name}");
+        let v = jwt::verify(&flip_signature_bit(&t), &engine(2), &key, NOW, 0);
+        assert_eq!(codes(&v), ["bad-signature"], "{name} bit-flipped");
+        assert!(!v.valid && v.identity.is_none(), "{name} bit-flipped");
+        let v = jwt::verify(&t, &engine(2), &wrong, NOW, 0);
+        assert_eq!(codes(&v), ["bad-signature"], "{name} with the wrong key");
+    }
+    // RS384 for the QSEoW profile too, against its certificate.
+    let t = sign_raw(
+        &json!({"alg": "RS384"}),
+        br#"{"userId":"jdoe","userDirectory":"corp"}"#,
+        jsonwebtoken::Algorithm::RS384,
+        &rsa_key(),
+    );
+    let v = jwt::verify(&t, &qseow(), &pem("rsa-cert.pem"), NOW, 0);
+    assert!(v.valid, "{:?}", v.errors);
+    assert_eq!(userid(&v), "CORP\\JDOE");
+    let v = jwt::verify(
+        &flip_signature_bit(&t),
+        &qseow(),
+        &pem("rsa-cert.pem"),
+        NOW,
+        0,
+    );
+    assert_eq!(codes(&v), ["bad-signature"]);
+}
+
 #[test]
 fn wrong_key_files_are_load_errors() {
     assert!(Keys::from_pem(&read("rsa-private.pem")).is_err());
