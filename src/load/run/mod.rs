@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::model::{FieldId, Model, Table, Value};
+use crate::model::{FieldId, Model, Table};
 use crate::script::ast::{ExitWhat, Section, Stmt, StmtKind};
 use crate::script::source::{Location, SharedText, SourceId, Span};
 
@@ -169,21 +169,8 @@ impl<'o> Runner<'o> {
                 }
             }
             StmtKind::StarIs(v) => self.app.star = v.clone(),
-            StmtKind::Set { name, value } => match value {
-                Some(v) => {
-                    self.app.variables.insert(name.clone(), v.clone());
-                }
-                None => {
-                    self.app.variables.shift_remove(name);
-                }
-            },
-            StmtKind::Let { name, value } => {
-                let v = match value {
-                    Some(e) => self.eval_expr(e)?,
-                    None => Value::Null,
-                };
-                self.set_var(name, &v);
-            }
+            StmtKind::Set { name, value } => self.run_set(name, value.as_deref()),
+            StmtKind::Let { name, value } => self.run_let(name, value.as_ref())?,
             StmtKind::Load(ls) => {
                 self.run_load(ls, span)?;
                 self.check_capacity(span)?;

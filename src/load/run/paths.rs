@@ -67,6 +67,7 @@ impl Runner<'_> {
     }
 }
 
+/// How a failed read is worded in messages (lower case).
 pub(super) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => String::from("no such file"),
@@ -102,7 +103,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_table_names() {
+    fn script_paths_join_with_either_separator() {
         assert_eq!(
             join_portable(Path::new("/a"), "b\\c.csv"),
             PathBuf::from("/a/b/c.csv")

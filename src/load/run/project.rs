@@ -401,6 +401,8 @@ impl Runner<'_> {
     }
 }
 
+/// Every combination of one value per field, fields in order (the rows a
+/// two-argument `SubField` generates).
 fn cartesian(per_field: &[Vec<Value>]) -> Vec<Vec<Value>> {
     let mut rows: Vec<Vec<Value>> = vec![Vec::new()];
     for options in per_field {

@@ -336,6 +336,7 @@ fn seeds(load: &crate::script::ast::Load, model: &Model) -> HashMap<String, Symb
         .collect()
 }
 
+/// Adds the fields `e` refers to.
 fn collect_fields(e: &Expr, out: &mut HashSet<String>) {
     match &e.kind {
         ExprKind::Field(n) => {

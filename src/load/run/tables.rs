@@ -405,6 +405,7 @@ fn default_name(load: &crate::script::ast::Load) -> String {
     }
 }
 
+/// The first name that appears twice.
 fn first_duplicate(names: &[String]) -> Option<&str> {
     let mut seen = HashSet::new();
     names

@@ -11,6 +11,30 @@ use crate::load::error::LoadError;
 use crate::load::expr::{Binding, RowScope, compile, eval, truthy, value_text};
 
 impl Runner<'_> {
+    /// `SET name = text`: the text as written; no text removes the
+    /// variable.
+    pub(super) fn run_set(&mut self, name: &str, value: Option<&str>) {
+        match value {
+            Some(v) => {
+                self.app.variables.insert(name.to_string(), v.to_string());
+            }
+            None => {
+                self.app.variables.shift_remove(name);
+            }
+        }
+    }
+
+    /// `LET name = expression`: the value's text; NULL (or no
+    /// expression) removes the variable.
+    pub(super) fn run_let(&mut self, name: &str, value: Option<&Expr>) -> R<()> {
+        let v = match value {
+            Some(e) => self.eval_expr(e)?,
+            None => Value::Null,
+        };
+        self.set_var(name, &v);
+        Ok(())
+    }
+
     pub(super) fn set_var(&mut self, name: &str, v: &Value) {
         if v.is_null() {
             self.app.variables.shift_remove(name);
