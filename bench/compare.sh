@@ -8,6 +8,10 @@
 #
 #   bench/compare.sh [-n RUNS] [APP ...]      APP: S, M, L (default: all)
 #
+# BIN=path measures that binary instead of building this checkout (an
+# older build, for before/after); SA_ARGS="--threads 1" adds arguments to
+# every section-access command (thread counts compared).
+#
 # Needs python3 with duckdb (`pip install duckdb`), GNU time
 # (/usr/bin/time), and a release build (made here). Apps are generated
 # under bench/apps/ (git-ignored) unless already there.
@@ -28,8 +32,13 @@ mkdir -p "$work"
 [[ -x /usr/bin/time ]] || { echo "GNU time is needed: apt-get install -y time" >&2; exit 1; }
 python3 -c 'import duckdb' 2>/dev/null || { echo "python3 -m pip install duckdb" >&2; exit 1; }
 
-(cd "$root" && cargo build --release --quiet)
-bin="${CARGO_TARGET_DIR:-$root/target}/release/section-access"
+if [[ -n "${BIN:-}" ]]; then
+    bin="$BIN"
+else
+    (cd "$root" && cargo build --release --quiet)
+    bin="${CARGO_TARGET_DIR:-$root/target}/release/section-access"
+fi
+read -r -a sa_args <<<"${SA_ARGS:-}"
 
 args_for() {
     case "$1" in
@@ -69,7 +78,7 @@ for app in "${apps[@]}"; do
     mb=$(du -cm "$dir"/*.csv | tail -1 | cut -f1)
     echo "app $app ($mb MB): preview ..." >&2
     read -r sp sm < <(measure "$work/.sa-preview.json" \
-        "$bin" preview "$dir/app.qvs" --user USER5 --group GROUP3 --format json)
+        "$bin" "${sa_args[@]}" preview "$dir/app.qvs" --user USER5 --group GROUP3 --format json)
     read -r dp dm < <(measure "$work/.duck-preview.json" \
         python3 "$shared/duckdb_ref.py" "$dir" preview USER5 GROUP3)
     python3 - "$work/.sa-preview.json" "$work/.duck-preview.json" <<'EOF'
@@ -80,7 +89,7 @@ if ours["decision"] != duck["decision"] or got != duck.get("rows", got):
     sys.exit(f"preview differs from duckdb: {got} vs {duck}")
 EOF
     echo "app $app: audit ..." >&2
-    read -r sa sam < <(measure "$work/.sa-audit.json" "$bin" audit "$dir/app.qvs" --format json)
+    read -r sa sam < <(measure "$work/.sa-audit.json" "$bin" "${sa_args[@]}" audit "$dir/app.qvs" --format json)
     read -r da dam < <(measure /dev/null \
         python3 "$shared/duckdb_ref.py" "$dir" audit "$work/.duck-audit.json")
     python3 - "$work/.sa-audit.json" "$work/.duck-audit.json" <<'EOF'
@@ -133,7 +142,7 @@ for layout in groups users; do
     inline="$work/inline-1m-$layout.qvs"
     [[ -f "$inline" ]] || make_inline "$inline" "$layout"
     echo "check: 1,000,000-row INLINE table ($layout) ..." >&2
-    read -r ct cm < <(measure /dev/null "$bin" check "$inline")
+    read -r ct cm < <(measure /dev/null "$bin" "${sa_args[@]}" check "$inline")
     checks+=("$layout|$(stat -c %s "$inline")|$ct|$cm")
 done
 
