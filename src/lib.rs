@@ -16,7 +16,7 @@ pub mod jwt;
 pub mod load;
 pub mod model;
 pub mod names;
-mod par;
+mod pieces;
 pub mod reduce;
 pub mod script;
 #[cfg(feature = "serve")]

@@ -18,7 +18,6 @@
 //! rows kept by several (products sold in many countries).
 
 use crate::model::{BitSet, FieldId, Model, NULL};
-use crate::par;
 
 use super::Links;
 
@@ -26,8 +25,8 @@ use super::Links;
 /// declining (the caller then reduces each selection in full).
 const BUDGET_BYTES: usize = 512 << 20;
 
-/// Tables from this many rows are labelled in two halves side by side.
-const HALVES_ROWS: usize = 1 << 20;
+/// Tables from this many rows are labelled in pieces side by side.
+const PIECE_ROWS: usize = 1 << 20;
 
 /// Per table, how a single-field selection's row count is made.
 #[derive(Clone, Debug)]
@@ -233,10 +232,10 @@ impl Links {
                 let keys = up.keys(model);
                 let matrix = match labels.get(from) {
                     Some(Some(l)) => {
-                        // Halves each fill a matrix of their own when it is
+                        // Pieces each fill a matrix of their own when it is
                         // small beside the rows (a word per row at most).
                         let min = if size <= keys.len() {
-                            HALVES_ROWS
+                            PIECE_ROWS
                         } else {
                             usize::MAX
                         };
@@ -254,10 +253,11 @@ impl Links {
                             }
                             matrix
                         };
-                        par::in_halves(keys.len(), min, fill, |all, second| {
+                        crate::pieces::fold(keys.len(), min, fill, |mut all, second| {
                             for (a, p) in all.iter_mut().zip(second) {
                                 *a |= p;
                             }
+                            all
                         })
                     }
                     _ => vec![0u64; size],
@@ -295,11 +295,13 @@ impl Links {
                     }
                     single
                 };
-                let single = par::in_halves(table.len(), HALVES_ROWS, count, |all, second| {
-                    for (a, p) in all.iter_mut().zip(second) {
-                        *a += p;
-                    }
-                });
+                let single =
+                    crate::pieces::fold(table.len(), PIECE_ROWS, count, |mut all, second| {
+                        for (a, p) in all.iter_mut().zip(second) {
+                            *a += p;
+                        }
+                        all
+                    });
                 out.push(TableCount::Labelled {
                     single,
                     multi: Vec::new(),

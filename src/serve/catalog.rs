@@ -38,7 +38,7 @@ pub struct AuditReport {
 
 /// Runs the audit of every identity the security tables name.
 pub fn audit(app: &App, opts: &Options) -> AuditReport {
-    let audit = Audit::run(app, opts, &[], &mut |_, _| {});
+    let audit = Audit::run(app, opts, &[], &|_, _| {});
     let identities = audit
         .entries
         .iter()
