@@ -729,9 +729,9 @@ impl<'e> PerValues<'e> {
     }
 }
 
-/// One thread's run of distinct grants, decided in order, with what
-/// they share: the row counts of each distinct selection, the views,
-/// and the rows someone sees.
+/// One piece's run of distinct grants (a fold's accumulator), decided in
+/// order, with what they share: the row counts of each distinct
+/// selection, the views, and the rows someone sees.
 struct Deciding<'a> {
     app: &'a App,
     ev: &'a Evaluator<'a>,

@@ -491,8 +491,8 @@ fn read_file_split(
         let delim = fmt.delimiter.first().copied().unwrap_or(b',');
         let mut csv = csv_reader(delim, comment, src);
         let mut rec = csv::ByteRecord::new();
-        // Large files read straight from disk: the second half on a second
-        // thread once the labels are known.
+        // Large files read straight from disk: the second half beside the
+        // first (`rayon::join`) once the labels are known.
         let size = std::fs::metadata(path)?.len();
         if kept_text.is_none() && !utf16 && fmt.labels == Labels::Embedded && size >= split {
             if !csv.read_byte_record(&mut rec).map_err(invalid_data)? {
@@ -778,7 +778,8 @@ impl<'n> Sink<'n> {
     }
 
     /// An empty sink for more records of the same file (same labels and
-    /// fields), interning on the calling thread.
+    /// fields), interning each record as it comes (one half of a file read
+    /// in halves: the halves are what runs side by side).
     fn fresh(&self) -> Sink<'n> {
         let mut sink = Sink::new(
             self.labels,

@@ -232,13 +232,10 @@ impl Links {
                 let keys = up.keys(model);
                 let matrix = match labels.get(from) {
                     Some(Some(l)) => {
-                        // Pieces each fill a matrix of their own when it is
-                        // small beside the rows (a word per row at most).
-                        let min = if size <= keys.len() {
-                            PIECE_ROWS
-                        } else {
-                            usize::MAX
-                        };
+                        // Pieces each fill a matrix of their own: a piece is
+                        // cut in two only when each half has at least as
+                        // many rows as the matrix has words.
+                        let min = PIECE_ROWS.max(size.saturating_mul(2));
                         let fill = |rows: std::ops::Range<usize>| {
                             let mut matrix = vec![0u64; size];
                             for r in rows {

@@ -95,9 +95,11 @@ pub(super) fn read<'f>(
         })
         .collect();
     let rows = chunks.iter().map(|c| c.rows).sum();
+    // The chunks' origins in one vector, each chunk's freed once copied
+    // (a million rows: not two copies at once).
     let mut origins = Vec::with_capacity(rows);
     for chunk in &mut chunks {
-        origins.append(&mut chunk.origins);
+        origins.extend(std::mem::take(&mut chunk.origins));
     }
     // Phase 2: each column interned over every chunk in order, the
     // columns side by side (the one of most distinct values first).
