@@ -584,7 +584,13 @@ fn read_file_split(
 /// Rows read before estimating how many a file holds.
 const SAMPLE_ROWS: usize = 4096;
 
-/// Files at least this large are read in two halves side by side.
+/// Files at least this large are read in two halves side by side
+/// (`rayon::join`, so on one thread they are read one after the other).
+///
+/// Two, whatever the pool: each further piece holds a symbol table per
+/// column until it is appended, and its values are interned twice (app
+/// L's sales hold a million distinct customer ids: one more table of
+/// them per piece), which peak memory cannot afford.
 const SPLIT_BYTES: u64 = 16 << 20;
 
 fn invalid_data(e: csv::Error) -> std::io::Error {
