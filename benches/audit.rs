@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(identities(&app, &opts).len() as u64));
     g.bench_function("gen_app_default", |b| {
-        b.iter(|| black_box(Audit::run(&app, &opts, &[], &mut |_, _| {})));
+        b.iter(|| black_box(Audit::run(&app, &opts, &[], &|_, _| {})));
     });
     g.finish();
 }

@@ -17,7 +17,7 @@ mod lists;
 pub mod load;
 pub mod model;
 pub mod names;
-mod par;
+mod pieces;
 pub mod reduce;
 pub mod script;
 #[cfg(feature = "serve")]

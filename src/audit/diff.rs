@@ -172,7 +172,7 @@ pub fn diff(
     ids.extend(extra.iter().cloned());
     sort_identities(&mut ids);
     let a = Audit::run_identities(old, opts, ids.clone(), progress);
-    let b = Audit::run_identities(new, opts, ids, &mut |_, _| {});
+    let b = Audit::run_identities(new, opts, ids, &|_, _| {});
     compare(&a, &b)
 }
 

@@ -139,7 +139,7 @@ pub fn findings(app: &App, opts: &Options) -> Vec<Finding> {
 }
 
 /// Given grants, the labels of their first identities (see [`Tally`]).
-pub(super) type FirstOf<'a> = dyn Fn(&mut dyn Iterator<Item = usize>) -> Vec<String> + 'a;
+pub(super) type FirstOf<'a> = dyn Fn(&mut dyn Iterator<Item = usize>) -> Vec<String> + Send + 'a;
 
 /// Who has each grant, as the findings name them.
 pub(super) struct Tally<'a> {

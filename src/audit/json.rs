@@ -190,7 +190,7 @@ mod tests {
     fn the_streamed_document_is_the_report_pretty_printed() {
         let script = "Section Access;\nSA: LOAD * INLINE [\nACCESS, USERID, GROUP, V, OMIT\nUSER, \"q\"\"uote\", *, a\\b, \nUSER, É, *, 1, W\nUSER, b, *, 1, W\nUSER, c, *, zz, \nADMIN, d, *, , \n];\nSection Application;\nT: LOAD * INLINE [\nV, W\na\\b, 1\n1, 2\n];\nU: LOAD * INLINE [\nX\n\t\n];\n";
         let app = run_source(Path::new("app.qvs"), script, &LoadOptions::default()).unwrap();
-        let audit = Audit::run(&app, &Options::default(), &[], &mut |_, _| {});
+        let audit = Audit::run(&app, &Options::default(), &[], &|_, _| {});
         assert!(audit.entries.len() >= 5, "{:?}", audit.entries);
         assert!(audit.grants.iter().any(|g| !g.is_granted()));
         let mut streamed = Vec::new();

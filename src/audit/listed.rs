@@ -65,9 +65,8 @@ impl First {
     }
 }
 
-/// Listed identities from this many are grouped in two halves side by
-/// side.
-pub(super) const HALVES_FROM: usize = 1 << 16;
+/// Listed identities from this many are grouped in pieces side by side.
+pub(super) const PIECE_FROM: usize = 1 << 16;
 
 /// Identities grouped by key (the contents of the rows they match, see
 /// [`crate::access::Matcher::content`]), keys numbered as they come.
@@ -315,22 +314,25 @@ impl<'m> Listed<'m> {
     /// The identities grouped by the rows they match: grants numbered in
     /// audit order of their first identity, each with its number of
     /// identities and the first few of them.
-    /// From `halves_from` identities ([`HALVES_FROM`] but in tests), two
-    /// halves are grouped side by side.
-    pub(super) fn group(&self, index: &MatchIndex<'_>, halves_from: usize) -> Grouping<'_> {
+    /// From `piece_from` identities ([`PIECE_FROM`] but in tests), pieces
+    /// are grouped side by side, then merged in order.
+    pub(super) fn group(&self, index: &MatchIndex<'_>, piece_from: usize) -> Grouping<'_> {
         let all = self.len();
         // Identities that may repeat are counted once: one pass, through
         // one table of those seen.
         let min = if self.may_repeat {
             usize::MAX
         } else {
-            halves_from
+            piece_from
         };
-        let keyed = crate::par::in_halves(
+        let keyed = crate::pieces::fold(
             all,
             min,
             |range| self.keyed(index, range),
-            |first, second| self.merge(first, second),
+            |mut first, second| {
+                self.merge(&mut first, second);
+                first
+            },
         );
         let Keyed {
             keys,

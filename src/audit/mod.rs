@@ -40,6 +40,7 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
 use indexmap::IndexMap;
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 use serde::Serialize;
 
 use crate::access::report::{IdentityReport, TableReport};
@@ -429,8 +430,10 @@ pub struct Audit {
     pub reductions: usize,
 }
 
-/// Progress of a long audit: called with (done, total) distinct keys.
-pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
+/// Progress of a long audit: called with (done, total) distinct keys by
+/// whichever thread has just decided one (the count comes from one atomic
+/// counter, so it only grows, but two threads may report out of order).
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
 impl Audit {
     /// Audits the identities named by the security tables plus `extra`.
@@ -438,7 +441,7 @@ impl Audit {
         let ev = Evaluator::new(app, *opts);
         let mut ids = named_identities(ev.security(), app.star.as_deref());
         ids.extend(extra.iter().map(|i| (i.clone(), None)));
-        Self::grouped(app, opts, &ev, ids, progress, HALVES_GRANTS)
+        Self::grouped(app, opts, &ev, ids, progress, PIECE_GRANTS)
     }
 
     /// [`Audit::run`] of the identities the security tables name, without
@@ -447,29 +450,29 @@ impl Audit {
     /// tables (see the private module `audit::listed`): a million of them are neither made nor
     /// sorted.
     pub fn run_summary(app: &App, opts: &Options) -> Audit {
-        Self::summary(app, opts, listed::HALVES_FROM)
+        Self::summary(app, opts, listed::PIECE_FROM, PIECE_GRANTS)
     }
 
-    /// [`Audit::run_summary`], grouping identities in two halves from
-    /// `halves_from` of them.
-    fn summary(app: &App, opts: &Options, halves_from: usize) -> Audit {
+    /// [`Audit::run_summary`], grouping identities in pieces from
+    /// `piece_from` of them, deciding grants in pieces of `piece_grants`.
+    fn summary(app: &App, opts: &Options, piece_from: usize, piece_grants: usize) -> Audit {
         let ev = Evaluator::new(app, *opts);
-        std::thread::scope(|s| {
-            // The script's own checks need no grants: made beside them.
-            let checks = s.spawn(|| findings::checks(app, opts, &ev));
-            let listing = s.spawn(|| listed::Listed::of(ev.security(), app.star.as_deref()));
-            let index = ev.match_index();
-            let listed = crate::par::joined(listing);
-            let grouping = listed.group(&index, halves_from);
-            let mut quiet = |_: usize, _: usize| {};
-            Self::decided(
-                (app, &ev, &index),
-                (grouping, Vec::new()),
-                crate::par::joined(checks),
-                &mut quiet,
-                HALVES_GRANTS,
-            )
-        })
+        let (listed, index) = rayon::join(
+            || listed::Listed::of(ev.security(), app.star.as_deref()),
+            || ev.match_index(),
+        );
+        // The script's own checks need no grants: made beside them.
+        let (checks, grouping) = rayon::join(
+            || findings::checks(app, opts, &ev),
+            || listed.group(&index, piece_from),
+        );
+        Self::decided(
+            (app, &ev, &index),
+            (grouping, Vec::new()),
+            checks,
+            &|_, _| {},
+            piece_grants,
+        )
     }
 
     /// Audits exactly `ids` (sorted and de-duplicated first).
@@ -481,32 +484,32 @@ impl Audit {
     ) -> Audit {
         let ev = Evaluator::new(app, *opts);
         let ids = ids.into_iter().map(|i| (i, None)).collect();
-        Self::grouped(app, opts, &ev, ids, progress, HALVES_GRANTS)
+        Self::grouped(app, opts, &ev, ids, progress, PIECE_GRANTS)
     }
 
     /// The audit proper: identities grouped by key, one decision per key
-    /// (on two threads from `halves_from` distinct keys).
+    /// (in pieces of at least `piece_grants` distinct keys side by side).
     fn grouped(
         app: &App,
         opts: &Options,
         ev: &Evaluator<'_>,
         ids: Vec<(Identity, Option<Origin>)>,
         progress: Progress<'_>,
-        halves_from: usize,
+        piece_grants: usize,
     ) -> Audit {
-        std::thread::scope(|s| {
-            // The script's own checks need no grants: made beside them.
-            let checks = s.spawn(|| findings::checks(app, opts, ev));
-            let index = ev.match_index();
-            let (grouping, entries) = Self::group(&index, ids);
-            Self::decided(
-                (app, ev, &index),
-                (grouping, entries),
-                crate::par::joined(checks),
-                progress,
-                halves_from,
-            )
-        })
+        let index = ev.match_index();
+        // The script's own checks need no grants: made beside them.
+        let (checks, (grouping, entries)) = rayon::join(
+            || findings::checks(app, opts, ev),
+            || Self::group(&index, ids),
+        );
+        Self::decided(
+            (app, ev, &index),
+            (grouping, entries),
+            checks,
+            progress,
+            piece_grants,
+        )
     }
 
     /// `ids` sorted, grouped by the contents of the security rows they
@@ -617,60 +620,40 @@ impl Audit {
         (grouping, entries)
     }
 
-    /// The audit proper: one decision per distinct key (on two threads
-    /// from `halves_from` keys), then the findings.
+    /// The audit proper: one decision per distinct key (in pieces of at
+    /// least `piece_grants` keys side by side), then the findings.
     fn decided(
         (app, ev, index): (&App, &Evaluator<'_>, &MatchIndex<'_>),
         (grouping, entries): (Grouping<'_>, Vec<Entry>),
         checks: findings::Checks,
         progress: Progress<'_>,
-        halves_from: usize,
+        piece_grants: usize,
     ) -> Audit {
         let Grouping {
             rows,
             counted,
             tally,
         } = grouping;
-        // The distinct grants are decided on two threads, each half with
-        // its own reductions and views; per-value counts are shared.
+        // The distinct grants are decided in pieces side by side, each
+        // piece a run in order with its own reductions and views (a fold);
+        // the runs are then merged in order. Per-value counts are shared.
         let per_value = PerValues::new(ev);
         let total = rows.len();
         let done = AtomicUsize::new(0);
-        let grant = |d: &mut Deciding<'_>, k: usize| {
-            d.grant(rows.get(k), counted.get(k).copied().unwrap_or(false));
-            done.fetch_add(1, Ordering::Relaxed) + 1
-        };
-        let mid = if total >= halves_from && crate::par::available() {
-            total / 2
-        } else {
-            total
-        };
-        let parts = std::thread::scope(|s| {
-            let second = (mid < total).then(|| {
-                s.spawn(|| {
-                    let mut d = Deciding::new(app, ev, index, &per_value);
-                    for k in mid..total {
-                        grant(&mut d, k);
-                    }
+        let parts: Vec<Deciding<'_>> = (0..total)
+            .into_par_iter()
+            .with_min_len(piece_grants.max(1))
+            .fold(
+                || Deciding::new(app, ev, index, &per_value),
+                |mut d, k| {
+                    d.grant(rows.get(k), counted.get(k).copied().unwrap_or(false));
+                    // The counter the progress display reads: bumped by
+                    // the worker that decided, never polled.
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     d
-                })
-            });
-            let mut first = Deciding::new(app, ev, index, &per_value);
-            for k in 0..mid {
-                let n = grant(&mut first, k);
-                progress(n, total);
-            }
-            let mut parts = vec![first];
-            if let Some(second) = second {
-                while !second.is_finished() {
-                    progress(done.load(Ordering::Relaxed), total);
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
-                parts.push(crate::par::joined(second));
-            }
-            parts
-        });
-        progress(total, total);
+                },
+            )
+            .collect();
         let (grants, seen, reductions) = Deciding::merge(parts, ev, app);
         let fields = findings::reduction_values(app, ev);
         let mut audit = Audit {
@@ -755,8 +738,9 @@ struct Grouping<'a> {
     tally: findings::Tally<'a>,
 }
 
-/// Distinct grants from this many are decided on two threads.
-const HALVES_GRANTS: usize = 4096;
+/// Distinct grants are decided in pieces of at least this many side by
+/// side (each piece repeats the reductions its grants share with others).
+const PIECE_GRANTS: usize = 2048;
 
 /// Per-value counts of each reduction field, made on first use by
 /// whichever thread needs them first (see [`PerValue`]).
@@ -786,9 +770,9 @@ impl<'e> PerValues<'e> {
     }
 }
 
-/// One thread's run of distinct grants, decided in order, with what
-/// they share: the row counts of each distinct selection, the views,
-/// and the rows someone sees.
+/// One piece's run of distinct grants (a fold's accumulator), decided in
+/// order, with what they share: the row counts of each distinct
+/// selection, the views, and the rows someone sees.
 struct Deciding<'a> {
     app: &'a App,
     ev: &'a Evaluator<'a>,

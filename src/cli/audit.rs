@@ -8,6 +8,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, ValueEnum};
 
@@ -86,21 +87,24 @@ pub fn extra_identities(path: Option<&Path>) -> Result<Vec<Identity>, Exit> {
 }
 
 /// A progress line on stderr while many grants are decided; silent unless
-/// stderr is a terminal.
-pub fn progress() -> impl FnMut(usize, usize) {
+/// stderr is a terminal. Called by whichever worker has just decided a
+/// grant: the line is redrawn when the percentage grows, by the one worker
+/// that grew it.
+pub fn progress() -> impl Fn(usize, usize) + Sync {
     let tty = io::stderr().is_terminal();
-    let mut last = 0usize;
+    let shown = AtomicUsize::new(0);
     move |done, total| {
         if !tty || total < 2000 {
             return;
         }
-        let pct = done * 100 / total.max(1);
-        if pct != last || done == total {
-            last = pct;
+        let pct = (done * 100 / total.max(1)).min(100);
+        // One redraw per percent (the first is 1%): the worker that moves
+        // the percentage up draws it.
+        if shown.fetch_max(pct, Ordering::Relaxed) < pct {
             let filled = pct / 4;
             let bar: String = "█".repeat(filled) + &"░".repeat(25 - filled.min(25));
             eprint!("\rauditing {bar} {pct:>3}%  {done}/{total} distinct grants");
-            if done == total {
+            if pct == 100 {
                 eprintln!();
             }
         }
@@ -118,8 +122,8 @@ pub fn run(args: &AuditArgs) -> Exit {
         Err(code) => return code,
     };
     let opts = args.eval.options(args.script.uppercase);
-    let mut tick = progress();
-    let audit = Audit::run(&app, &opts, &extra, &mut tick);
+    let tick = progress();
+    let audit = Audit::run(&app, &opts, &extra, &tick);
     let code = report(args, &app, &opts, &audit);
     super::leave(audit);
     super::leave(app);

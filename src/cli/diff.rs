@@ -69,8 +69,8 @@ pub fn run(args: &DiffArgs) -> Exit {
         Err(code) => return code,
     };
     let opts = args.eval.options(args.uppercase);
-    let mut tick = progress();
-    let d = diff(&old, &new, &opts, &extra, &mut tick);
+    let tick = progress();
+    let d = diff(&old, &new, &opts, &extra, &tick);
     let text = match args.format {
         Format::Json => match serde_json::to_string_pretty(&d) {
             Ok(s) => s + "\n",

@@ -11,12 +11,12 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use encoding_rs::Encoding;
+use foldhash::fast::FixedState;
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
 use crate::model::{RowOrigin, Symbols};
 use crate::script::ast::FormatItem;
@@ -328,47 +328,22 @@ fn quoted_cell<'a>(
     None
 }
 
-/// A fast hasher for byte keys (FxHash's mixing); the maps it serves are
-/// private to one load, so hash flooding is no concern.
-#[derive(Default)]
-pub(crate) struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
-
 /// Interns cells of one column from bytes.
 ///
 /// UTF-8 cells (the usual case) go straight into the column's symbols:
 /// one lookup by text or number, an allocation only for a new value.
-/// Cells in another encoding keep a byte-keyed map so each distinct byte
-/// string is decoded once.
+/// Cells in another encoding keep a byte-keyed map (foldhash: the map is
+/// private to one load, so hash flooding is no concern) so each distinct
+/// byte string is decoded once.
 pub(crate) struct ColumnBuilder {
-    map: FxMap<Box<[u8]>, u32>,
+    map: HashMap<Box<[u8]>, u32, FixedState>,
     pub col: FrameColumn,
 }
 
 impl ColumnBuilder {
     pub fn new() -> Self {
         Self {
-            map: FxMap::default(),
+            map: HashMap::default(),
             col: FrameColumn::default(),
         }
     }
@@ -428,12 +403,15 @@ pub(crate) fn read_file(
     track_lines: bool,
     file_id: u32,
 ) -> std::io::Result<FileRead> {
-    let split = if crate::par::available() {
-        SPLIT_BYTES
-    } else {
-        u64::MAX
-    };
-    read_file_split(path, fmt, needed, seeds, (track_lines, file_id), split).map(|(read, _)| read)
+    read_file_split(
+        path,
+        fmt,
+        needed,
+        seeds,
+        (track_lines, file_id),
+        SPLIT_BYTES,
+    )
+    .map(|(read, _)| read)
 }
 
 /// [`read_file`], reading files of at least `split` bytes in two halves;
@@ -462,28 +440,29 @@ fn read_file_split(
     // superset. Tracked (security) files are small and read whole too.
     let utf16 = declared.is_some_and(|e| e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE);
     let mut kept_text = None;
-    let (mut src, enc): (Box<dyn BufRead>, Option<&'static Encoding>) = if utf16 || track_lines {
-        let mut raw = Vec::new();
-        reader.read_to_end(&mut raw)?;
-        let enc = declared.unwrap_or_else(|| {
-            if std::str::from_utf8(&raw).is_ok() {
-                encoding_rs::UTF_8
-            } else {
-                encoding_rs::WINDOWS_1252
+    let (mut src, enc): (Box<dyn BufRead + Send>, Option<&'static Encoding>) =
+        if utf16 || track_lines {
+            let mut raw = Vec::new();
+            reader.read_to_end(&mut raw)?;
+            let enc = declared.unwrap_or_else(|| {
+                if std::str::from_utf8(&raw).is_ok() {
+                    encoding_rs::UTF_8
+                } else {
+                    encoding_rs::WINDOWS_1252
+                }
+            });
+            let text = enc.decode_without_bom_handling(&raw).0.into_owned();
+            let bytes = text.clone().into_bytes();
+            if track_lines {
+                kept_text = Some(text);
             }
-        });
-        let text = enc.decode_without_bom_handling(&raw).0.into_owned();
-        let bytes = text.clone().into_bytes();
-        if track_lines {
-            kept_text = Some(text);
-        }
-        (Box::new(std::io::Cursor::new(bytes)), None)
-    } else {
-        // Auto without BOM: UTF-8, invalid sequences replaced. (Qlik would
-        // guess ANSI for such files; declare `ansi` to get Windows-1252.)
-        let enc = declared.filter(|e| *e != encoding_rs::UTF_8);
-        (Box::new(reader), enc)
-    };
+            (Box::new(std::io::Cursor::new(bytes)), None)
+        } else {
+            // Auto without BOM: UTF-8, invalid sequences replaced. (Qlik would
+            // guess ANSI for such files; declare `ansi` to get Windows-1252.)
+            let enc = declared.filter(|e| *e != encoding_rs::UTF_8);
+            (Box::new(reader), enc)
+        };
     let mut line_no = 1usize;
     let mut skip = Vec::new();
     // Where the text after the header lines starts in the file (read
@@ -512,8 +491,8 @@ fn read_file_split(
         let delim = fmt.delimiter.first().copied().unwrap_or(b',');
         let mut csv = csv_reader(delim, comment, src);
         let mut rec = csv::ByteRecord::new();
-        // Large files read straight from disk: the second half on a second
-        // thread once the labels are known.
+        // Large files read straight from disk: the second half beside the
+        // first (`rayon::join`) once the labels are known.
         let size = std::fs::metadata(path)?.len();
         if kept_text.is_none() && !utf16 && fmt.labels == Labels::Embedded && size >= split {
             if !csv.read_byte_record(&mut rec).map_err(invalid_data)? {
@@ -605,7 +584,13 @@ fn read_file_split(
 /// Rows read before estimating how many a file holds.
 const SAMPLE_ROWS: usize = 4096;
 
-/// Files at least this large are read in two halves on two threads.
+/// Files at least this large are read in two halves side by side
+/// (`rayon::join`, so on one thread they are read one after the other).
+///
+/// Two, whatever the pool: each further piece holds a symbol table per
+/// column until it is appended, and its values are interned twice (app
+/// L's sales hold a million distinct customer ids: one more table of
+/// them per piece), which peak memory cannot afford.
 const SPLIT_BYTES: u64 = 16 << 20;
 
 fn invalid_data(e: csv::Error) -> std::io::Error {
@@ -626,18 +611,18 @@ fn csv_reader<R: Read>(delim: u8, comment: Option<u8>, src: R) -> csv::Reader<R>
 
 /// Reads the records of an `msq` file after its labels (`first` reads the
 /// text from byte `base` of the file and has read the labels into
-/// `labelled`) on
-/// two threads: this one reads from `start`, a second one from the first
-/// line start after the middle of the rest, each into its own frame; the
-/// halves are then joined, the second's values re-interned once each.
+/// `labelled`) in two halves side by side (`rayon::join`): `first` reads
+/// from `start`, a second reader from the first line start after the
+/// middle of the rest, each into its own frame; the halves are then
+/// joined, the second's values re-interned once each.
 ///
 /// A line start is a record start unless a quoted cell spans it, which
-/// only reading from the beginning can tell: this thread reads on until
+/// only reading from the beginning can tell: `first` reads on until
 /// the first record that starts at or past the split and checks it starts
-/// *at* the split. If not, the second half is dropped and this thread reads
+/// *at* the split. If not, the second half is dropped and `first` reads
 /// on to the end alone, so the result is always the sequential one. True
 /// with the frame when the halves were used.
-fn read_halves<R: Read>(
+fn read_halves<R: Read + Send>(
     path: &Path,
     size: u64,
     base: u64,
@@ -665,31 +650,29 @@ fn read_halves<R: Read>(
         return Ok((mine.finish(), false));
     };
     let theirs = labelled.fresh();
-    std::thread::scope(|s| {
-        let second = s.spawn(move || -> std::io::Result<Frame> {
-            let mut f = std::fs::File::open(path)?;
-            f.seek(SeekFrom::Start(split))?;
-            let mut sink = theirs;
-            let mut csv = csv_reader(delim, comment, BufReader::with_capacity(1 << 20, f));
-            let mut rec = csv::ByteRecord::new();
-            while csv.read_byte_record(&mut rec).map_err(invalid_data)? {
-                sink.record(rec.iter().map(Cow::Borrowed), 0);
-                if sink.rows == SAMPLE_ROWS {
-                    sink.reserve(csv.position().byte(), size - split);
-                }
+    let second = move || -> std::io::Result<Frame> {
+        let mut f = std::fs::File::open(path)?;
+        f.seek(SeekFrom::Start(split))?;
+        let mut sink = theirs;
+        let mut csv = csv_reader(delim, comment, BufReader::with_capacity(1 << 20, f));
+        let mut rec = csv::ByteRecord::new();
+        while csv.read_byte_record(&mut rec).map_err(invalid_data)? {
+            sink.record(rec.iter().map(Cow::Borrowed), 0);
+            if sink.rows == SAMPLE_ROWS {
+                sink.reserve(csv.position().byte(), size - split);
             }
-            Ok(sink.finish())
-        });
-        // Where the record just read starts in the file. After a CRLF the
-        // reader places the next record at the LF, one byte early (the
-        // split follows an LF, so no record starts one byte before it).
-        let starts = |rec: &csv::ByteRecord| base + rec.position().map_or(0, csv::Position::byte);
-        let mut at = None;
+        }
+        Ok(sink.finish())
+    };
+    // Where the record just read starts in the file. After a CRLF the
+    // reader places the next record at the LF, one byte early (the
+    // split follows an LF, so no record starts one byte before it).
+    let starts = |rec: &csv::ByteRecord| base + rec.position().map_or(0, csv::Position::byte);
+    let first_half = || -> std::io::Result<Option<u64>> {
         while first.read_byte_record(&mut rec).map_err(invalid_data)? {
             let here = starts(&rec);
             if here + 1 >= split {
-                at = Some(here);
-                break;
+                return Ok(Some(here));
             }
             mine.record(rec.iter().map(Cow::Borrowed), 0);
             if mine.rows == SAMPLE_ROWS {
@@ -697,23 +680,24 @@ fn read_halves<R: Read>(
                 mine.reserve(here - start, size - start);
             }
         }
-        let theirs = crate::par::joined(second);
-        match at {
-            Some(at) if at == split || at + 1 == split => {
-                let mut frame = mine.finish();
-                frame.append(theirs?);
-                return Ok((frame, true));
-            }
-            // A quoted cell spans the split: finish alone.
-            Some(_) => mine.record(rec.iter().map(Cow::Borrowed), 0),
-            // The file ends before the split (only blank lines after it).
-            None => return Ok((mine.finish(), false)),
+        Ok(None)
+    };
+    let (at, theirs) = rayon::join(first_half, second);
+    match at? {
+        Some(at) if at == split || at + 1 == split => {
+            let mut frame = mine.finish();
+            frame.append(theirs?);
+            return Ok((frame, true));
         }
-        while first.read_byte_record(&mut rec).map_err(invalid_data)? {
-            mine.record(rec.iter().map(Cow::Borrowed), 0);
-        }
-        Ok((mine.finish(), false))
-    })
+        // A quoted cell spans the split: finish alone.
+        Some(_) => mine.record(rec.iter().map(Cow::Borrowed), 0),
+        // The file ends before the split (only blank lines after it).
+        None => return Ok((mine.finish(), false)),
+    }
+    while first.read_byte_record(&mut rec).map_err(invalid_data)? {
+        mine.record(rec.iter().map(Cow::Borrowed), 0);
+    }
+    Ok((mine.finish(), false))
 }
 
 /// Collects records into columns, the first record giving labels.
@@ -731,9 +715,8 @@ struct Sink<'n> {
     file_id: u32,
     /// Records not yet interned (labelled files with several columns).
     batch: Batch,
-    /// Time spent per builder so far, to share columns between threads.
-    costs: Vec<Duration>,
-    /// Whether records are buffered and interned on two threads.
+    /// Whether records are buffered and their columns interned side by
+    /// side.
     parallel: bool,
     /// The labels record as read (before dropping unneeded fields).
     labels_row: Option<Vec<String>>,
@@ -748,9 +731,9 @@ struct Batch {
     rows: usize,
 }
 
-/// Records buffered before their cells are interned, column by column, on
-/// two threads: columns are independent, so each keeps its own order and
-/// ids are what one thread would give.
+/// Records buffered before their cells are interned, the columns side by
+/// side: columns are independent, so each keeps its own order and ids are
+/// what one pass would give.
 const BATCH_ROWS: usize = 1 << 16;
 
 impl Batch {
@@ -795,14 +778,14 @@ impl<'n> Sink<'n> {
             origins: track.then(Vec::new),
             file_id,
             batch: Batch::default(),
-            costs: Vec::new(),
-            parallel: labels == Labels::Embedded && crate::par::available(),
+            parallel: labels == Labels::Embedded,
             labels_row: None,
         }
     }
 
     /// An empty sink for more records of the same file (same labels and
-    /// fields), interning on the calling thread.
+    /// fields), interning each record as it comes (one half of a file read
+    /// in halves: the halves are what runs side by side).
     fn fresh(&self) -> Sink<'n> {
         let mut sink = Sink::new(
             self.labels,
@@ -819,64 +802,20 @@ impl<'n> Sink<'n> {
         sink
     }
 
-    /// Interns the buffered records: the columns shared between this
-    /// thread and one more, the most expensive so far first, each to the
-    /// less loaded thread.
+    /// Interns the buffered records, the columns side by side.
     fn flush(&mut self) {
         let width = self.builders.len();
         if self.batch.rows == 0 {
             return;
         }
-        self.costs.resize(width, Duration::ZERO);
-        let mut order: Vec<usize> = (0..width).collect();
-        order.sort_by_key(|&b| std::cmp::Reverse(self.costs.get(b).copied()));
-        let mut other = vec![false; width];
-        let (mut here, mut there) = (Duration::ZERO, Duration::ZERO);
-        for b in order {
-            let c = self.costs.get(b).copied().unwrap_or_default();
-            if there < here {
-                there += c;
-                if let Some(o) = other.get_mut(b) {
-                    *o = true;
-                }
-            } else {
-                here += c;
-            }
-        }
-        // Before any cost is known every column went here: alternate.
-        if !other.iter().any(|&o| o) {
-            for (b, o) in other.iter_mut().enumerate() {
-                *o = b % 2 == 1;
-            }
-        }
         let batch = &self.batch;
         let enc = self.enc;
-        let mut mine = Vec::new();
-        let mut theirs = Vec::new();
-        for ((b, builder), cost) in self
-            .builders
-            .iter_mut()
+        self.builders
+            .as_mut_slice()
+            .into_par_iter()
             .enumerate()
-            .zip(self.costs.iter_mut())
-        {
-            if other.get(b).copied().unwrap_or(false) {
-                theirs.push((b, builder, cost));
-            } else {
-                mine.push((b, builder, cost));
-            }
-        }
-        let work = |cols: Vec<(usize, &mut ColumnBuilder, &mut Duration)>| {
-            for (b, builder, cost) in cols {
-                let t = Instant::now();
-                intern_column(batch, width, b, builder, enc);
-                *cost += t.elapsed();
-            }
-        };
-        std::thread::scope(|s| {
-            let handle = s.spawn(|| work(theirs));
-            work(mine);
-            crate::par::joined(handle);
-        });
+            .with_max_len(1)
+            .for_each(|(b, builder)| intern_column(batch, width, b, builder, enc));
         self.batch.bytes.clear();
         self.batch.ends.clear();
         self.batch.rows = 0;
@@ -1085,6 +1024,17 @@ mod tests {
             run.intern(crate::model::Value::Num(f64::from(i)));
         }
         seeds.insert(String::from("ID"), run);
+        // Read in pools of one thread and of four: columns interned side
+        // by side, halves read side by side, the same frame.
+        let pools = [1, 4].map(|n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        });
+        let standard = TextFormat::new();
+        let mut cases = cases;
+        cases.push(("standard", rows.clone(), &standard));
         for (name, text, fmt) in cases {
             let path = dir.join(format!("{name}.csv"));
             std::fs::write(&path, &text).unwrap();
@@ -1092,14 +1042,20 @@ mod tests {
                 let (one, split) =
                     read_file_split(&path, fmt, None, &seeds, (false, 0), u64::MAX).unwrap();
                 assert!(!split);
-                let (two, split) =
-                    read_file_split(&path, fmt, None, &seeds, (false, 0), 0).unwrap();
-                assert_eq!(one.frame.dump(), two.frame.dump(), "{name}");
                 assert!(one.frame.rows > 0 || name == "labels-only", "{name}");
-                // Halves unless a quoted cell spans the middle (or there is
-                // no second half).
-                let expect = !matches!(name, "quoted-middle" | "one-row" | "labels-only");
-                assert_eq!(split, expect, "{name}");
+                for pool in &pools {
+                    let (two, split) = pool
+                        .install(|| read_file_split(&path, fmt, None, &seeds, (false, 0), 0))
+                        .unwrap();
+                    assert_eq!(one.frame.dump(), two.frame.dump(), "{name}");
+                    // Halves unless a quoted cell spans the middle (or there
+                    // is no second half, or the file is not `msq`).
+                    let expect = !matches!(
+                        name,
+                        "quoted-middle" | "one-row" | "labels-only" | "standard"
+                    );
+                    assert_eq!(split, expect, "{name}");
+                }
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();

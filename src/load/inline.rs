@@ -5,12 +5,12 @@
 //! string, not NULL; a short row is padded with empty cells and a long one
 //! loses its extra cells, both with a `ragged-inline-row` warning.
 //!
-//! A table is read in two steps. The lines are cut into cells, each kept
+//! A table is read in two phases. The lines are cut into cells, each kept
 //! as where it lies in the text; then each column's cells are interned in
-//! row order. Large tables are cut in chunks of lines, and their columns
-//! interned chunk after chunk on two threads while later chunks are still
-//! being cut ([`board`]): a column of a million user ids goes into one
-//! symbol table once, never into two halves that must be joined.
+//! row order. Large tables are cut in chunks of lines side by side, then
+//! their columns interned side by side, each over the chunks in order
+//! ([`board`]): a column of a million user ids goes into one symbol table
+//! once, never into pieces that must be joined.
 
 mod board;
 
@@ -20,7 +20,7 @@ use crate::model::RowOrigin;
 
 use super::delimited::{Labels, TextFormat, at_names, split_cells};
 use super::frame::{Frame, FrameColumn};
-use board::{Board, Plan};
+use board::Plan;
 
 /// A row whose width differs from the header's.
 #[derive(Clone)]
@@ -55,7 +55,7 @@ pub(crate) fn read_inline(
     file: u32,
     first_line: u32,
 ) -> Result<(Frame, Vec<Ragged>), TooLarge> {
-    let plan = Plan::for_text(text.len(), crate::par::available());
+    let plan = Plan::for_text(text.len());
     read_inline_planned(text, fmt, (upper, file, first_line), plan)
 }
 
@@ -85,7 +85,7 @@ fn read_inline_planned(
     } else {
         Plan::whole()
     };
-    let read = Board::new(text, &first, (body, line), plan).run();
+    let read = board::read(text, &first, (body, line), plan);
     let mut rows = 0;
     let mut ragged = Vec::new();
     let mut names = first.names;
@@ -320,11 +320,7 @@ impl<'f> Lines<'f> {
 struct ColumnWork {
     /// The column.
     c: usize,
-    /// Its place in the order columns are taken in (most distinct first).
-    rank: usize,
     col: FrameColumn,
-    /// The next chunk to intern.
-    next: usize,
     /// Rows the whole text is expected to have.
     expected: usize,
     scratch: String,
@@ -333,23 +329,21 @@ struct ColumnWork {
 }
 
 impl ColumnWork {
-    /// Column `c`, taken `rank`th; `distinct`: texts among the first
-    /// [`SAMPLE_CELLS`] of its cells.
-    fn new(c: usize, rank: usize, distinct: usize, expected: usize) -> Self {
+    /// Column `c`; `distinct`: texts among the first [`SAMPLE_CELLS`] of
+    /// its cells; `expected`: rows of the whole text.
+    fn new(c: usize, distinct: usize, expected: usize) -> Self {
         let mut col = FrameColumn::default();
         col.ids.reserve_exact(expected);
         Self {
             c,
-            rank,
             col,
-            next: 0,
             expected,
             scratch: String::new(),
             recent: (distinct <= RECENT_SLOTS / 2).then(Recent::new),
         }
     }
 
-    /// Interns the column's cells of `chunk`, the next one it needs.
+    /// Interns the column's cells of `chunk`, the next one in order.
     fn add(&mut self, text: &str, chunk: &Lines) {
         let upper = chunk.upper;
         for &cell in chunk.cells.get(self.c).into_iter().flatten() {
@@ -555,20 +549,30 @@ mod tests {
             (String::from("A,B\n1,2\n"), TextFormat::new()),
             (String::from("A,B\n"), TextFormat::new()),
         ];
-        // Chunks of one line, of a few lines, of a first small one then
-        // larger ones; on one thread and on two.
+        // Chunks of one line, of a few lines, of many; in pools of one
+        // thread and of four.
         let plans = [
-            Plan::chunks(2, 0, 0),
-            Plan::chunks(2, 1, 100),
-            Plan::chunks(1, 50, 300),
-            Plan::chunks(2, 2000, 5000),
+            Plan::chunks(0),
+            Plan::chunks(1),
+            Plan::chunks(100),
+            Plan::chunks(2000),
         ];
+        let pools = [1, 4].map(|n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        });
         for (text, fmt) in &cases {
             for upper in [false, true] {
                 let one = read_inline_planned(text, fmt, (upper, 0, 5), Plan::whole()).unwrap();
                 for plan in plans {
-                    let chunked = read_inline_planned(text, fmt, (upper, 0, 5), plan).unwrap();
-                    assert_eq!(everything(&one), everything(&chunked), "{plan:?} {text:?}");
+                    for pool in &pools {
+                        let chunked = pool
+                            .install(|| read_inline_planned(text, fmt, (upper, 0, 5), plan))
+                            .unwrap();
+                        assert_eq!(everything(&one), everything(&chunked), "{plan:?} {text:?}");
+                    }
                 }
             }
         }
@@ -578,7 +582,7 @@ mod tests {
         let text = "\n\na,b\nc,d,e\nf\n";
         let one = read_inline_planned(text, &no_labels, (false, 0, 1), Plan::whole()).unwrap();
         let chunked =
-            read_inline_planned(text, &no_labels, (false, 0, 1), Plan::chunks(2, 0, 0)).unwrap();
+            read_inline_planned(text, &no_labels, (false, 0, 1), Plan::chunks(0)).unwrap();
         assert_eq!(everything(&one), everything(&chunked));
         assert_eq!(one.0.names, ["@1", "@2"]);
     }

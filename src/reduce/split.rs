@@ -18,7 +18,6 @@
 //! rows kept by several (products sold in many countries).
 
 use crate::model::{BitSet, FieldId, Model, NULL};
-use crate::par;
 
 use super::Links;
 
@@ -26,8 +25,8 @@ use super::Links;
 /// declining (the caller then reduces each selection in full).
 const BUDGET_BYTES: usize = 512 << 20;
 
-/// Tables from this many rows are labelled in two halves side by side.
-const HALVES_ROWS: usize = 1 << 20;
+/// Tables from this many rows are labelled in pieces side by side.
+const PIECE_ROWS: usize = 1 << 20;
 
 /// Per table, how a single-field selection's row count is made.
 #[derive(Clone, Debug)]
@@ -154,6 +153,12 @@ impl Links {
     /// would not be exact (the links form a loop, no table holds the field)
     /// or would take too much memory.
     pub fn per_value(&self, model: &Model, field: FieldId) -> Option<PerValue> {
+        self.per_value_in(model, field, PIECE_ROWS)
+    }
+
+    /// [`Links::per_value`], tables labelled in pieces from `piece_rows`
+    /// rows ([`PIECE_ROWS`] but in tests).
+    fn per_value_in(&self, model: &Model, field: FieldId, piece_rows: usize) -> Option<PerValue> {
         if self.cyclic {
             return None;
         }
@@ -233,13 +238,10 @@ impl Links {
                 let keys = up.keys(model);
                 let matrix = match labels.get(from) {
                     Some(Some(l)) => {
-                        // Halves each fill a matrix of their own when it is
-                        // small beside the rows (a word per row at most).
-                        let min = if size <= keys.len() {
-                            HALVES_ROWS
-                        } else {
-                            usize::MAX
-                        };
+                        // Pieces each fill a matrix of their own: a piece is
+                        // cut in two only when each half has at least as
+                        // many rows as the matrix has words.
+                        let min = piece_rows.max(size.saturating_mul(2));
                         let fill = |rows: std::ops::Range<usize>| {
                             let mut matrix = vec![0u64; size];
                             for r in rows {
@@ -254,10 +256,11 @@ impl Links {
                             }
                             matrix
                         };
-                        par::in_halves(keys.len(), min, fill, |all, second| {
+                        crate::pieces::fold(keys.len(), min, fill, |mut all, second| {
                             for (a, p) in all.iter_mut().zip(second) {
                                 *a |= p;
                             }
+                            all
                         })
                     }
                     _ => vec![0u64; size],
@@ -295,11 +298,13 @@ impl Links {
                     }
                     single
                 };
-                let single = par::in_halves(table.len(), HALVES_ROWS, count, |all, second| {
-                    for (a, p) in all.iter_mut().zip(second) {
-                        *a += p;
-                    }
-                });
+                let single =
+                    crate::pieces::fold(table.len(), piece_rows, count, |mut all, second| {
+                        for (a, p) in all.iter_mut().zip(second) {
+                            *a += p;
+                        }
+                        all
+                    });
                 out.push(TableCount::Labelled {
                     single,
                     multi: Vec::new(),
@@ -395,5 +400,71 @@ impl PerValue {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::ModelBuilder;
+
+    /// Customers(COUNTRY) -< Sales, many sales per customer: Sales is
+    /// labelled through a matrix filled per piece, Customers counted per
+    /// piece.
+    fn many_sales() -> Model {
+        let countries = ["US", "UK", "DE", "FR", "ES"];
+        // Customers 0 to 19 are in two countries: a key of several values,
+        // labelled through a matrix.
+        let customers: Vec<Vec<String>> = (0..60)
+            .map(|c| {
+                let country = countries[(c / 40 + c) % countries.len()];
+                vec![format!("{}", c % 40), country.to_string()]
+            })
+            .collect();
+        let sales: Vec<Vec<String>> = (0..3000)
+            .map(|o| vec![format!("{o}"), format!("{}", (o * 7) % 43)])
+            .collect();
+        let c = texts(&customers);
+        let s = texts(&sales);
+        ModelBuilder::new()
+            .table("Customers", &["CID", "COUNTRY"], &rows(&c))
+            .table("Sales", &["OID", "CID"], &rows(&s))
+            .build()
+    }
+
+    fn texts(rows: &[Vec<String>]) -> Vec<Vec<&str>> {
+        rows.iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect()
+    }
+
+    fn rows<'r>(t: &'r [Vec<&'r str>]) -> Vec<&'r [&'r str]> {
+        t.iter().map(Vec::as_slice).collect()
+    }
+
+    #[test]
+    fn per_value_counts_are_the_same_in_pieces_at_any_number_of_threads() {
+        let m = many_sales();
+        let links = Links::new(&m);
+        let field = m.find_field("COUNTRY").unwrap();
+        let selections: [&[u32]; 4] = [&[0], &[1, 3], &[0, 1, 2, 3, 4], &[]];
+        let counts = |pv: &PerValue| -> Vec<Vec<usize>> {
+            selections.iter().map(|s| pv.counts(s)).collect()
+        };
+        let one = links.per_value_in(&m, field, usize::MAX).unwrap();
+        let want = counts(&one);
+        assert!(want.iter().any(|c| c.iter().any(|&n| n > 0)));
+        for threads in [1, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for piece in [1, 2, 100] {
+                let got = pool
+                    .install(|| links.per_value_in(&m, field, piece))
+                    .unwrap();
+                assert_eq!(counts(&got), want, "{threads} threads, pieces of {piece}");
+            }
+        }
     }
 }

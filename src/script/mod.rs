@@ -40,10 +40,9 @@ pub struct Parsed {
     pub warnings: Vec<ParseWarning>,
 }
 
-/// The script file at `path`, read (a large one in two halves side by
-/// side) and decoded ([`decode`]).
+/// The script file at `path`, read and decoded ([`decode`]).
 pub fn read(path: &std::path::Path) -> std::io::Result<String> {
-    crate::par::read_file(path).map(decode)
+    std::fs::read(path).map(decode)
 }
 
 /// Decodes script bytes the way Qlik reads script files: UTF-8 (BOM

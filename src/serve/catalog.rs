@@ -41,7 +41,7 @@ pub struct AccessMatrix {
 
 /// Runs the audit of every identity the security tables name.
 pub fn audit(app: &App, opts: &Options) -> AccessMatrix {
-    let audit = Audit::run(app, opts, &[], &mut |_, _| {});
+    let audit = Audit::run(app, opts, &[], &|_, _| {});
     let identities = audit
         .entries
         .iter()

@@ -73,7 +73,7 @@ fn every_identity_agrees_with_duckdb() {
 fn audit_counts_agree_with_duckdb_for_every_userid() {
     let (app, reference) = small_app();
     let reference = &reference;
-    let audit = Audit::run(&app, &Options::default(), &[], &mut |_, _| {});
+    let audit = Audit::run(&app, &Options::default(), &[], &|_, _| {});
     let by_user: HashMap<String, &Verdict> = audit
         .entries
         .iter()

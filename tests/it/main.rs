@@ -32,3 +32,4 @@ mod serve_api;
 #[cfg(feature = "serve")]
 mod serve_browser;
 mod symbols_prop;
+mod threads;
