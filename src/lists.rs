@@ -1,6 +1,14 @@
 //! Many short lists of `u32` (symbol ids, row numbers) stored end to end
 //! in one vector, not one allocation each: [`Lists`] numbers them in the
-//! order they are added, or groups items by key ([`Lists::grouped`]).
+//! order they are added, or groups items by key ([`Lists::grouped`]);
+//! [`ListInterner`] numbers distinct lists, each stored once.
+
+use std::hash::BuildHasher;
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+
+use crate::model::{spread, tag};
 
 /// Lists of `u32` end to end; list `i` is the `i`th added.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -56,6 +64,23 @@ impl Lists {
         Self { items: out, ends }
     }
 
+    /// How many lists there are.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The lists in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u32]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(start, &end)| {
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: ends ascend and none passes items.len()"
+            )]
+            &self.items[start..end]
+        })
+    }
+
     /// List `i`, `None` past the last.
     pub(crate) fn get(&self, i: usize) -> Option<&[u32]> {
         let end = *self.ends.get(i)?;
@@ -80,10 +105,62 @@ impl Lists {
             .unwrap_or_default()
     }
 
-    /// Adds the list of `items`, numbered by how many lists there were before.
+    /// Adds `list`, numbered [`Lists::len`] before.
+    pub(crate) fn push(&mut self, list: &[u32]) {
+        self.items.extend_from_slice(list);
+        self.ends.push(self.items.len());
+    }
+
+    /// Adds the list of `items`, numbered [`Lists::len`] before.
     pub(crate) fn push_iter(&mut self, items: impl IntoIterator<Item = u32>) {
         self.items.extend(items);
         self.ends.push(self.items.len());
+    }
+}
+
+/// Distinct lists, numbered in order of first appearance, each stored
+/// once (the rows an identity matches, a reduction, a view).
+#[derive(Debug, Default)]
+pub(crate) struct ListInterner {
+    /// (number, [`tag`] of the list's hash): growing the table rehashes
+    /// from the tag, not from the list (a million lists, one per user of
+    /// a large security table).
+    // INVARIANT: every number is below `lists.len()`.
+    index: HashTable<(u32, u32)>,
+    lists: Lists,
+}
+
+impl ListInterner {
+    /// How many distinct lists there are.
+    pub(crate) fn len(&self) -> usize {
+        self.lists.len()
+    }
+
+    /// The lists in order of their numbers.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u32]> + '_ {
+        self.lists.iter()
+    }
+
+    /// The number of `list`, added if new.
+    pub(crate) fn intern(&mut self, list: &[u32]) -> usize {
+        let tag = tag(FixedState::default().hash_one(list));
+        let lists = &self.lists;
+        let found = self.index.find(spread(tag), |&(i, t)| {
+            t == tag && lists.get(i as usize) == Some(list)
+        });
+        if let Some(&(i, _)) = found {
+            return i as usize;
+        }
+        let i = self.lists.len();
+        #[expect(
+            clippy::expect_used,
+            reason = "INVARIANT: 2^32 lists cannot exist: each takes 16 bytes of ends and index, 64 GiB in all"
+        )]
+        let number = u32::try_from(i).expect("fewer than 2^32 lists");
+        self.lists.push(list);
+        self.index
+            .insert_unique(spread(tag), (number, tag), |&(_, t)| spread(t));
+        i
     }
 }
 
@@ -116,12 +193,28 @@ mod tests {
     #[test]
     fn pushed_lists_come_back_by_number() {
         let mut lists = Lists::default();
-        lists.push_iter([1, 2]);
-        lists.push_iter([]);
+        lists.push(&[1, 2]);
+        lists.push(&[]);
         lists.push_iter([7, 8, 9]);
+        assert_eq!(lists.len(), 3);
+        let all: Vec<&[u32]> = lists.iter().collect();
+        assert_eq!(all, [&[1, 2][..], &[], &[7, 8, 9]]);
         assert_eq!(lists.get(0), Some(&[1, 2][..]));
         assert_eq!(lists.get(1), Some(&[][..]));
         assert_eq!(lists.get(2), Some(&[7, 8, 9][..]));
         assert_eq!(lists.get(3), None);
+    }
+
+    #[test]
+    fn an_interned_list_keeps_its_first_number() {
+        let mut lists = ListInterner::default();
+        assert_eq!(lists.intern(&[3, 1]), 0);
+        assert_eq!(lists.intern(&[]), 1);
+        assert_eq!(lists.intern(&[1, 3]), 2, "order matters");
+        assert_eq!(lists.intern(&[3, 1]), 0);
+        assert_eq!(lists.intern(&[]), 1);
+        assert_eq!(lists.len(), 3);
+        let all: Vec<&[u32]> = lists.iter().collect();
+        assert_eq!(all, [&[3, 1][..], &[], &[1, 3]]);
     }
 }

@@ -22,8 +22,9 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
 use super::findings::Tally;
-use super::{Grouping, Interner, Seqs, USER_COLUMNS, first_of, keep_first};
+use super::{Grouping, Interner, USER_COLUMNS, first_of, keep_first};
 use crate::access::{MatchIndex, Named, Origin};
+use crate::lists::Lists;
 use crate::model::{FieldId, Model};
 use crate::names::{Email, GroupName, Identity, UserId, normal_form};
 
@@ -352,7 +353,7 @@ impl<'m> Listed<'m> {
         let by_use: Vec<usize> = order.into_iter().map(|(_, k)| k).collect();
         // Each grant is decided on the rows of its first identity.
         let mut matcher = index.matcher();
-        let mut rows = Seqs::default();
+        let mut rows = Lists::default();
         for &k in &by_use {
             match least(k).and_then(|r| item(r.item)) {
                 Some(first) => {
@@ -469,12 +470,7 @@ impl<'m> Listed<'m> {
             first: few,
             ..
         } = second;
-        for (((key, n), p), few) in (0..keys.len())
-            .map(|k| keys.get(k))
-            .zip(count)
-            .zip(person)
-            .zip(few)
-        {
+        for (((key, n), p), few) in keys.iter().zip(count).zip(person).zip(few) {
             let k = first.keys.intern(key);
             self.count(first, k, (n, p), few);
         }

@@ -31,13 +31,11 @@ mod json;
 mod listed;
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use foldhash::fast::FixedState;
-use hashbrown::HashTable;
 
 use indexmap::IndexMap;
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
@@ -47,8 +45,9 @@ use crate::access::report::{IdentityReport, TableReport};
 use crate::access::{
     AccessLevel, Decision, DenyReason, Evaluator, MatchIndex, MatchedRow, Options, Origin, Outcome,
 };
+use crate::lists::{ListInterner, Lists};
 use crate::load::App;
-use crate::model::{BitSet, FieldId, Model, spread, tag};
+use crate::model::{BitSet, FieldId, Model};
 use crate::names::{Email, GroupName, Identity, UserId};
 use crate::reduce::PerValue;
 
@@ -548,7 +547,7 @@ impl Audit {
         let mut renumbered: Vec<usize> = vec![usize::MAX; keys.len()];
         let mut by_use: Vec<usize> = Vec::with_capacity(keys.len());
         // Each grant is decided on the rows of its first identity.
-        let mut rows = Seqs::default();
+        let mut rows = Lists::default();
         let key_of: Vec<usize> = order
             .iter()
             .map(|&i| {
@@ -640,13 +639,15 @@ impl Audit {
         let per_value = PerValues::new(ev);
         let total = rows.len();
         let done = AtomicUsize::new(0);
-        let parts: Vec<Deciding<'_>> = (0..total)
+        debug_assert_eq!(counted.len(), total, "a flag per grant");
+        let grants: Vec<(&[u32], bool)> = rows.iter().zip(counted).collect();
+        let parts: Vec<Deciding<'_>> = grants
             .into_par_iter()
             .with_min_len(piece_grants.max(1))
             .fold(
                 || Deciding::new(app, ev, index, &per_value),
-                |mut d, k| {
-                    d.grant(rows.get(k), counted.get(k).copied().unwrap_or(false));
+                |mut d, (rows, counted)| {
+                    d.grant(rows, counted);
                     // The counter the progress display reads: bumped by
                     // the worker that decided, never polled.
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
@@ -730,7 +731,7 @@ struct Grouping<'a> {
     /// Per grant, numbered in audit order of its first identity: the rows
     /// that identity matches (a key of `access::rules::index::Matcher::key_from`),
     /// which its grant is decided on.
-    rows: Seqs,
+    rows: Lists,
     /// Per grant: someone other than a service account (`INTERNAL\…`,
     /// e.g. the reload scheduler) has it, so its rows count as seen.
     counted: Vec<bool>,
@@ -964,8 +965,9 @@ impl<'a> Deciding<'a> {
                     None => seen_values.push((field, values)),
                 }
             }
-            for (i, counts) in part.counts_of.iter().enumerate() {
-                let sel = selections.intern(part.selections.get(i));
+            debug_assert_eq!(part.counts_of.len(), part.selections.len());
+            for (counts, selection) in part.counts_of.iter().zip(part.selections.iter()) {
+                let sel = selections.intern(selection);
                 if reduced.len() <= sel {
                     reduced.resize(sel + 1, false);
                 }
@@ -1054,96 +1056,58 @@ impl View {
     }
 }
 
-/// `u32` sequences stored end to end (no allocation per sequence),
-/// numbered in order of addition.
-#[derive(Debug, Default)]
-struct Seqs {
-    data: Vec<u32>,
-    ends: Vec<usize>,
-}
-
-impl Seqs {
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    fn get(&self, i: usize) -> &[u32] {
-        let start = match i.checked_sub(1) {
-            Some(p) => self.ends.get(p).copied().unwrap_or(0),
-            None => 0,
-        };
-        let end = self.ends.get(i).copied().unwrap_or(start);
-        self.data.get(start..end).unwrap_or(&[])
-    }
-
-    /// Adds `seq`, numbered [`Seqs::len`] before.
-    fn push(&mut self, seq: &[u32]) {
-        self.data.extend_from_slice(seq);
-        self.ends.push(self.data.len());
-    }
-}
-
-/// Distinct `u32` sequences, numbered in order of first appearance.
+/// Distinct keys (lists of `u32`: rows matched, a reduction, a view),
+/// numbered in order of first appearance: a [`ListInterner`] with a
+/// direct table in front for the commonest keys.
 #[derive(Debug, Default)]
 struct Interner {
-    /// (id, [`tag`] of its hash): growing the table rehashes from the
-    /// tag, not from the sequence (a million keys, one per user of a
-    /// large security table).
-    index: HashTable<(u32, u32)>,
-    seqs: Seqs,
-    /// Numbers (plus one) of the sequences `[1, x]` for small `x`, by `x`:
+    lists: ListInterner,
+    /// Numbers (plus one) of the keys `[1, x]` for small `x`, by `x`:
     /// most content keys are one table's rows of one class, found here
     /// without hashing (a million users, a few hundred classes).
     pairs: Vec<u32>,
 }
 
-/// Sequences `[1, x]` from `x` this large are hashed like the others.
+/// Keys `[1, x]` from `x` this large are only hashed.
 const PAIRS_BELOW: u32 = 1 << 16;
 
 impl Interner {
     fn len(&self) -> usize {
-        self.seqs.len()
+        self.lists.len()
     }
 
-    fn get(&self, i: usize) -> &[u32] {
-        self.seqs.get(i)
+    /// The keys in order of their numbers.
+    fn iter(&self) -> impl Iterator<Item = &[u32]> + '_ {
+        self.lists.iter()
     }
 
-    /// The number of `seq`, added if new.
-    fn intern(&mut self, seq: &[u32]) -> usize {
-        if let [1, x] = *seq
-            && x < PAIRS_BELOW
-        {
-            let at = x as usize;
-            if self.pairs.len() <= at {
-                self.pairs.resize(at + 1, 0);
-            }
-            let n = self.seqs.len();
-            if let Some(slot) = self.pairs.get_mut(at) {
-                if let Some(i) = slot.checked_sub(1) {
-                    return i as usize;
-                }
-                if let Ok(id) = u32::try_from(n + 1) {
-                    *slot = id;
-                    self.seqs.push(seq);
-                    return n;
-                }
-            }
+    /// The number of `key`, added if new.
+    fn intern(&mut self, key: &[u32]) -> usize {
+        let [1, x] = *key else {
+            return self.lists.intern(key);
+        };
+        if x >= PAIRS_BELOW {
+            return self.lists.intern(key);
         }
-        let tag = tag(FixedState::default().hash_one(seq));
-        let found = self.index.find(spread(tag), |&(i, t)| {
-            t == tag && self.get(i as usize) == seq
-        });
-        if let Some(&(i, _)) = found {
-            return i as usize;
+        let at = x as usize;
+        if self.pairs.len() <= at {
+            self.pairs.resize(at + 1, 0);
         }
-        let i = self.seqs.len();
-        self.seqs.push(seq);
-        if let Ok(id) = u32::try_from(i) {
-            self.index
-                .insert_unique(spread(tag), (id, tag), |&(_, t)| spread(t));
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: pairs was just made longer than at"
+        )]
+        let slot = &mut self.pairs[at];
+        if let Some(n) = slot.checked_sub(1) {
+            return n as usize;
         }
-        i
+        let n = self.lists.intern(key);
+        // Numbers fit in u32 (ListInterner's invariant); plus one, they
+        // may not: such a key is then only found by its hash.
+        if let Some(plus_one) = u32::try_from(n).ok().and_then(|n| n.checked_add(1)) {
+            *slot = plus_one;
+        }
+        n
     }
 }
 

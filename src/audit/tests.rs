@@ -560,8 +560,9 @@ fn sequences_are_numbered_by_first_appearance_however_found() {
     let mut keys = Interner::default();
     let numbers: Vec<usize> = seqs.iter().map(|s| keys.intern(s)).collect();
     assert_eq!(numbers, [0, 1, 2, 3, 0, 1, 4, 5, 6, 7, 3, 4]);
+    let stored: Vec<&[u32]> = keys.iter().collect();
     for (s, &n) in seqs.iter().zip(&numbers) {
-        assert_eq!(keys.get(n), s.as_slice());
+        assert_eq!(stored.get(n), Some(&s.as_slice()));
     }
     assert_eq!(keys.len(), 8);
 }
