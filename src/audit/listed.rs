@@ -21,8 +21,9 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
+use super::decide::{Grouping, Interner, first_of, keep_first};
 use super::findings::Tally;
-use super::{Grouping, Interner, USER_COLUMNS, first_of, keep_first};
+use super::identities::USER_COLUMNS;
 use crate::access::{MatchIndex, Named, Origin};
 use crate::lists::Lists;
 use crate::model::{FieldId, Model};

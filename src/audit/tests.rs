@@ -1,5 +1,9 @@
 //! The grouped audit against the one-identity evaluator, on hand-built apps.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::decide::{Interner, PAIRS_BELOW};
+use super::identities::{compare, prefix};
 use super::*;
 use crate::access::Product;
 use crate::names::{Email, GroupName, UserId};

@@ -257,7 +257,7 @@ impl Symbols {
     }
 
     /// True when a value could not be added because every id was taken
-    /// (see [`MAX_SYMBOLS`]).
+    /// (see [`MAX_SYMBOLS`](super::MAX_SYMBOLS)).
     pub fn is_full(&self) -> bool {
         self.full
     }
