@@ -130,7 +130,7 @@ fn unauthorized(v: &Verification, format: Format) -> Exit {
                 "tables": {},
                 "notes": notes,
             });
-            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+            format!("{doc:#}\n")
         }
         Format::Text => {
             let mut out = format!(
