@@ -214,7 +214,8 @@ pub(crate) fn word_at(i: &str) -> Option<(&str, &str)> {
         .char_indices()
         .find(|&(_, c)| !is_ident_char(c))
         .map_or(i.len(), |(n, _)| n);
-    Some((i.get(..end)?, i.get(end..)?))
+    // `end` comes from `char_indices` (or is the length): a char boundary.
+    Some(i.split_at(end))
 }
 
 /// The next word after trivia, upper-cased, without consuming anything.
@@ -397,7 +398,9 @@ impl Extent {
 /// are reported at their opening.
 pub(crate) fn scan(text: &str, start: usize, eol: bool) -> Result<Extent, PErr<'_>> {
     let b = text.as_bytes();
-    let rest = |p: usize| text.get(p..).unwrap_or("");
+    // INVARIANT: `p` starts at `start`, a char boundary, and only moves
+    // past whole chars (ASCII delimiters, words, quotes, `char::len_utf8`).
+    let rest = |p: usize| &text[p..];
     let mut ext = Extent::default();
     let mut p = start;
     let mut depth = 0u32;
