@@ -296,6 +296,19 @@ mod tests {
     }
 
     #[test]
+    fn a_field_past_the_last_id_fails_the_capacity_check() {
+        // 4 billion fields cannot be made in a test: the model as `field`
+        // leaves it when asked for one more.
+        let mut m = Model::new();
+        m.field(&FieldName::new("A"));
+        assert_eq!(m.check_capacity(), Ok(()));
+        m.fields_full = true;
+        assert_eq!(m.check_capacity(), Err(Capacity::Fields));
+        assert!(m.field_name(NO_FIELD).is_none(), "NO_FIELD names no field");
+        assert!(Capacity::Fields.to_string().contains("fields"));
+    }
+
+    #[test]
     fn a_full_field_gives_no_id_and_fails_the_capacity_check() {
         let mut m = Model::new();
         let f = m.field(&FieldName::new("ID"));

@@ -242,6 +242,10 @@ mod tests {
             "3 * f(a, b) (2)"
         );
         assert_eq!(expand("$(one(x))$3", &mut e).unwrap(), "[x]$3");
+        // A `$` without digits, with letters, with a leading zero, past the
+        // arguments, and at the very end.
+        let mut e = env(&[("odd", "$ $x $01 $2 $")]);
+        assert_eq!(expand("$(odd(a))", &mut e).unwrap(), "$ $x a $2 $");
     }
 
     #[test]
