@@ -262,11 +262,16 @@ pub fn evaluate(app: &App, identity: &Identity, opts: &Options) -> Decision {
     Evaluator::new(app, *opts).evaluate(identity)
 }
 
-/// Sorts symbol ids of a field in Qlik's order of their values.
+/// Sorts symbol ids of a field (never [`crate::model::NULL`]) in Qlik's
+/// order of their values.
 pub(crate) fn sort_ids(model: &Model, field: FieldId, ids: &mut [u32]) {
+    #[expect(
+        clippy::expect_used,
+        reason = "INVARIANT: callers pass symbol ids of `field`, read from its columns or symbols"
+    )]
     ids.sort_by(|&a, &b| {
-        let va = model.value(field, a).unwrap_or_default();
-        let vb = model.value(field, b).unwrap_or_default();
+        let va = model.value(field, a).expect("a symbol of the field");
+        let vb = model.value(field, b).expect("a symbol of the field");
         va.sort_cmp(&vb)
     });
 }

@@ -526,15 +526,14 @@ impl<'a> Evaluator<'a> {
             .filter(|(_, t)| applied.iter().any(|f| t.has_field(*f)))
             .map(|(i, _)| i)
             .collect();
-        let emptied = reduced_tables.iter().any(|&t| {
-            rows_left.get(t).copied().unwrap_or(0) == 0
-                && self
-                    .app
-                    .data
-                    .tables()
-                    .get(t)
-                    .is_some_and(|tb| !tb.is_empty())
-        });
+        let tables = self.app.data.tables();
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: `t` is a table of the application data, and `rows_left` has a count per table (the contract of `finish`)"
+        )]
+        let emptied = reduced_tables
+            .iter()
+            .any(|&t| rows_left[t] == 0 && !tables[t].is_empty());
         if emptied && reduced_tables.len() > 1 {
             decision.notes.push(Note::new(
                 "reduced-to-nothing-any-table",
@@ -677,7 +676,11 @@ impl<'a> Evaluator<'a> {
                     let mut group_star = false;
                     let mut literal_star = false;
                     for &(col, cells, kind, allowed) in &cols {
-                        let id = col.get(r).copied().unwrap_or(NULL);
+                        #[expect(
+                            clippy::indexing_slicing,
+                            reason = "INVARIANT: r < table.len(), which every column of the table holds"
+                        )]
+                        let id = col[r];
                         match cells.get(id as usize) {
                             None | Some(Cell::Blank | Cell::BlankWild) => {
                                 blank = true;
@@ -1015,20 +1018,24 @@ impl<'a> Evaluator<'a> {
             Some(rank) if ids.len() > BY_RANK => {
                 let rank = rank.get_or_init(|| {
                     let n = self.app.data.symbols(field).map_or(0, |s| s.len());
-                    let mut order: Vec<u32> =
-                        (0..n).filter_map(|i| u32::try_from(i).ok()).collect();
+                    let mut order: Vec<u32> = (0..NULL).take(n).collect();
                     sort_ids(&self.app.data, field, &mut order);
                     let mut rank = vec![0u32; n];
-                    for (pos, &id) in order.iter().enumerate() {
-                        if let (Some(slot), Ok(pos)) =
-                            (rank.get_mut(id as usize), u32::try_from(pos))
-                        {
-                            *slot = pos;
-                        }
+                    for (pos, &id) in (0u32..).zip(&order) {
+                        #[expect(
+                            clippy::indexing_slicing,
+                            reason = "INVARIANT: `order` is a permutation of 0..n"
+                        )]
+                        let slot = &mut rank[id as usize];
+                        *slot = pos;
                     }
                     rank
                 });
-                ids.sort_by_key(|&id| rank.get(id as usize).copied().unwrap_or(u32::MAX));
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "INVARIANT: `ids` are symbols of `field`, below its length n = rank.len()"
+                )]
+                ids.sort_by_key(|&id| rank[id as usize]);
             }
             _ => sort_ids(&self.app.data, field, ids),
         }
@@ -1084,9 +1091,11 @@ impl<'a> Evaluator<'a> {
             let mut tuples: Vec<Vec<u32>> = rows
                 .iter()
                 .map(|r| {
-                    cols.iter()
-                        .map(|c| c.get(r).copied().unwrap_or(NULL))
-                        .collect()
+                    #[expect(
+                        clippy::indexing_slicing,
+                        reason = "INVARIANT: scope rows of table t are below its length, which each of its columns holds"
+                    )]
+                    cols.iter().map(|c| c[r]).collect()
                 })
                 .collect();
             tuples.sort();

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use section_access::access::{Decision, Evaluator, Outcome, PreviewReport};
+use section_access::bug::Bug;
 use section_access::load::App;
 use section_access::names::{Email, GroupName, Identity, UserId};
 
@@ -129,7 +130,7 @@ fn unauthorized(v: &Verification, format: Format) -> Exit {
                 "tables": {},
                 "notes": notes,
             });
-            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+            format!("{doc:#}\n")
         }
         Format::Text => {
             let mut out = format!(
@@ -161,7 +162,7 @@ fn print_text(
     max_rows: usize,
 ) -> io::Result<()> {
     let mut text = String::new();
-    render_text(&mut text, app, identity, decision, max_rows);
+    render_text(&mut text, app, identity, decision, max_rows).map_err(io::Error::other)?;
     io::stdout().lock().write_all(text.as_bytes())
 }
 
@@ -172,7 +173,7 @@ pub fn render_text(
     identity: &Identity,
     decision: &Decision,
     max_rows: usize,
-) {
+) -> Result<(), Bug> {
     use std::fmt::Write as _;
     let who = identity.userid.as_ref().map_or("-", |u| u.as_str());
     let mut extra = Vec::new();
@@ -250,8 +251,8 @@ pub fn render_text(
             let body: Vec<Vec<String>> = t
                 .text_rows()
                 .take(max_rows)
-                .map(|r| r.into_iter().map(|c| c.into_owned()).collect())
-                .collect();
+                .map(|r| r.map(|r| r.into_iter().map(|c| c.into_owned()).collect()))
+                .collect::<Result<_, _>>()?;
             let widths: Vec<usize> = (0..header.len())
                 .map(|i| {
                     std::iter::once(&header)
@@ -289,6 +290,7 @@ pub fn render_text(
             let _ = writeln!(out, "  - {} [{}]", n.message, n.code);
         }
     }
+    Ok(())
 }
 
 fn display_path(p: &Path) -> String {

@@ -441,7 +441,9 @@ pub fn run(args: TokenArgs) -> Exit {
 }
 
 fn pretty(v: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
+    // A `Value` always serialises: `{:#}` is `to_string_pretty` without a
+    // `Result` to default.
+    format!("{v:#}")
 }
 
 fn inspect(arg: &str, format: Format) -> Result<Exit, OptionsError> {

@@ -85,11 +85,15 @@ impl BitSet {
     /// Keeps only members also in `other`; true if anything changed.
     pub fn intersect_with(&mut self, other: &BitSet) -> bool {
         let mut changed = false;
-        for (i, w) in self.words.iter_mut().enumerate() {
-            let o = other.words.get(i).copied().unwrap_or(0);
+        for (w, o) in self.words.iter_mut().zip(&other.words) {
             let n = *w & o;
             changed |= n != *w;
             *w = n;
+        }
+        // `other` has no member past its words.
+        for w in self.words.iter_mut().skip(other.words.len()) {
+            changed |= *w != 0;
+            *w = 0;
         }
         changed
     }
@@ -113,6 +117,7 @@ impl BitSet {
         for start in (0..words).step_by(BLOCK) {
             acc.fill(0);
             for s in sets {
+                // A set of a smaller bound has no member from here.
                 let block = s.words.get(start..).unwrap_or_default();
                 for (a, w) in acc.iter_mut().zip(block) {
                     *a |= w;

@@ -38,6 +38,12 @@ pub const MAX_SYMBOLS: usize = NULL as usize;
 /// wherever a row is kept per row (origins, audits).
 pub const MAX_ROWS: usize = u32::MAX as usize;
 
+/// How many fields a model can hold: ids below [`NO_FIELD`].
+pub const MAX_FIELDS: usize = u32::MAX as usize;
+
+/// The id [`Model::field`] gives past [`MAX_FIELDS`]: no field has it.
+pub const NO_FIELD: FieldId = FieldId(u32::MAX);
+
 /// A limit of the model passed: the tables are then wrong and must not be
 /// used. Checked once per table built ([`Model::check_capacity`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +51,9 @@ pub enum Capacity {
     /// A field got more distinct values than it has ids.
     #[error("field {0} has more than {MAX_SYMBOLS} distinct values, the most a field can hold")]
     Symbols(FieldName),
+    /// A model got more fields than it can number.
+    #[error("the script makes more than {MAX_FIELDS} fields, the most a model can hold")]
+    Fields,
     /// A table got more rows than it can number.
     #[error("table {0} has more than {MAX_ROWS} rows, the most a table can hold")]
     Rows(TableName),
@@ -57,8 +66,11 @@ pub struct FieldId(pub u32);
 /// One name space of tables and fields.
 #[derive(Clone, Debug, Default)]
 pub struct Model {
+    // INVARIANT: at most `MAX_FIELDS` fields, so every position is a `FieldId`.
     fields: IndexMap<FieldName, Symbols>,
     tables: Vec<Table>,
+    /// A field was asked for past [`MAX_FIELDS`] and got [`NO_FIELD`].
+    fields_full: bool,
 }
 
 impl Model {
@@ -68,12 +80,27 @@ impl Model {
     }
 
     /// The id of a field, creating it (with no values) if new.
+    ///
+    /// Past [`MAX_FIELDS`] fields a new name is not created: it gets
+    /// [`NO_FIELD`], which names no field, and [`Model::check_capacity`]
+    /// reports the model as too large.
     pub fn field(&mut self, name: &FieldName) -> FieldId {
         if let Some(i) = self.fields.get_index_of(name.as_str()) {
-            return FieldId(u32::try_from(i).unwrap_or(u32::MAX));
+            return Self::field_id(i);
+        }
+        if self.fields.len() >= MAX_FIELDS {
+            self.fields_full = true;
+            return NO_FIELD;
         }
         let (i, _) = self.fields.insert_full(name.clone(), Symbols::default());
-        FieldId(u32::try_from(i).unwrap_or(u32::MAX))
+        Self::field_id(i)
+    }
+
+    /// The id of the field at position `i` of `fields`.
+    fn field_id(i: usize) -> FieldId {
+        // INVARIANT: `i < fields.len() <= MAX_FIELDS = u32::MAX` (`field`
+        // creates no field past it), so the cast is exact and never `NO_FIELD`.
+        FieldId(i as u32)
     }
 
     /// The id of a field by exact name.
@@ -159,6 +186,9 @@ impl Model {
     /// The first limit passed by a field or a table, if any: a value that
     /// arrived when its field was full got [`NULL`], so the model is wrong.
     pub fn check_capacity(&self) -> Result<(), Capacity> {
+        if self.fields_full {
+            return Err(Capacity::Fields);
+        }
         if let Some((name, _)) = self.fields.iter().find(|(_, s)| s.is_full()) {
             return Err(Capacity::Symbols(name.clone()));
         }
@@ -184,8 +214,8 @@ impl Model {
     /// no row holds any more, e.g. after a `WHERE` or a dropped table).
     pub fn present(&self, field: FieldId) -> BitSet {
         let mut present = BitSet::new(self.symbols(field).map_or(0, Symbols::len));
-        for table in &self.tables {
-            for &id in table.column(field).unwrap_or(&[]) {
+        for column in self.tables.iter().filter_map(|t| t.column(field)) {
+            for &id in column {
                 if id != NULL {
                     present.insert(id as usize);
                 }
@@ -213,7 +243,7 @@ impl Model {
             let Some(old) = self.symbols(from).cloned() else {
                 return existing;
             };
-            let Self { fields, tables } = self;
+            let Self { fields, tables, .. } = self;
             let Some((_, target)) = fields.get_index_mut(existing.0 as usize) else {
                 return existing;
             };
@@ -263,6 +293,19 @@ mod tests {
 
     fn name(s: &str) -> FieldName {
         FieldName::new(s)
+    }
+
+    #[test]
+    fn a_field_past_the_last_id_fails_the_capacity_check() {
+        // 4 billion fields cannot be made in a test: the model as `field`
+        // leaves it when asked for one more.
+        let mut m = Model::new();
+        m.field(&FieldName::new("A"));
+        assert_eq!(m.check_capacity(), Ok(()));
+        m.fields_full = true;
+        assert_eq!(m.check_capacity(), Err(Capacity::Fields));
+        assert!(m.field_name(NO_FIELD).is_none(), "NO_FIELD names no field");
+        assert!(Capacity::Fields.to_string().contains("fields"));
     }
 
     #[test]

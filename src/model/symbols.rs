@@ -295,24 +295,36 @@ impl Symbols {
                 ends: Vec::new(),
             };
         }
-        match (&mut self.store, value) {
-            (Store::Nums(nums), Value::Num(n)) => nums.push(n),
-            (Store::Texts { bytes, ends }, Value::Text(t))
-                if u32::try_from(bytes.len() + t.len()).is_ok() =>
-            {
-                bytes.push_str(&t);
-                ends.push(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+        // Where a text would end in a text store, when its end fits.
+        let text_end = match (&self.store, &value) {
+            (Store::Texts { bytes, .. }, Value::Text(t)) => {
+                u32::try_from(bytes.len() + t.len()).ok()
             }
-            (Store::Values(values), value) => values.push(value),
-            (store, value) => {
+            _ => None,
+        };
+        match (&mut self.store, value, text_end) {
+            (Store::Nums(nums), Value::Num(n), _) => nums.push(n),
+            (Store::Texts { bytes, ends }, Value::Text(t), Some(end)) => {
+                bytes.push_str(&t);
+                ends.push(end);
+            }
+            (Store::Values(values), value, _) => values.push(value),
+            (store, value, _) => {
                 let mut values: Vec<Value> = match store {
                     Store::Nums(nums) => nums.iter().map(|&n| Value::Num(n)).collect(),
-                    Store::Texts { bytes, ends } => (0..ends.len())
-                        .map(|i| {
-                            let t = u32::try_from(i).ok().and_then(|i| text_at(bytes, ends, i));
-                            Value::Text(Arc::from(t.unwrap_or_default()))
-                        })
-                        .collect(),
+                    Store::Texts { bytes, ends } => {
+                        let mut start = 0;
+                        ends.iter()
+                            .map(|&end| {
+                                let end = end as usize;
+                                // INVARIANT: `ends` ascends, each end on a
+                                // char boundary of `bytes`.
+                                let t = &bytes[start..end];
+                                start = end;
+                                Value::Text(Arc::from(t))
+                            })
+                            .collect()
+                    }
                     _ => Vec::new(),
                 };
                 values.push(value);
@@ -621,7 +633,8 @@ impl Symbols {
 
     /// Every value with its id, in load order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, Value)> + '_ {
-        (0..u32::try_from(self.len()).unwrap_or(u32::MAX))
+        (0..NULL)
+            .take(self.len())
             .filter_map(|id| Some((id, self.get(id)?)))
     }
 
@@ -629,7 +642,8 @@ impl Symbols {
     /// stored: what [`Symbols::iter`] gives when only the text is wanted,
     /// without a value made per text (classifying a million user ids).
     pub fn texts(&self) -> impl Iterator<Item = (u32, Cow<'_, str>)> + '_ {
-        (0..u32::try_from(self.len()).unwrap_or(u32::MAX))
+        (0..NULL)
+            .take(self.len())
             .filter_map(|id| Some((id, self.text(id)?)))
     }
 }

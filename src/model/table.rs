@@ -190,10 +190,18 @@ impl Table {
     }
 
     /// The ids of row `row`, one per column.
+    ///
+    /// # Panics
+    ///
+    /// When `row` is not below [`Table::len`].
     pub fn row(&self, row: usize) -> impl Iterator<Item = u32> + '_ {
-        self.columns
-            .iter()
-            .map(move |c| c.ids.get(row).copied().unwrap_or(NULL))
+        self.columns.iter().map(move |c| {
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: every column holds `rows` ids (`push_row`, `add_column`, `set_len`) and row < rows"
+            )]
+            c.ids[row]
+        })
     }
 }
 

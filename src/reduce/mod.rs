@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
 
+use crate::bug::Bug;
 use crate::model::{BitSet, FieldId, Model, NULL, Table};
 use crate::names::FieldName;
 
@@ -65,22 +66,25 @@ struct Member {
 /// The key of each row of a member table.
 #[derive(Clone, Debug)]
 enum Keys {
-    /// The symbol ids of the table's column of this field (read from the
-    /// model, not copied: key columns are the largest there are).
-    Column(FieldId),
+    /// The symbol ids of the table's column at this position, the hub's
+    /// one field (read from the model, not copied: key columns are the
+    /// largest there are).
+    Column(usize),
     /// Ids of the combinations of the hub's fields, interned per hub.
     Combos(Vec<u32>),
 }
 
 impl Member {
     /// The key id of each row ([`NULL`] when any part is NULL).
+    ///
+    /// `model` is the one the links were built from.
     fn keys<'m>(&'m self, model: &'m Model) -> &'m [u32] {
         match &self.keys {
-            Keys::Column(field) => model
-                .tables()
-                .get(self.table)
-                .and_then(|t| t.column(*field))
-                .unwrap_or_default(),
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: the links were built from `model`: `table` is one of its tables and `pos` the position of the hub's field in it"
+            )]
+            Keys::Column(pos) => &model.tables()[self.table].columns()[*pos].ids,
             Keys::Combos(keys) => keys,
         }
     }
@@ -244,8 +248,10 @@ impl Links {
                     .collect();
                 (0..hub.members.len())
                     .map(|i| {
-                        (0..hub.members.len())
-                            .filter(|&j| j != i && active.get(j).copied().unwrap_or(false))
+                        (0..)
+                            .zip(&active)
+                            .filter(|&(j, &a)| a && j != i)
+                            .map(|(j, _)| j)
                             .collect()
                     })
                     .collect()
@@ -312,10 +318,20 @@ fn build_hub(model: &Model, fields: Vec<FieldId>, members: &[usize]) -> Hub {
         let keys = model.symbols(*field).map_or(0, |s| s.len());
         let members = members
             .iter()
-            .map(|&t| Member {
-                table: t,
-                keys: Keys::Column(*field),
-                side: BitSet::default(),
+            .map(|&t| {
+                #[expect(
+                    clippy::indexing_slicing,
+                    clippy::expect_used,
+                    reason = "INVARIANT: hub members are tables of `model` that hold every field of the hub (`with_filter`)"
+                )]
+                let pos = tables[t]
+                    .position(*field)
+                    .expect("a hub member holds the hub's field");
+                Member {
+                    table: t,
+                    keys: Keys::Column(pos),
+                    side: BitSet::default(),
+                }
             })
             .collect();
         return Hub {
@@ -327,14 +343,33 @@ fn build_hub(model: &Model, fields: Vec<FieldId>, members: &[usize]) -> Hub {
     let mut combos: HashMap<Vec<u32>, u32> = HashMap::new();
     let mut out = Vec::with_capacity(members.len());
     for &t in members {
-        let Some(table) = tables.get(t) else { continue };
-        let cols: Vec<&[u32]> = fields.iter().filter_map(|&f| table.column(f)).collect();
+        #[expect(
+            clippy::indexing_slicing,
+            clippy::expect_used,
+            reason = "INVARIANT: hub members are tables of `model` that hold every field of the hub (`with_filter`)"
+        )]
+        let (table, cols) = {
+            let table = &tables[t];
+            let cols: Vec<&[u32]> = fields
+                .iter()
+                .map(|&f| {
+                    table
+                        .column(f)
+                        .expect("a hub member holds the hub's fields")
+                })
+                .collect();
+            (table, cols)
+        };
         let mut keys = Vec::with_capacity(table.len());
         let mut combo = Vec::with_capacity(cols.len());
         for r in 0..table.len() {
             combo.clear();
-            combo.extend(cols.iter().map(|c| c.get(r).copied().unwrap_or(NULL)));
-            if combo.contains(&NULL) || combo.len() != fields.len() {
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: every column of a table holds `len()` ids"
+            )]
+            combo.extend(cols.iter().map(|c| c[r]));
+            if combo.contains(&NULL) {
                 keys.push(NULL);
                 continue;
             }
@@ -358,7 +393,11 @@ fn build_hub(model: &Model, fields: Vec<FieldId>, members: &[usize]) -> Hub {
 /// true if anything was removed.
 fn restrict(rows: &mut BitSet, ids: &[u32], allowed: &BitSet) -> bool {
     rows.retain(|r| {
-        let id = ids.get(r).copied().unwrap_or(NULL);
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: `rows` and `ids` are one table's: its rows are below its column length"
+        )]
+        let id = ids[r];
         id != NULL && allowed.contains(id as usize)
     })
 }
@@ -412,7 +451,11 @@ fn count_components(nodes: usize, n: usize, edges: &[(usize, usize)]) -> (usize,
             if p == x {
                 break;
             }
-            let gp = parent.get(p).copied().unwrap_or(p);
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: every parent is a node, below `parent.len()`"
+            )]
+            let gp = parent[p];
             if let Some(slot) = parent.get_mut(x) {
                 *slot = gp;
             }
@@ -539,7 +582,9 @@ impl<'a> ReducedTable<'a> {
     }
 
     /// The surviving rows as text, visible fields only (NULL as empty text).
-    pub fn text_rows(&self) -> impl Iterator<Item = Vec<Cow<'a, str>>> + '_ {
+    ///
+    /// A symbol id without a text in its field is a [`Bug`].
+    pub fn text_rows(&self) -> impl Iterator<Item = Result<Vec<Cow<'a, str>>, Bug>> + '_ {
         let model = self.model;
         let cols: Vec<(FieldId, &'a [u32])> = self
             .visible
@@ -549,8 +594,17 @@ impl<'a> ReducedTable<'a> {
         self.rows.iter().map(move |r| {
             cols.iter()
                 .map(|&(f, col)| {
-                    let id = col.get(r).copied().unwrap_or(NULL);
-                    model.text(f, id).unwrap_or(Cow::Borrowed(""))
+                    #[expect(
+                        clippy::indexing_slicing,
+                        reason = "INVARIANT: surviving rows are below the table's length, which every column holds"
+                    )]
+                    let id = col[r];
+                    if id == NULL {
+                        return Ok(Cow::Borrowed(""));
+                    }
+                    model.text(f, id).ok_or_else(|| {
+                        Bug::new(format!("symbol {id} past its field in table `{}`", self.name()))
+                    })
                 })
                 .collect()
         })
@@ -561,6 +615,7 @@ impl<'a> ReducedTable<'a> {
         let mut w = csv::Writer::from_writer(out);
         w.write_record(self.fields().iter().map(|f| f.as_str()))?;
         for row in self.text_rows() {
+            let row = row.map_err(|b| csv::Error::from(io::Error::other(b)))?;
             w.write_record(row.iter().map(|c| c.as_ref()))?;
         }
         w.flush()?;
@@ -771,5 +826,22 @@ mod tests {
         assert_eq!(names(&r, &m, 0, "CID"), ["2"]);
         assert_eq!(names(&r, &m, 2, "PID"), ["p2"]);
         assert!(r.is_selected(1) && !r.is_selected(0));
+    }
+
+    #[test]
+    fn a_symbol_past_its_field_is_a_bug_not_an_empty_cell() {
+        let mut m = Model::new();
+        let f = m.field(&FieldName::new("X"));
+        let mut t = Table::new(crate::names::TableName::new("T"), &[f]);
+        t.push_row(&[7], None);
+        m.push_table(t);
+        let r = Links::new(&m).reduce(&m, &Selection::default());
+        let t = r.tables(&m, &[]).next().unwrap();
+        let rows: Vec<_> = t.text_rows().collect();
+        assert!(
+            matches!(rows.as_slice(), [Err(b)] if b.what().contains("symbol 7")),
+            "{rows:?}"
+        );
+        assert!(t.write_csv(Vec::new()).is_err());
     }
 }

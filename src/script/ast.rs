@@ -404,7 +404,9 @@ impl std::ops::Deref for InlineText {
     type Target = str;
 
     fn deref(&self) -> &str {
-        self.text.get(self.range.clone()).unwrap_or_default()
+        // INVARIANT: `range` is a range of `text` on char boundaries,
+        // checked where the value is made (`new`, `shared`).
+        &self.text[self.range.clone()]
     }
 }
 

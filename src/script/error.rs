@@ -34,6 +34,8 @@ pub enum ParseErrorKind {
     StrayBlockEnd,
     /// Nesting beyond the parser's limits (`script::too-deep`).
     TooDeep,
+    /// A text longer than [`super::MAX_TEXT_LEN`] bytes (`script::too-large`).
+    TooLarge,
 }
 
 impl ParseErrorKind {
@@ -48,6 +50,7 @@ impl ParseErrorKind {
             Self::UnclosedBlock => "script::unclosed-block",
             Self::StrayBlockEnd => "script::stray-block-end",
             Self::TooDeep => "script::too-deep",
+            Self::TooLarge => "script::too-large",
         }
     }
 }

@@ -54,17 +54,15 @@ fn expand_at(
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(n) = rest.find("$(") {
-        out.push_str(rest.get(..n).unwrap_or(""));
-        let offset = base + (text.len() - rest.len()) + n;
-        let inner_start = rest.get(n + 2..).unwrap_or("");
-        let Some(close) = matching_paren(inner_start) else {
+    while let Some((before, inner_start)) = rest.split_once("$(") {
+        out.push_str(before);
+        let offset = base + (text.len() - rest.len()) + before.len();
+        let Some((raw, after)) = matching_paren(inner_start) else {
             return Err(ExpandError::Unterminated { offset });
         };
-        let raw = inner_start.get(..close).unwrap_or("");
         let inner = expand_at(raw, offset + 2, env, depth + 1)?;
         out.push_str(&resolve(&inner, offset, env, depth)?);
-        rest = inner_start.get(close + 1..).unwrap_or("");
+        rest = after;
     }
     out.push_str(rest);
     Ok(out)
@@ -105,12 +103,11 @@ fn resolve(
         }
     }
     // `name(a, b)`: a parameterised variable.
-    if let Some(open) = t.find('(')
-        && t.ends_with(')')
-        && open > 0
+    if let Some((name, args_text)) = t.split_once('(')
+        && let Some(args_text) = args_text.strip_suffix(')')
+        && !name.is_empty()
     {
-        let name = t.get(..open).unwrap_or("").trim();
-        let args_text = t.get(open + 1..t.len() - 1).unwrap_or("");
+        let name = name.trim();
         let args: Vec<&str> = if args_text.trim().is_empty() {
             Vec::new()
         } else {
@@ -136,28 +133,32 @@ fn resolve(
 fn substitute(value: &str, args: &[&str]) -> String {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
-    while let Some(n) = rest.find('$') {
-        out.push_str(rest.get(..n).unwrap_or(""));
-        let after = rest.get(n + 1..).unwrap_or("");
+    while let Some((before, after)) = rest.split_once('$') {
+        out.push_str(before);
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        let index = after.get(..digits).and_then(|d| d.parse::<usize>().ok());
-        match index {
-            Some(0) => out.push_str(&args.len().to_string()),
-            Some(i) if i <= args.len() => out.push_str(args.get(i - 1).copied().unwrap_or("")),
+        // ASCII digits: `digits` is a char boundary.
+        let (number, tail) = after.split_at(digits);
+        let index = number.parse::<usize>().ok();
+        let arg = index
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|k| args.get(k));
+        match (index, arg) {
+            (Some(0), _) => out.push_str(&args.len().to_string()),
+            (_, Some(arg)) => out.push_str(arg),
             _ => {
                 out.push('$');
-                out.push_str(after.get(..digits).unwrap_or(""));
+                out.push_str(number);
             }
         }
-        rest = after.get(digits..).unwrap_or("");
+        rest = tail;
     }
     out.push_str(rest);
     out
 }
 
-/// Offset of the `)` closing an expansion whose inside starts at `s`:
-/// parentheses nest, `'…'` strings are skipped.
-fn matching_paren(s: &str) -> Option<usize> {
+/// The inside of an expansion that starts at `s` and what follows its
+/// closing `)`: parentheses nest, `'…'` strings are skipped.
+fn matching_paren(s: &str) -> Option<(&str, &str)> {
     let mut depth = 0usize;
     let mut in_str = false;
     for (i, c) in s.char_indices() {
@@ -165,7 +166,8 @@ fn matching_paren(s: &str) -> Option<usize> {
             '\'' => in_str = !in_str,
             _ if in_str => {}
             '(' => depth += 1,
-            ')' if depth == 0 => return Some(i),
+            // `i` is the char boundary of a one-byte `)`.
+            ')' if depth == 0 => return Some((&s[..i], &s[i + 1..])),
             ')' => depth -= 1,
             _ => {}
         }
@@ -240,6 +242,10 @@ mod tests {
             "3 * f(a, b) (2)"
         );
         assert_eq!(expand("$(one(x))$3", &mut e).unwrap(), "[x]$3");
+        // A `$` without digits, with letters, with a leading zero, past the
+        // arguments, and at the very end.
+        let mut e = env(&[("odd", "$ $x $01 $2 $")]);
+        assert_eq!(expand("$(odd(a))", &mut e).unwrap(), "$ $x a $2 $");
     }
 
     #[test]

@@ -237,7 +237,8 @@ impl<'a> ExprParser<'a> {
     }
 
     fn paren(&self, t: &'a str) -> PResult<'a, Expr> {
-        let (r, mut e) = self.binary(t.get(1..).unwrap_or(""), 1)?;
+        // `t` starts with the one-byte `(`.
+        let (r, mut e) = self.binary(&t[1..], 1)?;
         let (r2, ()) = sp(r)?;
         match r2.strip_prefix(')') {
             Some(r3) => {

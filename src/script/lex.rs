@@ -159,10 +159,12 @@ pub(crate) fn sp(mut i: &str) -> PResult<'_, ()> {
     loop {
         let t = i.trim_start();
         if let Some(rest) = t.strip_prefix("//") {
-            i = rest.find('\n').and_then(|n| rest.get(n..)).unwrap_or("");
+            // A `//` comment runs to the line end, or to the end of input
+            // (an empty slice of the input, so that offsets still hold).
+            i = rest.find('\n').map_or(&rest[rest.len()..], |n| &rest[n..]);
         } else if let Some(rest) = t.strip_prefix("/*") {
-            match rest.find("*/") {
-                Some(n) => i = rest.get(n + 2..).unwrap_or(""),
+            match rest.split_once("*/") {
+                Some((_, after)) => i = after,
                 None => return unterminated_comment(t).fail(),
             }
         } else {
@@ -176,10 +178,12 @@ pub(crate) fn sp_line(mut i: &str) -> PResult<'_, ()> {
     loop {
         let t = i.trim_start_matches([' ', '\t', '\r']);
         if let Some(rest) = t.strip_prefix("//") {
-            i = rest.find('\n').and_then(|n| rest.get(n..)).unwrap_or("");
+            // A `//` comment runs to the line end, or to the end of input
+            // (an empty slice of the input, so that offsets still hold).
+            i = rest.find('\n').map_or(&rest[rest.len()..], |n| &rest[n..]);
         } else if let Some(rest) = t.strip_prefix("/*") {
-            match rest.find("*/") {
-                Some(n) => i = rest.get(n + 2..).unwrap_or(""),
+            match rest.split_once("*/") {
+                Some((_, after)) => i = after,
                 None => return unterminated_comment(t).fail(),
             }
         } else {
@@ -210,7 +214,8 @@ pub(crate) fn word_at(i: &str) -> Option<(&str, &str)> {
         .char_indices()
         .find(|&(_, c)| !is_ident_char(c))
         .map_or(i.len(), |(n, _)| n);
-    Some((i.get(..end)?, i.get(end..)?))
+    // `end` comes from `char_indices` (or is the length): a char boundary.
+    Some(i.split_at(end))
 }
 
 /// The next word after trivia, upper-cased, without consuming anything.
@@ -252,7 +257,8 @@ pub(crate) fn at_kw(i: &str, word: &str) -> bool {
 pub(crate) fn punct<'a>(i: &'a str, p: &str) -> PResult<'a, &'a str> {
     let (t, ()) = sp(i)?;
     match t.strip_prefix(p) {
-        Some(rest) => Ok((rest, t.get(..p.len()).unwrap_or(""))),
+        // `t` starts with `p`: its length is a char boundary.
+        Some(rest) => Ok((rest, &t[..p.len()])),
         None => PErr::unexpected(t, &format!("`{p}`")).err(),
     }
 }
@@ -266,11 +272,10 @@ pub(crate) fn quoted(i: &str, q: char) -> PResult<'_, String> {
     let mut out = String::new();
     let mut rest = body;
     loop {
-        match rest.find(q) {
+        match rest.split_once(q) {
             None => return unterminated(i, q).fail(),
-            Some(n) => {
-                out.push_str(rest.get(..n).unwrap_or(""));
-                let after = rest.get(n + q.len_utf8()..).unwrap_or("");
+            Some((before, after)) => {
+                out.push_str(before);
                 if let Some(again) = after.strip_prefix(q) {
                     out.push(q);
                     rest = again;
@@ -287,8 +292,8 @@ pub(crate) fn bracketed(i: &str) -> PResult<'_, &str> {
     let Some(body) = i.strip_prefix('[') else {
         return PErr::unexpected(i, "`[`").err();
     };
-    match body.find(']') {
-        Some(n) => Ok((body.get(n + 1..).unwrap_or(""), body.get(..n).unwrap_or(""))),
+    match body.split_once(']') {
+        Some((content, after)) => Ok((after, content)),
         None => unterminated(i, '[').fail(),
     }
 }
@@ -393,7 +398,9 @@ impl Extent {
 /// are reported at their opening.
 pub(crate) fn scan(text: &str, start: usize, eol: bool) -> Result<Extent, PErr<'_>> {
     let b = text.as_bytes();
-    let rest = |p: usize| text.get(p..).unwrap_or("");
+    // INVARIANT: `p` starts at `start`, a char boundary, and only moves
+    // past whole chars (ASCII delimiters, words, quotes, `char::len_utf8`).
+    let rest = |p: usize| &text[p..];
     let mut ext = Extent::default();
     let mut p = start;
     let mut depth = 0u32;
@@ -509,8 +516,10 @@ pub(crate) fn blank_comments(text: &str, base: usize, comments: &[(usize, usize)
         if s < p || e > text.len() {
             continue;
         }
-        out.push_str(text.get(p..s).unwrap_or(""));
-        for c in text.get(s..e).unwrap_or("").chars() {
+        // INVARIANT: comments start at `/` and end after `*/`, at a line
+        // end or at the end of the text: char boundaries, and `p <= s <= e`.
+        out.push_str(&text[p..s]);
+        for c in text[s..e].chars() {
             match c {
                 '\n' | '\r' => out.push(c),
                 _ => out.extend(std::iter::repeat_n(' ', c.len_utf8())),
@@ -518,7 +527,7 @@ pub(crate) fn blank_comments(text: &str, base: usize, comments: &[(usize, usize)
         }
         p = e;
     }
-    out.push_str(text.get(p..).unwrap_or(""));
+    out.push_str(&text[p..]);
     out
 }
 
@@ -534,7 +543,8 @@ pub(crate) fn split_commas(s: &str) -> Vec<&str> {
         match c {
             b'\'' | b'"' | b'`' => {
                 let q = char::from(c);
-                p = match quoted(s.get(p..).unwrap_or(""), q) {
+                // `p` is at an ASCII quote: a char boundary.
+                p = match quoted(&s[p..], q) {
                     Ok((r, _)) => s.len() - r.len(),
                     Err(_) => s.len(),
                 };
@@ -550,14 +560,15 @@ pub(crate) fn split_commas(s: &str) -> Vec<&str> {
             b'(' => depth += 1,
             b')' => depth = depth.saturating_sub(1),
             b',' if depth == 0 => {
-                parts.push(s.get(start..p).unwrap_or(""));
+                // `start` follows an ASCII comma (or is 0), `p` is at one.
+                parts.push(&s[start..p]);
                 start = p + 1;
             }
             _ => {}
         }
         p += 1;
     }
-    parts.push(s.get(start..).unwrap_or(""));
+    parts.push(&s[start..]);
     parts
 }
 

@@ -74,6 +74,27 @@ pub fn decode(bytes: Vec<u8>) -> String {
     }
 }
 
+/// The longest text a script (or an included file) may have: spans and
+/// line marks are byte offsets in `u32`, exact for every text [`parse`]
+/// accepts.
+pub const MAX_TEXT_LEN: usize = u32::MAX as usize;
+
+/// The error for a text of `len` bytes past [`MAX_TEXT_LEN`].
+fn too_large(source: SourceId, len: usize) -> Option<ParseError> {
+    (len > MAX_TEXT_LEN).then(|| {
+        ParseError::new(
+            ParseErrorKind::TooLarge,
+            format!("the text is {len} bytes, more than the {MAX_TEXT_LEN} a script can have"),
+            String::from("this text"),
+            Some(String::from(
+                "split it into files of less than 4 GiB, or load the data from files instead of `INLINE`",
+            )),
+            Span::new(source, 0, 0),
+            "",
+        )
+    })
+}
+
 /// Parses a whole script (or an included file, or a deferred statement
 /// after expansion). `source` goes into every span.
 pub fn parse(source: SourceId, text: &str) -> Result<Parsed, ParseError> {
@@ -90,6 +111,9 @@ pub fn parse_shared(source: SourceId, text: &SharedText) -> Result<Parsed, Parse
 
 fn parse_in(c: expr::ExprParser<'_>) -> Result<Parsed, ParseError> {
     let (text, source) = (c.text, c.source);
+    if let Some(e) = too_large(source, text.len()) {
+        return Err(e);
+    }
     let p = stmt::StmtParser::new(c);
     // A BOM left in decoded text is no statement.
     let start = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -104,6 +128,9 @@ fn parse_in(c: expr::ExprParser<'_>) -> Result<Parsed, ParseError> {
 
 /// Parses one expression; nothing but blanks and comments may follow it.
 pub fn parse_expr(source: SourceId, text: &str) -> Result<Expr, ParseError> {
+    if let Some(e) = too_large(source, text.len()) {
+        return Err(e);
+    }
     let c = expr::ExprParser::new(text, source);
     let whole = |i| -> PResult<'_, Expr> {
         let (r, e) = c.expr(i)?;
@@ -339,5 +366,14 @@ mod tests {
             parse_expr(SourceId(0), "a b").unwrap_err().kind(),
             ParseErrorKind::UnexpectedToken
         );
+    }
+
+    #[test]
+    fn a_text_past_u32_offsets_is_refused_not_mislocated() {
+        // 4 GiB cannot be parsed in a test: the check, at its bound.
+        assert!(too_large(SourceId(0), MAX_TEXT_LEN).is_none());
+        let e = too_large(SourceId(0), MAX_TEXT_LEN + 1).unwrap();
+        assert_eq!(e.kind(), ParseErrorKind::TooLarge);
+        assert_eq!(e.kind().code(), "script::too-large");
     }
 }

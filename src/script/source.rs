@@ -34,6 +34,10 @@ pub struct Span {
 
 impl Span {
     /// A span in `source` from `start` to `end` (byte offsets).
+    ///
+    /// Offsets in a text [`crate::script::parse`] accepts fit `u32` (it
+    /// refuses texts past [`crate::script::MAX_TEXT_LEN`]); only the
+    /// location of that refusal could saturate.
     pub fn new(source: SourceId, start: usize, end: usize) -> Self {
         Self {
             source,
@@ -129,7 +133,11 @@ impl SourceFile {
         let m = self.marks.partition_point(|&s| s <= offset).max(1) - 1;
         let mark = self.marks.get(m).map_or(0, |&s| s as usize);
         let end = (offset as usize).min(self.text.len());
-        let before = self.text.as_bytes().get(mark..end).unwrap_or_default();
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: marks are line starts in the text, and `mark <= offset`: mark <= end <= len"
+        )]
+        let before = &self.text.as_bytes()[mark..end];
         let lines = memchr::memchr_iter(b'\n', before).count();
         let start = memchr::memrchr(b'\n', before).map_or(mark, |nl| mark + nl + 1);
         let col = self.text.get(start..end).map_or(0, |s| s.chars().count());

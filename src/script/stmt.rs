@@ -86,13 +86,17 @@ impl<'a> StmtParser<'a> {
     }
 
     /// The text from byte `n` on.
+    ///
+    /// INVARIANT (for `from` and `between`): offsets are those of
+    /// [`scan`]'s words and ends, or of slices of this text: char
+    /// boundaries within it.
     fn from(&self, n: usize) -> &'a str {
-        self.text().get(n..).unwrap_or("")
+        &self.text()[n..]
     }
 
     /// The text between two offsets.
     fn between(&self, s: usize, e: usize) -> &'a str {
-        self.text().get(s..e).unwrap_or("")
+        &self.text()[s..e]
     }
 
     /// The whole script.
@@ -194,7 +198,8 @@ impl<'a> StmtParser<'a> {
             Some("REM") => {
                 // REM comments out everything up to the next `;`, quotes
                 // included.
-                let r = t.find(';').and_then(|n| t.get(n + 1..)).unwrap_or("");
+                // Without a `;`, to the end of the input.
+                let r = t.split_once(';').map_or(&t[t.len()..], |(_, r)| r);
                 return Ok((r, None));
             }
             _ => None,
@@ -610,7 +615,8 @@ impl<'a> StmtParser<'a> {
         if t.is_empty() {
             return Ok(());
         }
-        let gap = r.get(..r.len() - t.len()).unwrap_or("");
+        // `sp` gives a suffix of `r`.
+        let gap = &r[..r.len() - t.len()];
         if gap.contains('\n') {
             let (found, len) = describe(t);
             return PErr::new(
@@ -1176,15 +1182,12 @@ impl<'a> StmtParser<'a> {
         let (r, path, span) = match t.chars().next() {
             Some('[') => {
                 let (r, p) = bracketed(t)?;
-                (
-                    r,
-                    p.to_owned(),
-                    self.c.span(t.get(1..).unwrap_or(""), p_end(p)),
-                )
+                (r, p.to_owned(), self.c.span(&t[1..], p_end(p)))
             }
             Some(q @ ('\'' | '"')) => {
                 let (r, p) = quoted(t, q)?;
-                let inner = t.get(1..).unwrap_or("");
+                // After the one-byte opening quote.
+                let inner = &t[1..];
                 let end = self.from(self.c.off(r).saturating_sub(1));
                 (r, p, self.c.span(inner, end))
             }
@@ -1197,8 +1200,8 @@ impl<'a> StmtParser<'a> {
                         .with_help("write the path after `FROM`, in `[…]` when it has blanks")
                         .fail();
                 }
-                let r = t.get(n..).unwrap_or("");
-                (r, t.get(..n).unwrap_or("").to_owned(), self.c.span(t, r))
+                let (path, r) = t.split_at(n);
+                (r, path.to_owned(), self.c.span(t, r))
             }
         };
         let (r, format) = self.opt_format(r)?;
@@ -1223,8 +1226,9 @@ impl<'a> StmtParser<'a> {
                     .fail();
             }
         };
-        let body = t.get(1..).unwrap_or("");
-        let Some(n) = body.find(close) else {
+        // After the one-byte `[`, `"` or `'`.
+        let body = &t[1..];
+        let Some((content, r)) = body.split_once(close) else {
             return PErr::new(
                 t,
                 1,
@@ -1235,9 +1239,9 @@ impl<'a> StmtParser<'a> {
             )
             .fail();
         };
-        let content = body.get(..n).unwrap_or("");
-        let r = body.get(n + 1..).unwrap_or("");
-        let text_span = self.c.span(body, self.from(self.c.off(body) + n));
+        let text_span = self
+            .c
+            .span(body, self.from(self.c.off(body) + content.len()));
         let (r, format) = self.opt_format(r)?;
         Ok((
             r,
@@ -1451,7 +1455,7 @@ pub(crate) fn paren_group(t: &str) -> Option<(&str, &str)> {
 
 /// The end of a bracket's content (the `]`), as a slice.
 fn p_end(p: &str) -> &str {
-    p.get(p.len()..).unwrap_or("")
+    &p[p.len()..]
 }
 
 /// One item of a format specification; anything unrecognised is kept as

@@ -530,8 +530,9 @@ async fn table_rows(
             .text_rows()
             .skip(offset)
             .take(limit)
-            .map(|r| r.into_iter().map(|c| c.into_owned()).collect())
-            .collect();
+            .map(|r| r.map(|r| r.into_iter().map(|c| c.into_owned()).collect()))
+            .collect::<Result<_, _>>()
+            .map_err(|b| ApiError::Internal(b.to_string()))?;
         Ok(axum::Json(json!({
             "table": table.name(),
             "total": table.total(),

@@ -212,7 +212,11 @@ impl TableIndex<'_> {
             (None, [one]) => one,
             (None, _) => &[],
         };
-        class.get(r as usize).copied().unwrap_or(u32::MAX)
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: r < rows; the classes, like a one content column, hold `rows` entries"
+        )]
+        class[r as usize]
     }
 }
 
@@ -287,15 +291,20 @@ impl<'r> MatchIndex<'r> {
             let primary = |r: usize| -> Option<Option<usize>> {
                 let mut best: Option<(u32, usize)> = None; // (rows named, column)
                 for (ci, c) in cols.iter().enumerate() {
-                    let id = c.ids.get(r).copied().unwrap_or(crate::model::NULL);
+                    #[expect(
+                        clippy::indexing_slicing,
+                        reason = "INVARIANT: r < table.len(), which every column of the table holds"
+                    )]
+                    let id = c.ids[r];
                     match c.cells.get(id as usize) {
                         Some(Cell::Wild) => {}
                         Some(Cell::Value | Cell::Star) if !c.legacy => {
-                            let n = freq
-                                .get(ci)
-                                .and_then(|f| f.get(id as usize))
-                                .copied()
-                                .unwrap_or(0);
+                            // One column: nothing counted, nothing to choose.
+                            #[expect(
+                                clippy::indexing_slicing,
+                                reason = "INVARIANT: counted columns have a count per cell, and `id` has a cell"
+                            )]
+                            let n = freq.get(ci).map_or(0, |f| f[id as usize]);
                             if best.is_none_or(|(m, _)| n < m) {
                                 best = Some((n, ci));
                             }
@@ -384,9 +393,14 @@ impl<'r> MatchIndex<'r> {
 
 /// The class of each of `rows` rows whose cells are `columns`: rows with
 /// equal cells have the same class, numbered in order of first row (one
-/// column: its symbol ids are the classes, and `None` says so).
+/// column: its symbol ids are the classes, and `None` says so). Every
+/// column holds `rows` cells (they are one table's columns).
 fn row_classes(columns: &[&[u32]], rows: usize) -> Option<Vec<u32>> {
-    let cell = |c: &[u32], r: usize| c.get(r).copied().unwrap_or(crate::model::NULL);
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "INVARIANT: r < rows, which every content column holds"
+    )]
+    let cell = |c: &[u32], r: usize| c[r];
     match *columns {
         [] => Some(vec![0; rows]),
         [one] if one.len() == rows => None,
@@ -398,7 +412,11 @@ fn row_classes(columns: &[&[u32]], rows: usize) -> Option<Vec<u32>> {
 /// [`row_classes`] of several columns, through a table of the rows' cells
 /// by hash.
 fn hashed_classes(columns: &[&[u32]], rows: usize) -> Vec<u32> {
-    let cell = |c: &[u32], r: usize| c.get(r).copied().unwrap_or(crate::model::NULL);
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "INVARIANT: r < rows, which every content column holds"
+    )]
+    let cell = |c: &[u32], r: usize| c[r];
     let hasher = FixedState::default();
     let hash = |r: usize| {
         hasher.hash_one(
@@ -412,13 +430,16 @@ fn hashed_classes(columns: &[&[u32]], rows: usize) -> Vec<u32> {
     // (hash, first row of the class, class)
     let mut seen: HashTable<(u64, u32, u32)> = HashTable::new();
     let mut out = Vec::with_capacity(rows);
-    for r in 0..rows {
+    // Classes are numbered in order of first row: never more than rows.
+    let mut next = 0u32;
+    // Rows are numbered in u32: a table holds at most `MAX_ROWS`.
+    for (r, first) in (0..rows).zip(0u32..) {
         let h = hash(r);
         let class = match seen.find(h, |&(g, first, _)| g == h && same(first as usize, r)) {
             Some(&(_, _, class)) => class,
             None => {
-                let class = u32::try_from(seen.len()).unwrap_or(u32::MAX);
-                let first = u32::try_from(r).unwrap_or(u32::MAX);
+                let class = next;
+                next += 1;
                 seen.insert_unique(h, (h, first, class), |&(g, _, _)| g);
                 class
             }
@@ -433,7 +454,11 @@ fn hashed_classes(columns: &[&[u32]], rows: usize) -> Vec<u32> {
 /// a table of them all, without hashing. `None` when there would be more
 /// combinations than rows.
 fn combined_classes(columns: &[&[u32]], rows: usize) -> Option<Vec<u32>> {
-    let cell = |c: &[u32], r: usize| c.get(r).copied().unwrap_or(crate::model::NULL);
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "INVARIANT: r < rows, which every content column holds"
+    )]
+    let cell = |c: &[u32], r: usize| c[r];
     // Per column, its values and NULL as digits `0..=max + 1`.
     let mut radix = Vec::with_capacity(columns.len());
     let mut combinations = 1usize;
@@ -505,8 +530,13 @@ impl Matcher<'_, '_> {
                 self.classes.sort_unstable();
                 self.classes.dedup();
             }
-            self.content
-                .push(u32::try_from(self.classes.len()).unwrap_or(u32::MAX));
+            // No more classes than rows, which a table numbers in u32.
+            #[expect(
+                clippy::expect_used,
+                reason = "INVARIANT: at most a table's rows, at most MAX_ROWS = u32::MAX"
+            )]
+            let count = u32::try_from(self.classes.len()).expect("classes fit a row count");
+            self.content.push(count);
             self.content.extend_from_slice(&self.classes);
         }
         &self.content
@@ -590,11 +620,14 @@ impl Matcher<'_, '_> {
                 }
             }
             let n = self.key.len() - at - 1;
-            if let Some(rows) = self.key.get_mut(at + 1..) {
-                rows.sort_unstable();
-            }
-            if let Some(slot) = self.key.get_mut(at) {
-                *slot = u32::try_from(n).unwrap_or(u32::MAX);
+            #[expect(
+                clippy::indexing_slicing,
+                clippy::expect_used,
+                reason = "INVARIANT: `at` was pushed above; the rows after it are distinct rows of one table, at most MAX_ROWS = u32::MAX"
+            )]
+            {
+                self.key[at + 1..].sort_unstable();
+                self.key[at] = u32::try_from(n).expect("rows of a table fit u32");
             }
         }
         &self.key
@@ -608,8 +641,8 @@ mod tests {
 
     #[test]
     fn few_combinations_are_classed_as_by_hash() {
-        // Columns of a few values, NULLs among them, one shorter than the
-        // rows (its missing cells are NULL).
+        // Columns of a few values, NULLs among them (every content column
+        // holds a cell per row: they are a table's columns).
         let mut seed = 7u32;
         let mut next = move |n: u32| {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
@@ -622,11 +655,10 @@ mod tests {
                 n => n * 2,
             })
             .collect();
-        let short: Vec<u32> = (0..450).map(|_| next(4)).collect();
+        let other: Vec<u32> = (0..500).map(|_| next(4)).collect();
         for columns in [
             vec![access.as_slice(), country.as_slice()],
-            vec![country.as_slice(), access.as_slice(), short.as_slice()],
-            vec![&[][..], access.as_slice()],
+            vec![country.as_slice(), access.as_slice(), other.as_slice()],
         ] {
             let combined = combined_classes(&columns, 500);
             assert_eq!(combined, Some(hashed_classes(&columns, 500)));
