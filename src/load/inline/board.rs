@@ -1,15 +1,21 @@
-//! Cutting an INLINE text into cells and interning its columns, in two
-//! phases, each over rayon's pool.
+//! Cutting an INLINE text into cells and interning its columns over
+//! rayon's pool.
 //!
 //! The text after the labels is cut at line ends into chunks of about
-//! [`Plan`]'s size; the chunks are cut into cells side by side (a line is a
-//! record, so each chunk is cut on its own, its first file line known from
-//! the line breaks before it). Then each column is interned over the
-//! chunks in order, the columns side by side: a column's ids are what one
-//! pass gives, and a column of a million user ids goes into one symbol
-//! table once, never into pieces that must be joined.
+//! [`Plan`]'s size; a line is a record, so each chunk is cut on its own,
+//! its first file line known from the line breaks before it. The chunks
+//! are cut side by side while the column of most distinct values is
+//! interned chunk by chunk as they come (each chunk cut once, by whichever
+//! needs it first); the other columns are interned side by side once all
+//! is cut. A column's ids are what one pass in row order gives, and a
+//! column of a million user ids goes into one symbol table once, never
+//! into pieces that must be joined.
 
-use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+use std::sync::OnceLock;
+
+use rayon::iter::{
+    IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelIterator,
+};
 
 use super::{ColumnWork, Lines, column_order, newlines};
 use crate::load::frame::FrameColumn;
@@ -80,45 +86,81 @@ pub(super) fn read<'f>(
         first_lines.push(at);
         at = at.saturating_add(u32::try_from(b).unwrap_or(u32::MAX));
     }
-    // Phase 1: the chunks cut into cells, side by side, kept in order.
-    let mut chunks: Vec<Lines<'f>> = ranges
-        .par_iter_ranges()
-        .zip(first_lines)
-        .zip(breaks)
-        .map(|((range, first), breaks)| {
+    // Each chunk is cut into cells once, by whichever side needs it
+    // first (`OnceLock`): the chunks side by side on one side, and on the
+    // other the column of most distinct values interned chunk by chunk as
+    // they are cut (a million user ids: the longest single job, started
+    // at once rather than after all the cutting). With one worker, the
+    // column side runs first and cuts every chunk itself, in order.
+    let cut: Vec<OnceLock<Lines<'f>>> = (0..ranges.len()).map(|_| OnceLock::new()).collect();
+    let chunk = |i: usize| -> Option<&Lines<'f>> {
+        let (range, first) = (ranges.get(i)?, *first_lines.get(i)?);
+        let breaks = *breaks.get(i)?;
+        Some(cut.get(i)?.get_or_init(|| {
             let mut lines = labels.fresh();
             // At most a row per line: room for all, so no column is
             // copied as it grows.
             lines.reserve(breaks + 1);
             lines.feed(text, range, first);
             lines
-        })
-        .collect();
-    let rows = chunks.iter().map(|c| c.rows).sum();
+        }))
+    };
+    let intern = |c: usize, distinct: usize| {
+        // Rows are at most the lines: room for all in one allocation.
+        let lines = breaks.iter().sum::<usize>() + ranges.len();
+        let mut column = ColumnWork::new(c, distinct, lines);
+        for i in 0..ranges.len() {
+            if let Some(lines) = chunk(i) {
+                column.add(text, lines);
+            }
+        }
+        column
+    };
+    // The columns in order of distinct values among the first chunk's
+    // first cells, most first.
+    let order = chunk(0)
+        .map(|first| column_order(text, first))
+        .unwrap_or_default();
+    let (most, rest) = order
+        .split_first()
+        .map_or((None, &[][..]), |(m, r)| (Some(*m), r));
+    let (most, rest) = rayon::join(
+        || most.map(|(c, distinct)| intern(c, distinct)),
+        || {
+            (0..ranges.len()).into_par_iter().for_each(|i| {
+                chunk(i);
+            });
+            rest.par_iter()
+                .with_max_len(1)
+                .map(|&(c, distinct)| intern(c, distinct))
+                .collect::<Vec<ColumnWork>>()
+        },
+    );
+    let mut columns: Vec<ColumnWork> = most.into_iter().chain(rest).collect();
+    columns.sort_by_key(|w| w.c);
+    // Every chunk was cut by the side that interned the first column;
+    // one nobody cut (a text with no columns) is cut now.
+    let mut chunks: Vec<Lines<'f>> = Vec::with_capacity(ranges.len());
+    for (i, once) in cut.into_iter().enumerate() {
+        let lines = match once.into_inner() {
+            Some(lines) => lines,
+            None => {
+                let mut lines = labels.fresh();
+                if let (Some(range), Some(&first)) = (ranges.get(i), first_lines.get(i)) {
+                    lines.feed(text, range, first);
+                }
+                lines
+            }
+        };
+        chunks.push(lines);
+    }
     // The chunks' origins in one vector, each chunk's freed once copied
     // (a million rows: not two copies at once).
+    let rows = chunks.iter().map(|c| c.rows).sum();
     let mut origins = Vec::with_capacity(rows);
     for chunk in &mut chunks {
         origins.extend(std::mem::take(&mut chunk.origins));
     }
-    // Phase 2: each column interned over every chunk in order, the
-    // columns side by side (the one of most distinct values first).
-    let order = chunks
-        .first()
-        .map(|first| column_order(text, first))
-        .unwrap_or_default();
-    let mut columns: Vec<ColumnWork> = order
-        .into_par_iter()
-        .with_max_len(1)
-        .map(|(c, distinct)| {
-            let mut column = ColumnWork::new(c, distinct, rows);
-            for chunk in &chunks {
-                column.add(text, chunk);
-            }
-            column
-        })
-        .collect();
-    columns.sort_by_key(|w| w.c);
     Read {
         chunks,
         origins,
@@ -160,6 +202,15 @@ struct Ranges {
 impl Ranges {
     fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// Range `i`.
+    fn get(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        let from = match i.checked_sub(1) {
+            Some(p) => *self.ends.get(p)?,
+            None => self.start,
+        };
+        Some(from..*self.ends.get(i)?)
     }
 
     /// The ranges, in order, as a parallel iterator.
