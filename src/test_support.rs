@@ -5,23 +5,23 @@ use crate::model::{Model, RowOrigin, Table, Value};
 use crate::names::{FieldName, TableName};
 
 /// A cell that is NULL (any other text, the empty one included, is a value).
-pub const NULL_CELL: &str = "<null>";
+pub(crate) const NULL_CELL: &str = "<null>";
 
 /// Builds a [`Model`] table by table; cells are read like file cells
 /// (numbers become duals).
 #[derive(Default)]
-pub struct ModelBuilder {
+pub(crate) struct ModelBuilder {
     model: Model,
     next_line: u32,
 }
 
 impl ModelBuilder {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Adds a table; security rows get consecutive script lines.
-    pub fn table(mut self, name: &str, fields: &[&str], rows: &[&[&str]]) -> Self {
+    pub(crate) fn table(mut self, name: &str, fields: &[&str], rows: &[&[&str]]) -> Self {
         let ids: Vec<_> = fields
             .iter()
             .map(|f| self.model.field(&FieldName::new(f)))
@@ -55,13 +55,13 @@ impl ModelBuilder {
         self
     }
 
-    pub fn build(self) -> Model {
+    pub(crate) fn build(self) -> Model {
         self.model
     }
 }
 
 /// An app from its security and data models.
-pub fn app(access: ModelBuilder, data: ModelBuilder) -> App {
+pub(crate) fn app(access: ModelBuilder, data: ModelBuilder) -> App {
     App {
         access: access.build(),
         data: data.build(),

@@ -6,7 +6,7 @@ use std::process::Command;
 
 /// The app generated with `args` under `name`, created with python3 when
 /// absent; `None` when python3 or gen.py is missing.
-pub fn gen_app(name: &str, args: &[&str]) -> Option<PathBuf> {
+pub(crate) fn gen_app(name: &str, args: &[&str]) -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root.join("target"), PathBuf::from)

@@ -21,7 +21,7 @@ use super::{EvalArgs, Exit, ScriptArgs};
 
 /// Output of `audit`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum AuditFormat {
+pub(super) enum AuditFormat {
     /// A table for the terminal, then the findings.
     #[default]
     Text,
@@ -35,7 +35,7 @@ pub enum AuditFormat {
 
 /// `--fail-on`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
+pub(super) enum FailOn {
     /// Any finding.
     Info,
     /// Warnings and errors.
@@ -46,7 +46,7 @@ pub enum FailOn {
 
 impl FailOn {
     /// The lowest severity that fails.
-    pub fn severity(self) -> Severity {
+    pub(super) fn severity(self) -> Severity {
         match self {
             FailOn::Info => Severity::Info,
             FailOn::Warning => Severity::Warning,
@@ -57,7 +57,7 @@ impl FailOn {
 
 /// Arguments of `audit`.
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub(super) struct AuditArgs {
     #[command(flatten)]
     script: ScriptArgs,
     #[command(flatten)]
@@ -76,7 +76,7 @@ pub struct AuditArgs {
 
 /// The identities of `--identities FILE.csv`, if given; a bad file is
 /// reported on stderr.
-pub fn extra_identities(path: Option<&Path>) -> Result<Vec<Identity>, Exit> {
+pub(super) fn extra_identities(path: Option<&Path>) -> Result<Vec<Identity>, Exit> {
     match path {
         Some(path) => read_identities(path).map_err(|e| {
             super::report_error(&e);
@@ -90,7 +90,7 @@ pub fn extra_identities(path: Option<&Path>) -> Result<Vec<Identity>, Exit> {
 /// stderr is a terminal. Called by whichever worker has just decided a
 /// grant: the line is redrawn when the percentage grows, by the one worker
 /// that grew it.
-pub fn progress() -> impl Fn(usize, usize) + Sync {
+pub(super) fn progress() -> impl Fn(usize, usize) + Sync {
     let tty = io::stderr().is_terminal();
     let shown = AtomicUsize::new(0);
     move |done, total| {
@@ -112,7 +112,7 @@ pub fn progress() -> impl Fn(usize, usize) + Sync {
 }
 
 /// Runs `audit`.
-pub fn run(args: &AuditArgs) -> Exit {
+pub(super) fn run(args: &AuditArgs) -> Exit {
     let app = match args.script.load() {
         Ok(app) => app,
         Err(code) => return code,
@@ -222,7 +222,7 @@ fn reduction_text(g: &section_access::audit::Verdict, max: usize) -> String {
 }
 
 /// The text report: one line per identity, then the findings.
-pub fn text_report(audit: &Audit) -> String {
+pub(super) fn text_report(audit: &Audit) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let rows: Vec<[String; 5]> = audit
@@ -288,7 +288,7 @@ pub fn text_report(audit: &Audit) -> String {
 }
 
 /// The findings as text: severity, code, place, message and help.
-pub fn write_findings(out: &mut String, findings: &[Finding]) {
+pub(super) fn write_findings(out: &mut String, findings: &[Finding]) {
     use std::fmt::Write as _;
     if findings.is_empty() {
         let _ = writeln!(out, "\nno findings");
@@ -314,7 +314,7 @@ pub fn write_findings(out: &mut String, findings: &[Finding]) {
 /// One CSV row per identity: `userid,email,groups,decision,reason,access,
 /// reduction,omitted` and `rows:TABLE` per table. Reduction is
 /// `FIELD=v1|v2; FIELD=v`, unreduced fields `FIELD=(all)`.
-pub fn csv_text(audit: &Audit) -> Result<String, csv::Error> {
+pub(super) fn csv_text(audit: &Audit) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let tables: Vec<String> = audit
         .grants

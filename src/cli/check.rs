@@ -24,7 +24,7 @@ use super::{Exit, Format, ScriptArgs, emit};
 
 /// Arguments of `check`.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(super) struct CheckArgs {
     #[command(flatten)]
     script: ScriptArgs,
     #[command(flatten)]
@@ -69,7 +69,7 @@ struct SyntaxWarning {
 }
 
 /// Runs `check`.
-pub fn run(args: &CheckArgs) -> Exit {
+pub(super) fn run(args: &CheckArgs) -> Exit {
     if args.syntax {
         return syntax_only(args);
     }

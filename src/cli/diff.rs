@@ -21,7 +21,7 @@ use super::{Exit, Format, ScriptArgs, UppercaseArg};
 
 /// Arguments of `diff`.
 #[derive(Debug, Args)]
-pub struct DiffArgs {
+pub(super) struct DiffArgs {
     /// The old version of the load script.
     old: PathBuf,
     /// The new version of the load script.
@@ -49,7 +49,7 @@ pub struct DiffArgs {
 }
 
 /// Runs `diff`.
-pub fn run(args: &DiffArgs) -> Exit {
+pub(super) fn run(args: &DiffArgs) -> Exit {
     let script = ScriptArgs {
         script: args.old.clone(),
         libs: args.libs.clone(),
@@ -103,7 +103,7 @@ fn state(s: &section_access::audit::diff::State) -> String {
 }
 
 /// The text report.
-pub fn render(d: &Diff) -> String {
+pub(super) fn render(d: &Diff) -> String {
     let mut out = String::new();
     for i in &d.identities {
         let tag = match (i.gained, i.lost) {

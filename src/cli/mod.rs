@@ -8,7 +8,7 @@ mod preview;
 #[cfg(feature = "serve")]
 mod serve;
 mod test;
-pub mod token;
+pub(crate) mod token;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -43,7 +43,7 @@ impl From<Exit> for ExitCode {
 
 /// Output format shared by every command.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Readable text for a terminal.
     #[default]
     Text,
@@ -72,7 +72,7 @@ impl From<UppercaseArg> for Uppercase {
 
 /// Options every command that runs a script shares.
 #[derive(Clone, Debug, Args)]
-pub struct ScriptArgs {
+pub(crate) struct ScriptArgs {
     /// The load script (`.qvs`, or any text file).
     pub script: PathBuf,
     /// Map `lib://NAME/...` paths to a folder: `--lib NAME=DIR` (repeatable).
@@ -98,7 +98,7 @@ fn parse_lib(s: &str) -> Result<(String, PathBuf), String> {
 
 impl ScriptArgs {
     /// The runner's options for these arguments.
-    pub fn load_options(&self) -> LoadOptions {
+    pub(crate) fn load_options(&self) -> LoadOptions {
         LoadOptions {
             libs: self.libs.iter().cloned().collect(),
             allow_unsupported: self.allow_unsupported,
@@ -106,13 +106,13 @@ impl ScriptArgs {
     }
 
     /// Runs the script, reporting a load error on stderr.
-    pub fn load(&self) -> Result<App, Exit> {
+    pub(crate) fn load(&self) -> Result<App, Exit> {
         self.load_path(&self.script)
     }
 
     /// Runs the script at `path` (e.g. the other side of a diff) with these
     /// options, reporting a load error on stderr.
-    pub fn load_path(&self, path: &Path) -> Result<App, Exit> {
+    pub(crate) fn load_path(&self, path: &Path) -> Result<App, Exit> {
         run_file(path, &self.load_options()).map_err(|e| {
             report_error(&e);
             Exit::Error
@@ -129,7 +129,7 @@ pub(crate) fn leave<T>(value: T) {
 
 /// `--product`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum ProductArg {
+pub(crate) enum ProductArg {
     /// Qlik Sense, Qlik Cloud, Qlik Core.
     #[default]
     Sense,
@@ -139,7 +139,7 @@ pub enum ProductArg {
 
 /// `on` or `off`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum OnOff {
+pub(crate) enum OnOff {
     /// Enabled.
     #[default]
     On,
@@ -149,7 +149,7 @@ pub enum OnOff {
 
 /// Evaluation options shared by `audit`, `test` and `diff`.
 #[derive(Clone, Debug, Args)]
-pub struct EvalArgs {
+pub(crate) struct EvalArgs {
     /// Whose rules apply.
     #[arg(long, value_enum, default_value_t)]
     pub product: ProductArg,
@@ -163,7 +163,7 @@ pub struct EvalArgs {
 
 impl EvalArgs {
     /// The evaluation options, with the script's `--uppercase` mode.
-    pub fn options(&self, uppercase: UppercaseArg) -> Options {
+    pub(crate) fn options(&self, uppercase: UppercaseArg) -> Options {
         Options {
             product: match self.product {
                 ProductArg::Sense => Product::Sense,
@@ -178,7 +178,7 @@ impl EvalArgs {
 
 /// When to colour diagnostics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Color {
+pub(crate) enum Color {
     /// On a terminal, unless `NO_COLOR` is set.
     #[default]
     Auto,
@@ -192,7 +192,7 @@ pub enum Color {
 static COLOR: OnceLock<Color> = OnceLock::new();
 
 /// True when diagnostics on stderr may use colour.
-pub fn colour() -> bool {
+pub(crate) fn colour() -> bool {
     match COLOR.get().copied().unwrap_or_default() {
         Color::Always => true,
         Color::Never => false,
@@ -205,7 +205,7 @@ pub fn colour() -> bool {
 
 /// Renders a diagnostic with miette on stderr: caret snippet, help line,
 /// colour per `--color`.
-pub fn report_error(e: &(dyn miette::Diagnostic + Send + Sync + 'static)) {
+pub(crate) fn report_error(e: &(dyn miette::Diagnostic + Send + Sync + 'static)) {
     use miette::{GraphicalReportHandler, GraphicalTheme};
     let theme = if colour() {
         GraphicalTheme::unicode()
@@ -221,7 +221,7 @@ pub fn report_error(e: &(dyn miette::Diagnostic + Send + Sync + 'static)) {
 
 /// Writes a result to stdout and returns `code`; a closed pipe (`| head`)
 /// is not an error.
-pub fn emit(text: &str, code: Exit) -> Exit {
+pub(crate) fn emit(text: &str, code: Exit) -> Exit {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => code,
@@ -236,7 +236,7 @@ pub fn emit(text: &str, code: Exit) -> Exit {
 /// Evaluate Qlik Section Access offline.
 #[derive(Debug, Parser)]
 #[command(name = "section-access", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// When to colour diagnostics on stderr (`auto` honours `NO_COLOR`).
     #[arg(long, value_enum, default_value_t, global = true)]
     color: Color,
@@ -295,7 +295,7 @@ fn build_pool(threads: Option<usize>) -> Result<(), rayon::ThreadPoolBuildError>
 }
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

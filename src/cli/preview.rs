@@ -22,7 +22,7 @@ use super::{EvalArgs, Exit, Format, ScriptArgs};
 
 /// Arguments of `preview`.
 #[derive(Debug, Args)]
-pub struct PreviewArgs {
+pub(super) struct PreviewArgs {
     #[command(flatten)]
     script: ScriptArgs,
     /// The user id (`USERID`; for Qlik Sense Enterprise `DIRECTORY\userid`).
@@ -55,7 +55,7 @@ pub struct PreviewArgs {
 }
 
 /// Runs `preview`.
-pub fn run(args: &PreviewArgs) -> Exit {
+pub(super) fn run(args: &PreviewArgs) -> Exit {
     let app = match args.script.load() {
         Ok(app) => app,
         Err(code) => return code,
@@ -167,7 +167,7 @@ fn print_text(
 }
 
 /// The text report (pure, for tests).
-pub fn render_text(
+pub(super) fn render_text(
     out: &mut String,
     app: &App,
     identity: &Identity,

@@ -21,7 +21,7 @@ use super::{EvalArgs, Exit, ScriptArgs};
 
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(super) struct ServeArgs {
     #[command(flatten)]
     script: ScriptArgs,
     /// Port to listen on (0 picks a free one).
@@ -45,7 +45,7 @@ pub struct ServeArgs {
 const POLL: Duration = Duration::from_millis(500);
 
 /// Runs `serve` until the process is interrupted.
-pub fn run(args: ServeArgs) -> Exit {
+pub(super) fn run(args: ServeArgs) -> Exit {
     // `resolve` also fixes a clock; the server keeps only `--now` and reads
     // the system clock per request otherwise.
     let (profile, keys, _, leeway) = match args.tokens.resolve() {

@@ -20,7 +20,7 @@ use super::{Exit, ScriptArgs};
 
 /// Arguments of `test`.
 #[derive(Debug, Args)]
-pub struct TestArgs {
+pub(super) struct TestArgs {
     #[command(flatten)]
     script: ScriptArgs,
     /// The expectation file (TOML, `[[case]]` tables).
@@ -33,7 +33,7 @@ pub struct TestArgs {
 }
 
 /// Runs `test`.
-pub fn run(args: &TestArgs) -> Exit {
+pub(super) fn run(args: &TestArgs) -> Exit {
     let suite = match read_suite(&args.expectations) {
         Ok(s) => s,
         Err(e) => {
@@ -72,7 +72,7 @@ pub fn run(args: &TestArgs) -> Exit {
 }
 
 /// The text report.
-pub fn render(results: &[CaseResult]) -> String {
+pub(super) fn render(results: &[CaseResult]) -> String {
     let mut out = String::new();
     for r in results {
         let tag = match (&r.error, r.mismatches.is_empty()) {

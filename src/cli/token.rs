@@ -25,7 +25,7 @@ const MAX_FILE_LEN: u64 = 1024 * 1024;
 
 /// Inspect, verify or mint JSON Web Tokens.
 #[derive(Debug, Args)]
-pub struct TokenArgs {
+pub(crate) struct TokenArgs {
     #[command(subcommand)]
     command: TokenCommand,
 }
@@ -57,7 +57,7 @@ enum TokenCommand {
 
 /// Which Qlik product reads the token (SPEC §7).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum ProfileArg {
+pub(crate) enum ProfileArg {
     /// Qlik Associative Engine / Qlik Core: `sub` and `groups`.
     #[default]
     Engine,
@@ -69,7 +69,7 @@ pub enum ProfileArg {
 
 /// The profile and its settings, shared by `verify` and `mint`.
 #[derive(Clone, Debug, Default, Args)]
-pub struct ProfileOptions {
+pub(crate) struct ProfileOptions {
     /// Which Qlik product reads the token.
     #[arg(long, value_enum, default_value_t)]
     pub profile: ProfileArg,
@@ -105,7 +105,7 @@ pub struct ProfileOptions {
 /// How to verify a token: profile, key, clock. Flatten it into any command
 /// that takes a token.
 #[derive(Clone, Debug, Default, Args)]
-pub struct TokenOptions {
+pub(crate) struct TokenOptions {
     #[command(flatten)]
     pub profile: ProfileOptions,
     /// HMAC secret as text (the engine's JsonWebTokenSecret).
@@ -179,7 +179,7 @@ struct MintArgs {
 
 /// Command-line options that do not make a usable configuration.
 #[derive(Debug, Error, Diagnostic)]
-pub enum OptionsError {
+pub(crate) enum OptionsError {
     /// An option that the profile does not take, or a missing one.
     #[error("{message}")]
     #[diagnostic(code(usage))]
@@ -218,7 +218,7 @@ pub enum OptionsError {
 
 impl OptionsError {
     /// The exit code for this error: 2 for usage, 1 for unreadable input.
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         match self {
             OptionsError::Usage { .. } => Exit::Usage,
             _ => Exit::Error,
@@ -242,7 +242,7 @@ fn only_for(option: &str, profile: &str) -> OptionsError {
 
 impl ProfileOptions {
     /// The validated profile.
-    pub fn to_profile(&self) -> Result<Profile, OptionsError> {
+    pub(crate) fn to_profile(&self) -> Result<Profile, OptionsError> {
         let p = self.profile;
         if p != ProfileArg::Engine && self.validate_jwt.is_some() {
             return Err(only_for("--validate-jwt", "engine"));
@@ -320,7 +320,7 @@ impl ProfileOptions {
 impl TokenOptions {
     /// The validated configuration: profile, keys, the clock (seconds since
     /// 1970) and the leeway in seconds.
-    pub fn resolve(&self) -> Result<(Profile, Keys, i64, u64), OptionsError> {
+    pub(crate) fn resolve(&self) -> Result<(Profile, Keys, i64, u64), OptionsError> {
         let p = &self.profile;
         if p.profile != ProfileArg::Cloud {
             if !p.algs.is_empty() {
@@ -420,7 +420,7 @@ fn system_now() -> i64 {
 }
 
 /// Runs `token …`; returns the exit code.
-pub fn run(args: TokenArgs) -> Exit {
+pub(crate) fn run(args: TokenArgs) -> Exit {
     let result = match args.command {
         TokenCommand::Inspect { token, format } => inspect(&token, format),
         TokenCommand::Verify {
@@ -487,7 +487,7 @@ fn inspect(arg: &str, format: Format) -> Result<Exit, OptionsError> {
 
 /// Reads a token argument (`TOKEN`, `@FILE`, `@-`) and verifies it with
 /// the profile and keys of `options` (used by `preview --token` too).
-pub fn verify_arg(
+pub(crate) fn verify_arg(
     arg: &str,
     options: &TokenOptions,
 ) -> Result<(Verification, Profile), OptionsError> {

@@ -66,7 +66,7 @@ pub(crate) struct TextFormat {
 impl TextFormat {
     /// The defaults for INLINE tables and text files: embedded labels, `,`,
     /// standard quoting.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             labels: Labels::Embedded,
             delimiter: b",".to_vec(),
@@ -341,7 +341,7 @@ pub(crate) struct ColumnBuilder {
 }
 
 impl ColumnBuilder {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             map: HashMap::default(),
             col: FrameColumn::default(),
@@ -349,7 +349,7 @@ impl ColumnBuilder {
     }
 
     /// Appends a cell given as bytes in `enc` (`None`: UTF-8).
-    pub fn push(&mut self, bytes: &[u8], enc: Option<&'static Encoding>) {
+    pub(super) fn push(&mut self, bytes: &[u8], enc: Option<&'static Encoding>) {
         let Some(enc) = enc else {
             let id = match self.col.syms.find_plain(bytes) {
                 Some(id) => id,

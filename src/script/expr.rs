@@ -101,7 +101,7 @@ pub(crate) fn is_reserved(w: &str, rest: &str) -> bool {
 }
 
 impl<'a> ExprParser<'a> {
-    pub fn new(text: &'a str, source: SourceId) -> Self {
+    pub(super) fn new(text: &'a str, source: SourceId) -> Self {
         ExprParser {
             text,
             shared: None,
@@ -112,18 +112,18 @@ impl<'a> ExprParser<'a> {
     }
 
     /// Byte offset of a slice of `self.text`.
-    pub fn off(&self, s: &str) -> usize {
+    pub(super) fn off(&self, s: &str) -> usize {
         (s.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize)
     }
 
     /// Span from the start of `from` to the start of `to` (both slices of
     /// the text, `to` later).
-    pub fn span(&self, from: &str, to: &str) -> Span {
+    pub(super) fn span(&self, from: &str, to: &str) -> Span {
         Span::new(self.source, self.off(from), self.off(to))
     }
 
     /// Enters one nesting level; fails with `script::too-deep` past `limit`.
-    pub fn enter<'c>(
+    pub(super) fn enter<'c>(
         &self,
         cell: &'c Cell<usize>,
         at: &'a str,
@@ -147,7 +147,7 @@ impl<'a> ExprParser<'a> {
     }
 
     /// An expression (leading trivia skipped).
-    pub fn expr(&self, i: &'a str) -> PResult<'a, Expr> {
+    pub(super) fn expr(&self, i: &'a str) -> PResult<'a, Expr> {
         self.binary(i, 1)
     }
 

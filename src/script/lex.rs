@@ -60,7 +60,7 @@ impl<'a> nom::error::ParseError<&'a str> for PErr<'a> {
 
 impl<'a> PErr<'a> {
     /// "expected X, found Y" at the next token of `at`.
-    pub fn unexpected(at: &'a str, expected: &str) -> Self {
+    pub(crate) fn unexpected(at: &'a str, expected: &str) -> Self {
         let (found, len) = describe(at);
         PErr(Box::new(PErrInner {
             at,
@@ -74,7 +74,7 @@ impl<'a> PErr<'a> {
     }
 
     /// An error of a given kind covering `len` bytes at `at`.
-    pub fn new(
+    pub(crate) fn new(
         at: &'a str,
         len: usize,
         kind: ParseErrorKind,
@@ -92,7 +92,7 @@ impl<'a> PErr<'a> {
         }))
     }
 
-    pub fn with_help(mut self, help: &str) -> Self {
+    pub(crate) fn with_help(mut self, help: &str) -> Self {
         self.0.help = Some(help.to_owned());
         self
     }
@@ -109,12 +109,12 @@ impl<'a> PErr<'a> {
     }
 
     /// As a nom failure (no backtracking past it).
-    pub fn fail<T>(self) -> Result<T, nom::Err<PErr<'a>>> {
+    pub(crate) fn fail<T>(self) -> Result<T, nom::Err<PErr<'a>>> {
         Err(nom::Err::Failure(self))
     }
 
     /// As a nom recoverable error.
-    pub fn err<T>(self) -> Result<T, nom::Err<PErr<'a>>> {
+    pub(crate) fn err<T>(self) -> Result<T, nom::Err<PErr<'a>>> {
         Err(nom::Err::Error(self))
     }
 }
@@ -383,7 +383,7 @@ pub(crate) struct Extent {
 
 impl Extent {
     /// Absorbs the extent that follows (preceding-load chains).
-    pub fn merge(&mut self, next: Extent) {
+    pub(super) fn merge(&mut self, next: Extent) {
         self.end = next.end;
         self.semicolon = next.semicolon;
         self.dollar |= next.dollar;

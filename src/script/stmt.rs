@@ -74,7 +74,7 @@ pub(crate) struct StmtParser<'a> {
 type R<'a, T> = Result<T, nom::Err<PErr<'a>>>;
 
 impl<'a> StmtParser<'a> {
-    pub fn new(c: ExprParser<'a>) -> Self {
+    pub(super) fn new(c: ExprParser<'a>) -> Self {
         StmtParser {
             c,
             warnings: RefCell::new(Vec::new()),
@@ -100,7 +100,7 @@ impl<'a> StmtParser<'a> {
     }
 
     /// The whole script.
-    pub fn script(&self, i: &'a str) -> R<'a, Vec<Stmt>> {
+    pub(super) fn script(&self, i: &'a str) -> R<'a, Vec<Stmt>> {
         let (_, (body, _, _)) = self.block(i, None, &[])?;
         Ok(body)
     }
