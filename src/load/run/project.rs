@@ -360,7 +360,13 @@ impl Runner<'_> {
             }
             out.ids = ids
                 .iter()
-                .map(|&id| map.get(slot(id)).copied().unwrap_or(NULL))
+                .map(|&id| {
+                    #[expect(
+                        clippy::indexing_slicing,
+                        reason = "INVARIANT: slot(id) <= n for every id of the column (NULL or below syms.len() = n), and map holds n + 1"
+                    )]
+                    map[slot(id)]
+                })
                 .collect();
             cols.push(out);
         }
