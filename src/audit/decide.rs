@@ -425,22 +425,22 @@ impl Audit {
         let key_of: Vec<usize> = order
             .iter()
             .map(|&i| {
-                let k = found.get(i as usize).map_or(usize::MAX, |&k| k as usize);
-                match renumbered.get_mut(k) {
-                    Some(n) if *n == usize::MAX => {
-                        *n = by_use.len();
-                        by_use.push(k);
-                        match ids.get(i as usize) {
-                            Some((identity, origin)) => {
-                                rows.push(matcher.key_from(identity, *origin));
-                            }
-                            None => rows.push(&[]),
-                        }
-                        *n
-                    }
-                    Some(n) => *n,
-                    None => 0,
+                // `order` is a permutation of the positions of `ids`, and
+                // `found` holds a key number below `keys.len()` for each.
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "INVARIANT: i < ids.len() = found.len(), k < keys.len() = renumbered.len()"
+                )]
+                let (k, n, (identity, origin)) = {
+                    let k = found[i as usize] as usize;
+                    (k, &mut renumbered[k], &ids[i as usize])
+                };
+                if *n == usize::MAX {
+                    *n = by_use.len();
+                    by_use.push(k);
+                    rows.push(matcher.key_from(identity, *origin));
                 }
+                *n
             })
             .collect();
         drop(found);
