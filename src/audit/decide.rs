@@ -459,12 +459,15 @@ impl Audit {
         let mut counts = vec![0; by_use.len()];
         let mut names: Vec<Vec<(usize, String)>> = vec![Vec::new(); by_use.len()];
         for (at, (&i, &k)) in order.iter().zip(&key_of).enumerate() {
-            if let (Some(n), Some(who)) = (counts.get_mut(k), names.get_mut(k)) {
-                *n += 1;
-                if who.len() < findings::MAX_NAMED
-                    && let Some((identity, _)) = ids.get(i as usize)
-                {
-                    who.push((at, label(identity)));
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: k is a grant number, below by_use.len() = counts.len() = names.len(); i < ids.len()"
+            )]
+            {
+                counts[k] += 1;
+                let who = &mut names[k];
+                if who.len() < findings::MAX_NAMED {
+                    who.push((at, label(&ids[i as usize].0)));
                 }
             }
         }
