@@ -161,7 +161,12 @@ impl<'a> Deciding<'a> {
         buf.clear();
         for r in decision.reduction.iter().filter(|r| r.applied) {
             buf.push(r.field.0);
-            buf.push(u32::try_from(r.values.len()).unwrap_or(u32::MAX));
+            #[expect(
+                clippy::expect_used,
+                reason = "INVARIANT: distinct symbols of one field, at most MAX_SYMBOLS = u32::MAX"
+            )]
+            let n = u32::try_from(r.values.len()).expect("values of a field fit u32");
+            buf.push(n);
             buf.extend_from_slice(&r.values);
         }
         let sel = self.selections.intern(buf);
@@ -181,33 +186,30 @@ impl<'a> Deciding<'a> {
                 None => None,
             };
             let mut fresh = None;
-            if self.counts_of.get(sel).is_some_and(Option::is_none) {
-                let c = match single {
-                    Some((pv, values)) => pv.counts(values),
-                    _ => {
-                        let reduced = ev.reduce(&decision);
-                        let c = (0..app.data.tables().len())
-                            .map(|t| reduced.count(t))
-                            .collect();
-                        fresh = Some(reduced);
-                        c
-                    }
-                };
-                if let Some(slot) = self.counts_of.get_mut(sel) {
-                    *slot = Some(c);
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: counts_of was made longer than sel above"
+            )]
+            let slot = &mut self.counts_of[sel];
+            counts = slot.get_or_insert_with(|| match single {
+                Some((pv, values)) => pv.counts(values),
+                _ => {
+                    let reduced = ev.reduce(&decision);
+                    let c = (0..app.data.tables().len())
+                        .map(|t| reduced.count(t))
+                        .collect();
+                    fresh = Some(reduced);
+                    c
                 }
-            }
-            counts = self
-                .counts_of
-                .get(sel)
-                .and_then(Option::as_deref)
-                .unwrap_or_default();
+            });
             ev.finish(&mut decision, counts);
-            let first_visible = self.visible.get(sel).is_some_and(|v| !v);
-            if decision.outcome.is_granted() && counted && first_visible {
-                if let Some(v) = self.visible.get_mut(sel) {
-                    *v = true;
-                }
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: visible was made as long as counts_of, longer than sel"
+            )]
+            let visible = &mut self.visible[sel];
+            if decision.outcome.is_granted() && counted && !*visible {
+                *visible = true;
                 match single {
                     Some((pv, values)) => {
                         let field = pv.field();
@@ -219,10 +221,13 @@ impl<'a> Deciding<'a> {
                                 self.seen_values.len() - 1
                             }
                         };
-                        if let Some((_, set)) = self.seen_values.get_mut(pos) {
-                            for &v in values {
-                                set.insert(v as usize);
-                            }
+                        #[expect(
+                            clippy::indexing_slicing,
+                            reason = "INVARIANT: pos was found in seen_values or just pushed"
+                        )]
+                        let (_, set) = &mut self.seen_values[pos];
+                        for &v in values {
+                            set.insert(v as usize);
                         }
                     }
                     _ => {
@@ -240,8 +245,14 @@ impl<'a> Deciding<'a> {
             Some(AccessLevel::Admin) => 1,
             Some(AccessLevel::User) => 2,
         });
-        buf.push(u32::try_from(sel).unwrap_or(u32::MAX));
-        buf.push(u32::try_from(decision.omitted.len()).unwrap_or(u32::MAX));
+        #[expect(
+            clippy::expect_used,
+            reason = "INVARIANT: sel numbers a ListInterner list, below u32::MAX; omitted fields are distinct fields, at most MAX_FIELDS = u32::MAX"
+        )]
+        {
+            buf.push(u32::try_from(sel).expect("selection numbers fit u32"));
+            buf.push(u32::try_from(decision.omitted.len()).expect("fields fit u32"));
+        }
         buf.extend(decision.omitted.iter().map(|(f, _)| f.0));
         buf.extend(
             decision
@@ -263,7 +274,11 @@ impl<'a> Deciding<'a> {
         self.grants.push(Verdict {
             outcome: decision.outcome,
             access: if granted { decision.access } else { None },
-            view: self.shown.get(v).cloned().unwrap_or_default(),
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: views numbers densely from 0 and a new number was pushed to shown above"
+            )]
+            view: Arc::clone(&self.shown[v]),
             cross,
             cross_total,
             first_row: decision.matched_rows.into_iter().find(|m| m.kept),
@@ -397,7 +412,11 @@ impl Audit {
             if !service && let Some(p) = person.get_mut(k) {
                 *p = true;
             }
-            found.push(u32::try_from(k).unwrap_or(u32::MAX));
+            #[expect(
+                clippy::expect_used,
+                reason = "INVARIANT: k numbers a ListInterner list, below u32::MAX"
+            )]
+            found.push(u32::try_from(k).expect("key numbers fit u32"));
         }
         let mut renumbered: Vec<usize> = vec![usize::MAX; keys.len()];
         let mut by_use: Vec<usize> = Vec::with_capacity(keys.len());
@@ -406,40 +425,49 @@ impl Audit {
         let key_of: Vec<usize> = order
             .iter()
             .map(|&i| {
-                let k = found.get(i as usize).map_or(usize::MAX, |&k| k as usize);
-                match renumbered.get_mut(k) {
-                    Some(n) if *n == usize::MAX => {
-                        *n = by_use.len();
-                        by_use.push(k);
-                        match ids.get(i as usize) {
-                            Some((identity, origin)) => {
-                                rows.push(matcher.key_from(identity, *origin));
-                            }
-                            None => rows.push(&[]),
-                        }
-                        *n
-                    }
-                    Some(n) => *n,
-                    None => 0,
+                // `order` is a permutation of the positions of `ids`, and
+                // `found` holds a key number below `keys.len()` for each.
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "INVARIANT: i < ids.len() = found.len(), k < keys.len() = renumbered.len()"
+                )]
+                let (k, n, (identity, origin)) = {
+                    let k = found[i as usize] as usize;
+                    (k, &mut renumbered[k], &ids[i as usize])
+                };
+                if *n == usize::MAX {
+                    *n = by_use.len();
+                    by_use.push(k);
+                    rows.push(matcher.key_from(identity, *origin));
                 }
+                *n
             })
             .collect();
         drop(found);
         let counted: Vec<bool> = by_use
             .iter()
-            .map(|&k| person.get(k).copied().unwrap_or(false))
+            .map(|&k| {
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "INVARIANT: k < keys.len() and person was made longer than every key number"
+                )]
+                person[k]
+            })
             .collect();
         // Per grant, its number of identities and the first few, by
         // position in audit order (messages name at most `MAX_NAMED`).
         let mut counts = vec![0; by_use.len()];
         let mut names: Vec<Vec<(usize, String)>> = vec![Vec::new(); by_use.len()];
         for (at, (&i, &k)) in order.iter().zip(&key_of).enumerate() {
-            if let (Some(n), Some(who)) = (counts.get_mut(k), names.get_mut(k)) {
-                *n += 1;
-                if who.len() < findings::MAX_NAMED
-                    && let Some((identity, _)) = ids.get(i as usize)
-                {
-                    who.push((at, label(identity)));
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: k is a grant number, below by_use.len() = counts.len() = names.len(); i < ids.len()"
+            )]
+            {
+                counts[k] += 1;
+                let who = &mut names[k];
+                if who.len() < findings::MAX_NAMED {
+                    who.push((at, label(&ids[i as usize].0)));
                 }
             }
         }

@@ -156,7 +156,11 @@ pub(super) struct Tally<'a> {
 impl Tally<'_> {
     /// The number of identities of grant `g`.
     fn count(&self, g: usize) -> usize {
-        self.counts.get(g).copied().unwrap_or(0)
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: g numbers a grant, and counts holds one per grant"
+        )]
+        self.counts[g]
     }
 
     /// The labels of the first identities of `grants`, in audit order.
@@ -387,7 +391,8 @@ pub(super) fn cross_combinations(
                 let mut v: Vec<String> = sec
                     .tables()
                     .iter()
-                    .flat_map(|t| t.column(*f).unwrap_or(&[]).iter())
+                    .filter_map(|t| t.column(*f))
+                    .flatten()
                     .filter_map(|&id| text_of(sec, *f, id))
                     .filter(|t| !t.trim().is_empty() && !ev.is_wildcard(t) && s.contains(t))
                     .collect();
@@ -795,12 +800,10 @@ fn lowercase_data_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) 
         let set: HashSet<u32> = bad.into_iter().collect();
         let mut per_table = Vec::new();
         for t in app.data.tables() {
+            // A table without the field has none of its values.
             let n = t
                 .column(df)
-                .unwrap_or(&[])
-                .iter()
-                .filter(|id| set.contains(id))
-                .count();
+                .map_or(0, |c| c.iter().filter(|id| set.contains(id)).count());
             if n > 0 {
                 per_table.push(format!("{n} of `{}`", t.name));
             }
@@ -980,7 +983,13 @@ fn duplicate_rows(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
         for r in 0..table.len() {
             if candidate
                 .as_ref()
-                .is_some_and(|c| !c.get(r).copied().unwrap_or(true))
+                .is_some_and(|c| {
+                    #[expect(
+                        clippy::indexing_slicing,
+                        reason = "INVARIANT: c holds one flag per cell of a column of table, r < table.len()"
+                    )]
+                    !c[r]
+                })
             {
                 continue;
             }
@@ -1136,11 +1145,15 @@ fn results(
             continue;
         }
         let mut detail = String::new();
-        if let Some((_, df, name)) = reductions.iter().find(|(_, d, _)| table.has_field(*d)) {
-            let col = table.column(*df).unwrap_or(&[]);
-            let mut ids: Vec<u32> = (0..table.len())
-                .filter(|&r| !rows.contains(r))
-                .filter_map(|r| col.get(r).copied())
+        if let Some((df, name, col)) = reductions
+            .iter()
+            .find_map(|(_, d, name)| Some((d, name, table.column(*d)?)))
+        {
+            let mut ids: Vec<u32> = col
+                .iter()
+                .enumerate()
+                .filter(|&(r, _)| !rows.contains(r))
+                .map(|(_, &id)| id)
                 .filter(|&id| id != NULL)
                 .collect();
             ids.sort_unstable();

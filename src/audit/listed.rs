@@ -214,8 +214,8 @@ impl<'m> Listed<'m> {
                 } else {
                     out.may_repeat = true;
                     out.own.resize(out.symbols.len(), NOT_OWN);
-                    out.own
-                        .push(u32::try_from(out.owned.len()).unwrap_or(NOT_OWN));
+                    // Fewer owned texts than items.
+                    out.own.push(item_number(out.owned.len()));
                     out.owned.push((Box::from(value.as_ref()), origin));
                 }
                 out.symbols.push(symbol);
@@ -224,7 +224,7 @@ impl<'m> Listed<'m> {
                 if class == Class::User {
                     user_columns += 1;
                 }
-                let end = u32::try_from(out.symbols.len()).unwrap_or(u32::MAX);
+                let end = item_number(out.symbols.len());
                 out.columns.push(Listing { class, field, end });
             }
         }
@@ -258,7 +258,7 @@ impl<'m> Listed<'m> {
     /// off when its value is that symbol's text exactly; unsorted, and an
     /// identity listed twice comes twice (what the full audit sorts).
     pub(super) fn identities(&self) -> Vec<(Identity, Option<Origin>)> {
-        (0..u32::try_from(self.len()).unwrap_or(u32::MAX))
+        (0..item_number(self.len()))
             .filter_map(|i| self.item(i))
             .map(|item| {
                 let item = &item;
@@ -288,11 +288,25 @@ impl<'m> Listed<'m> {
     /// The identity's value (trimmed, upper-cased).
     fn text(&self, item: &Item) -> Cow<'_, str> {
         match item.own {
-            Some(i) => Cow::Borrowed(self.owned.get(i as usize).map_or("", |(t, _)| t)),
-            None => self
-                .sec
-                .text(item.field, item.symbol)
-                .unwrap_or(Cow::Borrowed("")),
+            Some(i) => {
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "INVARIANT: an item's own number was the length of owned when its text was pushed there"
+                )]
+                let (text, _) = &self.owned[i as usize];
+                Cow::Borrowed(text)
+            }
+            None => {
+                #[expect(
+                    clippy::expect_used,
+                    reason = "INVARIANT: an item is listed only when its symbol has a text in its field (Listed::of)"
+                )]
+                let text = self
+                    .sec
+                    .text(item.field, item.symbol)
+                    .expect("listed symbols have texts");
+                text
+            }
         }
     }
 
@@ -364,14 +378,16 @@ impl<'m> Listed<'m> {
                 None => rows.push(&[]),
             }
         }
-        let counted = by_use
-            .iter()
-            .map(|&k| person.get(k).copied().unwrap_or(false))
-            .collect();
-        let counts = by_use
-            .iter()
-            .map(|&k| count.get(k).copied().unwrap_or(0))
-            .collect();
+        // `by_use` holds key numbers, below `keys.len()`, and `count` and
+        // `person` were made longer than every key number (`count`).
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: k < keys.len() <= count.len() = person.len()"
+        )]
+        let (counted, counts) = (
+            by_use.iter().map(|&k| person[k]).collect(),
+            by_use.iter().map(|&k| count[k]).collect(),
+        );
         let mut first: Vec<Option<First>> = first.into_iter().map(Some).collect();
         let first: Vec<First> = by_use
             .iter()
@@ -404,9 +420,8 @@ impl<'m> Listed<'m> {
         let mut distinct: HashTable<u32> = HashTable::new();
         let hasher = FixedState::default();
         let mut matcher = index.matcher();
-        let start = u32::try_from(range.start).unwrap_or(u32::MAX);
-        let end = u32::try_from(range.end).unwrap_or(u32::MAX);
-        for i in start..end {
+        // A piece of `0..self.len()`.
+        for i in item_number(range.start)..item_number(range.end) {
             let Some(item) = self.item(i) else { continue };
             let item = &item;
             let text = self.text(item);
@@ -502,6 +517,15 @@ impl<'m> Listed<'m> {
     fn before(&self, a: Ranked, b: Ranked) -> bool {
         self.order(a, b) == Ordering::Less
     }
+}
+
+/// The number of an item, or a count of items (at most all of them).
+fn item_number(n: usize) -> u32 {
+    #[expect(
+        clippy::expect_used,
+        reason = "INVARIANT: 2^32 items cannot exist: each takes 4 bytes here and its symbol at least 4 bytes of text ends in its field, 32 GiB in all"
+    )]
+    u32::try_from(n).expect("fewer than 2^32 listed items")
 }
 
 /// The class and the first 15 bytes of the value `text`, in

@@ -224,7 +224,11 @@ pub(crate) fn split_cells<'a>(
                 end
             }
             None => {
-                let rest = line.get(pos..).unwrap_or_default();
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "INVARIANT: pos <= line.len(): it only moves over bytes of line, or past a delimiter found in it"
+                )]
+                let rest = &line[pos..];
                 let found = if spaces {
                     memchr::memchr(b' ', rest)
                 } else {
@@ -235,7 +239,12 @@ pub(crate) fn split_cells<'a>(
                 while last > pos && line.get(last - 1).is_some_and(|&b| is_blank(b)) {
                     last -= 1;
                 }
-                cell(Cow::Borrowed(line.get(pos..last).unwrap_or_default()), pos);
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "INVARIANT: pos <= last <= end <= line.len() (end is within rest)"
+                )]
+                let text = &line[pos..last];
+                cell(Cow::Borrowed(text), pos);
                 end
             }
         };
@@ -312,7 +321,12 @@ fn quoted_cell<'a>(
                 let c = if doubled {
                     Cow::Owned(content)
                 } else {
-                    Cow::Borrowed(line.get(start + 1..i).unwrap_or_default())
+                    #[expect(
+                        clippy::indexing_slicing,
+                        reason = "INVARIANT: start + 1 <= i < line.len(): i moved from start + 1 within the line"
+                    )]
+                    let text = &line[start + 1..i];
+                    Cow::Borrowed(text)
                 };
                 return Some((c, j));
             }
@@ -738,9 +752,13 @@ const BATCH_ROWS: usize = 1 << 16;
 
 impl Batch {
     fn cell(&self, k: usize) -> &[u8] {
-        let start = k.checked_sub(1).and_then(|p| self.ends.get(p)).copied();
-        let end = self.ends.get(k).copied().unwrap_or(0);
-        self.bytes.get(start.unwrap_or(0)..end).unwrap_or_default()
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: k < ends.len(), ends ascend and none passes bytes.len()"
+        )]
+        let (start, end) = (k.checked_sub(1).map_or(0, |p| self.ends[p]), self.ends[k]);
+        #[expect(clippy::indexing_slicing, reason = "INVARIANT: as above")]
+        &self.bytes[start..end]
     }
 }
 

@@ -22,7 +22,14 @@ impl FrameColumn {
     /// The value of a row.
     pub(super) fn value(&self, row: usize) -> Value {
         match self.ids.get(row) {
-            Some(&id) if id != NULL => self.syms.get(id).unwrap_or_default(),
+            Some(&id) if id != NULL =>
+            {
+                #[expect(
+                    clippy::expect_used,
+                    reason = "INVARIANT: a column's ids other than NULL are symbols of its own syms"
+                )]
+                self.syms.get(id).expect("a column's ids are its symbols")
+            }
             _ => Value::Null,
         }
     }
@@ -73,10 +80,12 @@ impl Frame {
     /// Keeps the rows whose index is in `keep` (ascending).
     pub(super) fn select_rows(&mut self, keep: &[usize]) {
         for c in &mut self.cols {
-            c.ids = keep
-                .iter()
-                .map(|&r| c.ids.get(r).copied().unwrap_or(NULL))
-                .collect();
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: keep holds rows < self.rows, and every column holds self.rows ids"
+            )]
+            let ids = keep.iter().map(|&r| c.ids[r]).collect();
+            c.ids = ids;
         }
         if let Some(o) = &mut self.origins {
             *o = keep
@@ -104,16 +113,23 @@ impl Frame {
                 }));
                 continue;
             }
-            let ids = 0..u32::try_from(theirs.syms.len()).unwrap_or(u32::MAX);
-            let map: Vec<u32> = ids
+            // Ids below NULL, one per symbol (a Symbols holds at most
+            // MAX_SYMBOLS = NULL).
+            let map: Vec<u32> = (0..NULL)
+                .take(theirs.syms.len())
                 .map(|id| mine.syms.intern_from(&theirs.syms, id))
                 .collect();
-            mine.ids.extend(
-                theirs
-                    .ids
-                    .iter()
-                    .map(|&id| map.get(id as usize).copied().unwrap_or(NULL)),
-            );
+            mine.ids.extend(theirs.ids.iter().map(|&id| {
+                if id == NULL {
+                    NULL
+                } else {
+                    #[expect(
+                        clippy::indexing_slicing,
+                        reason = "INVARIANT: a column's ids other than NULL are below its syms.len() = map.len()"
+                    )]
+                    map[id as usize]
+                }
+            }));
         }
         if let (Some(mine), Some(theirs)) = (&mut self.origins, other.origins) {
             mine.extend(theirs);
@@ -157,11 +173,11 @@ impl Frame {
         let mut seen = std::collections::HashSet::new();
         let keep: Vec<usize> = (0..self.rows)
             .filter(|&r| {
-                let key: Vec<u32> = self
-                    .cols
-                    .iter()
-                    .map(|c| c.ids.get(r).copied().unwrap_or(NULL))
-                    .collect();
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "INVARIANT: r < self.rows, and every column holds self.rows ids"
+                )]
+                let key: Vec<u32> = self.cols.iter().map(|c| c.ids[r]).collect();
                 seen.insert(key)
             })
             .collect();

@@ -76,9 +76,14 @@ fn read_inline_planned(
     }
     let mut first = Lines::new(fmt, upper, file);
     let body = first.labels(text, first_line);
-    let line = first_line.saturating_add(
-        u32::try_from(newlines(text.get(..body).unwrap_or_default())).unwrap_or(u32::MAX),
-    );
+    // INVARIANT: labels() returns the end of a line of text, a char
+    // boundary.
+    #[expect(
+        clippy::expect_used,
+        reason = "INVARIANT: text.len() < OWNED = u32::MAX bounds its line breaks"
+    )]
+    let breaks = u32::try_from(newlines(&text[..body])).expect("text offsets fit u32");
+    let line = first_line.saturating_add(breaks);
     // Without labels the width comes from the first record: one chunk.
     let plan = if first.names.is_some() {
         plan
@@ -204,11 +209,18 @@ impl<'f> Lines<'f> {
 
     /// The content of `cell` (before upper-casing).
     fn cell<'t>(&'t self, text: &'t str, [start, len]: Cell) -> &'t str {
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: an owned cell's len is its text's number in owned (pushed with it)"
+        )]
+        // INVARIANT: any other cell is a range of the text it was cut
+        // from, at char boundaries.
         if start == OWNED {
-            return self.owned.get(len as usize).map_or("", String::as_str);
+            &self.owned[len as usize]
+        } else {
+            let start = start as usize;
+            &text[start..start + len as usize]
         }
-        let start = start as usize;
-        text.get(start..start + len as usize).unwrap_or_default()
     }
 
     /// Reads lines up to and including the labels (all of them for `no
@@ -218,8 +230,10 @@ impl<'f> Lines<'f> {
             return 0;
         }
         let mut offset = 0;
-        for (i, raw) in text.split_inclusive('\n').enumerate() {
-            let line_no = first_line.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+        // Lines are counted in u32 (a text past u32 offsets is refused
+        // before).
+        for (i, raw) in (0..u32::MAX).zip(text.split_inclusive('\n')) {
+            let line_no = first_line.saturating_add(i);
             self.feed(text, offset..offset + raw.len(), line_no);
             offset += raw.len();
             if self.names.is_some() {
@@ -232,14 +246,18 @@ impl<'f> Lines<'f> {
     /// Reads bytes `range` of `text`, which start on line `first_line`.
     fn feed(&mut self, text: &str, range: std::ops::Range<usize>, first_line: u32) {
         let fmt = self.fmt;
-        let part = text.get(range.clone()).unwrap_or_default();
+        // INVARIANT: range is a run of whole lines of text (labels() or a
+        // chunk of cut_points()).
+        let part = &text[range.clone()];
         let mut row: Vec<Cell> = Vec::new();
         let mut at = range.start;
-        for (i, raw) in part.split('\n').enumerate() {
+        // Lines are counted in u32 (a text past u32 offsets is refused
+        // before).
+        for (i, raw) in (0..u32::MAX).zip(part.split('\n')) {
             let line_offset = at;
             at += raw.len() + 1;
             let line = raw.strip_suffix('\r').unwrap_or(raw);
-            let line_no = first_line.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+            let line_no = first_line.saturating_add(i);
             if line.trim().is_empty() {
                 continue;
             }
@@ -431,11 +449,12 @@ impl Recent {
 /// distinct texts among its first [`SAMPLE_CELLS`] cells: most first.
 fn column_order(text: &str, chunk: &Lines) -> Vec<(usize, usize)> {
     let distinct = |c: usize| {
-        let sample = chunk.cells.get(c).map_or(&[][..], |v| {
-            v.get(..SAMPLE_CELLS.min(v.len())).unwrap_or_default()
-        });
-        let texts: std::collections::HashSet<&str> =
-            sample.iter().map(|&cell| chunk.cell(text, cell)).collect();
+        let sample = chunk.cells.get(c).map_or(&[][..], Vec::as_slice);
+        let texts: std::collections::HashSet<&str> = sample
+            .iter()
+            .take(SAMPLE_CELLS)
+            .map(|&cell| chunk.cell(text, cell))
+            .collect();
         texts.len()
     };
     let width = chunk.names.as_ref().map_or(0, Vec::len);

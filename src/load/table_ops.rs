@@ -84,7 +84,11 @@ fn map_id(map: &[u32], id: u32) -> u32 {
     if id == NULL {
         NULL
     } else {
-        map.get(id as usize).copied().unwrap_or(NULL)
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: map holds one id per symbol of the column, and a column's ids other than NULL are its symbols"
+        )]
+        map[id as usize]
     }
 }
 
@@ -143,11 +147,12 @@ fn common_fields(a: &Table, b: &Table) -> Vec<FieldId> {
 fn key(t: &Table, fields: &[FieldId], row: usize) -> Option<Vec<u32>> {
     let mut k = Vec::with_capacity(fields.len());
     for &f in fields {
-        let id = t
-            .column(f)
-            .and_then(|c| c.get(row))
-            .copied()
-            .unwrap_or(NULL);
+        #[expect(
+            clippy::indexing_slicing,
+            clippy::expect_used,
+            reason = "INVARIANT: fields are common_fields of both tables, and row < t.len(), which every column holds"
+        )]
+        let id = t.column(f).expect("a common field is a column")[row];
         if id == NULL {
             return None;
         }
@@ -227,8 +232,16 @@ fn combine(left: &Table, right: &Table, pairs: &[(Option<usize>, Option<usize>)]
         col.ids = pairs
             .iter()
             .map(|&(l, r)| {
-                let from_left = l.and_then(|l| lc.and_then(|c| c.get(l)).copied());
-                let from_right = r.and_then(|r| rc.and_then(|c| c.get(r)).copied());
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "INVARIANT: pairs hold rows of left and right, below their lengths, which their columns hold"
+                )]
+                let (from_left, from_right) = (
+                    l.zip(lc).map(|(l, c)| c[l]),
+                    r.zip(rc).map(|(r, c)| c[r]),
+                );
+                // A side without the row or the field gives NULL (Qlik's
+                // outer join).
                 from_left.or(from_right).unwrap_or(NULL)
             })
             .collect();

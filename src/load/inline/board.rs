@@ -78,13 +78,20 @@ pub(super) fn read<'f>(
     // side by side.
     let breaks: Vec<usize> = ranges
         .par_iter_ranges()
-        .map(|r| newlines(text.get(r).unwrap_or_default()))
+        // INVARIANT: cut_points cuts text at line ends, char boundaries
+        // within it.
+        .map(|r| newlines(&text[r]))
         .collect();
     let mut first_lines = Vec::with_capacity(ranges.len());
     let mut at = line;
     for &b in &breaks {
         first_lines.push(at);
-        at = at.saturating_add(u32::try_from(b).unwrap_or(u32::MAX));
+        #[expect(
+            clippy::expect_used,
+            reason = "INVARIANT: a chunk's line breaks are at most its bytes, and the text is below u32::MAX bytes (inline::read)"
+        )]
+        let b = u32::try_from(b).expect("line breaks fit u32");
+        at = at.saturating_add(b);
     }
     // Each chunk is cut into cells once, by whichever side needs it
     // first (`OnceLock`): the chunks side by side on one side, and on the
@@ -216,11 +223,14 @@ impl Ranges {
     /// The ranges, in order, as a parallel iterator.
     fn par_iter_ranges(&self) -> impl IndexedParallelIterator<Item = std::ops::Range<usize>> + '_ {
         (0..self.ends.len()).into_par_iter().map(|i| {
+            #[expect(clippy::indexing_slicing, reason = "INVARIANT: p < i < ends.len()")]
             let from = match i.checked_sub(1) {
-                Some(p) => self.ends.get(p).copied().unwrap_or(self.start),
+                Some(p) => self.ends[p],
                 None => self.start,
             };
-            from..self.ends.get(i).copied().unwrap_or(from)
+            #[expect(clippy::indexing_slicing, reason = "INVARIANT: i < ends.len()")]
+            let end = self.ends[i];
+            from..end
         })
     }
 }

@@ -141,7 +141,9 @@ impl Runner<'_> {
                 let (id, expanded) = self.add_expansion(expanded, span);
                 let mut out = Vec::new();
                 for (start, end) in split_top_level(&expanded) {
-                    let piece = expanded.get(start..end).unwrap_or("").trim();
+                    // INVARIANT: split_top_level gives ranges of the text it
+                    // was given, at char boundaries (its delimiters are ASCII).
+                    let piece = expanded[start..end].trim();
                     if piece.is_empty() {
                         continue;
                     }

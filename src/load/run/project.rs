@@ -86,12 +86,19 @@ impl Runner<'_> {
             let mut out_cols = Vec::with_capacity(cols.len());
             for (k, &i) in cols.iter().enumerate() {
                 let reused = cols.get(k + 1..).is_some_and(|rest| rest.contains(&i));
+                // Cloned while a later output uses it, taken at its last use:
+                // present at every use.
+                #[expect(
+                    clippy::indexing_slicing,
+                    clippy::expect_used,
+                    reason = "INVARIANT: i is a column of the input (compiled against its names), taken only at its last use"
+                )]
                 let col = if reused {
-                    taken.get(i).cloned().flatten()
+                    taken[i].clone().expect("taken only at its last use")
                 } else {
-                    taken.get_mut(i).and_then(Option::take)
+                    taken[i].take().expect("taken only at its last use")
                 };
-                out_cols.push(col.unwrap_or_default());
+                out_cols.push(col);
             }
             let mut out = Frame {
                 names,
@@ -360,7 +367,13 @@ impl Runner<'_> {
             }
             out.ids = ids
                 .iter()
-                .map(|&id| map.get(slot(id)).copied().unwrap_or(NULL))
+                .map(|&id| {
+                    #[expect(
+                        clippy::indexing_slicing,
+                        reason = "INVARIANT: slot(id) <= n for every id of the column (NULL or below syms.len() = n), and map holds n + 1"
+                    )]
+                    map[slot(id)]
+                })
                 .collect();
             cols.push(out);
         }

@@ -251,11 +251,21 @@ impl Runner<'_> {
         let (model, table) = self.table(name)?;
         let mut frame = Frame::default();
         for col in table.columns() {
-            let name = model
-                .field_name(col.field)
-                .map(|n| n.as_str().to_string())
-                .unwrap_or_default();
-            let syms = model.symbols(col.field).cloned().unwrap_or_default();
+            #[expect(
+                clippy::expect_used,
+                reason = "INVARIANT: a table's columns are fields of the model that holds it"
+            )]
+            let (name, syms) = (
+                model
+                    .field_name(col.field)
+                    .expect("a column's field is in its model")
+                    .as_str()
+                    .to_string(),
+                model
+                    .symbols(col.field)
+                    .expect("a column's field is in its model")
+                    .clone(),
+            );
             frame.names.push(name);
             frame.cols.push(FrameColumn {
                 ids: col.ids.clone(),

@@ -4,7 +4,7 @@
 //! `FieldValue`, `NoOfRows` …) and the document's name.
 
 use crate::load::error::{Fail, LoadErrorKind};
-use crate::model::{NULL, Symbols, Value};
+use crate::model::{Symbols, Value};
 use crate::script::source::Span;
 
 use super::{arg, ev};
@@ -160,11 +160,13 @@ fn peek(args: &[CExpr], span: Span, cx: &RowScope<'_>) -> Result<Value, Fail> {
             let Some(r) = pick(t.len()) else {
                 return Ok(Value::Null);
             };
-            let id = t
-                .column(fid)
-                .and_then(|c| c.get(r))
-                .copied()
-                .unwrap_or(NULL);
+            #[expect(
+                clippy::indexing_slicing,
+                clippy::expect_used,
+                reason = "INVARIANT: t has the field (filtered above), and pick gives a row below t.len(), which its columns hold"
+            )]
+            let id = t.column(fid).expect("t has the field")[r];
+            // A NULL cell has no value.
             Ok(model.value(fid, id).unwrap_or(Value::Null))
         }
         None => {
