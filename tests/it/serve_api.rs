@@ -673,8 +673,14 @@ fn watch_reloads_on_change_and_keeps_the_last_good_model_on_a_broken_edit() {
     let a = post_json(addr, &json!({"userid": "a"}));
     assert_eq!(a.json()["reduction"], json!({"COUNTRY": ["US"]}));
 
-    // A good edit: a new generation, the new rules apply.
-    std::fs::write(&script, GOOD.replace("USER, A, US", "USER, A, UK")).unwrap();
+    // A good edit: a new generation, the new rules apply. Saved in one
+    // step (written aside, then renamed over), as editors do: a plain write
+    // can be seen half done, and the first half of this script is a valid
+    // script of its own (security table, no data), which would then be
+    // generation 2.
+    let aside = dir.join("app.qvs.saving");
+    std::fs::write(&aside, GOOD.replace("USER, A, US", "USER, A, UK")).unwrap();
+    std::fs::rename(&aside, &script).unwrap();
     let s = wait_for(addr, |s| s["generation"] == 2);
     assert_eq!(s["ok"], true);
     assert_eq!(s["error"], Value::Null);
