@@ -28,7 +28,7 @@ impl Lists {
     /// and are left out (a NULL symbol id matches nothing).
     pub(crate) fn grouped(keys: usize, items: impl Iterator<Item = (u32, u32)> + Clone) -> Self {
         let slot = |key: u32| usize::try_from(key).ok().filter(|&k| k < keys);
-        // How many items each key has, then where each key's list ends.
+        // How many items each key has, then where each key's list starts.
         let mut ends = vec![0usize; keys];
         for k in items.clone().filter_map(|(key, _)| slot(key)) {
             #[expect(
@@ -40,25 +40,23 @@ impl Lists {
         }
         let mut total = 0;
         for end in &mut ends {
-            total += *end;
+            let count = *end;
             *end = total;
+            total += count;
         }
-        // Each item goes just before its list's end, which moves down to
-        // the list's start: lists fill from the back, so the items of a
-        // key are put in reverse, from the last one.
+        // Each item goes at its list's next place, which moves up: once
+        // every item is in, each list's place is where it ends. A second
+        // pass over the items, rather than a copy of them (a million rows:
+        // 16 bytes each) and of the places.
         let mut out = vec![0u32; total];
-        let mut next = ends.clone();
-        let keyed: Vec<(usize, u32)> = items
-            .filter_map(|(key, item)| Some((slot(key)?, item)))
-            .collect();
-        for &(k, item) in keyed.iter().rev() {
+        for (k, item) in items.filter_map(|(key, item)| Some((slot(key)?, item))) {
             #[expect(
                 clippy::indexing_slicing,
-                reason = "INVARIANT: k < keys = next.len(); next[k] counts down from the end of k's list to its start, at most once per item of k"
+                reason = "INVARIANT: k < keys = ends.len(); ends[k] counts up from the start of k's list to its end, at most once per item of k, and the lists' lengths sum to out.len()"
             )]
             {
-                next[k] -= 1;
-                out[next[k]] = item;
+                out[ends[k]] = item;
+                ends[k] += 1;
             }
         }
         Self { items: out, ends }

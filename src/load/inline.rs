@@ -15,6 +15,7 @@
 mod board;
 
 use std::borrow::Cow;
+use std::sync::{Mutex, PoisonError};
 
 use crate::model::RowOrigin;
 
@@ -157,14 +158,22 @@ type Cell = [u32; 2];
 /// An empty cell, for the missing cells of short rows.
 const EMPTY: Cell = [0, 0];
 
+/// A column's cells while its chunk is cut (no lock is taken: the
+/// chunk is not shared yet).
+fn column_mut(column: &mut Mutex<Vec<Cell>>) -> &mut Vec<Cell> {
+    column.get_mut().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Lines of an INLINE text cut into cells, column by column.
 struct Lines<'f> {
     fmt: &'f TextFormat,
     upper: bool,
     file: u32,
     names: Option<Vec<String>>,
-    /// Per column, each row's cell.
-    cells: Vec<Vec<Cell>>,
+    /// Per column, each row's cell, until the column is interned: it
+    /// takes them ([`Lines::take_column`]), and they are freed as soon as
+    /// they are, not when every column has read the chunk.
+    cells: Vec<Mutex<Vec<Cell>>>,
     /// Cells whose content is not a slice of the text.
     owned: Vec<String>,
     origins: Vec<RowOrigin>,
@@ -193,7 +202,7 @@ impl<'f> Lines<'f> {
     fn fresh(&self) -> Self {
         Self {
             names: self.names.clone(),
-            cells: self.cells.iter().map(|_| Vec::new()).collect(),
+            cells: self.cells.iter().map(|_| Mutex::default()).collect(),
             skipped_header: self.skipped_header,
             ..Self::new(self.fmt, self.upper, self.file)
         }
@@ -202,9 +211,16 @@ impl<'f> Lines<'f> {
     /// Room for `rows` more rows.
     fn reserve(&mut self, rows: usize) {
         for column in &mut self.cells {
-            column.reserve_exact(rows);
+            column_mut(column).reserve_exact(rows);
         }
         self.origins.reserve(rows);
+    }
+
+    /// Column `c`'s cells, taken out: later calls give none.
+    fn take_column(&self, c: usize) -> Vec<Cell> {
+        self.cells.get(c).map_or_else(Vec::new, |column| {
+            std::mem::take(&mut *column.lock().unwrap_or_else(PoisonError::into_inner))
+        })
     }
 
     /// The content of `cell` (before upper-casing).
@@ -301,13 +317,13 @@ impl<'f> Lines<'f> {
                                     cased(self.cell(text, c), self.upper, &mut scratch).to_string()
                                 })
                                 .collect();
-                            self.cells = row.iter().map(|_| Vec::new()).collect();
+                            self.cells = row.iter().map(|_| Mutex::default()).collect();
                             self.names = Some(labels);
                             continue;
                         }
                         Labels::None => at_names(row.len()),
                     };
-                    self.cells = names.iter().map(|_| Vec::new()).collect();
+                    self.cells = names.iter().map(|_| Mutex::default()).collect();
                     let w = names.len();
                     self.names = Some(names);
                     w
@@ -323,7 +339,7 @@ impl<'f> Lines<'f> {
                 });
             }
             for (c, column) in self.cells.iter_mut().enumerate() {
-                column.push(row.get(c).copied().unwrap_or(EMPTY));
+                column_mut(column).push(row.get(c).copied().unwrap_or(EMPTY));
             }
             self.rows += 1;
             self.origins.push(RowOrigin {
@@ -361,10 +377,11 @@ impl ColumnWork {
         }
     }
 
-    /// Interns the column's cells of `chunk`, the next one in order.
+    /// Interns the column's cells of `chunk`, the next one in order, and
+    /// frees them.
     fn add(&mut self, text: &str, chunk: &Lines) {
         let upper = chunk.upper;
-        for &cell in chunk.cells.get(self.c).into_iter().flatten() {
+        for cell in chunk.take_column(self.c) {
             let raw = chunk.cell(text, cell);
             let key = self.recent.as_ref().and_then(|_| Recent::key(raw));
             if let Some(id) = key.and_then(|k| self.recent.as_ref()?.get(k)) {
@@ -449,8 +466,11 @@ impl Recent {
 /// distinct texts among its first [`SAMPLE_CELLS`] cells: most first.
 fn column_order(text: &str, chunk: &Lines) -> Vec<(usize, usize)> {
     let distinct = |c: usize| {
-        let sample = chunk.cells.get(c).map_or(&[][..], Vec::as_slice);
-        let texts: std::collections::HashSet<&str> = sample
+        let Some(column) = chunk.cells.get(c) else {
+            return 0;
+        };
+        let cells = column.lock().unwrap_or_else(PoisonError::into_inner);
+        let texts: std::collections::HashSet<&str> = cells
             .iter()
             .take(SAMPLE_CELLS)
             .map(|&cell| chunk.cell(text, cell))
