@@ -32,20 +32,12 @@ pub(super) fn call(
     Ok(match f {
         DateFn::Date => {
             let n = num_arg!(args, cx, 0);
-            let fmt = if args.len() > 1 {
-                text_arg!(args, cx, 1)
-            } else {
-                date_format(cx)
-            };
+            let fmt = text_arg!(args, cx, 1, or date_format(cx));
             Value::Dual(n, Arc::from(format_date(n, &fmt, cx)))
         }
         DateFn::DateHash => {
             let t = text_arg!(args, cx, 0);
-            let fmt = if args.len() > 1 {
-                text_arg!(args, cx, 1)
-            } else {
-                date_format(cx)
-            };
+            let fmt = text_arg!(args, cx, 1, or date_format(cx));
             match parse_date(&t, &fmt, cx) {
                 Some(serial) => Value::Dual(serial, Arc::from(t.as_str())),
                 None => Value::Null,

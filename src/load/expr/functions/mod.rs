@@ -18,6 +18,14 @@ macro_rules! text_arg {
             None => return Ok($crate::model::Value::Null),
         }
     };
+    // An optional argument: `$default` when the call has no argument `$i`.
+    ($args:expr, $cx:expr, $i:expr, or $default:expr) => {
+        if $args.len() > $i {
+            text_arg!($args, $cx, $i)
+        } else {
+            String::from($default)
+        }
+    };
 }
 
 /// The number of argument `$i`; a NULL or non-numeric argument makes the

@@ -51,30 +51,14 @@ pub(super) fn call(
                 return Ok(Value::Dual(n, Arc::from(format_number(n))));
             }
             let fmt = text_arg!(args, cx, 1);
-            let dec = if args.len() > 2 {
-                text_arg!(args, cx, 2)
-            } else {
-                String::from(".")
-            };
-            let thou = if args.len() > 3 {
-                text_arg!(args, cx, 3)
-            } else {
-                String::from(",")
-            };
+            let dec = text_arg!(args, cx, 2, or ".");
+            let thou = text_arg!(args, cx, 3, or ",");
             Value::Dual(n, Arc::from(format_num(n, &fmt, &dec, &thou)))
         }
         NumberFn::NumHash => {
             let t = text_arg!(args, cx, 0);
-            let dec = if args.len() > 2 {
-                text_arg!(args, cx, 2)
-            } else {
-                String::from(".")
-            };
-            let thou = if args.len() > 3 {
-                text_arg!(args, cx, 3)
-            } else {
-                String::new()
-            };
+            let dec = text_arg!(args, cx, 2, or ".");
+            let thou = text_arg!(args, cx, 3, or "");
             match parse_formatted(&t, &dec, &thou) {
                 Some(n) => Value::Dual(n, Arc::from(t.as_str())),
                 None => Value::Null,
