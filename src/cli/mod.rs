@@ -272,13 +272,18 @@ enum Command {
     Serve(serve::ServeArgs),
 }
 
-/// `--threads N`: at least one.
+/// The most workers `--threads` asks for: a mistyped count (a million)
+/// would otherwise spend minutes starting threads before any work.
+const MAX_THREADS: usize = 1024;
+
+/// `--threads N`: 1 to [`MAX_THREADS`].
 fn parse_threads(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) if n > MAX_THREADS => Err(format!("must be at most {MAX_THREADS}")),
         Ok(n) => Ok(n),
         Err(_) => Err(format!(
-            "expected a number of threads (1 or more), got `{s}`"
+            "expected a number of threads (1 to {MAX_THREADS}), got `{s}`"
         )),
     }
 }

@@ -74,8 +74,18 @@ fn outputs_are_the_same_at_one_and_four_threads() {
 }
 
 #[test]
-fn a_thread_count_below_one_is_a_usage_error() {
-    let (code, _, err) = at("0", &["check", "fixtures/example/app.qvs"]);
-    assert_eq!(code, Some(2));
-    assert!(String::from_utf8_lossy(&err).contains("threads"));
+fn a_thread_count_out_of_range_is_a_usage_error() {
+    for (n, says) in [
+        ("0", "at least 1"),
+        ("1000000", "at most 1024"),
+        ("two", "1 to 1024"),
+    ] {
+        let (code, _, err) = at(n, &["check", "fixtures/example/app.qvs"]);
+        assert_eq!(code, Some(2), "--threads {n}");
+        let err = String::from_utf8_lossy(&err);
+        assert!(
+            err.contains("threads") && err.contains(says),
+            "--threads {n}: {err}"
+        );
+    }
 }
