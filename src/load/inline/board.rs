@@ -101,23 +101,24 @@ pub(super) fn read<'f>(
     // they are cut (a million user ids: the longest single job, started
     // at once rather than after all the cutting). With one worker, the
     // column side runs first and cuts every chunk itself, in order.
-    let cut: Vec<OnceLock<Lines<'f>>> = (0..ranges.len()).map(|_| OnceLock::new()).collect();
-    let chunk = |i: usize| -> Option<&Lines<'f>> {
-        let (range, first) = (ranges.get(i)?, *first_lines.get(i)?);
-        let breaks = *breaks.get(i)?;
-        Some(cut.get(i)?.get_or_init(|| {
-            let mut lines = labels.fresh();
+    let cut_one = |i: usize| {
+        let mut lines = labels.fresh();
+        if let (Some(range), Some(&first), Some(&breaks)) =
+            (ranges.get(i), first_lines.get(i), breaks.get(i))
+        {
             // At most a row per line: room for all, so no column is
             // copied as it grows.
             lines.reserve(breaks + 1);
             lines.feed(text, range, first);
-            lines
-        }))
+        }
+        lines
     };
+    let cut: Vec<OnceLock<Lines<'f>>> = (0..ranges.len()).map(|_| OnceLock::new()).collect();
+    let chunk = |i: usize| cut.get(i).map(|once| once.get_or_init(|| cut_one(i)));
+    // Rows are at most the lines: room for all in one allocation.
+    let most_rows = breaks.iter().sum::<usize>() + ranges.len();
     let intern = |c: usize, distinct: usize| {
-        // Rows are at most the lines: room for all in one allocation.
-        let lines = breaks.iter().sum::<usize>() + ranges.len();
-        let mut column = ColumnWork::new(c, distinct, lines);
+        let mut column = ColumnWork::new(c, distinct, most_rows);
         for i in 0..ranges.len() {
             if let Some(lines) = chunk(i) {
                 column.add(text, lines);
@@ -147,22 +148,13 @@ pub(super) fn read<'f>(
     );
     let mut columns: Vec<ColumnWork> = most.into_iter().chain(rest).collect();
     columns.sort_by_key(|w| w.c);
-    // Every chunk was cut by the side that interned the first column;
-    // one nobody cut (a text with no columns) is cut now.
-    let mut chunks: Vec<Lines<'f>> = Vec::with_capacity(ranges.len());
-    for (i, once) in cut.into_iter().enumerate() {
-        let lines = match once.into_inner() {
-            Some(lines) => lines,
-            None => {
-                let mut lines = labels.fresh();
-                if let (Some(range), Some(&first)) = (ranges.get(i), first_lines.get(i)) {
-                    lines.feed(text, range, first);
-                }
-                lines
-            }
-        };
-        chunks.push(lines);
-    }
+    // The side-by-side pass cut every chunk; one it had not would be cut
+    // here into the same cells.
+    let mut chunks: Vec<Lines<'f>> = cut
+        .into_iter()
+        .enumerate()
+        .map(|(i, once)| once.into_inner().unwrap_or_else(|| cut_one(i)))
+        .collect();
     // The chunks' origins in one vector, each chunk's freed once copied
     // (a million rows: not two copies at once).
     let rows = chunks.iter().map(|c| c.rows).sum();
