@@ -2,11 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::common::{run, stdout};
-
-fn tutorial() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/access/qlik-core-tutorial/script.qvs")
-}
+use crate::common::{run, stdout, tutorial};
 
 #[test]
 fn json_follows_the_contract_field_for_field() {

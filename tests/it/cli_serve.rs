@@ -3,14 +3,9 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::common::run;
-
-fn tutorial() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/access/qlik-core-tutorial/script.qvs")
-}
+use crate::common::{run, tutorial};
 
 #[test]
 fn prints_the_url_and_answers_on_it() {

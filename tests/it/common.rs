@@ -10,6 +10,12 @@ pub(crate) fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The script of the Qlik Core tutorial scenario, the example most tests
+/// of the commands and the server run on.
+pub(crate) fn tutorial() -> PathBuf {
+    root().join("fixtures/access/qlik-core-tutorial/script.qvs")
+}
+
 /// The `section-access` binary, run from the repository root.
 pub(crate) fn section_access() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_section-access"));
@@ -56,7 +62,7 @@ pub(crate) fn shared_if_there(rel: &str) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-/// The real Qlik scripts of `../shared/corpus/real-scripts`, sorted; `None`
+/// The folder of the real Qlik scripts, `../shared/corpus/real-scripts`; `None`
 /// (and a skip note) without `../shared`.
 pub(crate) fn real_scripts(test: &str) -> Option<PathBuf> {
     shared("corpus/real-scripts", test)

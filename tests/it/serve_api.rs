@@ -16,16 +16,14 @@ use section_access::load::LoadOptions;
 use section_access::serve::{Config, ServeError, Server, TokenPolicy};
 use serde_json::{Value, json};
 
+use crate::common::{root, tutorial};
+
 /// The servers' fixed clock: tokens minted at this time are valid.
 const NOW: i64 = 1_700_000_000;
 const SECRET: &str = "passw0rd";
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-fn tutorial() -> PathBuf {
-    fixture("fixtures/access/qlik-core-tutorial/script.qvs")
+    root().join(rel)
 }
 
 fn config(script: &Path) -> Config {

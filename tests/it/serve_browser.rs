@@ -9,10 +9,12 @@
 //! package fails the test with a message saying what to install.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use section_access::jwt::{self, MintClaims, Profile, SigningKey};
+
+use crate::common::{root, tutorial};
 
 /// The server's clock: tokens minted at this time are valid.
 const NOW: i64 = 1_700_000_000;
@@ -24,10 +26,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn token(sub: &str, issued: i64) -> String {
@@ -49,7 +47,7 @@ fn the_page_previews_identities_and_tokens_in_chromium() {
         "playwright-core is not installed: run `ci/browser-setup.sh` (npm ci in tests/browser)"
     );
 
-    let script = root().join("fixtures/access/qlik-core-tutorial/script.qvs");
+    let script = tutorial();
     let mut child = Command::new(env!("CARGO_BIN_EXE_section-access"))
         .args(["serve", "--port", "0", "--secret", "passw0rd", "--now"])
         .arg(NOW.to_string())
