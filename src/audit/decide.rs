@@ -375,38 +375,45 @@ impl Audit {
         // Findings name the first few identities of a grant: labelled now,
         // before the identities move into the entries.
         let kept = keyed.kept();
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: a kept place is below order.len(), and order holds positions of ids"
+        )]
         let labels: Vec<String> = kept
             .iter()
-            .filter_map(|&at| {
-                let i = *order.get(at as usize)?;
-                ids.get(i as usize).map(|(identity, _)| label(identity))
-            })
+            .map(|&at| label(&ids[order[at as usize] as usize].0))
             .collect();
         let label_of = move |at: u32| {
-            kept.binary_search(&at)
-                .ok()
-                .and_then(|j| labels.get(j))
-                .cloned()
-                .unwrap_or_default()
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: findings name only identities a grant keeps among its first, all in kept"
+            )]
+            labels[kept.partition_point(|&k| k < at)].clone()
         };
         // Each grant is decided on the rows of its first identity.
         let rows = |at: u32, rows: &mut crate::lists::Lists| {
-            let first = order.get(at as usize).and_then(|&i| ids.get(i as usize));
-            match first {
-                Some((identity, origin)) => rows.push(matcher.key_from(identity, *origin)),
-                None => rows.push(&[]),
-            }
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: a place is below order.len(), and order holds positions of ids"
+            )]
+            let (identity, origin) = &ids[order[at as usize] as usize];
+            rows.push(matcher.key_from(identity, *origin));
         };
         let (grouping, grant_of) = keyed.grouping(|a, b| a.cmp(&b), rows, label_of);
         let entries: Vec<Entry> = order
             .iter()
-            .filter_map(|&i| {
-                let grant = *grant_of.get(*found.get(i as usize)?)?;
-                let (identity, _) = ids.get_mut(i as usize)?;
-                Some(Entry {
+            .map(|&i| {
+                // Every identity in `order` was counted under a key, and
+                // every key became a grant.
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "INVARIANT: i < ids.len() = found.len(); found[i] is a key number, below grant_of.len()"
+                )]
+                let (grant, identity) = (grant_of[found[i as usize]], &mut ids[i as usize].0);
+                Entry {
                     identity: std::mem::take(identity),
                     grant,
-                })
+                }
             })
             .collect();
         drop(ids);

@@ -219,17 +219,26 @@ impl<T: Copy> Keyed<T> {
         drop(keys);
         // Grants in order of their first identity (a million keys when
         // each user's rows differ in more than the user id).
+        #[expect(
+            clippy::expect_used,
+            reason = "INVARIANT: a key is numbered when an identity is counted under it, and keeping more never empties a list"
+        )]
         let mut by_use: Vec<(T, usize)> = first
             .iter()
-            .enumerate()
-            .filter_map(|(k, few)| Some((few.least()?, k)))
+            .map(|few| few.least().expect("every key has a first identity"))
+            .zip(0..)
             .collect();
         by_use.sort_unstable_by(|a, b| order(a.0, b.0));
-        let mut grant_of = vec![usize::MAX; first.len()];
+        // Every key becomes a grant: `by_use` is a permutation of them.
+        let mut grant_of = vec![0; first.len()];
         let mut grant_rows = Lists::default();
         for (g, &(least, k)) in by_use.iter().enumerate() {
-            if let Some(slot) = grant_of.get_mut(k) {
-                *slot = g;
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: k enumerates first, as long as grant_of"
+            )]
+            {
+                grant_of[k] = g;
             }
             rows(least, &mut grant_rows);
         }

@@ -201,21 +201,42 @@ impl<'m> Listed<'m> {
         self.symbols.len()
     }
 
-    /// Item `i`.
-    fn item(&self, i: u32) -> Option<Item> {
-        let symbol = *self.symbols.get(i as usize)?;
-        let column = self.columns.iter().find(|c| i < c.end)?;
-        let own = self.own.get(i as usize).copied().filter(|&j| j != NOT_OWN);
-        let origin = own
-            .and_then(|j| self.owned.get(j as usize))
-            .is_none_or(|&(_, origin)| origin);
-        Some(Item {
+    /// Item `i`, which must be listed (`i < self.len()`: every caller
+    /// numbers items in that range).
+    fn item(&self, i: u32) -> Item {
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: i < self.len() = symbols.len(), and own is empty or as long as symbols"
+        )]
+        let (symbol, own) = (
+            self.symbols[i as usize],
+            if self.own.is_empty() {
+                None
+            } else {
+                Some(self.own[i as usize]).filter(|&j| j != NOT_OWN)
+            },
+        );
+        #[expect(
+            clippy::expect_used,
+            reason = "INVARIANT: the columns' ends ascend and the last is self.len() > i"
+        )]
+        let column = self
+            .columns
+            .iter()
+            .find(|c| i < c.end)
+            .expect("a listed item is in a listed column");
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: an item's own number was the length of owned when its text was pushed there"
+        )]
+        let origin = own.is_none_or(|j| self.owned[j as usize].1);
+        Item {
             class: column.class,
             field: column.field,
             symbol,
             own,
             origin,
-        })
+        }
     }
 
     /// Each listed identity as an [`Identity`], with the symbol it was read
@@ -223,7 +244,7 @@ impl<'m> Listed<'m> {
     /// identity listed twice comes twice (what the full audit sorts).
     pub(super) fn identities(&self) -> Vec<(Identity, Option<Origin>)> {
         (0..item_number(self.len()))
-            .filter_map(|i| self.item(i))
+            .map(|i| self.item(i))
             .map(|item| {
                 let item = &item;
                 let value: Arc<str> = Arc::from(self.text(item).as_ref());
@@ -317,18 +338,12 @@ impl<'m> Listed<'m> {
         );
         // Each grant is decided on the rows of its first identity.
         let mut matcher = index.matcher();
-        let rows = |first: Ranked, rows: &mut Lists| match self.item(first.item) {
-            Some(first) => {
-                let text = self.text(&first);
-                rows.push(matcher.key_named(first.class.named(&text), self.origin(&first)));
-            }
-            None => rows.push(&[]),
+        let rows = |first: Ranked, rows: &mut Lists| {
+            let first = self.item(first.item);
+            let text = self.text(&first);
+            rows.push(matcher.key_named(first.class.named(&text), self.origin(&first)));
         };
-        let label = |r: Ranked| {
-            self.item(r.item)
-                .map(|item| self.label(&item))
-                .unwrap_or_default()
-        };
+        let label = |r: Ranked| self.label(&self.item(r.item));
         let (grouping, _) = keyed.grouping(|a, b| self.order(a, b), rows, label);
         grouping
     }
@@ -342,21 +357,20 @@ impl<'m> Listed<'m> {
         let mut matcher = index.matcher();
         // A piece of `0..self.len()`.
         for i in item_number(range.start)..item_number(range.end) {
-            let Some(item) = self.item(i) else { continue };
-            let item = &item;
+            let item = &self.item(i);
             let text = self.text(item);
             if self.may_repeat {
                 let h = hasher.hash_one((item.class, text.as_ref()));
                 let same = |&j: &u32| {
-                    self.item(j)
-                        .is_some_and(|o| o.class == item.class && self.text(&o) == text)
+                    let other = self.item(j);
+                    other.class == item.class && self.text(&other) == text
                 };
                 if distinct.find(h, same).is_some() {
                     continue;
                 }
                 distinct.insert_unique(h, i, |&j| {
-                    self.item(j)
-                        .map_or(0, |o| hasher.hash_one((o.class, self.text(&o).as_ref())))
+                    let other = self.item(j);
+                    hasher.hash_one((other.class, self.text(&other).as_ref()))
                 });
             }
             matcher.key_named(item.class.named(&text), self.origin(item));
@@ -376,10 +390,7 @@ impl<'m> Listed<'m> {
     fn order(&self, a: Ranked, b: Ranked) -> Ordering {
         a.key()
             .cmp(&b.key())
-            .then_with(|| match (self.item(a.item), self.item(b.item)) {
-                (Some(x), Some(y)) => self.cmp(&x, &y),
-                _ => a.item.cmp(&b.item),
-            })
+            .then_with(|| self.cmp(&self.item(a.item), &self.item(b.item)))
     }
 
     /// `a` comes before `b` in audit order.
