@@ -29,6 +29,9 @@ pub(super) struct DiffArgs {
     /// Map `lib://NAME/...` paths to a folder: `--lib NAME=DIR` (repeatable).
     #[arg(long = "lib", value_name = "NAME=DIR", value_parser = super::parse_lib)]
     libs: Vec<(String, PathBuf)>,
+    /// Read server paths from a folder here: `--map-path 'C:\Data=DIR'` (repeatable).
+    #[arg(long = "map-path", value_name = "PREFIX=DIR", value_parser = super::parse_map_path)]
+    map_paths: Vec<(String, PathBuf)>,
     /// Which security values are upper-cased.
     #[arg(long, value_enum, default_value_t)]
     uppercase: UppercaseArg,
@@ -53,6 +56,7 @@ pub(super) fn run(args: &DiffArgs) -> Exit {
     let script = ScriptArgs {
         script: args.old.clone(),
         libs: args.libs.clone(),
+        map_paths: args.map_paths.clone(),
         uppercase: args.uppercase,
         allow_unsupported: args.allow_unsupported,
     };

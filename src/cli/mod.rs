@@ -79,6 +79,11 @@ pub(crate) struct ScriptArgs {
     /// Map `lib://NAME/...` paths to a folder: `--lib NAME=DIR` (repeatable).
     #[arg(long = "lib", value_name = "NAME=DIR", value_parser = parse_lib)]
     pub libs: Vec<(String, PathBuf)>,
+    /// Read files the script names by a server path from a folder here:
+    /// `--map-path 'C:\Data=DIR'`, `--map-path '\\srv\share=DIR'`
+    /// (prefix compared case-insensitively, `\` and `/` alike; repeatable).
+    #[arg(long = "map-path", value_name = "PREFIX=DIR", value_parser = parse_map_path)]
+    pub map_paths: Vec<(String, PathBuf)>,
     /// Which security values are upper-cased.
     #[arg(long, value_enum, default_value_t)]
     pub uppercase: UppercaseArg,
@@ -97,11 +102,21 @@ fn parse_lib(s: &str) -> Result<(String, PathBuf), String> {
     }
 }
 
+fn parse_map_path(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((prefix, dir)) if !prefix.trim().is_empty() && !dir.is_empty() => {
+            Ok((prefix.trim().to_string(), PathBuf::from(dir)))
+        }
+        _ => Err(format!("expected `PREFIX=DIR`, got `{s}`")),
+    }
+}
+
 impl ScriptArgs {
     /// The runner's options for these arguments.
     pub(crate) fn load_options(&self) -> LoadOptions {
         LoadOptions {
             libs: self.libs.iter().cloned().collect(),
+            map_paths: self.map_paths.clone(),
             allow_unsupported: self.allow_unsupported,
         }
     }

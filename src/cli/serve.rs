@@ -60,6 +60,7 @@ pub(super) fn run(args: ServeArgs) -> Exit {
         script: args.script.script.clone(),
         load: LoadOptions {
             libs: args.script.libs.iter().cloned().collect(),
+            map_paths: args.script.map_paths.clone(),
             allow_unsupported: args.script.allow_unsupported,
         },
         access: args.eval.options(args.script.uppercase),

@@ -39,6 +39,10 @@ pub use error::{LoadError, LoadErrorKind};
 pub struct LoadOptions {
     /// `lib://NAME/…` → folder (names match case-insensitively).
     pub libs: IndexMap<String, PathBuf>,
+    /// Server paths → folders: a path starting with a prefix (compared by
+    /// whole parts, case-insensitively, `\` and `/` alike; the longest
+    /// wins) is read from the folder instead (`C:\Data`, `\\srv\share`).
+    pub map_paths: Vec<(String, PathBuf)>,
     /// Skip statements and sources that cannot run offline (SQL, QVD,
     /// Excel, missing files …) with a warning instead of failing; the app
     /// is then marked [`App::approximate`].

@@ -229,3 +229,33 @@ fn mangled_scripts_never_crash_the_binary() {
 fn example_dir() -> PathBuf {
     root().join("fixtures/example")
 }
+
+/// `--map-path` and `--lib` reach the loader from every command's line:
+/// the server paths of the fixture read from folders here.
+#[test]
+fn server_paths_are_mapped_from_the_command_line() {
+    let dir = root().join("fixtures/scripts/run/server-paths");
+    let at = |rel: &str| format!("{}", dir.join(rel).display());
+    let script = at("script.qvs");
+    let unmapped = run(&["check", &script]);
+    assert_eq!(unmapped.status.code(), Some(1));
+    assert!(text(&unmapped.stderr).contains("--map-path"));
+    let mapped = run(&[
+        "check",
+        &script,
+        "--lib",
+        &format!("Finance:DataFiles={}", at("fin")),
+        "--map-path",
+        &format!("C:\\Data={}", at("data")),
+        "--map-path",
+        &format!("C:/data/SALES={}", at("data/sales")),
+        "--map-path",
+        &format!("\\\\fileserver\\share={}", at("share")),
+        "--map-path",
+        &format!("C:\\Scripts={}", at("scripts")),
+    ]);
+    assert_eq!(mapped.status.code(), Some(0), "{}", text(&mapped.stderr));
+    let bad = run(&["check", &script, "--map-path", "C:\\Data"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("PREFIX=DIR"));
+}

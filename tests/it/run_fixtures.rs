@@ -3,7 +3,8 @@
 //! next to them.
 //!
 //! - `run/<name>/script.qvs` (+ data files, optional `options.json` with
-//!   `allow_unsupported` and `libs` relative to the folder) →
+//!   `allow_unsupported`, and `libs` and `map_paths` to folders relative
+//!   to it) →
 //!   `expected.json`: the tables of each model with fields and rows as text
 //!   (NULL as `null`), warning codes, `approximate`, traces.
 //! - `run-errors/<name>/script.qvs` → `expected.txt`: the location line and
@@ -25,6 +26,12 @@ fn options(dir: &Path) -> LoadOptions {
         if let Some(libs) = v["libs"].as_object() {
             for (k, p) in libs {
                 opts.libs.insert(k.clone(), dir.join(p.as_str().unwrap()));
+            }
+        }
+        if let Some(maps) = v["map_paths"].as_object() {
+            for (prefix, p) in maps {
+                opts.map_paths
+                    .push((prefix.clone(), dir.join(p.as_str().unwrap())));
             }
         }
     }

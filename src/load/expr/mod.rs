@@ -235,6 +235,9 @@ pub(super) trait Env {
     fn table(&self, name: &str) -> Option<(&Model, &Table)>;
     /// The script's file name (`DocumentName()`).
     fn document_name(&self) -> &str;
+    /// The path of the file a load is reading, as the script names it
+    /// (`FileName()`, `FilePath()` …); `None` outside file loads.
+    fn file(&self) -> Option<&str>;
     /// Records that a function with a caveat was used (a warning code).
     fn note(&self, code: &'static str);
 }

@@ -85,7 +85,7 @@ impl Runner<'_> {
     }
 
     pub(super) fn run_include(&mut self, path: &str, must: bool, span: Span) -> R<Flow> {
-        let full = self.resolve_path(path);
+        let full = self.find_file(path, span);
         let text = match crate::script::read(&full) {
             Ok(text) => Arc::new(text),
             Err(e) if must => {
@@ -96,7 +96,7 @@ impl Runner<'_> {
                         format!("cannot include `{path}`: {}", io_reason(&e)),
                     )
                     .label("this include")
-                    .help(format!("looked for `{}`", full.display())),
+                    .help(self.where_to_map(path, &full)),
                 ));
             }
             Err(e) => {
@@ -141,13 +141,14 @@ impl crate::script::Expander for ExpandEnv<'_, '_> {
     }
 
     fn include(&mut self, path: &str, must: bool) -> Result<String, String> {
-        let full = self.runner.resolve_path(path);
+        let span = self.runner.current;
+        let full = self.runner.find_file(path, span);
         match crate::script::read(&full) {
             Ok(text) => Ok(text),
             Err(e) if must => Err(format!(
-                "{} (looked for `{}`)",
+                "{} ({})",
                 io_reason(&e),
-                full.display()
+                self.runner.where_to_map(path, &full)
             )),
             Err(_) => Ok(String::new()),
         }

@@ -62,6 +62,9 @@ pub(super) struct Runner<'o> {
     notes: RefCell<Vec<&'static str>>,
     /// The span of the statement running (expansion errors point at it).
     current: Span,
+    /// The path of the file being read, as the script names it
+    /// (`FileName()` and its kin).
+    file: Option<String>,
 }
 
 type R<T> = Result<T, LoadError>;
@@ -89,6 +92,7 @@ impl<'o> Runner<'o> {
             expansion_cache: HashMap::new(),
             notes: RefCell::new(Vec::new()),
             current: Span::default(),
+            file: None,
         }
     }
 
@@ -329,6 +333,10 @@ impl Env for Runner<'_> {
 
     fn document_name(&self) -> &str {
         &self.doc_name
+    }
+
+    fn file(&self) -> Option<&str> {
+        self.file.as_deref()
     }
 
     fn note(&self, code: &'static str) {

@@ -10,7 +10,7 @@ use crate::model::{Model, RowOrigin, Symbols};
 use crate::script::ast::{Expr, ExprKind, LoadField, Section, Source};
 use crate::script::source::Span;
 
-use super::paths::{io_reason, strip_prefix_ci};
+use super::paths::io_reason;
 use super::{R, Runner};
 use crate::load::delimited::{FormatProblem, TextFormat, read_file, text_format};
 use crate::load::error::{Fail, LoadErrorKind};
@@ -183,7 +183,9 @@ impl Runner<'_> {
         if self.format_problems(problems, path_span)? {
             return Ok(None);
         }
-        let full = self.resolve_path(path);
+        let Some(full) = self.locate_file(path, path_span)? else {
+            return Ok(None);
+        };
         let needed = needed_fields(load);
         let access = self.section == Section::Access;
         let seeds = if access {
@@ -205,41 +207,13 @@ impl Runner<'_> {
                 Ok(Some(read.frame))
             }
             Err(e) => {
-                let missing = e.kind() == std::io::ErrorKind::NotFound;
                 let fail = Fail::new(
                     LoadErrorKind::MissingFile,
                     path_span,
                     format!("cannot read `{path}`: {}", io_reason(&e)),
                 )
-                .label(if missing {
-                    "no such file"
-                } else {
-                    "cannot read this file"
-                })
-                .help(
-                    if strip_prefix_ci(path.trim(), "lib://").is_some()
-                        && !self.opts.libs.keys().any(|k| {
-                            strip_prefix_ci(path.trim(), "lib://")
-                                .is_some_and(|r| r.to_lowercase().starts_with(&k.to_lowercase()))
-                        })
-                    {
-                        format!(
-                            "map the library with `--lib NAME=DIR`; looked for `{}`",
-                            full.display()
-                        )
-                    } else {
-                        format!("looked for `{}`", full.display())
-                    },
-                );
-                if self.opts.allow_unsupported && missing {
-                    self.app.approximate = true;
-                    self.warn(
-                        "missing-file-skipped",
-                        format!("{}; skipped", fail.message),
-                        Some(path_span),
-                    );
-                    return Ok(None);
-                }
+                .label("cannot read this file")
+                .help(self.where_to_map(path, &full));
                 Err(self.err(fail))
             }
         }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use crate::model::RowOrigin;
 use crate::names::{FieldName, TableName};
-use crate::script::ast::{Drop, LoadStmt, Prefix, Rename, Section, Source};
+use crate::script::ast::{Drop, Load, LoadStmt, Prefix, Rename, Section, Source};
 use crate::script::source::Span;
 
 use super::{R, Runner, other};
@@ -17,7 +17,56 @@ use crate::load::expr::{num_of, wildcard_match};
 use crate::load::table_ops;
 
 impl Runner<'_> {
+    /// Runs a LOAD statement. A file path with `*` or `?` in its last part
+    /// loads every file it matches, in name order, each as the statement
+    /// with that file's path (as Qlik does: like tables concatenate).
+    /// While a file is read, `FileName()` and its kin name it.
     pub(super) fn run_load(&mut self, ls: &LoadStmt, span: Span) -> R<()> {
+        let Some((path, path_span)) = from_path(&ls.load) else {
+            return self.run_one_load(ls, span);
+        };
+        if !path.contains(['*', '?']) {
+            self.file = Some(path.to_string());
+            let r = self.run_one_load(ls, span);
+            self.file = None;
+            return r;
+        }
+        let files = self.list_files(path, false);
+        if files.is_empty() {
+            let folder = path.rsplit_once(['/', '\\']).map_or(".", |(dir, _)| dir);
+            let looked = self.resolve_path(folder);
+            let fail = Fail::new(
+                LoadErrorKind::MissingFile,
+                path_span,
+                format!("no file matches `{path}`"),
+            )
+            .label("no such file")
+            .help(self.where_to_map(path, &looked));
+            if self.opts.allow_unsupported {
+                self.app.approximate = true;
+                self.warn(
+                    "missing-file-skipped",
+                    format!("{}; skipped", fail.message),
+                    Some(path_span),
+                );
+                return Ok(());
+            }
+            return Err(self.err(fail));
+        }
+        for file in files {
+            let one = LoadStmt {
+                load: with_from_path(&ls.load, &file),
+                ..ls.clone()
+            };
+            self.file = Some(file);
+            let r = self.run_one_load(&one, span);
+            self.file = None;
+            r?;
+        }
+        Ok(())
+    }
+
+    fn run_one_load(&mut self, ls: &LoadStmt, span: Span) -> R<()> {
         let mut mapping = false;
         let mut concat: Option<Option<String>> = None;
         let mut noconcat = false;
@@ -412,4 +461,35 @@ fn first_duplicate(names: &[String]) -> Option<&str> {
         .iter()
         .find(|n| !seen.insert(n.as_str()))
         .map(String::as_str)
+}
+
+/// The path of the file a load reads (below its preceding loads), with
+/// its span.
+fn from_path(load: &Load) -> Option<(&str, Span)> {
+    match &load.source {
+        Source::From {
+            path, path_span, ..
+        } => Some((path, *path_span)),
+        Source::Preceding(inner) => from_path(inner),
+        _ => None,
+    }
+}
+
+/// `load` reading `path` instead of its own file.
+fn with_from_path(load: &Load, path: &str) -> Load {
+    let source = match &load.source {
+        Source::From {
+            path_span, format, ..
+        } => Source::From {
+            path: path.to_string(),
+            path_span: *path_span,
+            format: format.clone(),
+        },
+        Source::Preceding(inner) => Source::Preceding(Box::new(with_from_path(inner, path))),
+        other => other.clone(),
+    };
+    Load {
+        source,
+        ..load.clone()
+    }
 }

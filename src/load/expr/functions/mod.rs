@@ -167,6 +167,11 @@ funcs! {
     Month = "Month", 1, 1 => Date(DateFn);
     Day = "Day", 1, 1 => Date(DateFn);
     DocumentName = "DocumentName", 0, 0 => Table(TableFn);
+    FileName = "FileName", 0, 0 => Table(TableFn);
+    FileBaseName = "FileBaseName", 0, 0 => Table(TableFn);
+    FileExtension = "FileExtension", 0, 0 => Table(TableFn);
+    FilePath = "FilePath", 0, 0 => Table(TableFn);
+    FileDir = "FileDir", 0, 0 => Table(TableFn);
     Sum = "Sum", 1, 1 => Aggregation(AggregationFn);
     Count = "Count", 1, 1 => Aggregation(AggregationFn);
     Min = "Min", 1, 1 => Aggregation(AggregationFn);

@@ -26,6 +26,11 @@ pub(super) enum TableFn {
     Peek,
     Previous,
     DocumentName,
+    FileName,
+    FileBaseName,
+    FileExtension,
+    FilePath,
+    FileDir,
 }
 
 /// Evaluates a table or system function.
@@ -119,7 +124,34 @@ pub(super) fn call(
             _ => Value::Null,
         },
         TableFn::DocumentName => text(cx.env.document_name()),
+        TableFn::FileName
+        | TableFn::FileBaseName
+        | TableFn::FileExtension
+        | TableFn::FilePath
+        | TableFn::FileDir => match cx.env.file() {
+            Some(path) => text(file_part(f, path)),
+            None => Value::Null,
+        },
     })
+}
+
+/// The part of the path of the file being read that a file function
+/// gives: as the script names the file (after `*`/`?` are matched), so
+/// `lib://` and server paths read as they would on the server.
+fn file_part(f: TableFn, path: &str) -> &str {
+    let path = path.trim();
+    let (dir, name) = path.rsplit_once(['/', '\\']).unwrap_or(("", path));
+    let (base, ext) = match name.rsplit_once('.') {
+        Some((base, ext)) if !base.is_empty() => (base, ext),
+        _ => (name, ""),
+    };
+    match f {
+        TableFn::FileName => name,
+        TableFn::FileBaseName => base,
+        TableFn::FileExtension => ext,
+        TableFn::FileDir => dir,
+        _ => path,
+    }
 }
 
 fn field_name_arg(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<String, Fail> {
