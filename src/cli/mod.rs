@@ -91,6 +91,10 @@ pub(crate) struct ScriptArgs {
     /// instead of failing; the result is then marked approximate.
     #[arg(long)]
     pub allow_unsupported: bool,
+    /// Let `STORE` write its files where the script says (by default a
+    /// stored file is only kept for later loads in the same run).
+    #[arg(long)]
+    pub write_stores: bool,
 }
 
 fn parse_lib(s: &str) -> Result<(String, PathBuf), String> {
@@ -118,6 +122,7 @@ impl ScriptArgs {
             libs: self.libs.iter().cloned().collect(),
             map_paths: self.map_paths.clone(),
             allow_unsupported: self.allow_unsupported,
+            write_stores: self.write_stores,
         }
     }
 

@@ -39,6 +39,11 @@ pub enum LoadErrorKind {
     UnknownSub,
     /// A table or field past what the model can hold (`u32` ids).
     TooLarge,
+    /// A file `STORE` could not write (with `--write-stores`).
+    CannotWrite,
+    /// An invariant of this crate did not hold while running the script:
+    /// a bug in section-access, not in the script.
+    Bug,
 }
 
 impl LoadErrorKind {
@@ -57,6 +62,8 @@ impl LoadErrorKind {
             Self::Expansion => "load::expansion",
             Self::UnknownSub => "load::unknown-sub",
             Self::TooLarge => "load::too-large",
+            Self::CannotWrite => "load::cannot-write",
+            Self::Bug => "load::bug",
         }
     }
 }

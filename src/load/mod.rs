@@ -20,6 +20,7 @@ mod expr;
 mod frame;
 mod inline;
 mod run;
+mod store;
 mod table_ops;
 
 use std::borrow::Cow;
@@ -47,6 +48,10 @@ pub struct LoadOptions {
     /// Excel, missing files …) with a warning instead of failing; the app
     /// is then marked [`App::approximate`].
     pub allow_unsupported: bool,
+    /// `STORE` writes its files where the script says. Without it a stored
+    /// file goes into the run's overlay, read by later loads of the same
+    /// path, and a note says where it would have been written.
+    pub write_stores: bool,
 }
 
 /// Reads, decodes (BOM, UTF-8, UTF-16, Windows-1252), parses and runs a

@@ -226,6 +226,9 @@ fn combine(left: &Table, right: &Table, pairs: &[(Option<usize>, Option<usize>)]
     let mut fields: Vec<FieldId> = left.fields().collect();
     fields.extend(right.fields().filter(|f| !left.has_field(*f)));
     let mut out = Table::new(left.name.clone(), &fields);
+    for source in left.lineage() {
+        out.add_lineage(source);
+    }
     for col in out.columns_mut() {
         let lc = left.column(col.field);
         let rc = right.column(col.field);

@@ -31,6 +31,9 @@ pub struct Table {
     columns: Vec<Column>,
     rows: usize,
     origins: Option<Vec<RowOrigin>>,
+    /// Where the rows came from, each source once, in order (what a QVD's
+    /// lineage lists when the table is stored).
+    lineage: Vec<String>,
 }
 
 impl Table {
@@ -50,6 +53,20 @@ impl Table {
             columns,
             rows: 0,
             origins: None,
+            lineage: Vec::new(),
+        }
+    }
+
+    /// Where the rows came from: a discriminator per source (`path;`,
+    /// `INLINE;`, `RESIDENT T;` …), each once, in order.
+    pub fn lineage(&self) -> &[String] {
+        &self.lineage
+    }
+
+    /// Adds a source to [`Table::lineage`] unless it is there already.
+    pub fn add_lineage(&mut self, source: &str) {
+        if !self.lineage.iter().any(|l| l == source) {
+            self.lineage.push(source.to_string());
         }
     }
 

@@ -15,6 +15,7 @@ mod expansion;
 mod paths;
 mod project;
 mod sources;
+mod stores;
 mod tables;
 mod variables;
 
@@ -65,6 +66,8 @@ pub(super) struct Runner<'o> {
     /// The path of the file being read, as the script names it
     /// (`FileName()` and its kin).
     file: Option<String>,
+    /// Files `STORE` kept for later loads instead of writing them.
+    overlay: stores::Overlay,
 }
 
 type R<T> = Result<T, LoadError>;
@@ -93,6 +96,7 @@ impl<'o> Runner<'o> {
             notes: RefCell::new(Vec::new()),
             current: Span::default(),
             file: None,
+            overlay: stores::Overlay::default(),
         }
     }
 
@@ -214,15 +218,8 @@ impl<'o> Runner<'o> {
                     self.qualify.push((*on, f.clone()));
                 }
             }
-            StmtKind::NoEffect { keyword } => {
-                if keyword.eq_ignore_ascii_case("STORE") {
-                    self.warn(
-                        "store-skipped",
-                        String::from("`STORE` writes a file; skipped offline"),
-                        Some(span),
-                    );
-                }
-            }
+            StmtKind::NoEffect { .. } => {}
+            StmtKind::Store(store) => self.run_store(store, span)?,
             StmtKind::Deferred { text } => return self.run_deferred(text, span),
             StmtKind::Unsupported { keyword } => {
                 self.unsupported(span, &format!("`{keyword}` cannot run offline"))?;

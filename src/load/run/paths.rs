@@ -76,10 +76,15 @@ impl Runner<'_> {
         Err(self.err(fail))
     }
 
-    /// [`Runner::resolve_path`], or when no file has that exact name but
-    /// one differs from it only in case, that one, with a note.
+    /// [`Runner::resolve_path`]: the file `STORE` kept for that path in
+    /// this run, or the file there, or when no file has that exact name
+    /// but one differs from it only in case, that one, with a note.
     pub(super) fn find_file(&mut self, path: &str, span: Span) -> PathBuf {
         let full = self.resolve_path(path);
+        // A file stored earlier in this run (not written where it says).
+        if let Some(stored) = self.overlay.get(&full) {
+            return stored.to_path_buf();
+        }
         if full.exists() {
             return full;
         }
