@@ -31,22 +31,28 @@ impl<T> Default for Lists<T> {
     }
 }
 
-impl Lists {
+impl<T: Copy> Lists<T> {
     /// `items` grouped by key: list `k` holds the values of the items
     /// with key `k`, in the order given, for every key below `keys` (a
     /// counting sort). Items with a key from `keys` up belong to no list
     /// and are left out (a NULL symbol id matches nothing).
-    pub(crate) fn grouped(keys: usize, items: impl Iterator<Item = (usize, u32)> + Clone) -> Self {
+    pub(crate) fn grouped(keys: usize, items: impl Iterator<Item = (usize, T)> + Clone) -> Self {
         let slot = |key: usize| Some(key).filter(|&k| k < keys);
         // How many items each key has, then where each key's list starts.
         let mut ends = vec![0usize; keys];
-        for k in items.clone().filter_map(|(key, _)| slot(key)) {
+        // Any item kept, to fill the places with before each is written.
+        let mut fill = None;
+        for (k, item) in items
+            .clone()
+            .filter_map(|(key, item)| Some((slot(key)?, item)))
+        {
             #[expect(
                 clippy::indexing_slicing,
                 reason = "INVARIANT: slot() < keys = ends.len()"
             )]
             let end = &mut ends[k];
             *end += 1;
+            fill.get_or_insert(item);
         }
         let mut total = 0;
         for end in &mut ends {
@@ -58,7 +64,14 @@ impl Lists {
         // every item is in, each list's place is where it ends. A second
         // pass over the items, rather than a copy of them (a million rows:
         // 16 bytes each) and of the places.
-        let mut out = vec![0u32; total];
+        // Every place is written below (none when no item is kept).
+        let Some(fill) = fill else {
+            return Self {
+                items: Vec::new(),
+                ends,
+            };
+        };
+        let mut out = vec![fill; total];
         for (k, item) in items.filter_map(|(key, item)| Some((slot(key)?, item))) {
             #[expect(
                 clippy::indexing_slicing,
@@ -71,9 +84,7 @@ impl Lists {
         }
         Self { items: out, ends }
     }
-}
 
-impl<T: Copy> Lists<T> {
     /// How many lists there are.
     pub(crate) fn len(&self) -> usize {
         self.ends.len()
@@ -192,7 +203,7 @@ mod tests {
         assert_eq!(groups, want);
         assert_eq!(lists.get(3), Some(&[13][..]));
         assert_eq!(lists.get(4), None);
-        let none = Lists::grouped(3, std::iter::empty());
+        let none = Lists::<u32>::grouped(3, std::iter::empty());
         assert!((0..4).all(|k| none.group(k).is_empty()));
         assert_eq!(lists.group(usize::MAX), &[] as &[u32]);
     }

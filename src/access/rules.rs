@@ -6,7 +6,7 @@ use foldhash::fast::FixedState;
 
 use crate::lists::Lists;
 use crate::load::{App, Uppercase};
-use crate::model::{BitSet, FieldId, Model, SymbolId, Value};
+use crate::model::{BitSet, FieldId, Model, RowId, SymbolId, Value};
 use crate::names::{FieldName, Identity};
 use crate::reduce::{Links, PerValue, Reduced, Selection};
 use crate::script::source::SourceId;
@@ -210,7 +210,7 @@ pub(super) enum Cell {
 /// through the index), a bitset (after propagation), or every row.
 #[derive(Clone, Debug, PartialEq)]
 enum RowSet {
-    List(Vec<u32>),
+    List(Vec<RowId>),
     Bits(BitSet),
     All(usize),
 }
@@ -218,7 +218,7 @@ enum RowSet {
 impl RowSet {
     fn contains(&self, r: usize) -> bool {
         match self {
-            RowSet::List(v) => u32::try_from(r).is_ok_and(|r| v.binary_search(&r).is_ok()),
+            RowSet::List(v) => RowId::from_index(r).is_some_and(|r| v.binary_search(&r).is_ok()),
             RowSet::Bits(b) => b.contains(r),
             RowSet::All(n) => r < *n,
         }
@@ -235,7 +235,7 @@ impl RowSet {
     /// The rows, ascending.
     fn iter(&self) -> Box<dyn Iterator<Item = usize> + '_> {
         match self {
-            RowSet::List(v) => Box::new(v.iter().map(|&r| r as usize)),
+            RowSet::List(v) => Box::new(v.iter().map(|r| r.index())),
             RowSet::Bits(b) => Box::new(b.iter()),
             RowSet::All(n) => Box::new(0..*n),
         }
@@ -245,7 +245,7 @@ impl RowSet {
     fn intersect(self, other: &BitSet) -> RowSet {
         match self {
             RowSet::List(mut v) => {
-                v.retain(|&r| other.contains(r as usize));
+                v.retain(|r| other.contains(r.index()));
                 RowSet::List(v)
             }
             RowSet::Bits(mut b) => {
@@ -262,8 +262,8 @@ impl RowSet {
             RowSet::All(n) => BitSet::full(*n),
             RowSet::List(v) => {
                 let mut b = BitSet::new(len);
-                for &r in v {
-                    b.insert(r as usize);
+                for r in v {
+                    b.insert(r.index());
                 }
                 b
             }

@@ -103,6 +103,14 @@ impl RowId {
     pub const fn as_u32(self) -> u32 {
         self.0
     }
+
+    /// The row id a key of mixed numbers holds at a place where it was
+    /// written with [`RowId::as_u32`]: the decoder of the audit's match
+    /// keys (counts and rows end to end, `access::rules::index`) alone.
+    #[inline]
+    pub(crate) const fn from_raw(raw: u32) -> RowId {
+        RowId(raw)
+    }
 }
 
 #[cfg(test)]

@@ -157,7 +157,7 @@ impl Table {
 
     /// The id of every row, in order (a table holds at most
     /// [`MAX_ROWS`](super::MAX_ROWS) rows once checked, each with an id).
-    pub fn row_ids(&self) -> impl Iterator<Item = RowId> + use<> {
+    pub fn row_ids(&self) -> impl Iterator<Item = RowId> + Clone + use<> {
         (0..self.rows).map_while(RowId::from_index)
     }
 

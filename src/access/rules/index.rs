@@ -25,7 +25,7 @@ use hashbrown::HashTable;
 
 use super::{Cell, IdKind, RowSet, Rules, identity_texts};
 use crate::lists::Lists;
-use crate::model::{FieldId, Model, SymbolId};
+use crate::model::{FieldId, Model, RowId, SymbolId};
 use crate::names::Identity;
 
 /// The symbols of one identity field, by text (only values: blanks,
@@ -169,14 +169,14 @@ struct ColIndex<'r> {
     cells: &'r [Cell],
     legacy: bool,
     /// The rows whose primary column this is, by symbol, ascending.
-    rows: Lists,
+    rows: Lists<RowId>,
 }
 
 impl ColIndex<'_> {
     /// The cell of row `r` matches an identity whose symbols in this
     /// column's field are `allowed`.
-    fn accepts(&self, r: u32, allowed: &[SymbolId]) -> bool {
-        let Some(&id) = self.ids.get(r as usize) else {
+    fn accepts(&self, r: RowId, allowed: &[SymbolId]) -> bool {
+        let Some(&id) = self.ids.get(r.index()) else {
             return false;
         };
         match self.cells.get(id.index()) {
@@ -193,7 +193,7 @@ struct TableIndex<'r> {
     table: usize,
     cols: Vec<ColIndex<'r>>,
     /// Rows whose identity cells are all wildcards.
-    universal: Vec<u32>,
+    universal: Vec<RowId>,
     /// The cells that make a row's class (see [`row_classes`]).
     content: Vec<&'r [SymbolId]>,
     rows: usize,
@@ -204,7 +204,7 @@ struct TableIndex<'r> {
 }
 
 impl TableIndex<'_> {
-    fn class(&self, r: u32) -> u32 {
+    fn class(&self, r: RowId) -> u32 {
         let class = self
             .class
             .get_or_init(|| row_classes(&self.content, self.rows));
@@ -213,8 +213,8 @@ impl TableIndex<'_> {
             reason = "INVARIANT: r < rows; the classes, like a one content column, hold `rows` entries, and `row_classes` makes none only for one content column"
         )]
         match class {
-            Some(made) => made[r as usize],
-            None => self.content[0][r as usize].as_u32(),
+            Some(made) => made[r.index()],
+            None => self.content[0][r.index()].as_u32(),
         }
     }
 }
@@ -313,13 +313,13 @@ impl<'r> MatchIndex<'r> {
                 }
                 Some(best.map(|(_, ci)| ci))
             };
-            let rows = || (0..table.len()).zip(0u32..);
+            let rows = || table.row_ids().map(|row| (row.index(), row));
             let universal = rows()
                 .filter(|&(r, _)| primary(r) == Some(None))
                 .map(|(_, row)| row)
                 .collect();
             // The primary rows by symbol, per column.
-            let filed: Vec<Lists> = cols
+            let filed: Vec<Lists<RowId>> = cols
                 .iter()
                 .enumerate()
                 .map(|(ci, c)| {
@@ -372,15 +372,17 @@ impl<'r> MatchIndex<'r> {
             rest = tail;
             // Both ascending, and disjoint (a universal row has no value).
             let mut rows = Vec::with_capacity(t.universal.len() + mine.len());
-            let (mut a, mut b) = (t.universal.iter().peekable(), mine.iter().peekable());
+            // The key holds the rows as `Matcher::key_with` wrote them.
+            let mine = mine.iter().map(|&r| RowId::from_raw(r));
+            let (mut a, mut b) = (t.universal.iter().copied().peekable(), mine.peekable());
             loop {
                 let next = match (a.peek(), b.peek()) {
-                    (Some(&&x), Some(&&y)) if x <= y => a.next(),
+                    (Some(&x), Some(&y)) if x <= y => a.next(),
                     (Some(_), Some(_)) | (None, Some(_)) => b.next(),
                     (Some(_), None) => a.next(),
                     (None, None) => break,
                 };
-                rows.extend(next.copied());
+                rows.extend(next);
             }
             if let Some(slot) = out.get_mut(t.table) {
                 *slot = Some(RowSet::List(rows));
@@ -427,14 +429,14 @@ fn hashed_classes(columns: &[&[SymbolId]], rows: usize) -> Vec<u32> {
     };
     let same = |a: usize, b: usize| columns.iter().all(|c| cell(c, a) == cell(c, b));
     // (hash, first row of the class, class)
-    let mut seen: HashTable<(u64, u32, u32)> = HashTable::new();
+    let mut seen: HashTable<(u64, RowId, u32)> = HashTable::new();
     let mut out = Vec::with_capacity(rows);
     // Classes are numbered in order of first row: never more than rows.
     let mut next = 0u32;
-    // Rows are numbered in u32: a table holds at most `MAX_ROWS`.
-    for (r, first) in (0..rows).zip(0u32..) {
+    // A table holds at most `MAX_ROWS`: every row has an id.
+    for (r, first) in (0..rows).map_while(|r| Some((r, RowId::from_index(r)?))) {
         let h = hash(r);
-        let class = match seen.find(h, |&(g, first, _)| g == h && same(first as usize, r)) {
+        let class = match seen.find(h, |&(g, first, _)| g == h && same(first.index(), r)) {
             Some(&(_, _, class)) => class,
             None => {
                 let class = next;
@@ -524,7 +526,9 @@ impl Matcher<'_, '_> {
             let (mine, tail) = tail.split_at(tail.len().min(n as usize));
             rest = tail;
             self.classes.clear();
-            self.classes.extend(mine.iter().map(|&r| t.class(r)));
+            // The key holds the rows as `Matcher::key_with` wrote them.
+            self.classes
+                .extend(mine.iter().map(|&r| t.class(RowId::from_raw(r))));
             if self.classes.len() > 1 {
                 self.classes.sort_unstable();
                 self.classes.dedup();
@@ -613,7 +617,7 @@ impl Matcher<'_, '_> {
                                     .is_some_and(|a| other.accepts(r, a))
                         });
                         if all {
-                            self.key.push(r);
+                            self.key.push(r.as_u32());
                         }
                     }
                 }
