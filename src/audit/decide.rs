@@ -10,60 +10,17 @@ use foldhash::fast::FixedState;
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
 use crate::access::{AccessLevel, Evaluator, MatchIndex, Origin};
-use crate::lists::{ListInterner, Lists};
+use crate::lists::ListInterner;
 use crate::load::App;
 use crate::model::{BitSet, FieldId};
 use crate::names::Identity;
 use crate::reduce::PerValue;
 
 use super::findings;
+use super::grouping::{Grouping, Keyed};
 use super::identities::{is_service_account, label, sorted_order};
 use super::view::{Shapes, View, outcome_code};
 use super::{Audit, Entry, Progress, Verdict};
-
-/// Adds `item` to `few`, the first [`findings::MAX_NAMED`] items in the
-/// order of `less`, when it is among them. False when it is not: nor is
-/// any item after it in that order.
-pub(super) fn keep_first<T: Copy>(few: &mut Vec<T>, item: T, less: impl Fn(T, T) -> bool) -> bool {
-    if few.len() == findings::MAX_NAMED && few.last().is_none_or(|&last| !less(item, last)) {
-        return false;
-    }
-    let at = few.partition_point(|&x| less(x, item));
-    few.insert(at, item);
-    few.truncate(findings::MAX_NAMED);
-    true
-}
-
-/// The first [`findings::MAX_NAMED`] items of `lists` in the order of
-/// `less`, each list in that order: who a finding on several grants names.
-pub(super) fn first_of<'l, T>(
-    lists: impl Iterator<Item = &'l [T]>,
-    less: impl Fn(&T, &T) -> bool,
-) -> Vec<&'l T> {
-    let mut few = Vec::new();
-    for list in lists {
-        for item in list {
-            if !keep_first(&mut few, item, &less) {
-                break;
-            }
-        }
-    }
-    few
-}
-
-/// Identities grouped by the security rows they match: what the audit
-/// decides, and who the findings name.
-pub(super) struct Grouping<'a> {
-    /// Per grant, numbered in audit order of its first identity: the rows
-    /// that identity matches (a key of `access::rules::index::Matcher::key_from`),
-    /// which its grant is decided on.
-    pub(super) rows: Lists,
-    /// Per grant: someone other than a service account (`INTERNAL\…`,
-    /// e.g. the reload scheduler) has it, so its rows count as seen.
-    pub(super) counted: Vec<bool>,
-    /// Per grant, its identities as the findings name them.
-    pub(super) tally: findings::Tally<'a>,
-}
 
 /// Distinct grants are decided in pieces of at least this many side by
 /// side (each piece repeats the reductions its grants share with others).
@@ -388,117 +345,78 @@ impl Audit {
         mut ids: Vec<(Identity, Option<Origin>)>,
     ) -> (Grouping<'i>, Vec<Entry>) {
         let order = sorted_order(&ids);
-        // Group identities by the contents of the rows they match: one
-        // decision per key.
-        // Matched where they lie (in memory order), then numbered in order
-        // of first use among the sorted identities. Service accounts
-        // (`INTERNAL\…`, e.g. the reload scheduler) see data no person
-        // sees; a key counts for "someone sees this row" only when some
-        // other identity has it.
-        let mut keys = Interner::default();
-        let mut found: Vec<u32> = Vec::with_capacity(ids.len());
-        let mut person: Vec<bool> = Vec::new();
-        let mut matcher = index.matcher();
-        for (identity, origin) in &ids {
-            matcher.key_from(identity, *origin);
-            let k = keys.intern(matcher.content());
-            if person.len() <= k {
-                person.resize(k + 1, false);
+        // Each identity (once, as `order` keeps it) by its place in audit
+        // order.
+        let mut place = vec![u32::MAX; ids.len()];
+        for (at, &i) in (0u32..).zip(&order) {
+            if let Some(p) = place.get_mut(i as usize) {
+                *p = at;
             }
+        }
+        // Matched where they lie (in memory order), counted under their
+        // key by their place. Service accounts (`INTERNAL\…`, e.g. the
+        // reload scheduler) see data no person sees; a key counts for
+        // "someone sees this row" only when some other identity has it.
+        let mut keyed = Keyed::default();
+        let mut found: Vec<usize> = vec![usize::MAX; ids.len()];
+        let mut matcher = index.matcher();
+        for (((identity, origin), &at), k) in ids.iter().zip(&place).zip(&mut found) {
+            if at == u32::MAX {
+                continue;
+            }
+            matcher.key_from(identity, *origin);
             let service = identity
                 .userid
                 .as_ref()
                 .is_some_and(|u| is_service_account(u.as_str()));
-            if !service && let Some(p) = person.get_mut(k) {
-                *p = true;
-            }
-            #[expect(
-                clippy::expect_used,
-                reason = "INVARIANT: k numbers a ListInterner list, below u32::MAX"
-            )]
-            found.push(u32::try_from(k).expect("key numbers fit u32"));
+            *k = keyed.add(matcher.content(), !service, at, |a, b| a < b);
         }
-        let mut renumbered: Vec<usize> = vec![usize::MAX; keys.len()];
-        let mut by_use: Vec<usize> = Vec::with_capacity(keys.len());
-        // Each grant is decided on the rows of its first identity.
-        let mut rows = Lists::default();
-        let key_of: Vec<usize> = order
+        drop(place);
+        // Findings name the first few identities of a grant: labelled now,
+        // before the identities move into the entries.
+        let kept = keyed.kept();
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: a kept place is below order.len(), and order holds positions of ids"
+        )]
+        let labels: Vec<String> = kept
             .iter()
-            .map(|&i| {
-                // `order` is a permutation of the positions of `ids`, and
-                // `found` holds a key number below `keys.len()` for each.
-                #[expect(
-                    clippy::indexing_slicing,
-                    reason = "INVARIANT: i < ids.len() = found.len(), k < keys.len() = renumbered.len()"
-                )]
-                let (k, n, (identity, origin)) = {
-                    let k = found[i as usize] as usize;
-                    (k, &mut renumbered[k], &ids[i as usize])
-                };
-                if *n == usize::MAX {
-                    *n = by_use.len();
-                    by_use.push(k);
-                    rows.push(matcher.key_from(identity, *origin));
-                }
-                *n
-            })
+            .map(|&at| label(&ids[order[at as usize] as usize].0))
             .collect();
-        drop(found);
-        let counted: Vec<bool> = by_use
-            .iter()
-            .map(|&k| {
-                #[expect(
-                    clippy::indexing_slicing,
-                    reason = "INVARIANT: k < keys.len() and person was made longer than every key number"
-                )]
-                person[k]
-            })
-            .collect();
-        // Per grant, its number of identities and the first few, by
-        // position in audit order (messages name at most `MAX_NAMED`).
-        let mut counts = vec![0; by_use.len()];
-        let mut names: Vec<Vec<(usize, String)>> = vec![Vec::new(); by_use.len()];
-        for (at, (&i, &k)) in order.iter().zip(&key_of).enumerate() {
+        let label_of = move |at: u32| {
             #[expect(
                 clippy::indexing_slicing,
-                reason = "INVARIANT: k is a grant number, below by_use.len() = counts.len() = names.len(); i < ids.len()"
+                reason = "INVARIANT: findings name only identities a grant keeps among its first, all in kept"
             )]
-            {
-                counts[k] += 1;
-                let who = &mut names[k];
-                if who.len() < findings::MAX_NAMED {
-                    who.push((at, label(&ids[i as usize].0)));
-                }
-            }
-        }
-        let tally = findings::Tally {
-            counts,
-            first: Box::new(move |grants| {
-                let lists = grants.filter_map(|g| names.get(g).map(Vec::as_slice));
-                first_of(lists, |a, b| a.0 < b.0)
-                    .into_iter()
-                    .map(|(_, label)| label.clone())
-                    .collect()
-            }),
-            identities: order.len(),
+            labels[kept.partition_point(|&k| k < at)].clone()
         };
+        // Each grant is decided on the rows of its first identity.
+        let rows = |at: u32, rows: &mut crate::lists::Lists| {
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "INVARIANT: a place is below order.len(), and order holds positions of ids"
+            )]
+            let (identity, origin) = &ids[order[at as usize] as usize];
+            rows.push(matcher.key_from(identity, *origin));
+        };
+        let (grouping, grant_of) = keyed.grouping(|a, b| a.cmp(&b), rows, label_of);
         let entries: Vec<Entry> = order
             .iter()
-            .zip(key_of)
-            .filter_map(|(&i, grant)| {
-                let (identity, _) = ids.get_mut(i as usize)?;
-                Some(Entry {
+            .map(|&i| {
+                // Every identity in `order` was counted under a key, and
+                // every key became a grant.
+                #[expect(
+                    clippy::indexing_slicing,
+                    reason = "INVARIANT: i < ids.len() = found.len(); found[i] is a key number, below grant_of.len()"
+                )]
+                let (grant, identity) = (grant_of[found[i as usize]], &mut ids[i as usize].0);
+                Entry {
                     identity: std::mem::take(identity),
                     grant,
-                })
+                }
             })
             .collect();
         drop(ids);
-        let grouping = Grouping {
-            rows,
-            counted,
-            tally,
-        };
         (grouping, entries)
     }
 

@@ -273,14 +273,31 @@ fn is_blank(text: Option<&str>) -> bool {
 /// `test` applied once to each symbol of `field` (by its text): the
 /// findings below scan rows comparing ids, not text per row.
 fn per_symbol(model: &Model, field: FieldId, test: impl Fn(&str) -> bool) -> Vec<bool> {
-    model.symbols(field).map_or(Vec::new(), |s| {
-        s.texts().map(|(_, text)| test(text.as_ref())).collect()
-    })
+    let Some(symbols) = model.symbols(field) else {
+        return Vec::new();
+    };
+    // One flag per id: every symbol has a text, but a flag is set by id
+    // all the same.
+    let mut flags = vec![false; symbols.len()];
+    for (id, text) in symbols.texts() {
+        if let Some(flag) = flags.get_mut(id.index()) {
+            *flag = test(text.as_ref());
+        }
+    }
+    flags
 }
 
-/// Whether the symbol `id` passed the test (NULL and unknown ids: `null`).
+/// Whether the symbol `id` passed the test (NULL: `null`); `flags` are
+/// [`per_symbol`]'s for the field of the column `id` was read off.
 fn holds(flags: &[bool], id: SymbolId, null: bool) -> bool {
-    flags.get(id.index()).copied().unwrap_or(null)
+    if id.is_null() {
+        return null;
+    }
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "INVARIANT: a column holds NULL or ids of its field's symbols, and per_symbol flags each of them"
+    )]
+    flags[id.index()]
 }
 
 const IDENTITY_COLUMNS: [&str; 8] = [

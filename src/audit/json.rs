@@ -1,94 +1,153 @@
-//! `audit --format json` streamed through serde_json's pretty printer.
+//! `audit --format json`, rendered side by side and written in order.
 //!
 //! The document is [`super::AuditReport`] as
 //! `serde_json::to_string_pretty` writes it (a test compares the two), but
 //! serialized from the [`Audit`] without building the report first: an
-//! audit of a large security table is a hundred megabytes of JSON, and most
-//! of it repeats. What a verdict's [`View`] shows (reduction, omitted
-//! fields, tables) is serialized once per view and spliced into each of its
-//! identities as a [`RawValue`].
+//! audit of a large security table is a hundred megabytes of JSON. What a
+//! verdict's [`View`] shows (reduction, omitted fields, tables) is
+//! serialized once per view and spliced into each of its identities as a
+//! [`RawValue`]. Views and identities are rendered in pieces by the rayon
+//! pool and written in order: each piece is printed at depth 0 by serde's
+//! pretty printer and moved right to its depth, so the bytes are those of
+//! one printer over the whole document, at any number of threads.
 
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
 
-use serde::ser::{Error as _, SerializeMap, SerializeSeq, SerializeStruct};
+use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
+use rayon::slice::ParallelSlice;
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
-use serde_json::ser::PrettyFormatter;
 use serde_json::value::RawValue;
 
-use super::{Audit, TableView, View};
+use super::{Audit, Entry, TableView, View};
 use crate::access::AccessLevel;
 use crate::bug::Bug;
 use crate::names::Identity;
 
-/// Indentation per level, as `serde_json::to_string_pretty` has it.
-const INDENT: &[u8] = b"  ";
+/// Depth, in spaces, of an identity's object in the document (the
+/// `identities` array's elements).
+const ELEMENT: usize = 4;
 
-/// Depth, in spaces, of the members of an identity's object (the third
-/// level: document, `identities` array, identity object).
-const MEMBER: usize = 6;
+/// Depth, in spaces, of the members of an object printed at depth 0.
+const MEMBER: usize = 2;
+
+/// Identities rendered per piece, and pieces rendered before they are
+/// written (what the document holds in memory at once).
+const PIECE: usize = 1024;
+const PIECES_AT_ONCE: usize = 64;
 
 impl Audit {
     /// Writes the JSON report ([`super::AuditReport`]) without the final
     /// newline, exactly as `serde_json::to_string_pretty(&self.report())`.
     /// An entry whose verdict is missing is a [`Bug`], never left out.
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        // Small writes land in a buffer of a known type, not behind `dyn`.
         let mut out = BufWriter::with_capacity(1 << 16, out);
-        let mut ser =
-            serde_json::Serializer::with_formatter(&mut out, PrettyFormatter::with_indent(INDENT));
-        Document(self).serialize(&mut ser)?;
+        let shown = self.shown()?;
+        out.write_all(b"{\n  \"identities\": [")?;
+        let pieces: Vec<&[Entry]> = self.entries.par_chunks(PIECE).collect();
+        for window in pieces.chunks(PIECES_AT_ONCE) {
+            let rendered: Vec<io::Result<Vec<u8>>> = window
+                .par_iter()
+                .map(|piece| self.render(piece, &shown))
+                .collect();
+            for piece in rendered {
+                out.write_all(&piece?)?;
+            }
+        }
+        if self.entries.is_empty() {
+            out.write_all(b"]")?;
+        } else {
+            out.write_all(b"\n  ]")?;
+        }
+        out.write_all(b",\n  \"findings\": ")?;
+        let mut findings = Vec::new();
+        indent(
+            &serde_json::to_vec_pretty(&self.findings)?,
+            MEMBER,
+            &mut findings,
+        );
+        out.write_all(&findings)?;
+        out.write_all(b"\n}")?;
         out.flush()
     }
-}
 
-/// The whole document: `{"identities": [...], "findings": [...]}`.
-struct Document<'a>(&'a Audit);
+    /// Each distinct view's members, rendered side by side, and per grant
+    /// the index of its view's.
+    fn shown(&self) -> io::Result<Shows> {
+        let mut views: Vec<&View> = Vec::new();
+        let mut index: HashMap<*const View, usize> = HashMap::new();
+        let of_grant = self
+            .grants
+            .iter()
+            .map(|g| {
+                *index.entry(Arc::as_ptr(&g.view)).or_insert_with(|| {
+                    views.push(&g.view);
+                    views.len() - 1
+                })
+            })
+            .collect();
+        let views: serde_json::Result<Vec<Shown>> =
+            views.par_iter().map(|v| Shown::of(v)).collect();
+        Ok(Shows {
+            views: views?,
+            of_grant,
+        })
+    }
 
-impl Serialize for Document<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut doc = s.serialize_struct("AuditReport", 2)?;
-        doc.serialize_field("identities", &Identities(self.0))?;
-        doc.serialize_field("findings", &self.0.findings)?;
-        doc.end()
+    /// The elements of the `identities` array for `piece`, each after its
+    /// separator (the first of the document after none).
+    fn render(&self, piece: &[Entry], shown: &Shows) -> io::Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(piece.len() * 512);
+        let mut row = Vec::with_capacity(1024);
+        for e in piece {
+            let g = self.grant_of(e).ok_or_else(|| {
+                io::Error::other(Bug::new(format!(
+                    "entry names verdict {} of {}",
+                    e.grant,
+                    self.grants.len()
+                )))
+            })?;
+            let part = shown
+                .of_grant
+                .get(e.grant)
+                .and_then(|&v| shown.views.get(v))
+                .ok_or_else(|| io::Error::other(Bug::new("a verdict's view was not rendered")))?;
+            row.clear();
+            serde_json::to_writer_pretty(
+                &mut row,
+                &Row {
+                    identity: &e.identity,
+                    decision: g.decision(),
+                    reason: g.outcome.reason().map(crate::access::DenyReason::code),
+                    access: g.access,
+                    reduction: &part.reduction,
+                    omitted: &part.omitted,
+                    tables: &part.tables,
+                },
+            )?;
+            let first = std::ptr::eq(e, self.entries.as_ptr());
+            buf.extend_from_slice(if first { b"\n" } else { b",\n" });
+            buf.extend(std::iter::repeat_n(b' ', ELEMENT));
+            indent(&row, ELEMENT, &mut buf);
+        }
+        Ok(buf)
     }
 }
 
-/// The `identities` array, one object per entry in audit order.
-struct Identities<'a>(&'a Audit);
-
-impl Serialize for Identities<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let audit = self.0;
-        // The view's part of each identity, made once per view.
-        let mut shown: HashMap<*const View, Shown> = HashMap::new();
-        let mut seq = s.serialize_seq(Some(audit.entries.len()))?;
-        for e in &audit.entries {
-            let g = audit.grant_of(e).ok_or_else(|| {
-                S::Error::custom(Bug::new(format!(
-                    "entry names verdict {} of {}",
-                    e.grant,
-                    audit.grants.len()
-                )))
-            })?;
-            let part = match shown.entry(Arc::as_ptr(&g.view)) {
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(Shown::of(&g.view).map_err(S::Error::custom)?)
-                }
-            };
-            seq.serialize_element(&Row {
-                identity: &e.identity,
-                decision: g.decision(),
-                reason: g.outcome.reason().map(crate::access::DenyReason::code),
-                access: g.access,
-                reduction: &part.reduction,
-                omitted: &part.omitted,
-                tables: &part.tables,
-            })?;
-        }
-        seq.end()
+/// Appends `text`, printed at depth 0, moved right by `by` spaces: each
+/// line after the first is indented (JSON strings hold no raw line
+/// breaks, so every one is the printer's).
+fn indent(text: &[u8], by: usize, out: &mut Vec<u8>) {
+    let mut lines = text.split(|&b| b == b'\n');
+    if let Some(first) = lines.next() {
+        out.extend_from_slice(first);
+    }
+    for line in lines {
+        out.push(b'\n');
+        out.extend(std::iter::repeat_n(b' ', by));
+        out.extend_from_slice(line);
     }
 }
 
@@ -103,6 +162,12 @@ struct Row<'a> {
     reduction: &'a RawValue,
     omitted: &'a RawValue,
     tables: &'a RawValue,
+}
+
+/// The views' members rendered, and per grant the index of its view's.
+struct Shows {
+    views: Vec<Shown>,
+    of_grant: Vec<usize>,
 }
 
 /// A view's members, pretty-printed at the depth of an identity's members.
@@ -122,19 +187,16 @@ impl Shown {
     }
 }
 
-/// `value` pretty-printed as a member's value at depth [`MEMBER`]: the
-/// printer starts at depth 0, so each line after the first is moved right
-/// (JSON strings hold no raw line breaks, so every one is the printer's).
+/// `value` pretty-printed as a member's value at depth [`MEMBER`].
 fn raw(value: &impl Serialize) -> serde_json::Result<Box<RawValue>> {
-    let text = serde_json::to_string_pretty(value)?;
-    let mut out = String::with_capacity(text.len() + text.len() / 4);
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-            out.extend(std::iter::repeat_n(' ', MEMBER));
-        }
-        out.push_str(line);
-    }
+    let text = serde_json::to_vec_pretty(value)?;
+    let mut out = Vec::with_capacity(text.len() + text.len() / 4);
+    indent(&text, MEMBER, &mut out);
+    let out = String::from_utf8(out).map_err(|e| {
+        serde_json::Error::io(io::Error::other(Bug::new(format!(
+            "serde_json printed bytes that are not UTF-8: {e}"
+        ))))
+    })?;
     RawValue::from_string(out)
 }
 

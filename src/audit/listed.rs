@@ -21,8 +21,7 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
-use super::decide::{Grouping, Interner, first_of, keep_first};
-use super::findings::Tally;
+use super::grouping::{Grouping, Keyed};
 use super::identities::USER_COLUMNS;
 use crate::access::{MatchIndex, Named, Origin};
 use crate::lists::Lists;
@@ -46,43 +45,8 @@ impl Ranked {
     }
 }
 
-/// The first identities of a key in audit order (most keys have one: no
-/// vector for them).
-#[derive(Clone, Debug)]
-enum First {
-    One(Ranked),
-    Many(Vec<Ranked>),
-}
-
-impl First {
-    fn as_slice(&self) -> &[Ranked] {
-        match self {
-            First::One(i) => std::slice::from_ref(i),
-            First::Many(v) => v,
-        }
-    }
-
-    fn least(&self) -> Option<Ranked> {
-        self.as_slice().first().copied()
-    }
-}
-
 /// Listed identities from this many are grouped in pieces side by side.
 pub(super) const PIECE_FROM: usize = 1 << 16;
-
-/// Identities grouped by key (the contents of the rows they match, see
-/// [`crate::access::Matcher::content`]), keys numbered as they come.
-#[derive(Default)]
-struct Keyed {
-    keys: Interner,
-    /// Per key: identities, whether a person (not a service account) has
-    /// it, and its first few identities in audit order.
-    count: Vec<usize>,
-    person: Vec<bool>,
-    first: Vec<First>,
-    /// Identities counted (each once).
-    identities: usize,
-}
 
 /// Kinds of listed identities, in audit order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -237,21 +201,42 @@ impl<'m> Listed<'m> {
         self.symbols.len()
     }
 
-    /// Item `i`.
-    fn item(&self, i: u32) -> Option<Item> {
-        let symbol = *self.symbols.get(i as usize)?;
-        let column = self.columns.iter().find(|c| i < c.end)?;
-        let own = self.own.get(i as usize).copied().filter(|&j| j != NOT_OWN);
-        let origin = own
-            .and_then(|j| self.owned.get(j as usize))
-            .is_none_or(|&(_, origin)| origin);
-        Some(Item {
+    /// Item `i`, which must be listed (`i < self.len()`: every caller
+    /// numbers items in that range).
+    fn item(&self, i: u32) -> Item {
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: i < self.len() = symbols.len(), and own is empty or as long as symbols"
+        )]
+        let (symbol, own) = (
+            self.symbols[i as usize],
+            if self.own.is_empty() {
+                None
+            } else {
+                Some(self.own[i as usize]).filter(|&j| j != NOT_OWN)
+            },
+        );
+        #[expect(
+            clippy::expect_used,
+            reason = "INVARIANT: the columns' ends ascend and the last is self.len() > i"
+        )]
+        let column = self
+            .columns
+            .iter()
+            .find(|c| i < c.end)
+            .expect("a listed item is in a listed column");
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: an item's own number was the length of owned when its text was pushed there"
+        )]
+        let origin = own.is_none_or(|j| self.owned[j as usize].1);
+        Item {
             class: column.class,
             field: column.field,
             symbol,
             own,
             origin,
-        })
+        }
     }
 
     /// Each listed identity as an [`Identity`], with the symbol it was read
@@ -259,7 +244,7 @@ impl<'m> Listed<'m> {
     /// identity listed twice comes twice (what the full audit sorts).
     pub(super) fn identities(&self) -> Vec<(Identity, Option<Origin>)> {
         (0..item_number(self.len()))
-            .filter_map(|i| self.item(i))
+            .map(|i| self.item(i))
             .map(|item| {
                 let item = &item;
                 let value: Arc<str> = Arc::from(self.text(item).as_ref());
@@ -341,176 +326,71 @@ impl<'m> Listed<'m> {
         } else {
             piece_from
         };
+        let before = |a, b| self.before(a, b);
         let keyed = crate::pieces::fold(
             all,
             min,
             |range| self.keyed(index, range),
             |mut first, second| {
-                self.merge(&mut first, second);
+                first.merge(second, before);
                 first
             },
         );
-        let Keyed {
-            keys,
-            count,
-            person,
-            first,
-            identities,
-        } = keyed;
-        // Grants in order of their first identity (a million keys when
-        // each user's rows differ in more than the user id).
-        let least = |k: usize| first.get(k).and_then(First::least);
-        let item = |i: u32| self.item(i);
-        let mut order: Vec<(Ranked, usize)> = (0..keys.len())
-            .filter_map(|k| Some((least(k)?, k)))
-            .collect();
-        order.sort_unstable_by(|a, b| self.order(a.0, b.0));
-        let by_use: Vec<usize> = order.into_iter().map(|(_, k)| k).collect();
         // Each grant is decided on the rows of its first identity.
         let mut matcher = index.matcher();
-        let mut rows = Lists::default();
-        for &k in &by_use {
-            match least(k).and_then(|r| item(r.item)) {
-                Some(first) => {
-                    let text = self.text(&first);
-                    rows.push(matcher.key_named(first.class.named(&text), self.origin(&first)));
-                }
-                None => rows.push(&[]),
-            }
-        }
-        // `by_use` holds key numbers, below `keys.len()`, and `count` and
-        // `person` were made longer than every key number (`count`).
-        #[expect(
-            clippy::indexing_slicing,
-            reason = "INVARIANT: k < keys.len() <= count.len() = person.len()"
-        )]
-        let (counted, counts) = (
-            by_use.iter().map(|&k| person[k]).collect(),
-            by_use.iter().map(|&k| count[k]).collect(),
-        );
-        let mut first: Vec<Option<First>> = first.into_iter().map(Some).collect();
-        let first: Vec<First> = by_use
-            .iter()
-            .filter_map(|&k| first.get_mut(k).and_then(Option::take))
-            .collect();
-        let names = move |grants: &mut dyn Iterator<Item = usize>| -> Vec<String> {
-            let lists = grants.filter_map(|g| first.get(g).map(First::as_slice));
-            first_of(lists, |&a, &b| self.before(a, b))
-                .into_iter()
-                .filter_map(|r| self.item(r.item))
-                .map(|item| self.label(&item))
-                .collect()
+        let rows = |first: Ranked, rows: &mut Lists| {
+            let first = self.item(first.item);
+            let text = self.text(&first);
+            rows.push(matcher.key_named(first.class.named(&text), self.origin(&first)));
         };
-        drop(keys);
-        Grouping {
-            rows,
-            counted,
-            tally: Tally {
-                counts,
-                first: Box::new(names),
-                identities,
-            },
-        }
+        let label = |r: Ranked| self.label(&self.item(r.item));
+        let (grouping, _) = keyed.grouping(|a, b| self.order(a, b), rows, label);
+        grouping
     }
 
     /// Items `range` grouped by key, each counted once (see
     /// [`Listed::may_repeat`]).
-    fn keyed(&self, index: &MatchIndex<'_>, range: Range<usize>) -> Keyed {
+    fn keyed(&self, index: &MatchIndex<'_>, range: Range<usize>) -> Keyed<Ranked> {
         let mut out = Keyed::default();
         let mut distinct: HashTable<u32> = HashTable::new();
         let hasher = FixedState::default();
         let mut matcher = index.matcher();
         // A piece of `0..self.len()`.
         for i in item_number(range.start)..item_number(range.end) {
-            let Some(item) = self.item(i) else { continue };
-            let item = &item;
+            let item = &self.item(i);
             let text = self.text(item);
             if self.may_repeat {
                 let h = hasher.hash_one((item.class, text.as_ref()));
                 let same = |&j: &u32| {
-                    self.item(j)
-                        .is_some_and(|o| o.class == item.class && self.text(&o) == text)
+                    let other = self.item(j);
+                    other.class == item.class && self.text(&other) == text
                 };
                 if distinct.find(h, same).is_some() {
                     continue;
                 }
                 distinct.insert_unique(h, i, |&j| {
-                    self.item(j)
-                        .map_or(0, |o| hasher.hash_one((o.class, self.text(&o).as_ref())))
+                    let other = self.item(j);
+                    hasher.hash_one((other.class, self.text(&other).as_ref()))
                 });
             }
             matcher.key_named(item.class.named(&text), self.origin(item));
-            let k = out.keys.intern(matcher.content());
             let service = item.class == Class::User && super::is_service_account(&text);
             let ranked = Ranked {
                 prefix: prefix(item.class, &text),
                 item: i,
             };
-            self.count(&mut out, k, (1, !service), First::One(ranked));
+            out.add(matcher.content(), !service, ranked, |a, b| {
+                self.before(a, b)
+            });
         }
         out
-    }
-
-    /// Counts `n` more identities for key `k` of `out`, `person` when one
-    /// of them is not a service account, `few` the first of them.
-    fn count(&self, out: &mut Keyed, k: usize, (n, person): (usize, bool), few: First) {
-        out.identities += n;
-        if out.count.len() <= k {
-            out.count.resize(k + 1, 0);
-            out.person.resize(k + 1, false);
-            out.first.resize_with(k + 1, || First::Many(Vec::new()));
-        }
-        if let (Some(c), Some(p), Some(first)) = (
-            out.count.get_mut(k),
-            out.person.get_mut(k),
-            out.first.get_mut(k),
-        ) {
-            *c += n;
-            *p |= person;
-            if *c == n {
-                *first = few;
-            } else {
-                for &i in few.as_slice() {
-                    self.keep_first(first, i);
-                }
-            }
-        }
-    }
-
-    /// Folds the second half's keys into the first's.
-    fn merge(&self, first: &mut Keyed, second: Keyed) {
-        let Keyed {
-            keys,
-            count,
-            person,
-            first: few,
-            ..
-        } = second;
-        for (((key, n), p), few) in keys.iter().zip(count).zip(person).zip(few) {
-            let k = first.keys.intern(key);
-            self.count(first, k, (n, p), few);
-        }
-    }
-
-    /// Adds `r` to `few`, the first items of a grant in audit order, when
-    /// it is among them.
-    fn keep_first(&self, few: &mut First, r: Ranked) {
-        if let First::One(j) = *few {
-            *few = First::Many(vec![j]);
-        }
-        if let First::Many(few) = few {
-            keep_first(few, r, |a, b| self.before(a, b));
-        }
     }
 
     /// Audit order of two items: on their prefixes, then their texts.
     fn order(&self, a: Ranked, b: Ranked) -> Ordering {
         a.key()
             .cmp(&b.key())
-            .then_with(|| match (self.item(a.item), self.item(b.item)) {
-                (Some(x), Some(y)) => self.cmp(&x, &y),
-                _ => a.item.cmp(&b.item),
-            })
+            .then_with(|| self.cmp(&self.item(a.item), &self.item(b.item)))
     }
 
     /// `a` comes before `b` in audit order.

@@ -27,6 +27,7 @@ mod decide;
 pub mod diff;
 pub mod expect;
 pub mod findings;
+mod grouping;
 pub mod html;
 mod identities;
 mod json;

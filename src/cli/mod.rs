@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use section_access::access::{Options, Product};
+use section_access::bug::Bug;
 use section_access::load::{App, LoadOptions, Uppercase, run_file};
 
 /// What the process tells its caller (DESIGN.md "Exit codes").
@@ -203,6 +204,19 @@ pub(crate) fn colour() -> bool {
     }
 }
 
+/// A panic as the error it is: bad input never panics (it gets a located
+/// diagnostic), so a panic is one of our invariants that did not hold, an
+/// index or lookup proven in range that was not. It is reported as a
+/// [`Bug`] with where it happened, and the command exits 1 like any other
+/// error instead of with a panic's message and code.
+fn bug_of_panic(message: Option<&str>, at: Option<&std::panic::Location<'_>>) -> Bug {
+    let what = message.unwrap_or("a panic without a message");
+    Bug::new(match at {
+        Some(at) => format!("{what} (at {}:{})", at.file(), at.line()),
+        None => what.to_string(),
+    })
+}
+
 /// Renders a diagnostic with miette on stderr: caret snippet, help line,
 /// colour per `--color`.
 pub(crate) fn report_error(e: &(dyn miette::Diagnostic + Send + Sync + 'static)) {
@@ -301,6 +315,15 @@ fn build_pool(threads: Option<usize>) -> Result<(), rayon::ThreadPoolBuildError>
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
 pub(crate) fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+        report_error(&bug_of_panic(message, info.location()));
+        std::process::exit(Exit::Error as i32);
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -343,5 +366,29 @@ fn run(command: Command) -> Exit {
         Command::Diff(args) => diff::run(&args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_reported_as_a_bug_with_where_it_happened() {
+        let at = std::panic::Location::caller();
+        let bug = bug_of_panic(
+            Some("index out of bounds: the len is 3 but the index is 7"),
+            Some(at),
+        );
+        assert_eq!(
+            bug.what(),
+            format!(
+                "index out of bounds: the len is 3 but the index is 7 (at {}:{})",
+                at.file(),
+                at.line()
+            )
+        );
+        assert!(bug.to_string().starts_with("internal error: "));
+        assert_eq!(bug_of_panic(None, None).what(), "a panic without a message");
     }
 }

@@ -510,7 +510,7 @@ fn read_file_split(
         let size = std::fs::metadata(path)?.len();
         if kept_text.is_none() && !utf16 && fmt.labels == Labels::Embedded && size >= split {
             if !csv.read_byte_record(&mut rec).map_err(invalid_data)? {
-                let frame = sink.finish();
+                let frame = sink.finish()?;
                 return Ok((FileRead { frame, text: None }, false));
             }
             sink.record(rec.iter().map(Cow::Borrowed), 0);
@@ -588,7 +588,7 @@ fn read_file_split(
     }
     Ok((
         FileRead {
-            frame: sink.finish(),
+            frame: sink.finish()?,
             text: kept_text,
         },
         false,
@@ -661,7 +661,7 @@ fn read_halves<R: Read + Send>(
         while first.read_byte_record(&mut rec).map_err(invalid_data)? {
             mine.record(rec.iter().map(Cow::Borrowed), 0);
         }
-        return Ok((mine.finish(), false));
+        return Ok((mine.finish()?, false));
     };
     let theirs = labelled.fresh();
     let second = move || -> std::io::Result<Frame> {
@@ -676,7 +676,7 @@ fn read_halves<R: Read + Send>(
                 sink.reserve(csv.position().byte(), size - split);
             }
         }
-        Ok(sink.finish())
+        sink.finish()
     };
     // Where the record just read starts in the file. After a CRLF the
     // reader places the next record at the LF, one byte early (the
@@ -699,19 +699,19 @@ fn read_halves<R: Read + Send>(
     let (at, theirs) = rayon::join(first_half, second);
     match at? {
         Some(at) if at == split || at + 1 == split => {
-            let mut frame = mine.finish();
+            let mut frame = mine.finish()?;
             frame.append(theirs?);
             return Ok((frame, true));
         }
         // A quoted cell spans the split: finish alone.
         Some(_) => mine.record(rec.iter().map(Cow::Borrowed), 0),
         // The file ends before the split (only blank lines after it).
-        None => return Ok((mine.finish(), false)),
+        None => return Ok((mine.finish()?, false)),
     }
     while first.read_byte_record(&mut rec).map_err(invalid_data)? {
         mine.record(rec.iter().map(Cow::Borrowed), 0);
     }
-    Ok((mine.finish(), false))
+    Ok((mine.finish()?, false))
 }
 
 /// Collects records into columns, the first record giving labels.
@@ -726,6 +726,9 @@ struct Sink<'n> {
     builders: Vec<ColumnBuilder>,
     rows: usize,
     origins: Option<Vec<RowOrigin>>,
+    /// A row's line was past what a [`RowOrigin`] can number: the first
+    /// such line (the read then fails rather than point elsewhere).
+    line_past: Option<usize>,
     file_id: u32,
     /// Records not yet interned (labelled files with several columns).
     batch: Batch,
@@ -794,6 +797,7 @@ impl<'n> Sink<'n> {
             builders: Vec::new(),
             rows: 0,
             origins: track.then(Vec::new),
+            line_past: None,
             file_id,
             batch: Batch::default(),
             parallel: labels == Labels::Embedded,
@@ -951,10 +955,15 @@ impl<'n> Sink<'n> {
     fn finish_record(&mut self, line: usize) {
         self.rows += 1;
         if let Some(o) = &mut self.origins {
-            o.push(RowOrigin {
-                file: self.file_id,
-                line: u32::try_from(line).unwrap_or(u32::MAX),
-            });
+            match u32::try_from(line) {
+                Ok(line) => o.push(RowOrigin {
+                    file: self.file_id,
+                    line,
+                }),
+                Err(_) => {
+                    self.line_past.get_or_insert(line);
+                }
+            }
         }
     }
 
@@ -975,20 +984,48 @@ impl<'n> Sink<'n> {
         }
     }
 
-    fn finish(mut self) -> Frame {
+    /// The frame read; an error when a row of a security table lies on a
+    /// line past what its origin can number.
+    fn finish(mut self) -> std::io::Result<Frame> {
+        if let Some(line) = self.line_past {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a row of this security table is on line {line}, past line {}, the last a row can point at",
+                    u32::MAX
+                ),
+            ));
+        }
         self.flush();
-        Frame {
+        Ok(Frame {
             names: self.names.unwrap_or_default(),
             cols: self.builders.into_iter().map(|b| b.col).collect(),
             rows: self.rows,
             origins: self.origins,
-        }
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_security_row_past_the_last_numbered_line_fails_the_read() {
+        let seeds = HashMap::new();
+        let mut sink = Sink::new(Labels::Embedded, None, &seeds, None, true, 0);
+        let cells = |c: &'static [&'static [u8]]| c.iter().map(|&b| Cow::Borrowed(b));
+        sink.record(cells(&[b"USERID"]), 1);
+        sink.record(cells(&[b"ANNA"]), 2);
+        let past = u32::MAX as usize + 7;
+        sink.record(cells(&[b"BOB"]), past);
+        let err = sink
+            .finish()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(&format!("line {past}")), "{err}");
+    }
 
     #[test]
     fn halves_read_what_one_pass_reads() {
