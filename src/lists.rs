@@ -203,6 +203,19 @@ mod tests {
         assert_eq!(groups, want);
         assert_eq!(lists.get(3), Some(&[13][..]));
         assert_eq!(lists.get(4), None);
+        // Typed items: rows by symbol, NULL's index past every key.
+        let rows = |i: usize| crate::model::RowId::from_index(i).unwrap();
+        let by_symbol = Lists::grouped(
+            2,
+            [
+                (1, rows(0)),
+                (crate::model::SymbolId::NULL.index(), rows(1)),
+                (1, rows(2)),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(by_symbol.group(1), &[rows(0), rows(2)]);
+        assert!(by_symbol.group(0).is_empty());
         let none = Lists::<u32>::grouped(3, std::iter::empty());
         assert!((0..4).all(|k| none.group(k).is_empty()));
         assert_eq!(lists.group(usize::MAX), &[] as &[u32]);

@@ -771,6 +771,39 @@ mod tests {
     }
 
     #[test]
+    fn a_run_continued_by_another_shifts_its_ids_checked() {
+        let run = |from: i32, n: i32| {
+            let mut s = Symbols::default();
+            for i in from..from + n {
+                s.intern(Value::Num(f64::from(i)));
+            }
+            s
+        };
+        let (mut first, second) = (run(10, 3), run(13, 2));
+        let shift = first.extend_run(&second);
+        assert_eq!(shift, Some(3));
+        let shift = shift.unwrap_or(0);
+        let ids: Vec<Option<usize>> = second
+            .ids()
+            .chain([SymbolId::NULL])
+            .map(|id| first.shifted(id, shift).map(|s| s.index()))
+            .collect();
+        assert_eq!(
+            ids,
+            [Some(3), Some(4), Some(u32::MAX as usize)],
+            "NULL stays NULL"
+        );
+        let last = first.get(SymbolId::from_index(4).unwrap());
+        assert_eq!(last.and_then(|v| v.num()), Some(14.0));
+        // Past the run, or not a run: no id.
+        assert_eq!(first.shifted(SymbolId::from_index(2).unwrap(), shift), None);
+        let mut texts = Symbols::default();
+        texts.intern_text("a");
+        assert_eq!(texts.shifted(SymbolId::from_index(0).unwrap(), 0), None);
+        assert_eq!(run(0, 3).extend_run(&run(4, 1)), None, "a gap ends the run");
+    }
+
+    #[test]
     fn plain_decimals_are_found_by_arithmetic() {
         // A run of keys.
         let mut keys = Symbols::default();
