@@ -186,7 +186,7 @@ fn upper_cased(model: &Model) -> Model {
         }
         // Re-intern in a fresh symbol table; values that become equal merge.
         let mut fresh = crate::model::Symbols::default();
-        let remap: Vec<u32> = symbols
+        let remap: Vec<crate::model::SymbolId> = symbols
             .iter()
             .map(|(_, v)| fresh.intern(upper_value(&v)))
             .collect();
@@ -199,7 +199,7 @@ fn upper_cased(model: &Model) -> Model {
             };
             if let Some(col) = table.columns_mut().get_mut(pos) {
                 for id in &mut col.ids {
-                    if let Some(&m) = remap.get(*id as usize) {
+                    if let Some(&m) = remap.get(id.index()) {
                         *id = m;
                     }
                 }
@@ -262,10 +262,11 @@ mod tests {
         let col = all
             .table("SA")
             .and_then(|t| t.column(f))
-            .map(<[u32]>::to_vec);
+            .map(|c| c.iter().map(|id| id.index()).collect::<Vec<_>>());
         assert_eq!(col, Some(vec![0, 0]));
+        let first = crate::model::SymbolId::from_index(0).unwrap();
         assert_eq!(
-            all.value(f, 0).map(|v| v.text().into_owned()),
+            all.value(f, first).map(|v| v.text().into_owned()),
             Some("US".into())
         );
         let inline = app.security(Uppercase::Inline);

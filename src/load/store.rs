@@ -15,13 +15,13 @@ use rayon::iter::{IndexedParallelIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 
 use crate::bug::Bug;
-use crate::model::{NULL, Symbols, Value};
+use crate::model::{SymbolId, Symbols, Value};
 
-/// One column to store: its name, one symbol id per row ([`NULL`] for a
+/// One column to store: its name, one symbol id per row ([`SymbolId::NULL`] for a
 /// missing value) and the symbols those ids are of.
 pub(crate) struct StoreColumn<'a> {
     pub(crate) name: &'a str,
-    pub(crate) ids: &'a [u32],
+    pub(crate) ids: &'a [SymbolId],
     pub(crate) symbols: &'a Symbols,
 }
 
@@ -115,17 +115,21 @@ impl Packed {
         // Symbols in order of first use: `local[id]` is the id's number
         // in the file plus one (0: not met yet).
         let mut local: Vec<u32> = vec![0; column.symbols.len()];
-        let mut order: Vec<u32> = Vec::new();
+        let mut order: Vec<SymbolId> = Vec::new();
         // Per row, the symbol's number plus one (0 for NULL) for now.
         let mut stored: Vec<u32> = Vec::with_capacity(column.ids.len());
         for &id in column.ids {
-            if id == NULL {
+            if id.is_null() {
                 stored.push(0);
                 continue;
             }
-            let slot = local
-                .get_mut(id as usize)
-                .ok_or_else(|| Bug::new(format!("symbol {id} past field `{}`", column.name)))?;
+            let slot = local.get_mut(id.index()).ok_or_else(|| {
+                Bug::new(format!(
+                    "symbol {} past field `{}`",
+                    id.index(),
+                    column.name
+                ))
+            })?;
             if *slot == 0 {
                 order.push(id);
                 *slot = u32::try_from(order.len())
@@ -154,7 +158,8 @@ impl Packed {
         for &id in &order {
             let value = column.symbols.get(id).ok_or_else(|| {
                 Bug::new(format!(
-                    "symbol {id} of field `{}` has no value",
+                    "symbol {} of field `{}` has no value",
+                    id.index(),
                     column.name
                 ))
             })?;
@@ -390,9 +395,13 @@ pub(crate) fn txt(table: &StoreTable<'_>, delimiter: &str) -> Result<Vec<u8>, Bu
                 .get(r)
                 .copied()
                 .ok_or_else(|| Bug::new(format!("column `{}` ends before row {r}", c.name)))?;
-            if id != NULL {
+            if !id.is_null() {
                 let text = c.symbols.text(id).ok_or_else(|| {
-                    Bug::new(format!("symbol {id} of field `{}` has no text", c.name))
+                    Bug::new(format!(
+                        "symbol {} of field `{}` has no text",
+                        id.index(),
+                        c.name
+                    ))
                 })?;
                 cell(&mut out, &text);
             }
@@ -406,13 +415,13 @@ pub(crate) fn txt(table: &StoreTable<'_>, delimiter: &str) -> Result<Vec<u8>, Bu
 mod tests {
     use super::*;
 
-    fn symbols(values: &[Value]) -> (Symbols, Vec<u32>) {
+    fn symbols(values: &[Value]) -> (Symbols, Vec<SymbolId>) {
         let mut s = Symbols::default();
         let ids = values
             .iter()
             .map(|v| {
                 if v.is_null() {
-                    NULL
+                    SymbolId::NULL
                 } else {
                     s.intern(v.clone())
                 }

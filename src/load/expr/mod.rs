@@ -18,7 +18,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use crate::model::{FieldId, Model, NULL, Symbols, Table, Value, format_number, parse_number};
+use crate::model::{FieldId, Model, Symbols, Table, Value, format_number, parse_number};
 use crate::script::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
 use crate::script::source::Span;
 
@@ -211,7 +211,7 @@ impl Mapping {
     pub(super) fn insert(&mut self, key: Value, value: Value) {
         let before = self.keys.len();
         let id = self.keys.intern(key);
-        if id != NULL && self.keys.len() > before {
+        if !id.is_null() && self.keys.len() > before {
             self.values.push(value);
         }
     }
@@ -219,7 +219,7 @@ impl Mapping {
     /// The value mapped to `key`.
     pub(super) fn get(&self, key: &Value) -> Option<&Value> {
         let id = self.keys.lookup(key)?;
-        self.values.get(id as usize)
+        self.values.get(id.index())
     }
 }
 

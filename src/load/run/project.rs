@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{NULL, Symbols, Value};
+use crate::model::{SymbolId, Symbols, Value};
 use crate::script::ast::{ExprKind, LoadField, Section};
 
 use super::{R, Runner};
@@ -171,7 +171,7 @@ impl Runner<'_> {
         if has_agg || !group.is_empty() {
             // Groups in order of first appearance.
             let mut key_syms: Vec<Symbols> = group.iter().map(|_| Symbols::default()).collect();
-            let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
+            let mut index: HashMap<Vec<SymbolId>, usize> = HashMap::new();
             let mut groups: Vec<Vec<usize>> = Vec::new();
             let base = RowScope {
                 input: Some(&input),
@@ -344,7 +344,7 @@ impl Runner<'_> {
             let ids = &input.cols.get(c)?.ids;
             // First row of each input symbol (slot 0: NULL).
             let n = input.cols.get(c)?.syms.len();
-            let slot = |id: u32| if id == NULL { 0 } else { id as usize + 1 };
+            let slot = |id: SymbolId| if id.is_null() { 0 } else { id.index() + 1 };
             let mut first = vec![usize::MAX; n + 1];
             for (r, &id) in ids.iter().enumerate() {
                 if let Some(f) = first.get_mut(slot(id))
@@ -357,7 +357,7 @@ impl Runner<'_> {
                 .filter(|&s| first.get(s).is_some_and(|&f| f != usize::MAX))
                 .collect();
             order.sort_by_key(|&s| first.get(s).copied());
-            let mut map = vec![NULL; n + 1];
+            let mut map = vec![SymbolId::NULL; n + 1];
             for s in order {
                 let r = first.get(s).copied()?;
                 let id = out.syms.intern(eval(e, &base.at(r)).ok()?);
