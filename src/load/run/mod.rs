@@ -337,4 +337,8 @@ impl Env for Runner<'_> {
             n.push(code);
         }
     }
+
+    fn file_path(&self, path: &str) -> PathBuf {
+        self.resolve_path(path)
+    }
 }

@@ -18,6 +18,7 @@ use crate::load::expr::Env as _;
 use crate::load::expr::num_of;
 use crate::load::frame::{Frame, FrameColumn};
 use crate::load::inline::read_inline;
+use crate::load::qvd::{self, QvdError};
 
 impl Runner<'_> {
     /// Runs one load level (and the levels below it); `None` when the
@@ -179,6 +180,9 @@ impl Runner<'_> {
                 _ => {}
             }
         }
+        if is_qvd(&items) {
+            return self.read_qvd(load, path, path_span);
+        }
         let (fmt, problems) = text_format(&items, TextFormat::new());
         if self.format_problems(problems, path_span)? {
             return Ok(None);
@@ -204,45 +208,80 @@ impl Runner<'_> {
                 }
                 Ok(Some(read.frame))
             }
-            Err(e) => {
-                let missing = e.kind() == std::io::ErrorKind::NotFound;
-                let fail = Fail::new(
-                    LoadErrorKind::MissingFile,
-                    path_span,
-                    format!("cannot read `{path}`: {}", io_reason(&e)),
-                )
-                .label(if missing {
-                    "no such file"
-                } else {
-                    "cannot read this file"
-                })
-                .help(
-                    if strip_prefix_ci(path.trim(), "lib://").is_some()
-                        && !self.opts.libs.keys().any(|k| {
-                            strip_prefix_ci(path.trim(), "lib://")
-                                .is_some_and(|r| r.to_lowercase().starts_with(&k.to_lowercase()))
-                        })
-                    {
-                        format!(
-                            "map the library with `--lib NAME=DIR`; looked for `{}`",
-                            full.display()
-                        )
-                    } else {
-                        format!("looked for `{}`", full.display())
-                    },
-                );
-                if self.opts.allow_unsupported && missing {
-                    self.app.approximate = true;
-                    self.warn(
-                        "missing-file-skipped",
-                        format!("{}; skipped", fail.message),
-                        Some(path_span),
-                    );
-                    return Ok(None);
-                }
-                Err(self.err(fail))
-            }
+            Err(e) => self.unreadable(path, path_span, &full, &e),
         }
+    }
+
+    /// A file load of a QVD file: the fields the load needs, decoded
+    /// straight into columns.
+    fn read_qvd(
+        &mut self,
+        load: &crate::script::ast::Load,
+        path: &str,
+        path_span: Span,
+    ) -> R<Option<Frame>> {
+        let full = self.resolve_path(path);
+        let needed = needed_fields(load);
+        match qvd::read(&full, needed.as_ref()) {
+            Ok(frame) => Ok(Some(frame)),
+            Err(QvdError::Io(e)) => self.unreadable(path, path_span, &full, &e),
+            Err(QvdError::Bad(why)) => Err(self.err(
+                Fail::new(
+                    LoadErrorKind::BadFile,
+                    path_span,
+                    format!("cannot read `{path}` as a QVD file: {why}"),
+                )
+                .label("damaged QVD file")
+                .help(format!("read `{}`", full.display())),
+            )),
+        }
+    }
+
+    /// A file that cannot be read (`e`): an error, or with
+    /// `allow_unsupported` a missing file skipped with a warning.
+    fn unreadable(
+        &mut self,
+        path: &str,
+        path_span: Span,
+        full: &Path,
+        e: &std::io::Error,
+    ) -> R<Option<Frame>> {
+        let missing = e.kind() == std::io::ErrorKind::NotFound;
+        let fail = Fail::new(
+            LoadErrorKind::MissingFile,
+            path_span,
+            format!("cannot read `{path}`: {}", io_reason(e)),
+        )
+        .label(if missing {
+            "no such file"
+        } else {
+            "cannot read this file"
+        })
+        .help(
+            if strip_prefix_ci(path.trim(), "lib://").is_some()
+                && !self.opts.libs.keys().any(|k| {
+                    strip_prefix_ci(path.trim(), "lib://")
+                        .is_some_and(|r| r.to_lowercase().starts_with(&k.to_lowercase()))
+                })
+            {
+                format!(
+                    "map the library with `--lib NAME=DIR`; looked for `{}`",
+                    full.display()
+                )
+            } else {
+                format!("looked for `{}`", full.display())
+            },
+        );
+        if self.opts.allow_unsupported && missing {
+            self.app.approximate = true;
+            self.warn(
+                "missing-file-skipped",
+                format!("{}; skipped", fail.message),
+                Some(path_span),
+            );
+            return Ok(None);
+        }
+        Err(self.err(fail))
     }
 
     /// A loaded table as a frame: the current section's first, then the
@@ -276,6 +315,15 @@ impl Runner<'_> {
         frame.origins = table.origins().map(<[RowOrigin]>::to_vec);
         Some(frame)
     }
+}
+
+/// True when the format items say QVD and no other file type.
+fn is_qvd(items: &[crate::script::ast::FormatItem]) -> bool {
+    use crate::script::ast::FormatItem as F;
+    items.iter().any(|i| matches!(i, F::Qvd))
+        && !items
+            .iter()
+            .any(|i| matches!(i, F::Txt | F::Fix | F::Qvx | F::OtherFileType(_)))
 }
 
 /// The fields a file load needs (`None`: all, for `*`).
