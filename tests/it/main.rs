@@ -24,6 +24,7 @@ mod jwt;
 mod jwt_props;
 mod parse_fixtures;
 mod props;
+mod qvd;
 mod reduce_prop;
 mod run_apps;
 mod run_fixtures;
