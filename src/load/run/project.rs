@@ -71,6 +71,19 @@ impl Runner<'_> {
             )));
         }
         let names: Vec<String> = outs.iter().map(|(n, _)| n.clone()).collect();
+        // `WHERE [NOT] Exists(F[, G])` on a load of plain fields: the rows
+        // are chosen by the tested column's symbol ids, each distinct
+        // value looked up once, and the filter is then done.
+        let mut filter = filter;
+        if let Some(f) = &filter
+            && group.is_empty()
+            && !has_agg
+            && order.is_empty()
+            && let Some(keep) = self.exists_rows(f, &outs, &input)
+        {
+            input.select_rows(&keep);
+            filter = None;
+        }
         // Fast path: plain columns, no filter, no grouping, no reordering —
         // move the columns, touching no row.
         if filter.is_none()
@@ -306,6 +319,83 @@ impl Runner<'_> {
     /// Each distinct input value is evaluated once, at its first row, and
     /// the results interned in first-row order: the ids are those the
     /// row-by-row path gives.
+    /// The rows `WHERE [NOT] Exists(F[, G])` keeps (`filter`), when the
+    /// load's fields are plain columns and `G` is one (`Exists(F)` tests
+    /// the column `F`); `None` when this does not apply. As the row path
+    /// does, a value exists when model field `F` has it or when an output
+    /// row so far has it under `F` — which only the tested column itself
+    /// can add (any other output named `F`: `None`, the row path decides).
+    fn exists_rows(
+        &self,
+        filter: &CExpr,
+        outs: &[(String, CExpr)],
+        input: &Frame,
+    ) -> Option<Vec<usize>> {
+        let (negated, call) = match filter {
+            CExpr::Unary(crate::script::ast::UnaryOp::Not, inner) => (true, &**inner),
+            other => (false, other),
+        };
+        let CExpr::Call {
+            f: Func::Exists,
+            args,
+            ..
+        } = call
+        else {
+            return None;
+        };
+        let field = match args.first()? {
+            CExpr::Name(n) => n.clone(),
+            CExpr::Lit(Value::Text(t)) => t.to_string(),
+            _ => return None,
+        };
+        let tested = as_column(args.get(1)?)?;
+        let mut tracks = false;
+        for (name, e) in outs {
+            let col = as_column(e)?;
+            if *name == field {
+                if col != tested {
+                    return None;
+                }
+                tracks = true;
+            }
+        }
+        let column = input.cols.get(tested)?;
+        let model = crate::load::expr::Env::field(self, &field).and_then(|(m, id)| m.symbols(id));
+        // Per local symbol: 0 not looked up yet, 1 exists, 2 does not.
+        let mut state = vec![0u8; column.syms.len()];
+        let mut keep = Vec::new();
+        for (r, &id) in column.ids.iter().enumerate() {
+            // NULL never exists, and never makes a value exist.
+            let slot = if id == NULL {
+                None
+            } else {
+                state.get_mut(id as usize)
+            };
+            let exists = match slot {
+                None => false,
+                Some(s) => {
+                    if *s == 0 {
+                        let found = column
+                            .syms
+                            .get(id)
+                            .is_some_and(|v| model.is_some_and(|m| m.lookup(&v).is_some()));
+                        *s = if found { 1 } else { 2 };
+                    }
+                    let exists = *s == 1;
+                    if exists != negated && tracks {
+                        // The row is output: its value now exists.
+                        *s = 1;
+                    }
+                    exists
+                }
+            };
+            if exists != negated {
+                keep.push(r);
+            }
+        }
+        Some(keep)
+    }
+
     fn project_by_value(
         &self,
         outs: &[(String, CExpr)],
