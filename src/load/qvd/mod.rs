@@ -374,4 +374,43 @@ mod tests {
         let e = bad(load(b"<QvdTableHeader><a></b></QvdTableHeader>\0", None));
         assert!(e.starts_with("the header is not valid XML"), "{e}");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+        /// Damage anywhere (bytes changed, the file cut) is an error or a
+        /// table whose every id is a symbol of its column, never a panic.
+        #[test]
+        fn damaged_bytes_never_panic(
+            changes in proptest::collection::vec(
+                (proptest::prelude::any::<bool>(), 0usize..4096, proptest::prelude::any::<u8>()),
+                0..6,
+            ),
+            cut in proptest::option::of(0usize..4096),
+        ) {
+            let fields = [
+                f("A", 0, 3, vec![int(1), double(2.5), text("x"), dual_int(7, "007"), dual_double(0.5, ".5")]),
+                f("B", 3, 13, vec![text("é"); 1]),
+                f("C", 16, 0, vec![text("k")]),
+            ];
+            let mut bytes = build(&fields, 3, &[vec![0, 0, 0], vec![4, 0, 0], vec![2, 0, 0]]);
+            // Half the changes in the binary part, after the header.
+            let body = bytes.iter().position(|&b| b == 0).unwrap_or(0);
+            for (in_body, at, b) in changes {
+                let (from, len) = if in_body { (body, bytes.len() - body) } else { (0, bytes.len()) };
+                bytes[from + at % len] = b;
+            }
+            if let Some(c) = cut {
+                bytes.truncate(c % (bytes.len() + 1));
+            }
+            if let Ok(frame) = load(&bytes, None) {
+                for c in &frame.cols {
+                    proptest::prop_assert_eq!(c.ids.len(), frame.rows);
+                    for &id in &c.ids {
+                        proptest::prop_assert!(id == crate::model::NULL || (id as usize) < c.syms.len());
+                    }
+                }
+            }
+        }
+    }
 }
