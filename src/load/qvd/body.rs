@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::QvdError;
 use super::header::{FieldHeader, Header};
+use super::{Loaded, QvdError};
 use crate::load::frame::{Frame, FrameColumn};
 use crate::model::{MAX_SYMBOLS, NULL, Symbols, Value, format_number};
 
@@ -39,7 +39,7 @@ pub(super) fn read<R: Read + Seek>(
     body_start: u64,
     header: &Header,
     needed: Option<&HashSet<String>>,
-) -> Result<Frame, QvdError> {
+) -> Result<Loaded, QvdError> {
     let body_len = file_len.saturating_sub(body_start);
     let records = header.no_of_records;
     let record_size = header.record_byte_size;
@@ -83,7 +83,7 @@ pub(super) fn read<R: Read + Seek>(
         )?;
         tables.push(read_at(file, body_start + f.offset, f.length)?);
     }
-    let interned: Vec<Result<(Symbols, Vec<u32>), String>> = chosen
+    let interned: Vec<Result<Interned, String>> = chosen
         .par_iter()
         .zip(tables.par_iter())
         .with_max_len(1)
@@ -91,8 +91,12 @@ pub(super) fn read<R: Read + Seek>(
         .collect();
     drop(tables);
     let mut cols: Vec<Column> = Vec::with_capacity(chosen.len());
+    let mut formatted = Vec::new();
     for (f, t) in chosen.iter().zip(interned) {
-        let (syms, map) = t.map_err(bad)?;
+        let (syms, map, numbers) = t.map_err(bad)?;
+        if numbers && shows_numbers_formatted(&f.number_format) {
+            formatted.push((f.name.clone(), f.number_format.clone()));
+        }
         cols.push(Column::new(f, syms, map, records)?);
     }
     if records > 0 && !cols.is_empty() {
@@ -109,7 +113,7 @@ pub(super) fn read<R: Read + Seek>(
             "{records} rows are more than this machine can hold"
         ))
     })?;
-    Ok(Frame {
+    let frame = Frame {
         names: chosen.iter().map(|f| f.name.clone()).collect(),
         cols: cols
             .into_iter()
@@ -120,8 +124,22 @@ pub(super) fn read<R: Read + Seek>(
             .collect(),
         rows,
         origins: None,
-    })
+    };
+    Ok(Loaded { frame, formatted })
 }
+
+/// Number formats under which Qlik shows a pure number as other text than
+/// the number (a date, a time, an amount).
+fn shows_numbers_formatted(format: &str) -> bool {
+    matches!(
+        format.to_ascii_uppercase().as_str(),
+        "DATE" | "TIME" | "TIMESTAMP" | "INTERVAL" | "MONEY"
+    )
+}
+
+/// A field's symbols, the id of each QVD symbol index, and whether some
+/// symbol is a pure number (types 1 and 2).
+type Interned = (Symbols, Vec<u32>, bool);
 
 fn bad(message: String) -> QvdError {
     QvdError::Bad(message)
@@ -184,12 +202,13 @@ fn read_at<R: Read + Seek>(file: &mut R, at: u64, length: u64) -> Result<Vec<u8>
 }
 
 /// Interns the symbol table of `f` (`bytes`, starting at byte `at` of the
-/// file): the symbols, and the id of each QVD symbol index.
-fn symbols(bytes: &[u8], f: &FieldHeader, at: u64) -> Result<(Symbols, Vec<u32>), String> {
+/// file).
+fn symbols(bytes: &[u8], f: &FieldHeader, at: u64) -> Result<Interned, String> {
     let n = usize::try_from(f.no_of_symbols).unwrap_or(usize::MAX);
     let mut syms = Symbols::default();
     let mut map = Vec::with_capacity(n.min(bytes.len()));
     let mut rest = bytes;
+    let mut numbers = false;
     for k in 0..n {
         let pos = at + (bytes.len() - rest.len()) as u64;
         let short = || {
@@ -234,6 +253,7 @@ fn symbols(bytes: &[u8], f: &FieldHeader, at: u64) -> Result<(Symbols, Vec<u32>)
                 ));
             }
         };
+        numbers |= matches!(kind, 1 | 2);
         map.push(syms.intern(value));
         rest = tail.get(used..).ok_or_else(short)?;
     }
@@ -243,7 +263,7 @@ fn symbols(bytes: &[u8], f: &FieldHeader, at: u64) -> Result<(Symbols, Vec<u32>)
             f.name
         ));
     }
-    Ok((syms, map))
+    Ok((syms, map, numbers))
 }
 
 /// The NUL-terminated text at the start of `tail` and the bytes it

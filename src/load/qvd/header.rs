@@ -50,6 +50,9 @@ pub(crate) struct FieldHeader {
     pub(crate) offset: u64,
     /// Its length in bytes.
     pub(crate) length: u64,
+    /// `<NumberFormat><Type>` (`UNKNOWN`, `DATE`, `MONEY` …; empty when
+    /// absent): how Qlik shows the field's pure numbers.
+    pub(crate) number_format: String,
 }
 
 /// The widest index a field may have: the rows are decoded through 128-bit
@@ -185,6 +188,10 @@ pub(crate) fn parse(xml: &[u8]) -> Result<Header, String> {
             no_of_symbols: number(f, "NoOfSymbols", at)?,
             offset: number(f, "Offset", at)?,
             length: number(f, "Length", at)?,
+            number_format: f
+                .get("NumberFormat/Type")
+                .map(|t| t.trim().to_string())
+                .unwrap_or_default(),
         };
         if field.bit_width > MAX_BIT_WIDTH {
             return Err(format!(
@@ -217,6 +224,12 @@ fn store(
         && let Some(f) = fields.last_mut()
     {
         f.insert(name.to_string(), text.to_string());
+    } else if is_path(
+        stack,
+        &["QvdTableHeader", "Fields", "QvdFieldHeader", "NumberFormat"],
+    ) && let Some(f) = fields.last_mut()
+    {
+        f.insert(format!("NumberFormat/{name}"), text.to_string());
     }
 }
 
@@ -268,6 +281,7 @@ mod tests {
                 no_of_symbols: 1,
                 offset: 0,
                 length: 3,
+                number_format: String::new(),
             }]
         );
     }

@@ -19,6 +19,16 @@ pub(crate) use header::Header;
 
 use crate::load::frame::Frame;
 
+/// A QVD file's table as read.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    /// The fields asked for, in the file's order.
+    pub(crate) frame: Frame,
+    /// Fields whose number format (named) shows their pure numbers as
+    /// dates, times or amounts in Qlik, while this tool keeps the numbers.
+    pub(crate) formatted: Vec<(String, String)>,
+}
+
 /// Why a QVD file could not be read.
 #[derive(Debug)]
 pub(crate) enum QvdError {
@@ -51,7 +61,7 @@ pub(crate) fn read_header(path: &Path) -> Result<Header, QvdError> {
 
 /// The table of the QVD file at `path`, with the fields `needed` names
 /// (every field for `None`), in the file's order.
-pub(crate) fn read(path: &Path, needed: Option<&HashSet<String>>) -> Result<Frame, QvdError> {
+pub(crate) fn read(path: &Path, needed: Option<&HashSet<String>>) -> Result<Loaded, QvdError> {
     let file = File::open(path).map_err(QvdError::Io)?;
     let len = file.metadata().map_err(QvdError::Io)?.len();
     read_from(&mut BufReader::with_capacity(1 << 16, file), len, needed)
@@ -62,7 +72,7 @@ fn read_from<R: BufRead + Seek>(
     r: &mut R,
     len: u64,
     needed: Option<&HashSet<String>>,
-) -> Result<Frame, QvdError> {
+) -> Result<Loaded, QvdError> {
     let (header, body_start) = header_of(r)?;
     body::read(r, len, body_start, &header, needed)
 }
@@ -147,7 +157,7 @@ mod tests {
     fn load(bytes: &[u8], needed: Option<&[&str]>) -> Result<Frame, QvdError> {
         let needed: Option<HashSet<String>> =
             needed.map(|n| n.iter().map(|s| s.to_string()).collect());
-        read_from(&mut Cursor::new(bytes), bytes.len() as u64, needed.as_ref())
+        read_from(&mut Cursor::new(bytes), bytes.len() as u64, needed.as_ref()).map(|l| l.frame)
     }
 
     /// Each column as texts (NULL as `-`), with `#` after a number.

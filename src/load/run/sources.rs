@@ -223,7 +223,18 @@ impl Runner<'_> {
         let full = self.resolve_path(path);
         let needed = needed_fields(load);
         match qvd::read(&full, needed.as_ref()) {
-            Ok(frame) => Ok(Some(frame)),
+            Ok(loaded) => {
+                for (field, format) in loaded.formatted {
+                    self.warn(
+                        "qvd-number-format",
+                        format!(
+                            "field `{field}` of `{path}` has the number format {format}: its numbers are kept as numbers, where Qlik shows them in that format"
+                        ),
+                        Some(path_span),
+                    );
+                }
+                Ok(Some(loaded.frame))
+            }
             Err(QvdError::Io(e)) => self.unreadable(path, path_span, &full, &e),
             Err(QvdError::Bad(why)) => Err(self.err(
                 Fail::new(
