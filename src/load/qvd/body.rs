@@ -157,7 +157,7 @@ fn within(
     match offset.checked_add(length) {
         Some(end) if end <= body_len => Ok(()),
         _ => Err(bad(format!(
-            "{what} (bytes {}..{} of the file) pass the end of the file at byte {}: it is truncated or damaged",
+            "{what} would take bytes {}..{}, past the end of the file at byte {}: it is truncated or damaged",
             body_start.saturating_add(offset),
             body_start.saturating_add(offset).saturating_add(length),
             body_start + body_len

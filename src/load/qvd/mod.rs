@@ -352,7 +352,7 @@ mod tests {
         // Cut short: the rows pass the end of the file.
         let e = bad(load(&good[..good.len() - 1], None));
         assert!(
-            e.contains("the rows") && e.contains("pass the end of the file"),
+            e.contains("the rows would take bytes") && e.contains("past the end of the file"),
             "{e}"
         );
 
