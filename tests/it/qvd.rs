@@ -423,3 +423,28 @@ fn every_corpus_qvd_reads_as_openqvd_reads_it() {
     }
     assert!(report.is_empty(), "{}", report.join("\n"));
 }
+
+#[test]
+fn a_qvd_reads_the_same_in_a_pool_of_one_and_of_four_threads() {
+    let Some(dir) = corpus("a_qvd_reads_the_same_in_a_pool_of_one_and_of_four_threads") else {
+        return;
+    };
+    // 580,251 rows of 6 bytes: several chunks of rows, five columns side
+    // by side.
+    let script = "T: LOAD * FROM [ctrlq__lego__inventory_parts.qvd] (qvd);";
+    let at = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let app = run(&dir, script);
+            let (fields, rows) = table(&app.data, "T");
+            let keys: Vec<Vec<_>> = rows.iter().map(|r| r.iter().map(key).collect()).collect();
+            (fields, keys)
+        })
+    };
+    let one = at(1);
+    assert_eq!(one.1.len(), 580_251);
+    assert!(at(4) == one);
+}
