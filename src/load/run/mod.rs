@@ -129,6 +129,15 @@ impl<'o> Runner<'o> {
                     None,
                 );
             }
+            if code == "qvd-create-time-text" {
+                self.warn(
+                    code,
+                    String::from(
+                        "`QvdCreateTime` gives the header's UTC time as written there (`YYYY-MM-DD hh:mm:ss`) with its serial; Qlik shows it in the `TimestampFormat`",
+                    ),
+                    None,
+                );
+            }
         }
         self.app
     }

@@ -67,10 +67,13 @@ pub(super) fn call(f: QvdFn, args: &[CExpr], span: Span, cx: &RowScope<'_>) -> R
         }
         QvdFn::QvdTableName => text(&header.table_name),
         QvdFn::QvdCreateTime => match header.create_utc_time {
-            Some(t) => match timestamp(&t) {
-                Some(serial) => Value::Dual(serial, t.into()),
-                None => text(&t),
-            },
+            Some(t) => {
+                cx.env.note("qvd-create-time-text");
+                match timestamp(&t) {
+                    Some(serial) => Value::Dual(serial, t.into()),
+                    None => text(&t),
+                }
+            }
             None => Value::Null,
         },
     })
