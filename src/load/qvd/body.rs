@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use super::header::{FieldHeader, Header};
 use super::{Loaded, QvdError};
 use crate::load::frame::{Frame, FrameColumn};
-use crate::model::{MAX_SYMBOLS, NULL, Symbols, Value, format_number};
+use crate::model::{MAX_SYMBOLS, NULL, Symbols, Value, format_number, parse_number};
 
 /// Zero bytes after the last record of a chunk, so a field's window of
 /// up to 16 bytes is always there to read.
@@ -209,6 +209,7 @@ fn symbols(bytes: &[u8], f: &FieldHeader, at: u64) -> Result<Interned, String> {
     let mut map = Vec::with_capacity(n.min(bytes.len()));
     let mut rest = bytes;
     let mut numbers = false;
+    let mut reserved = false;
     for k in 0..n {
         let pos = at + (bytes.len() - rest.len()) as u64;
         let short = || {
@@ -222,28 +223,40 @@ fn symbols(bytes: &[u8], f: &FieldHeader, at: u64) -> Result<Interned, String> {
             return Err(short());
         };
         let text = |tail| text_at(tail, f, k, pos).ok_or_else(short)?;
-        let (value, used) = match kind {
+        let (id, used) = match kind {
             1 => {
                 let (b, _) = tail.split_first_chunk::<4>().ok_or_else(short)?;
-                (Value::Num(f64::from(i32::from_le_bytes(*b))), 4)
+                (
+                    syms.intern(Value::Num(f64::from(i32::from_le_bytes(*b)))),
+                    4,
+                )
             }
             2 => {
                 let (b, _) = tail.split_first_chunk::<8>().ok_or_else(short)?;
-                (Value::Num(f64::from_le_bytes(*b)), 8)
+                (syms.intern(Value::Num(f64::from_le_bytes(*b))), 8)
             }
             4 => {
                 let (t, used) = text(tail)?;
-                (Value::Text(Arc::from(t)), used)
+                let id = text_symbol(&mut syms, t);
+                if !reserved {
+                    // The first text makes a text store: room for the rest.
+                    syms.reserve(n - k);
+                    reserved = true;
+                }
+                (id, used)
             }
             5 => {
                 let (b, after) = tail.split_first_chunk::<4>().ok_or_else(short)?;
                 let (t, used) = text(after)?;
-                (dual(f64::from(i32::from_le_bytes(*b)), t), 4 + used)
+                (
+                    syms.intern(dual(f64::from(i32::from_le_bytes(*b)), t)),
+                    4 + used,
+                )
             }
             6 => {
                 let (b, after) = tail.split_first_chunk::<8>().ok_or_else(short)?;
                 let (t, used) = text(after)?;
-                (dual(f64::from_le_bytes(*b), t), 8 + used)
+                (syms.intern(dual(f64::from_le_bytes(*b), t)), 8 + used)
             }
             other => {
                 return Err(format!(
@@ -254,7 +267,7 @@ fn symbols(bytes: &[u8], f: &FieldHeader, at: u64) -> Result<Interned, String> {
             }
         };
         numbers |= matches!(kind, 1 | 2);
-        map.push(syms.intern(value));
+        map.push(id);
         rest = tail.get(used..).ok_or_else(short)?;
     }
     if syms.is_full() {
@@ -264,6 +277,18 @@ fn symbols(bytes: &[u8], f: &FieldHeader, at: u64) -> Result<Interned, String> {
         ));
     }
     Ok((syms, map, numbers))
+}
+
+/// The id of a text symbol: pure text, even when it reads as a number
+/// (Qlik kept it as text: `0033B2`, 15-digit codes).
+fn text_symbol(syms: &mut Symbols, t: &str) -> u32 {
+    if parse_number(t).is_none() {
+        // What `intern_text` does with a text that is no number: found or
+        // added as pure text, hashed once, nothing allocated.
+        syms.intern_text(t)
+    } else {
+        syms.intern(Value::Text(Arc::from(t)))
+    }
 }
 
 /// The NUL-terminated text at the start of `tail` and the bytes it

@@ -202,7 +202,7 @@ mod tests {
         let fields = [
             f("I", 0, 2, vec![int(-7), int(3)]),
             f("D", 2, 2, vec![double(1.5), double(-0.25)]),
-            f("T", 4, 2, vec![text("0033B2"), text(""), text("é")]),
+            f("T", 4, 2, vec![text("0033B2"), text(""), text("é"), text("12")]),
             f(
                 "DI",
                 6,
@@ -226,25 +226,27 @@ mod tests {
                 vec![0, 0, 0, 0, 0],
                 vec![1, 1, 1, 1, 1],
                 vec![0, 1, 2, 2, 0],
+                vec![1, 0, 3, 0, 1],
             ],
         );
         let frame = load(&bytes, None).unwrap();
         assert_eq!(frame.names, ["I", "D", "T", "DI", "DD"]);
-        assert_eq!(frame.rows, 3);
+        assert_eq!(frame.rows, 4);
         assert_eq!(
             shown(&frame),
             [
-                "-7# 3# -7#",
-                "1.5# -0.25# -0.25#",
-                "'0033B2' '' 'é'",
+                "-7# 3# -7# 3#",
+                "1.5# -0.25# -0.25# 1.5#",
+                // Text stays text, even when it reads as a number.
+                "'0033B2' '' 'é' '12'",
                 // A dual shown as its number is kept as the number, as a
                 // file cell `64` is; the others keep their text.
-                "64# 10.0(10) A(1)",
-                "2.5# 02345678910(2345678910) 2.5#",
+                "64# 10.0(10) A(1) 64#",
+                "2.5# 02345678910(2345678910) 2.5# 02345678910(2345678910)",
             ]
         );
         // Ids are the symbols' order: one map per field, no value per row.
-        assert_eq!(frame.cols[2].ids, [0, 1, 2]);
+        assert_eq!(frame.cols[2].ids, [0, 1, 2, 3]);
     }
 
     #[test]
