@@ -202,7 +202,12 @@ mod tests {
         let fields = [
             f("I", 0, 2, vec![int(-7), int(3)]),
             f("D", 2, 2, vec![double(1.5), double(-0.25)]),
-            f("T", 4, 2, vec![text("0033B2"), text(""), text("é"), text("12")]),
+            f(
+                "T",
+                4,
+                2,
+                vec![text("0033B2"), text(""), text("é"), text("12")],
+            ),
             f(
                 "DI",
                 6,

@@ -1,7 +1,8 @@
 //! One load level's transformation of its input frame: the field list,
 //! `WHERE`, `GROUP BY` with aggregations, `ORDER BY`, `DISTINCT` and the
 //! generating two-argument `SubField`, with the fast paths that move
-//! columns or evaluate once per distinct value.
+//! columns, filter `WHERE [NOT] Exists(…)` by symbol ids, or evaluate once
+//! per distinct value.
 
 use std::collections::HashMap;
 
