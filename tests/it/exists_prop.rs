@@ -59,13 +59,13 @@ fn script(model: &[(u8, u8)], data: &[(u8, u8)], fields: &str, cond: &str, slow:
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn exists_on_ids_is_the_row_path(
         model in proptest::collection::vec((0u8..6, 0u8..4), 0..8),
         data in proptest::collection::vec((0u8..9, 0u8..4), 0..24),
-        form in 0usize..7,
+        form in 0usize..11,
     ) {
         let (fields, cond) = [
             ("K, V", "Exists(K){}"),
@@ -75,6 +75,12 @@ proptest! {
             ("K2 AS Other, V", "NOT Exists(K, K2){}"),
             ("V, K", "Exists('K', K){}"),
             ("K AS New, V", "NOT Exists(New, K){}"),
+            // An expression of one column tested; fields computed per value.
+            ("K2 AS Other, V", "NOT Exists(K, K2 + 1){}"),
+            ("V * 2 AS W, K2", "Exists(K, Alt(K2 - 1, 3)){}"),
+            ("Upper(K) AS K, V", "NOT Exists(K){}"),
+            // Row numbers: the row path.
+            ("K, RecNo() AS R", "Exists(K){}"),
         ][form];
         let run = |slow| {
             let text = script(&model, &data, fields, cond, slow);

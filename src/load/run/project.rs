@@ -312,20 +312,17 @@ impl Runner<'_> {
         Ok(out)
     }
 
-    /// The output columns of a load without WHERE, grouping or ordering
-    /// whose every field is a function of at most one input column built
-    /// from [`pure`] parts; `None` otherwise, or when an evaluation fails
-    /// (the row-by-row path then reports it where it always did).
+    /// The rows `WHERE [NOT] Exists(F[, G])` keeps (`filter`), decided
+    /// once per distinct value of the tested column; `None` when this does
+    /// not apply, and the row path decides. `G` is a column, or an
+    /// expression of one column built from [`pure`] parts (`Exists(F)`
+    /// tests the column `F`); the load's fields are plain columns or such
+    /// expressions (row numbers would change when rows are dropped first).
     ///
-    /// Each distinct input value is evaluated once, at its first row, and
-    /// the results interned in first-row order: the ids are those the
-    /// row-by-row path gives.
-    /// The rows `WHERE [NOT] Exists(F[, G])` keeps (`filter`), when the
-    /// load's fields are plain columns and `G` is one (`Exists(F)` tests
-    /// the column `F`); `None` when this does not apply. As the row path
-    /// does, a value exists when model field `F` has it or when an output
-    /// row so far has it under `F` — which only the tested column itself
-    /// can add (any other output named `F`: `None`, the row path decides).
+    /// As the row path does, a value exists when model field `F` has it or
+    /// when an output row so far has it under `F`. Only a plain `G` output
+    /// as `F` can add values that way (its state turns to "exists" when a
+    /// row is kept); any other output named `F` gives `None`.
     fn exists_rows(
         &self,
         filter: &CExpr,
@@ -349,12 +346,20 @@ impl Runner<'_> {
             CExpr::Lit(Value::Text(t)) => t.to_string(),
             _ => return None,
         };
-        let tested = as_column(args.get(1)?)?;
+        let value = args.get(1)?;
+        let mut tested = None;
+        if !pure(value, &mut tested) {
+            return None;
+        }
+        let tested = tested?;
+        let plain = as_column(value).is_some();
         let mut tracks = false;
         for (name, e) in outs {
-            let col = as_column(e)?;
+            if !pure(e, &mut None) {
+                return None;
+            }
             if *name == field {
-                if col != tested {
+                if !plain || as_column(e) != Some(tested) {
                     return None;
                 }
                 tracks = true;
@@ -362,41 +367,50 @@ impl Runner<'_> {
         }
         let column = input.cols.get(tested)?;
         let model = crate::load::expr::Env::field(self, &field).and_then(|(m, id)| m.symbols(id));
-        // Per local symbol: 0 not looked up yet, 1 exists, 2 does not.
-        let mut state = vec![0u8; column.syms.len()];
+        let base = RowScope {
+            input: Some(input),
+            ..RowScope::no_row(self)
+        };
+        // Per input symbol (slot 0: NULL): 0 not decided yet, 1 exists,
+        // 2 does not.
+        let mut state = vec![0u8; column.syms.len() + 1];
         let mut keep = Vec::new();
         for (r, &id) in column.ids.iter().enumerate() {
-            // NULL never exists, and never makes a value exist.
-            let slot = if id == NULL {
-                None
-            } else {
-                state.get_mut(id as usize)
-            };
-            let exists = match slot {
-                None => false,
-                Some(s) => {
-                    if *s == 0 {
-                        let found = column
-                            .syms
-                            .get(id)
-                            .is_some_and(|v| model.is_some_and(|m| m.lookup(&v).is_some()));
-                        *s = if found { 1 } else { 2 };
-                    }
-                    let exists = *s == 1;
-                    if exists != negated && tracks {
-                        // The row is output: its value now exists.
-                        *s = 1;
-                    }
-                    exists
-                }
-            };
+            let slot = if id == NULL { 0 } else { id as usize + 1 };
+            let s = state.get_mut(slot)?;
+            if *s == 0 {
+                // The row's value: the symbol, or the expression at the
+                // first row holding it. NULL never exists.
+                let v = if !plain {
+                    eval(value, &base.at(r)).ok()?
+                } else if id == NULL {
+                    Value::Null
+                } else {
+                    column.syms.get(id)?
+                };
+                let found = !v.is_null() && model.is_some_and(|m| m.lookup(&v).is_some());
+                *s = if found { 1 } else { 2 };
+            }
+            let exists = *s == 1;
             if exists != negated {
                 keep.push(r);
+                if tracks && id != NULL {
+                    // Output under `F`: its value now exists.
+                    *s = 1;
+                }
             }
         }
         Some(keep)
     }
 
+    /// The output columns of a load without WHERE, grouping or ordering
+    /// whose every field is a function of at most one input column built
+    /// from [`pure`] parts; `None` otherwise, or when an evaluation fails
+    /// (the row-by-row path then reports it where it always did).
+    ///
+    /// Each distinct input value is evaluated once, at its first row, and
+    /// the results interned in first-row order: the ids are those the
+    /// row-by-row path gives.
     fn project_by_value(
         &self,
         outs: &[(String, CExpr)],
