@@ -87,8 +87,9 @@ pub(crate) struct ScriptArgs {
     /// Which security values are upper-cased.
     #[arg(long, value_enum, default_value_t)]
     pub uppercase: UppercaseArg,
-    /// Skip statements that cannot run offline (SQL, QVD, …) with a warning
-    /// instead of failing; the result is then marked approximate.
+    /// Skip statements that cannot run offline (SQL, Excel, …) and missing
+    /// files with a warning instead of failing; the result is then marked
+    /// approximate.
     #[arg(long)]
     pub allow_unsupported: bool,
     /// Let `STORE` write its files where the script says (by default a

@@ -17,6 +17,9 @@ use crate::script::source::{Location, SharedText, SourceMap, Span};
 pub enum LoadErrorKind {
     /// A source file (data or include) that cannot be read.
     MissingFile,
+    /// A source file that is not what its format says: a damaged or cut
+    /// short QVD file.
+    BadFile,
     /// A statement or source that cannot run offline (SQL, QVD, Excel …).
     Unsupported,
     /// A function this tool does not know.
@@ -51,6 +54,7 @@ impl LoadErrorKind {
     pub fn code(self) -> &'static str {
         match self {
             Self::MissingFile => "load::missing-file",
+            Self::BadFile => "load::bad-file",
             Self::Unsupported => "load::unsupported",
             Self::UnknownFunction => "load::unknown-function",
             Self::UnknownTable => "load::unknown-table",

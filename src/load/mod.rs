@@ -10,8 +10,8 @@
 //! projection, table statements); `expr` compiles and evaluates
 //! expressions, its child `expr::functions` the script functions by
 //! domain; `table_ops` commits frames into a model and joins, keeps and
-//! concatenates tables; `frame` is one load level's rows; `inline` and
-//! `delimited` read INLINE text and files. Lower modules never import
+//! concatenates tables; `frame` is one load level's rows; `inline`,
+//! `delimited` and `qvd` read INLINE text, text files and QVD files. Lower modules never import
 //! higher ones.
 
 mod delimited;
@@ -19,6 +19,7 @@ mod error;
 mod expr;
 mod frame;
 mod inline;
+mod qvd;
 mod run;
 mod store;
 mod table_ops;
@@ -44,8 +45,8 @@ pub struct LoadOptions {
     /// whole parts, case-insensitively, `\` and `/` alike; the longest
     /// wins) is read from the folder instead (`C:\Data`, `\\srv\share`).
     pub map_paths: Vec<(String, PathBuf)>,
-    /// Skip statements and sources that cannot run offline (SQL, QVD,
-    /// Excel, missing files …) with a warning instead of failing; the app
+    /// Skip statements and sources that cannot run offline (SQL, Excel,
+    /// missing files …) with a warning instead of failing; the app
     /// is then marked [`App::approximate`].
     pub allow_unsupported: bool,
     /// `STORE` writes its files where the script says. Without it a stored

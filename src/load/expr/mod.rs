@@ -240,6 +240,9 @@ pub(super) trait Env {
     fn file(&self) -> Option<&str>;
     /// Records that a function with a caveat was used (a warning code).
     fn note(&self, code: &'static str);
+    /// Where a path named by the script is (a file `STORE` kept, `lib://`,
+    /// `--map-path`, `DIRECTORY`, the script's folder), as `FROM` finds it.
+    fn file_path(&self, path: &str) -> std::path::PathBuf;
 }
 
 /// What an evaluation can see: the run (variables, models, mapping

@@ -137,6 +137,15 @@ impl<'o> Runner<'o> {
                     None,
                 );
             }
+            if code == "qvd-create-time-text" {
+                self.warn(
+                    code,
+                    String::from(
+                        "`QvdCreateTime` gives the header's UTC time as written there (`YYYY-MM-DD hh:mm:ss`) with its serial; Qlik shows it in the `TimestampFormat`",
+                    ),
+                    None,
+                );
+            }
         }
         self.app
     }
@@ -341,5 +350,9 @@ impl Env for Runner<'_> {
         if !n.contains(&code) {
             n.push(code);
         }
+    }
+
+    fn file_path(&self, path: &str) -> PathBuf {
+        self.local_file(path).0
     }
 }
