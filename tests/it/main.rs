@@ -33,5 +33,6 @@ mod run_fixtures;
 mod serve_api;
 #[cfg(feature = "serve")]
 mod serve_browser;
+mod store;
 mod symbols_prop;
 mod threads;

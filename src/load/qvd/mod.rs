@@ -68,7 +68,7 @@ pub(crate) fn read(path: &Path, needed: Option<&HashSet<String>>) -> Result<Load
 }
 
 /// The table of a QVD file of `len` bytes read from `r`.
-fn read_from<R: BufRead + Seek>(
+pub(crate) fn read_from<R: BufRead + Seek>(
     r: &mut R,
     len: u64,
     needed: Option<&HashSet<String>>,
