@@ -579,8 +579,12 @@ mod tests {
         };
         let bytes = qvd(&table).unwrap();
         let len = bytes.len() as u64;
-        let loaded =
-            crate::load::qvd::read_from(&mut std::io::Cursor::new(bytes), len, None).unwrap();
+        let loaded = crate::load::qvd::read_from(
+            &mut std::io::Cursor::new(bytes),
+            len,
+            (None, &std::collections::HashMap::new()),
+        )
+        .unwrap();
         assert_eq!(loaded.frame.names, names);
         assert_eq!(loaded.frame.rows, rows);
         loaded

@@ -364,7 +364,14 @@ impl Symbols {
                 let limit = 2 * self.len() + 1024;
                 let have = self.direct.get(t).map_or(0, Vec::len);
                 if slot >= have && slot < limit {
-                    self.grow_direct(t, (2 * have).clamp(slot + 1, limit));
+                    // By half again at least: growing moves the numbers it
+                    // covers out of the hash index, which must not happen
+                    // once per value (numbers met out of order, a million
+                    // customer ids in a table of sales).
+                    let to = (2 * have).clamp(slot + 1, limit);
+                    if to >= have + have / 2 {
+                        self.grow_direct(t, to);
+                    }
                 }
                 if let Some(d) = self.direct.get_mut(t).and_then(|d| d.get_mut(slot)) {
                     *d = id;

@@ -12,14 +12,13 @@
 //!   as one little-endian integer; a field's index is the `BitWidth` bits
 //!   from `BitOffset` plus `Bias`, negative for NULL.
 
-use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use super::header::{FieldHeader, Header};
-use super::{Loaded, QvdError};
+use super::{Fields, Loaded, QvdError};
 use crate::load::frame::{Frame, FrameColumn};
 use crate::model::{MAX_SYMBOLS, SymbolId, Symbols, Value, format_number, parse_number};
 
@@ -38,7 +37,7 @@ pub(super) fn read<R: Read + Seek>(
     file_len: u64,
     body_start: u64,
     header: &Header,
-    needed: Option<&HashSet<String>>,
+    (needed, seeds): Fields<'_>,
 ) -> Result<Loaded, QvdError> {
     let body_len = file_len.saturating_sub(body_start);
     let records = header.no_of_records;
@@ -87,7 +86,10 @@ pub(super) fn read<R: Read + Seek>(
         .par_iter()
         .zip(tables.par_iter())
         .with_max_len(1)
-        .map(|(f, bytes)| symbols(bytes, f, body_start + f.offset))
+        .map(|(f, bytes)| {
+            let seed = seeds.get(&f.name).cloned().unwrap_or_default();
+            symbols(bytes, f, body_start + f.offset, seed)
+        })
         .collect();
     drop(tables);
     let mut cols: Vec<Column> = Vec::with_capacity(chosen.len());
@@ -202,10 +204,10 @@ fn read_at<R: Read + Seek>(file: &mut R, at: u64, length: u64) -> Result<Vec<u8>
 }
 
 /// Interns the symbol table of `f` (`bytes`, starting at byte `at` of the
-/// file).
-fn symbols(bytes: &[u8], f: &FieldHeader, at: u64) -> Result<Interned, String> {
+/// file) into `syms`: empty, or the model's symbols of the field, so that
+/// the values it holds keep their ids and the column needs no mapping.
+fn symbols(bytes: &[u8], f: &FieldHeader, at: u64, mut syms: Symbols) -> Result<Interned, String> {
     let n = usize::try_from(f.no_of_symbols).unwrap_or(usize::MAX);
-    let mut syms = Symbols::default();
     let mut map = Vec::with_capacity(n.min(bytes.len()));
     let mut rest = bytes;
     let mut numbers = false;
@@ -416,6 +418,11 @@ impl Column {
             } else {
                 (1u64 << width) - 1
             };
+            // Stored values below `nulls` are NULL (a bias of -2: 0 and
+            // 1); the others index the symbols from there.
+            let nulls = u64::try_from(-self.bias.min(0)).unwrap_or(u64::MAX);
+            let positive = self.bias > 0;
+            self.ids.reserve(n);
             for r in 0..n {
                 let p = r * size + self.byte;
                 let mut w = [0u8; 8];
@@ -425,7 +432,20 @@ impl Column {
                 #[expect(clippy::indexing_slicing, reason = "INVARIANT: see above")]
                 w.copy_from_slice(&buf[p..p + 8]);
                 let stored = (u64::from_le_bytes(w) >> shift) & mask;
-                let id = self.id(stored, first + r as u64)?;
+                let id = if stored < nulls {
+                    SymbolId::NULL
+                } else if let (false, Some(&id)) = (
+                    positive,
+                    usize::try_from(stored - nulls)
+                        .ok()
+                        .and_then(|i| self.map.get(i)),
+                ) {
+                    id
+                } else {
+                    // A positive bias, or an index past the symbols (the
+                    // error): the general rule says which.
+                    self.id(stored, first + r as u64)?
+                };
                 self.ids.push(id);
             }
         } else {

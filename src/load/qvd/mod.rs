@@ -10,7 +10,7 @@
 mod body;
 mod header;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek};
 use std::path::Path;
@@ -18,6 +18,7 @@ use std::path::Path;
 pub(crate) use header::Header;
 
 use crate::load::frame::Frame;
+use crate::model::Symbols;
 
 /// A QVD file's table as read.
 #[derive(Debug)]
@@ -59,22 +60,26 @@ pub(crate) fn read_header(path: &Path) -> Result<Header, QvdError> {
     Ok(header_of(&mut file)?.0)
 }
 
-/// The table of the QVD file at `path`, with the fields `needed` names
-/// (every field for `None`), in the file's order.
-pub(crate) fn read(path: &Path, needed: Option<&HashSet<String>>) -> Result<Loaded, QvdError> {
+/// Which fields a read decodes (`None`: every field), and the symbols each
+/// starts from by name (the model's, so ids need no mapping later).
+pub(crate) type Fields<'a> = (Option<&'a HashSet<String>>, &'a HashMap<String, Symbols>);
+
+/// The table of the QVD file at `path`, with the fields `fields` names,
+/// in the file's order.
+pub(crate) fn read(path: &Path, fields: Fields<'_>) -> Result<Loaded, QvdError> {
     let file = File::open(path).map_err(QvdError::Io)?;
     let len = file.metadata().map_err(QvdError::Io)?.len();
-    read_from(&mut BufReader::with_capacity(1 << 16, file), len, needed)
+    read_from(&mut BufReader::with_capacity(1 << 16, file), len, fields)
 }
 
 /// The table of a QVD file of `len` bytes read from `r`.
 pub(crate) fn read_from<R: BufRead + Seek>(
     r: &mut R,
     len: u64,
-    needed: Option<&HashSet<String>>,
+    fields: Fields<'_>,
 ) -> Result<Loaded, QvdError> {
     let (header, body_start) = header_of(r)?;
-    body::read(r, len, body_start, &header, needed)
+    body::read(r, len, body_start, &header, fields)
 }
 
 #[cfg(test)]
@@ -157,7 +162,12 @@ mod tests {
     fn load(bytes: &[u8], needed: Option<&[&str]>) -> Result<Frame, QvdError> {
         let needed: Option<HashSet<String>> =
             needed.map(|n| n.iter().map(|s| s.to_string()).collect());
-        read_from(&mut Cursor::new(bytes), bytes.len() as u64, needed.as_ref()).map(|l| l.frame)
+        read_from(
+            &mut Cursor::new(bytes),
+            bytes.len() as u64,
+            (needed.as_ref(), &HashMap::new()),
+        )
+        .map(|l| l.frame)
     }
 
     /// Each column as texts (NULL as `-`), with `#` after a number.

@@ -226,7 +226,12 @@ impl Runner<'_> {
             return Ok(None);
         };
         let needed = needed_fields(load);
-        match qvd::read(&full, needed.as_ref()) {
+        let seeds = if self.section == Section::Access {
+            HashMap::new()
+        } else {
+            seeds(load, self.model(self.section))
+        };
+        match qvd::read(&full, (needed.as_ref(), &seeds)) {
             Ok(loaded) => {
                 for (field, format) in loaded.formatted {
                     self.warn(
