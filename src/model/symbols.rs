@@ -249,6 +249,20 @@ impl Symbols {
         id
     }
 
+    /// The integers `first, first + 1, …` (`len` of them) as a new symbol
+    /// table, id `i` holding `first + i`: what interning them in that
+    /// order makes, without a lookup each. `None` when they are not all
+    /// exact in an f64 or are more than a field can hold.
+    pub(crate) fn run(first: i64, len: usize) -> Option<Self> {
+        let last = first.checked_add(i64::try_from(len).ok()?)?;
+        let exact = |n: i64| (n as f64).abs() < RUN_LIMIT;
+        let len = u32::try_from(len).ok().filter(|&l| l < u32::MAX)?;
+        (exact(first) && exact(last)).then(|| Self {
+            store: Store::Run { first, len },
+            ..Self::default()
+        })
+    }
+
     /// A symbol table whose every id is taken: the next new value finds
     /// it full (4 billion values cannot be loaded in a test).
     #[cfg(test)]

@@ -208,6 +208,11 @@ fn read_at<R: Read + Seek>(file: &mut R, at: u64, length: u64) -> Result<Vec<u8>
 /// the values it holds keep their ids and the column needs no mapping.
 fn symbols(bytes: &[u8], f: &FieldHeader, at: u64, mut syms: Symbols) -> Result<Interned, String> {
     let n = usize::try_from(f.no_of_symbols).unwrap_or(usize::MAX);
+    if syms.is_empty()
+        && let Some(run) = int_run(bytes, n)
+    {
+        return Ok((run, IdList::Prefix(n), true));
+    }
     let mut map = IdList::default();
     let mut rest = bytes;
     let mut numbers = false;
@@ -279,6 +284,34 @@ fn symbols(bytes: &[u8], f: &FieldHeader, at: u64, mut syms: Symbols) -> Result<
         ));
     }
     Ok((syms, map, numbers))
+}
+
+/// A symbol table of `n` ints (type 1, five bytes each) counting up by
+/// one from the first (row numbers, order ids: the commonest keys), as the
+/// run of integers interning them one by one would make; checked side by
+/// side for large tables.
+fn int_run(bytes: &[u8], n: usize) -> Option<Symbols> {
+    if n == 0 || bytes.len() != n.checked_mul(5)? {
+        return None;
+    }
+    let value = |e: &[u8]| -> Option<i64> {
+        let (&kind, v) = e.split_first()?;
+        let v: [u8; 4] = v.try_into().ok()?;
+        (kind == 1).then(|| i64::from(i32::from_le_bytes(v)))
+    };
+    let first = value(bytes.get(..5)?)?;
+    let counts = |(k, e): (usize, &[u8])| {
+        i64::try_from(k)
+            .ok()
+            .and_then(|k| first.checked_add(k))
+            .is_some_and(|want| value(e) == Some(want))
+    };
+    let all = if n >= 1 << 16 {
+        bytes.par_chunks_exact(5).enumerate().all(counts)
+    } else {
+        bytes.chunks_exact(5).enumerate().all(counts)
+    };
+    if all { Symbols::run(first, n) } else { None }
 }
 
 /// The id of a text symbol: pure text, even when it reads as a number
@@ -507,4 +540,49 @@ fn rows<R: Read + Seek>(
         done += n as u64;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints(values: impl IntoIterator<Item = i32>) -> Vec<u8> {
+        values
+            .into_iter()
+            .flat_map(|v| std::iter::once(1u8).chain(v.to_le_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn counting_ints_are_a_run_as_interning_them_would_make() {
+        for (first, n) in [(0, 1), (-5, 10), (1000, 70_000)] {
+            let bytes = ints(first..first + n);
+            let run = int_run(&bytes, n as usize).unwrap();
+            let mut one_by_one = Symbols::default();
+            for v in first..first + n {
+                one_by_one.intern(Value::Num(f64::from(v)));
+            }
+            assert_eq!(run.len(), one_by_one.len());
+            assert!(run.is_run() && one_by_one.is_run());
+            for id in one_by_one.ids() {
+                let (a, b) = (run.get(id).unwrap(), one_by_one.get(id).unwrap());
+                assert!(a.same_as(&b) && a.text() == b.text(), "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn anything_else_is_not_a_run() {
+        assert!(int_run(&ints([0, 1, 3]), 3).is_none());
+        assert!(int_run(&ints([2, 1]), 2).is_none());
+        assert!(int_run(&ints([0, 1]), 3).is_none());
+        let mut double = ints([0]);
+        double.extend([2u8]);
+        double.extend(1.0f64.to_le_bytes());
+        assert!(int_run(&double, 2).is_none());
+        let mut wrong_type = ints([0, 1]);
+        wrong_type[5] = 5;
+        assert!(int_run(&wrong_type, 2).is_none());
+        assert!(int_run(&[], 0).is_none());
+    }
 }
