@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 
-use rayon::iter::{IndexedParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelIterator};
+use rayon::iter::{
+    IndexedParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelIterator,
+};
 
 use crate::model::{BitSet, FieldId, IdList, Model, RowOrigin, SymbolId, Table};
 use crate::names::{FieldName, TableName};

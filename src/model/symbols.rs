@@ -503,7 +503,7 @@ impl Symbols {
     /// The id of `text` as a pure text ([`Value::Text`]), added if new. In
     /// a text store it is hashed once (a million new user ids: hashing
     /// twice, to find and then to index, was a tenth of loading them).
-    fn intern_pure_text(&mut self, text: &str) -> SymbolId {
+    pub(crate) fn intern_pure_text(&mut self, text: &str) -> SymbolId {
         let key = Key::Text(text);
         if let Store::Texts { bytes, ends } = &mut self.store
             && let Ok(end) = u32::try_from(bytes.len() + text.len())

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::header::{FieldHeader, Header};
 use super::{Fields, Loaded, QvdError};
 use crate::load::frame::{Frame, FrameColumn};
-use crate::model::{IdList, MAX_SYMBOLS, SymbolId, Symbols, Value, format_number, parse_number};
+use crate::model::{IdList, MAX_SYMBOLS, SymbolId, Symbols, Value, format_number};
 
 /// Zero bytes after the last record of a chunk, so a field's window of
 /// up to 16 bytes is always there to read.
@@ -317,13 +317,9 @@ fn int_run(bytes: &[u8], n: usize) -> Option<Symbols> {
 /// The id of a text symbol: pure text, even when it reads as a number
 /// (Qlik kept it as text: `0033B2`, 15-digit codes).
 fn text_symbol(syms: &mut Symbols, t: &str) -> SymbolId {
-    if parse_number(t).is_none() {
-        // What `intern_text` does with a text that is no number: found or
-        // added as pure text, hashed once, nothing allocated.
-        syms.intern_text(t)
-    } else {
-        syms.intern(Value::Text(Arc::from(t)))
-    }
+    // Found or added as pure text, hashed once, nothing allocated (in a
+    // text store), and not parsed as a number.
+    syms.intern_pure_text(t)
 }
 
 /// The NUL-terminated text at the start of `tail` and the bytes it
@@ -392,12 +388,7 @@ struct Column {
 }
 
 impl Column {
-    fn new(
-        f: &FieldHeader,
-        syms: Symbols,
-        map: IdList,
-        records: u64,
-    ) -> Result<Self, QvdError> {
+    fn new(f: &FieldHeader, syms: Symbols, map: IdList, records: u64) -> Result<Self, QvdError> {
         let byte = usize::try_from(f.bit_offset / 8)
             .map_err(|_| bad(format!("field `{}`: its bit offset is too large", f.name)))?;
         Ok(Self {
