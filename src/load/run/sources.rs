@@ -179,6 +179,9 @@ impl Runner<'_> {
                 _ => {}
             }
         }
+        if let Some(kind) = crate::load::excel::excel_kind(&items) {
+            return self.read_excel(load, path, path_span, &items, kind);
+        }
         let (fmt, problems) = text_format(&items, TextFormat::new());
         if self.format_problems(problems, path_span)? {
             return Ok(None);
@@ -253,7 +256,7 @@ impl Runner<'_> {
 }
 
 /// The fields a file load needs (`None`: all, for `*`).
-fn needed_fields(load: &crate::script::ast::Load) -> Option<HashSet<String>> {
+pub(super) fn needed_fields(load: &crate::script::ast::Load) -> Option<HashSet<String>> {
     let mut out = HashSet::new();
     for f in &load.fields {
         match f {

@@ -54,6 +54,7 @@ use super::{CExpr, RowScope, eval, num_of};
 use aggregation::AggregationFn;
 use conditional::ConditionalFn;
 use date::DateFn;
+pub(in crate::load) use date::{format_date, format_interval};
 use number::NumberFn;
 use table::TableFn;
 use text::TextFn;
