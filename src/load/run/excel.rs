@@ -155,10 +155,10 @@ impl Runner<'_> {
                 "cannot read this workbook",
                 match kind {
                     Kind::Biff => String::from(
-                        "`biff` reads Excel 97-2003 `.xls` files; an `.xlsx` file needs `ooxml`",
+                        "`biff` reads Excel 97-2003 `.xls` files: an `.xlsx` file needs `ooxml`, a text file `txt`",
                     ),
                     Kind::Ooxml => String::from(
-                        "`ooxml` reads Excel 2007+ `.xlsx`/`.xlsm` files; an `.xls` file needs `biff`",
+                        "`ooxml` reads Excel 2007+ `.xlsx`/`.xlsm` files: an `.xls` file needs `biff`, a text file `txt`",
                     ),
                 },
             ),
