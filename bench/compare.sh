@@ -4,7 +4,10 @@
 # of N runs (default 3) of `preview --user USER5 --group GROUP3` and
 # `audit --format json`, the audit's per-identity row counts checked against
 # DuckDB's, and `check` on scripts with a 1,000,000-row INLINE security
-# table in two layouts. Prints a markdown table.
+# table in two layouts. Each app is also stored as QVD files (by the tool's
+# own STORE, `--write-stores`) and as Parquet for DuckDB (read in place,
+# DuckDB at its best): preview and audit from QVD beside DuckDB on Parquet
+# and beside our own run from CSV. Prints markdown tables.
 #
 #   bench/compare.sh [-n RUNS] [APP ...]      APP: S, M, L (default: all)
 #
@@ -68,6 +71,7 @@ measure() {
 }
 
 rows=()
+qrows=()
 for app in "${apps[@]}"; do
     dir="$work/$app"
     if [[ ! -f "$dir/app.qvs" ]]; then
@@ -113,6 +117,61 @@ print(f"audit: {seen} identities, row counts equal to duckdb's", file=sys.stderr
 EOF
     rows+=("$app|$mb|preview|$sp|$dp|$sm|$dm")
     rows+=("$app|$mb|audit|$sa|$da|$sam|$dam")
+
+    # The same app from QVD files (ours) and Parquet files (DuckDB's).
+    q="$work/$app-qvd"
+    if [[ ! -f "$q/sales.qvd" || ! -f "$q/sales.parquet" || "$dir/app.qvs" -nt "$q/sales.qvd" ]]; then
+        echo "app $app: storing as QVD and Parquet ..." >&2
+        mkdir -p "$q"
+        {
+            # The app's relative paths are read from its own folder.
+            echo "DIRECTORY [$dir];"
+            echo "\$(Must_Include=$dir/app.qvs);"
+            for t in SecurityTable:section_access Customers:customers Sales:sales Products:products; do
+                echo "STORE ${t%%:*} INTO [$q/${t##*:}.qvd] (qvd);"
+            done
+        } >"$q/store.qvs"
+        "$bin" check "$q/store.qvs" --write-stores >/dev/null
+        cat >"$q/app.qvs" <<'EOF'
+// The generated app from QVD files written by section-access's STORE.
+Star is *;
+Section Access;
+SecurityTable:
+LOAD * FROM [section_access.qvd] (qvd);
+Section Application;
+Customers:
+LOAD * FROM [customers.qvd] (qvd);
+Sales:
+LOAD * FROM [sales.qvd] (qvd);
+Products:
+LOAD * FROM [products.qvd] (qvd);
+EOF
+        python3 - "$dir" "$q" <<'EOF'
+import duckdb, sys
+src, out = sys.argv[1:3]
+con = duckdb.connect()
+for t in ("section_access", "customers", "sales", "products"):
+    con.execute(f"COPY (SELECT * FROM read_csv('{src}/{t}.csv', header=true, all_varchar=true)) "
+                f"TO '{out}/{t}.parquet' (FORMAT parquet)")
+EOF
+    fi
+    echo "app $app: preview and audit from QVD ..." >&2
+    read -r qp qpm < <(measure "$work/.sa-preview-qvd.json" \
+        "$bin" "${sa_args[@]}" preview "$q/app.qvs" --user USER5 --group GROUP3 --format json)
+    read -r pp ppm < <(measure /dev/null python3 "$shared/duckdb_ref.py" "$q" preview USER5 GROUP3)
+    read -r qa qam < <(measure "$work/.sa-audit-qvd.json" "$bin" "${sa_args[@]}" audit "$q/app.qvs" --format json)
+    read -r pa pam < <(measure /dev/null python3 "$shared/duckdb_ref.py" "$q" audit "$work/.duck-audit-pq.json")
+    python3 - "$work/.sa-preview-qvd.json" "$work/.sa-preview.json" "$work/.sa-audit-qvd.json" "$work/.sa-audit.json" <<'EOF'
+import json, sys
+pq, pc, aq, ac = (json.load(open(p)) for p in sys.argv[1:5])
+counts = lambda e: (e["decision"], {k: v["rows"] for k, v in e["tables"].items()})
+if counts(pq) != counts(pc):
+    sys.exit(f"preview from QVD differs from CSV: {counts(pq)} vs {counts(pc)}")
+if [counts(e) for e in aq["identities"]] != [counts(e) for e in ac["identities"]]:
+    sys.exit("audit from QVD differs from the audit from CSV")
+EOF
+    qrows+=("$app|preview|$qp|$pp|$sp|$qpm|$sm")
+    qrows+=("$app|audit|$qa|$pa|$sa|$qam|$sam")
 done
 
 # check on 1,000,000-row INLINE security tables, in two layouts:
@@ -157,6 +216,15 @@ echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
 for r in "${rows[@]}"; do
     IFS='|' read -r app mb cmd st dt smem dmem <<<"$r"
     echo "| $app | $mb | $cmd | $st | $dt | $(ratio "$st" "$dt") | $(gib "$smem") | $(gib "$dmem") | $(ratio "$smem" "$dmem") |"
+done
+echo
+echo "From QVD files (section-access) and Parquet files (DuckDB), against section-access from CSV:"
+echo
+echo "| app | command | from QVD s | DuckDB on Parquet s | from CSV s | QVD / Parquet | QVD / CSV | from QVD GiB | from CSV GiB |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+for r in "${qrows[@]}"; do
+    IFS='|' read -r app cmd qt pt ct qm cm <<<"$r"
+    echo "| $app | $cmd | $qt | $pt | $ct | $(ratio "$qt" "$pt") | $(ratio "$qt" "$ct") | $(gib "$qm") | $(gib "$cm") |"
 done
 echo
 for c in "${checks[@]}"; do

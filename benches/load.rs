@@ -1,6 +1,7 @@
-//! Loading throughput: a large INLINE section access table, and the
-//! generated benchmark app (`../shared/bench/gen.py`, generated into
-//! `target/bench-apps/` on first run).
+//! Loading throughput: a large INLINE section access table, the generated
+//! benchmark app (`../shared/bench/gen.py`, generated into
+//! `target/bench-apps/` on first run), and a QVD file (written by the
+//! tool's own STORE from a generated table, then decoded).
 
 #![allow(
     clippy::unwrap_used,
@@ -49,7 +50,31 @@ fn bench(c: &mut Criterion) {
     } else {
         eprintln!("python3 or gen.py not found: gen_app benchmark skipped");
     }
+    bench_qvd(&mut g);
     g.finish();
+}
+
+/// QVD decoding: a million rows of integers, decimals, texts and dates,
+/// stored once, then loaded.
+fn bench_qvd(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let dir = std::env::temp_dir().join(format!("sa-bench-qvd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let make = "T:\nLOAD RecNo() as Id, Mod(RecNo() * 7919, 100000) as Customer,\n\
+                Round(Mod(RecNo() * 31, 100000) / 100, 0.01) as Amount,\n\
+                'Name ' & Mod(RecNo(), 50000) as Name, Date(45000 + Mod(RecNo(), 700)) as Day\n\
+                AUTOGENERATE 1000000;\nSTORE T INTO [t.qvd] (qvd);\n";
+    let opts = LoadOptions {
+        write_stores: true,
+        ..LoadOptions::default()
+    };
+    run_source(&dir.join("make.qvs"), make, &opts).unwrap();
+    let bytes = std::fs::metadata(dir.join("t.qvd")).unwrap().len();
+    let load = "T: LOAD * FROM [t.qvd] (qvd);\n";
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("qvd_1m_rows", |b| {
+        b.iter(|| run_source(&dir.join("load.qvs"), load, &LoadOptions::default()).unwrap());
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 criterion_group!(benches, bench);

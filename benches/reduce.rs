@@ -45,7 +45,7 @@ fn bench(c: &mut Criterion) {
     let mut values = Vec::new();
     for c in ["C007", "C010", "C064"] {
         let id = symbols.lookup(&Value::from_text(c)).unwrap();
-        allowed.insert(id as usize);
+        allowed.insert(id.index());
         values.push(id);
     }
     let selection = Selection {

@@ -1,4 +1,4 @@
-//! Many short lists of `u32` (symbol ids, row numbers) stored end to end
+//! Many short lists (of symbol ids, row numbers) stored end to end
 //! in one vector, not one allocation each: [`Lists`] numbers them in the
 //! order they are added, or groups items by key ([`Lists::grouped`]);
 //! [`ListInterner`] numbers distinct lists, each stored once.
@@ -10,10 +10,11 @@ use hashbrown::HashTable;
 
 use crate::model::{spread, tag};
 
-/// Lists of `u32` end to end; list `i` is the `i`th added.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Lists {
-    items: Vec<u32>,
+/// Lists of `T` (numbers, symbol ids) end to end; list `i` is the `i`th
+/// added.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Lists<T = u32> {
+    items: Vec<T>,
     /// Where each list ends in `items`; list `i` starts where list `i - 1`
     /// ends (the first at 0).
     // INVARIANT: `ends` ascends (not strictly: a list may be empty) and no
@@ -21,22 +22,37 @@ pub(crate) struct Lists {
     ends: Vec<usize>,
 }
 
-impl Lists {
+impl<T> Default for Lists<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> Lists<T> {
     /// `items` grouped by key: list `k` holds the values of the items
     /// with key `k`, in the order given, for every key below `keys` (a
     /// counting sort). Items with a key from `keys` up belong to no list
     /// and are left out (a NULL symbol id matches nothing).
-    pub(crate) fn grouped(keys: usize, items: impl Iterator<Item = (u32, u32)> + Clone) -> Self {
-        let slot = |key: u32| usize::try_from(key).ok().filter(|&k| k < keys);
+    pub(crate) fn grouped(keys: usize, items: impl Iterator<Item = (usize, T)> + Clone) -> Self {
+        let slot = |key: usize| Some(key).filter(|&k| k < keys);
         // How many items each key has, then where each key's list starts.
         let mut ends = vec![0usize; keys];
-        for k in items.clone().filter_map(|(key, _)| slot(key)) {
+        // Any item kept, to fill the places with before each is written.
+        let mut fill = None;
+        for (k, item) in items
+            .clone()
+            .filter_map(|(key, item)| Some((slot(key)?, item)))
+        {
             #[expect(
                 clippy::indexing_slicing,
                 reason = "INVARIANT: slot() < keys = ends.len()"
             )]
             let end = &mut ends[k];
             *end += 1;
+            fill.get_or_insert(item);
         }
         let mut total = 0;
         for end in &mut ends {
@@ -48,7 +64,14 @@ impl Lists {
         // every item is in, each list's place is where it ends. A second
         // pass over the items, rather than a copy of them (a million rows:
         // 16 bytes each) and of the places.
-        let mut out = vec![0u32; total];
+        // Every place is written below (none when no item is kept).
+        let Some(fill) = fill else {
+            return Self {
+                items: Vec::new(),
+                ends,
+            };
+        };
+        let mut out = vec![fill; total];
         for (k, item) in items.filter_map(|(key, item)| Some((slot(key)?, item))) {
             #[expect(
                 clippy::indexing_slicing,
@@ -68,7 +91,7 @@ impl Lists {
     }
 
     /// The lists in order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u32]> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[T]> + '_ {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
         starts.zip(&self.ends).map(|(start, &end)| {
             #[expect(
@@ -80,7 +103,7 @@ impl Lists {
     }
 
     /// List `i`, `None` past the last.
-    pub(crate) fn get(&self, i: usize) -> Option<&[u32]> {
+    pub(crate) fn get(&self, i: usize) -> Option<&[T]> {
         let end = *self.ends.get(i)?;
         let start = match i.checked_sub(1) {
             #[expect(clippy::indexing_slicing, reason = "INVARIANT: p < i < ends.len()")]
@@ -96,21 +119,18 @@ impl Lists {
 
     /// Group `key` of lists made by [`Lists::grouped`]: empty for a key
     /// no item had, the keys past the last included.
-    pub(crate) fn group(&self, key: u32) -> &[u32] {
-        usize::try_from(key)
-            .ok()
-            .and_then(|k| self.get(k))
-            .unwrap_or_default()
+    pub(crate) fn group(&self, key: usize) -> &[T] {
+        self.get(key).unwrap_or_default()
     }
 
     /// Adds `list`, numbered [`Lists::len`] before.
-    pub(crate) fn push(&mut self, list: &[u32]) {
+    pub(crate) fn push(&mut self, list: &[T]) {
         self.items.extend_from_slice(list);
         self.ends.push(self.items.len());
     }
 
     /// Adds the list of `items`, numbered [`Lists::len`] before.
-    pub(crate) fn push_iter(&mut self, items: impl IntoIterator<Item = u32>) {
+    pub(crate) fn push_iter(&mut self, items: impl IntoIterator<Item = T>) {
         self.items.extend(items);
         self.ends.push(self.items.len());
     }
@@ -183,9 +203,22 @@ mod tests {
         assert_eq!(groups, want);
         assert_eq!(lists.get(3), Some(&[13][..]));
         assert_eq!(lists.get(4), None);
-        let none = Lists::grouped(3, std::iter::empty());
+        // Typed items: rows by symbol, NULL's index past every key.
+        let rows = |i: usize| crate::model::RowId::from_index(i).unwrap();
+        let by_symbol = Lists::grouped(
+            2,
+            [
+                (1, rows(0)),
+                (crate::model::SymbolId::NULL.index(), rows(1)),
+                (1, rows(2)),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(by_symbol.group(1), &[rows(0), rows(2)]);
+        assert!(by_symbol.group(0).is_empty());
+        let none = Lists::<u32>::grouped(3, std::iter::empty());
         assert!((0..4).all(|k| none.group(k).is_empty()));
-        assert_eq!(lists.group(u32::MAX), &[] as &[u32]);
+        assert_eq!(lists.group(usize::MAX), &[] as &[u32]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Hand-built models and apps for unit tests (no parser or runner needed).
 
 use crate::load::App;
-use crate::model::{Model, RowOrigin, Table, Value};
+use crate::model::{Model, RowOrigin, SymbolId, Table, Value};
 use crate::names::{FieldName, TableName};
 
 /// A cell that is NULL (any other text, the empty one included, is a value).
@@ -31,7 +31,7 @@ impl ModelBuilder {
         self.next_line += 1; // the header line
         for row in rows {
             self.next_line += 1;
-            let cells: Vec<u32> = ids
+            let cells: Vec<SymbolId> = ids
                 .iter()
                 .zip(row.iter())
                 .map(|(&f, &cell)| {

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::load::{App, Uppercase};
-use crate::model::{FieldId, Model};
+use crate::model::{FieldId, Model, SymbolId};
 use crate::names::{FieldName, Identity, TableName};
 use crate::reduce::{Reduced, ReducedTable};
 
@@ -173,7 +173,7 @@ pub struct FieldReduction {
     pub name: FieldName,
     /// The matching data values (symbol ids of the application field), in
     /// Qlik's sort order.
-    pub values: Vec<u32>,
+    pub values: Vec<SymbolId>,
     /// False when S_f = ∅ and the field is therefore not applied (an ADMIN,
     /// or QlikView without strict exclusion).
     pub applied: bool,
@@ -262,9 +262,9 @@ pub fn evaluate(app: &App, identity: &Identity, opts: &Options) -> Decision {
     Evaluator::new(app, *opts).evaluate(identity)
 }
 
-/// Sorts symbol ids of a field (never [`crate::model::NULL`]) in Qlik's
+/// Sorts symbol ids of a field (never [`SymbolId::NULL`]) in Qlik's
 /// order of their values.
-pub(crate) fn sort_ids(model: &Model, field: FieldId, ids: &mut [u32]) {
+pub(crate) fn sort_ids(model: &Model, field: FieldId, ids: &mut [SymbolId]) {
     #[expect(
         clippy::expect_used,
         reason = "INVARIANT: callers pass symbol ids of `field`, read from its columns or symbols"
@@ -277,7 +277,7 @@ pub(crate) fn sort_ids(model: &Model, field: FieldId, ids: &mut [u32]) {
 }
 
 /// Text of a cell, `None` for NULL.
-pub(crate) fn cell_text(model: &Model, field: FieldId, id: u32) -> Option<Cow<'_, str>> {
+pub(crate) fn cell_text(model: &Model, field: FieldId, id: SymbolId) -> Option<Cow<'_, str>> {
     model.text(field, id)
 }
 

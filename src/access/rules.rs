@@ -6,7 +6,7 @@ use foldhash::fast::FixedState;
 
 use crate::lists::Lists;
 use crate::load::{App, Uppercase};
-use crate::model::{BitSet, FieldId, Model, NULL, Value};
+use crate::model::{BitSet, FieldId, Model, RowId, SymbolId, Value};
 use crate::names::{FieldName, Identity};
 use crate::reduce::{Links, PerValue, Reduced, Selection};
 use crate::script::source::SourceId;
@@ -88,10 +88,10 @@ struct Rules<'a> {
     cells: HashMap<FieldId, Vec<Cell>, FixedState>,
     /// Per reduction and `OMIT` field, the symbols listed in some row (not
     /// blank, not a wildcard), ascending: what `*` expands to (SPEC §5.2).
-    listed: HashMap<FieldId, Vec<u32>, FixedState>,
+    listed: HashMap<FieldId, Vec<SymbolId>, FixedState>,
     /// Per reduction field (as in `reductions`), the application symbols
     /// each security symbol matches.
-    matches: Vec<Lists>,
+    matches: Vec<Lists<SymbolId>>,
 }
 
 impl Rules<'_> {
@@ -99,7 +99,7 @@ impl Rules<'_> {
         self.cells.get(&field).map_or(&[], Vec::as_slice)
     }
 
-    fn listed(&self, field: FieldId) -> &[u32] {
+    fn listed(&self, field: FieldId) -> &[SymbolId] {
         self.listed.get(&field).map_or(&[], Vec::as_slice)
     }
 }
@@ -108,9 +108,9 @@ impl Rules<'_> {
 /// scanning the field: by number and by text.
 #[derive(Debug, Default)]
 struct ValueIndex {
-    by_num: HashMap<u64, Vec<u32>>,
+    by_num: HashMap<u64, Vec<SymbolId>>,
     /// Text → (symbol id, whether the symbol is a number).
-    by_text: HashMap<String, Vec<(u32, bool)>>,
+    by_text: HashMap<String, Vec<(SymbolId, bool)>>,
 }
 
 impl ValueIndex {
@@ -121,7 +121,7 @@ impl ValueIndex {
             return index;
         };
         for (id, v) in symbols.iter() {
-            if !present.contains(id as usize) {
+            if !present.contains(id.index()) {
                 continue;
             }
             if let Some(n) = v.num() {
@@ -138,7 +138,7 @@ impl ValueIndex {
 
     /// Data symbols equal to `v`: as numbers when both are numbers,
     /// otherwise as text, exactly.
-    fn matches(&self, v: &Value) -> impl Iterator<Item = u32> + '_ {
+    fn matches(&self, v: &Value) -> impl Iterator<Item = SymbolId> + '_ {
         let num = v.num();
         let by_num = num.and_then(|n| self.by_num.get(&num_key(n)));
         // A number matches texts that are not numbers by its text (SPEC
@@ -210,7 +210,7 @@ pub(super) enum Cell {
 /// through the index), a bitset (after propagation), or every row.
 #[derive(Clone, Debug, PartialEq)]
 enum RowSet {
-    List(Vec<u32>),
+    List(Vec<RowId>),
     Bits(BitSet),
     All(usize),
 }
@@ -218,7 +218,7 @@ enum RowSet {
 impl RowSet {
     fn contains(&self, r: usize) -> bool {
         match self {
-            RowSet::List(v) => u32::try_from(r).is_ok_and(|r| v.binary_search(&r).is_ok()),
+            RowSet::List(v) => RowId::from_index(r).is_some_and(|r| v.binary_search(&r).is_ok()),
             RowSet::Bits(b) => b.contains(r),
             RowSet::All(n) => r < *n,
         }
@@ -235,7 +235,7 @@ impl RowSet {
     /// The rows, ascending.
     fn iter(&self) -> Box<dyn Iterator<Item = usize> + '_> {
         match self {
-            RowSet::List(v) => Box::new(v.iter().map(|&r| r as usize)),
+            RowSet::List(v) => Box::new(v.iter().map(|r| r.index())),
             RowSet::Bits(b) => Box::new(b.iter()),
             RowSet::All(n) => Box::new(0..*n),
         }
@@ -245,7 +245,7 @@ impl RowSet {
     fn intersect(self, other: &BitSet) -> RowSet {
         match self {
             RowSet::List(mut v) => {
-                v.retain(|&r| other.contains(r as usize));
+                v.retain(|r| other.contains(r.index()));
                 RowSet::List(v)
             }
             RowSet::Bits(mut b) => {
@@ -262,8 +262,8 @@ impl RowSet {
             RowSet::All(n) => BitSet::full(*n),
             RowSet::List(v) => {
                 let mut b = BitSet::new(len);
-                for &r in v {
-                    b.insert(r as usize);
+                for r in v {
+                    b.insert(r.index());
                 }
                 b
             }
@@ -468,7 +468,7 @@ impl<'a> Evaluator<'a> {
                     let mut set =
                         BitSet::new(self.app.data.symbols(r.field).map_or(0, |s| s.len()));
                     for &v in &r.values {
-                        set.insert(v as usize);
+                        set.insert(v.index());
                     }
                     (r.field, set)
                 })
@@ -644,7 +644,7 @@ impl<'a> Evaluator<'a> {
         // Per identity field, the symbols equal to one of the identity's
         // values (one pass over the field's symbols, not a text compare
         // per row).
-        let mut allowed: HashMap<FieldId, Vec<u32>, FixedState> = HashMap::default();
+        let mut allowed: HashMap<FieldId, Vec<SymbolId>, FixedState> = HashMap::default();
         sec.tables()
             .iter()
             .zip(&rules.tables)
@@ -659,7 +659,7 @@ impl<'a> Evaluator<'a> {
                 }
                 // Per identity column: cells, how symbols count, kind, the
                 // identity's symbols.
-                type Col<'c> = (&'c [u32], &'c [Cell], IdKind, &'c [u32]);
+                type Col<'c> = (&'c [SymbolId], &'c [Cell], IdKind, &'c [SymbolId]);
                 let cols: Vec<Col<'_>> = st
                     .identity
                     .iter()
@@ -681,7 +681,7 @@ impl<'a> Evaluator<'a> {
                             reason = "INVARIANT: r < table.len(), which every column of the table holds"
                         )]
                         let id = col[r];
-                        match cells.get(id as usize) {
+                        match cells.get(id.index()) {
                             None | Some(Cell::Blank | Cell::BlankWild) => {
                                 blank = true;
                                 continue;
@@ -908,7 +908,7 @@ impl<'a> Evaluator<'a> {
             for r in rows.iter() {
                 match col
                     .get(r)
-                    .and_then(|&id| rules.levels.get(id as usize).copied().flatten())
+                    .and_then(|&id| rules.levels.get(id.index()).copied().flatten())
                 {
                     Some(AccessLevel::Admin) => admin = true,
                     Some(AccessLevel::User) => user = true,
@@ -967,9 +967,9 @@ impl<'a> Evaluator<'a> {
         let mut strict_failed = false;
         for (rf, matches) in rules.reductions.iter().zip(&rules.matches) {
             let values = self.field_values(rules, rf.security, &scope);
-            let mut ids: Vec<u32> = Vec::new();
+            let mut ids: Vec<SymbolId> = Vec::new();
             for v in values {
-                ids.extend_from_slice(matches.group(v));
+                ids.extend_from_slice(matches.group(v.index()));
             }
             ids.sort_unstable();
             ids.dedup();
@@ -1011,22 +1011,23 @@ impl<'a> Evaluator<'a> {
 
     /// Sorts symbol ids of an application reduction field (ascending and
     /// distinct) in Qlik's order of their values.
-    fn sort_data_ids(&self, field: FieldId, ids: &mut [u32]) {
+    fn sort_data_ids(&self, field: FieldId, ids: &mut [SymbolId]) {
         // A few values sort fastest by value; long lists by a rank made once.
         const BY_RANK: usize = 32;
         match self.data.rank.get(&field) {
             Some(rank) if ids.len() > BY_RANK => {
                 let rank = rank.get_or_init(|| {
-                    let n = self.app.data.symbols(field).map_or(0, |s| s.len());
-                    let mut order: Vec<u32> = (0..NULL).take(n).collect();
+                    let symbols = self.app.data.symbols(field);
+                    let mut order: Vec<SymbolId> =
+                        symbols.into_iter().flat_map(|s| s.ids()).collect();
                     sort_ids(&self.app.data, field, &mut order);
-                    let mut rank = vec![0u32; n];
+                    let mut rank = vec![0u32; order.len()];
                     for (pos, &id) in (0u32..).zip(&order) {
                         #[expect(
                             clippy::indexing_slicing,
-                            reason = "INVARIANT: `order` is a permutation of 0..n"
+                            reason = "INVARIANT: `order` is a permutation of the field's ids, 0..n"
                         )]
-                        let slot = &mut rank[id as usize];
+                        let slot = &mut rank[id.index()];
                         *slot = pos;
                     }
                     rank
@@ -1035,7 +1036,7 @@ impl<'a> Evaluator<'a> {
                     clippy::indexing_slicing,
                     reason = "INVARIANT: `ids` are symbols of `field`, below its length n = rank.len()"
                 )]
-                ids.sort_by_key(|&id| rank[id as usize]);
+                ids.sort_by_key(|&id| rank[id.index()]);
             }
             _ => sort_ids(&self.app.data, field, ids),
         }
@@ -1044,7 +1045,7 @@ impl<'a> Evaluator<'a> {
     /// V_f as security symbol ids, ascending: the values of the rows in
     /// scope, `*` expanded to every value listed in the column, blanks
     /// ignored (SPEC §5.2).
-    fn field_values(&self, rules: &Rules<'_>, field: FieldId, scope: &Scope<'_>) -> Vec<u32> {
+    fn field_values(&self, rules: &Rules<'_>, field: FieldId, scope: &Scope<'_>) -> Vec<SymbolId> {
         let sec = rules.sec.as_ref();
         let cells = rules.cells(field);
         let mut out = Vec::new();
@@ -1055,7 +1056,7 @@ impl<'a> Evaluator<'a> {
             };
             for r in rows.iter() {
                 let Some(&id) = col.get(r) else { continue };
-                match cells.get(id as usize) {
+                match cells.get(id.index()) {
                     Some(Cell::Wild | Cell::BlankWild) => star = true,
                     Some(Cell::Value | Cell::Star) => out.push(id),
                     _ => {}
@@ -1084,11 +1085,11 @@ impl<'a> Evaluator<'a> {
                 continue;
             }
             let Some(rows) = scope.rows(t) else { continue };
-            let cols: Vec<&[u32]> = fields
+            let cols: Vec<&[SymbolId]> = fields
                 .iter()
                 .filter_map(|r| table.column(r.security))
                 .collect();
-            let mut tuples: Vec<Vec<u32>> = rows
+            let mut tuples: Vec<Vec<SymbolId>> = rows
                 .iter()
                 .map(|r| {
                     #[expect(
@@ -1102,7 +1103,7 @@ impl<'a> Evaluator<'a> {
             tuples.dedup();
             let product: usize = (0..cols.len())
                 .map(|i| {
-                    let mut v: Vec<u32> =
+                    let mut v: Vec<SymbolId> =
                         tuples.iter().filter_map(|tu| tu.get(i).copied()).collect();
                     v.sort();
                     v.dedup();
@@ -1196,14 +1197,14 @@ fn allowed_symbols(
     kind: IdKind,
     cells: &[Cell],
     identity: &Identity,
-) -> Vec<u32> {
+) -> Vec<SymbolId> {
     let texts = identity_texts(kind, identity);
     if texts.is_empty() {
         return Vec::new();
     }
     let mut out = Vec::new();
     for (id, text) in sec.symbols(field).into_iter().flat_map(|s| s.texts()) {
-        if matches!(cells.get(id as usize), Some(Cell::Value | Cell::Star))
+        if matches!(cells.get(id.index()), Some(Cell::Value | Cell::Star))
             && texts.contains(&text.as_ref())
         {
             out.push(id);
@@ -1227,7 +1228,7 @@ fn identity_texts(kind: IdKind, identity: &Identity) -> Vec<&str> {
 
 /// Per reduction field of `rules`, the application symbols each security
 /// symbol matches.
-fn value_matches(rules: &Rules<'_>, index: &HashMap<FieldId, ValueIndex>) -> Vec<Lists> {
+fn value_matches(rules: &Rules<'_>, index: &HashMap<FieldId, ValueIndex>) -> Vec<Lists<SymbolId>> {
     let sec = rules.sec.as_ref();
     rules
         .reductions
@@ -1328,7 +1329,7 @@ fn compile<'a>(
             let col = table.column(access)?;
             let mut rows = BitSet::new(table.len());
             for (r, &id) in col.iter().enumerate() {
-                if levels.get(id as usize).copied().flatten().is_some() {
+                if levels.get(id.index()).copied().flatten().is_some() {
                     rows.insert(r);
                 }
             }
@@ -1339,7 +1340,7 @@ fn compile<'a>(
         .find_field("OMIT")
         .filter(|&f| model.tables().iter().any(|t| t.has_field(f)));
     let mut cells: HashMap<FieldId, Vec<Cell>, FixedState> = HashMap::default();
-    let mut listed: HashMap<FieldId, Vec<u32>, FixedState> = HashMap::default();
+    let mut listed: HashMap<FieldId, Vec<SymbolId>, FixedState> = HashMap::default();
     let identity_fields = tables
         .iter()
         .flat_map(|t| t.identity.iter().map(|&(f, _)| f));
@@ -1355,7 +1356,7 @@ fn compile<'a>(
             .present(f)
             .iter()
             .filter(|&i| matches!(c.get(i), Some(Cell::Value | Cell::Star)))
-            .filter_map(|i| u32::try_from(i).ok())
+            .filter_map(SymbolId::from_index)
             .collect();
         listed.insert(f, values);
     }
@@ -1402,7 +1403,7 @@ pub(super) fn classify(model: &Model, field: FieldId, wildcards: &[String]) -> V
         {
             if let Some(c) = s
                 .find_text(special)
-                .and_then(|id| cells.get_mut(id as usize))
+                .and_then(|id| cells.get_mut(id.index()))
             {
                 *c = cell(special);
             }
@@ -1422,7 +1423,7 @@ fn has_lower_case(model: &Model) -> bool {
 
 /// Two grants give the same answer: decision, level, S_f and OMIT.
 fn same_answer(a: &Grant, b: &Grant) -> bool {
-    let red = |g: &Grant| -> Vec<(FieldId, bool, Vec<u32>)> {
+    let red = |g: &Grant| -> Vec<(FieldId, bool, Vec<SymbolId>)> {
         let mut v: Vec<_> = g
             .reduction
             .iter()

@@ -124,7 +124,7 @@ impl<'a> Deciding<'a> {
             )]
             let n = u32::try_from(r.values.len()).expect("values of a field fit u32");
             buf.push(n);
-            buf.extend_from_slice(&r.values);
+            buf.extend(r.values.iter().map(|v| v.as_u32()));
         }
         let sel = self.selections.intern(buf);
         if self.counts_of.len() <= sel {
@@ -184,7 +184,7 @@ impl<'a> Deciding<'a> {
                         )]
                         let (_, set) = &mut self.seen_values[pos];
                         for &v in values {
-                            set.insert(v as usize);
+                            set.insert(v.index());
                         }
                     }
                     _ => {

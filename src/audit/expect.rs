@@ -566,7 +566,7 @@ pub fn check(app: &App, case: &Case, decision: &Decision) -> Vec<Mismatch> {
             reduced
                 .values(&app.data, f)
                 .iter()
-                .filter_map(|id| app.data.value(f, u32::try_from(id).ok()?))
+                .filter_map(|id| app.data.value(f, crate::model::SymbolId::from_index(id)?))
                 .map(|v| v.text().into_owned())
                 .collect(),
         )

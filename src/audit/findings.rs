@@ -40,7 +40,7 @@ use crate::access::{
     AccessLevel, Decision, DenyReason, Evaluator, Options, Product, SYSTEM_FIELDS,
 };
 use crate::load::App;
-use crate::model::{BitSet, FieldId, Model, NULL, Table};
+use crate::model::{BitSet, FieldId, Model, SymbolId, Table};
 use crate::names::Identity;
 use crate::reduce::Reduced;
 use crate::script::source::SourceId;
@@ -259,8 +259,8 @@ fn location(app: &App, file: SourceId, line: u32) -> Option<ScriptLine> {
     })
 }
 
-fn text_of(model: &Model, field: FieldId, id: u32) -> Option<String> {
-    if id == NULL {
+fn text_of(model: &Model, field: FieldId, id: SymbolId) -> Option<String> {
+    if id.is_null() {
         return None;
     }
     model.text(field, id).map(std::borrow::Cow::into_owned)
@@ -280,7 +280,7 @@ fn per_symbol(model: &Model, field: FieldId, test: impl Fn(&str) -> bool) -> Vec
     // all the same.
     let mut flags = vec![false; symbols.len()];
     for (id, text) in symbols.texts() {
-        if let Some(flag) = flags.get_mut(id as usize) {
+        if let Some(flag) = flags.get_mut(id.index()) {
             *flag = test(text.as_ref());
         }
     }
@@ -289,15 +289,15 @@ fn per_symbol(model: &Model, field: FieldId, test: impl Fn(&str) -> bool) -> Vec
 
 /// Whether the symbol `id` passed the test (NULL: `null`); `flags` are
 /// [`per_symbol`]'s for the field of the column `id` was read off.
-fn holds(flags: &[bool], id: u32, null: bool) -> bool {
-    if id == NULL {
+fn holds(flags: &[bool], id: SymbolId, null: bool) -> bool {
+    if id.is_null() {
         return null;
     }
     #[expect(
         clippy::indexing_slicing,
         reason = "INVARIANT: a column holds NULL or ids of its field's symbols, and per_symbol flags each of them"
     )]
-    flags[id as usize]
+    flags[id.index()]
 }
 
 const IDENTITY_COLUMNS: [&str; 8] = [
@@ -328,11 +328,11 @@ pub(super) fn reduction_values(app: &App, ev: &Evaluator<'_>) -> Vec<(String, Ve
 }
 
 /// Symbol ids of `field` that occur in at least one table, ascending.
-fn data_ids(model: &Model, field: FieldId) -> Vec<u32> {
+fn data_ids(model: &Model, field: FieldId) -> Vec<SymbolId> {
     model
         .present(field)
         .iter()
-        .filter_map(|i| u32::try_from(i).ok())
+        .filter_map(SymbolId::from_index)
         .collect()
 }
 
@@ -618,14 +618,14 @@ fn lowercase_security_values(app: &App, out: &mut Vec<Finding>) {
             let mut first = None;
             let mut done = BitSet::new(lower.len());
             for (r, &id) in col.iter().enumerate() {
-                if !holds(&lower, id, false) || id == NULL {
+                if !holds(&lower, id, false) || id.is_null() {
                     continue;
                 }
                 first.get_or_insert(r);
-                if done.contains(id as usize) {
+                if done.contains(id.index()) {
                     continue;
                 }
-                done.insert(id as usize);
+                done.insert(id.index());
                 if let Some(t) = text_of(sec, f, id)
                     && !values.contains(&t)
                 {
@@ -792,7 +792,7 @@ fn unmatched_fields(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
 fn lowercase_data_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
     let sec = ev.security();
     for (sf, df, name) in ev.reduction_fields() {
-        let lower: Vec<(u32, String)> = data_ids(&app.data, df)
+        let lower: Vec<(SymbolId, String)> = data_ids(&app.data, df)
             .into_iter()
             .filter_map(|id| text_of(&app.data, df, id).map(|t| (id, t)))
             .filter(|(_, t)| crate::names::has_lower_case(t))
@@ -804,7 +804,7 @@ fn lowercase_data_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) 
             .into_iter()
             .filter_map(|id| text_of(sec, sf, id))
             .collect();
-        let bad: Vec<u32> = lower
+        let bad: Vec<SymbolId> = lower
             .into_iter()
             .filter(|(_, t)| !listed.contains(t))
             .map(|(id, _)| id)
@@ -814,7 +814,7 @@ fn lowercase_data_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) 
         }
         let mut ids = bad.clone();
         crate::access::sort_ids(&app.data, df, &mut ids);
-        let set: HashSet<u32> = bad.into_iter().collect();
+        let set: HashSet<SymbolId> = bad.into_iter().collect();
         let mut per_table = Vec::new();
         for t in app.data.tables() {
             // A table without the field has none of its values.
@@ -849,7 +849,7 @@ fn star_coverage(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
             let col = table.column(sf)?;
             let r = col
                 .iter()
-                .position(|&id| id != NULL && holds(&wild, id, false))?;
+                .position(|&id| !id.is_null() && holds(&wild, id, false))?;
             Some(row_location(app, table, r))
         });
         let Some(at) = star_at else { continue };
@@ -876,7 +876,7 @@ fn star_coverage(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
             }
             texts.insert(t.into_owned());
         }
-        let mut missing: Vec<u32> = data_ids(&app.data, df)
+        let mut missing: Vec<SymbolId> = data_ids(&app.data, df)
             .into_iter()
             .filter(|&id| {
                 app.data.value(df, id).is_some_and(|d| {
@@ -929,10 +929,10 @@ fn omit_values(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
         for (r, &id) in col.iter().enumerate() {
             // A value seen before was handled there (the `done` test below
             // would skip it anyway).
-            if visited.contains(id as usize) {
+            if visited.contains(id.index()) {
                 continue;
             }
-            visited.insert(id as usize);
+            visited.insert(id.index());
             let Some(text) = text_of(sec, omit, id) else {
                 continue;
             };
@@ -983,7 +983,7 @@ fn duplicate_rows(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
             let col = table.column(f)?;
             let mut times = vec![0u8; sec.symbols(f).map_or(0, |s| s.len()) + 1];
             let last = times.len() - 1;
-            let slot = move |id: u32| (id as usize).min(last);
+            let slot = move |id: SymbolId| id.index().min(last);
             for &id in col {
                 if let Some(n) = times.get_mut(slot(id)) {
                     *n = n.saturating_add(1);
@@ -995,7 +995,8 @@ fn duplicate_rows(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
                     .collect(),
             )
         });
-        let mut first: HashMap<Vec<u32>, usize, foldhash::fast::FixedState> = HashMap::default();
+        let mut first: HashMap<Vec<SymbolId>, usize, foldhash::fast::FixedState> =
+            HashMap::default();
         let mut dups: Vec<(usize, usize)> = Vec::new();
         for r in 0..table.len() {
             if candidate
@@ -1010,7 +1011,7 @@ fn duplicate_rows(app: &App, ev: &Evaluator<'_>, out: &mut Vec<Finding>) {
             {
                 continue;
             }
-            let row: Vec<u32> = table.row(r).collect();
+            let row: Vec<SymbolId> = table.row(r).collect();
             match first.get(&row) {
                 Some(&f) => dups.push((f, r)),
                 None => {
@@ -1166,12 +1167,12 @@ fn results(
             .iter()
             .find_map(|(_, d, name)| Some((d, name, table.column(*d)?)))
         {
-            let mut ids: Vec<u32> = col
+            let mut ids: Vec<SymbolId> = col
                 .iter()
                 .enumerate()
                 .filter(|&(r, _)| !rows.contains(r))
                 .map(|(_, &id)| id)
-                .filter(|&id| id != NULL)
+                .filter(|&id| !id.is_null())
                 .collect();
             ids.sort_unstable();
             ids.dedup();

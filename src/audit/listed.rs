@@ -25,7 +25,7 @@ use super::grouping::{Grouping, Keyed};
 use super::identities::USER_COLUMNS;
 use crate::access::{MatchIndex, Named, Origin};
 use crate::lists::Lists;
-use crate::model::{FieldId, Model};
+use crate::model::{FieldId, Model, SymbolId};
 use crate::names::{Email, GroupName, Identity, UserId, normal_form};
 
 /// A listed item with the class and first 15 bytes of its value (see
@@ -82,7 +82,7 @@ impl Class {
 struct Item {
     class: Class,
     field: FieldId,
-    symbol: u32,
+    symbol: SymbolId,
     /// Index of its text in [`Listed::owned`] when that is not the
     /// symbol's stored text as it is (trimmed, upper-cased, a number's).
     own: Option<u32>,
@@ -110,7 +110,7 @@ pub(super) struct Listed<'m> {
     sec: &'m Model,
     columns: Vec<Listing>,
     /// Per item, its symbol.
-    symbols: Vec<u32>,
+    symbols: Vec<SymbolId>,
     /// Per item, once any item has a text of its own: its index in
     /// `owned`, or [`NOT_OWN`]. Empty while none has (plain user ids).
     own: Vec<u32>,
@@ -154,7 +154,7 @@ impl<'m> Listed<'m> {
             // or comparing, one by one.
             let plain = symbols.texts_are_plain_upper();
             for id in sec.present(field).iter() {
-                let Ok(symbol) = u32::try_from(id) else {
+                let Some(symbol) = SymbolId::from_index(id) else {
                     continue;
                 };
                 let Some(raw) = symbols.text(symbol) else {

@@ -59,6 +59,8 @@ pub(super) fn run(args: &DiffArgs) -> Exit {
         map_paths: args.map_paths.clone(),
         uppercase: args.uppercase,
         allow_unsupported: args.allow_unsupported,
+        // Two versions of a script would write the same files.
+        write_stores: false,
     };
     let old = match script.load_path(&args.old) {
         Ok(a) => a,

@@ -87,10 +87,15 @@ pub(crate) struct ScriptArgs {
     /// Which security values are upper-cased.
     #[arg(long, value_enum, default_value_t)]
     pub uppercase: UppercaseArg,
-    /// Skip statements that cannot run offline (SQL, QVD, …) with a warning
-    /// instead of failing; the result is then marked approximate.
+    /// Skip statements that cannot run offline (SQL, Excel, …) and missing
+    /// files with a warning instead of failing; the result is then marked
+    /// approximate.
     #[arg(long)]
     pub allow_unsupported: bool,
+    /// Let `STORE` write its files where the script says (by default a
+    /// stored file is only kept for later loads in the same run).
+    #[arg(long)]
+    pub write_stores: bool,
 }
 
 fn parse_lib(s: &str) -> Result<(String, PathBuf), String> {
@@ -118,6 +123,7 @@ impl ScriptArgs {
             libs: self.libs.iter().cloned().collect(),
             map_paths: self.map_paths.clone(),
             allow_unsupported: self.allow_unsupported,
+            write_stores: self.write_stores,
         }
     }
 

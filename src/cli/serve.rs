@@ -62,6 +62,7 @@ pub(super) fn run(args: ServeArgs) -> Exit {
             libs: args.script.libs.iter().cloned().collect(),
             map_paths: args.script.map_paths.clone(),
             allow_unsupported: args.script.allow_unsupported,
+            write_stores: args.script.write_stores,
         },
         access: args.eval.options(args.script.uppercase),
         tokens: TokenPolicy {

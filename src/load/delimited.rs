@@ -18,7 +18,7 @@ use encoding_rs::Encoding;
 use foldhash::fast::FixedState;
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
-use crate::model::{RowOrigin, Symbols};
+use crate::model::{RowOrigin, SymbolId, Symbols};
 use crate::script::ast::FormatItem;
 
 use super::frame::{Frame, FrameColumn};
@@ -350,7 +350,7 @@ fn quoted_cell<'a>(
 /// private to one load, so hash flooding is no concern) so each distinct
 /// byte string is decoded once.
 pub(crate) struct ColumnBuilder {
-    map: HashMap<Box<[u8]>, u32, FixedState>,
+    map: HashMap<Box<[u8]>, SymbolId, FixedState>,
     pub col: FrameColumn,
 }
 
@@ -976,7 +976,7 @@ impl<'n> Sink<'n> {
                 self.slots.push(Some(names.len()));
                 names.push(name);
                 let mut b = ColumnBuilder::new();
-                b.col.ids = vec![crate::model::NULL; self.rows];
+                b.col.ids = vec![SymbolId::NULL; self.rows];
                 self.builders.push(b);
             } else {
                 self.slots.push(None);

@@ -17,6 +17,9 @@ use crate::script::source::{Location, SharedText, SourceMap, Span};
 pub enum LoadErrorKind {
     /// A source file (data or include) that cannot be read.
     MissingFile,
+    /// A source file that is not what its format says: a damaged or cut
+    /// short QVD file.
+    BadFile,
     /// A statement or source that cannot run offline (SQL, QVD, Excel …).
     Unsupported,
     /// A function this tool does not know.
@@ -39,6 +42,11 @@ pub enum LoadErrorKind {
     UnknownSub,
     /// A table or field past what the model can hold (`u32` ids).
     TooLarge,
+    /// A file `STORE` could not write (with `--write-stores`).
+    CannotWrite,
+    /// An invariant of this crate did not hold while running the script:
+    /// a bug in section-access, not in the script.
+    Bug,
 }
 
 impl LoadErrorKind {
@@ -46,6 +54,7 @@ impl LoadErrorKind {
     pub fn code(self) -> &'static str {
         match self {
             Self::MissingFile => "load::missing-file",
+            Self::BadFile => "load::bad-file",
             Self::Unsupported => "load::unsupported",
             Self::UnknownFunction => "load::unknown-function",
             Self::UnknownTable => "load::unknown-table",
@@ -57,6 +66,8 @@ impl LoadErrorKind {
             Self::Expansion => "load::expansion",
             Self::UnknownSub => "load::unknown-sub",
             Self::TooLarge => "load::too-large",
+            Self::CannotWrite => "load::cannot-write",
+            Self::Bug => "load::bug",
         }
     }
 }

@@ -7,13 +7,13 @@
 //! column's *distinct* values once and mapping ids with integer work only.
 //! A plain field reference therefore moves a column without touching a row.
 
-use crate::model::{NULL, RowOrigin, Symbols, Value};
+use crate::model::{RowOrigin, SymbolId, Symbols, Value};
 
 /// One column of a frame.
 #[derive(Clone, Debug, Default)]
 pub(super) struct FrameColumn {
-    /// Local symbol id per row ([`NULL`] for NULL).
-    pub(super) ids: Vec<u32>,
+    /// Local symbol id per row ([`SymbolId::NULL`] for NULL).
+    pub(super) ids: Vec<SymbolId>,
     /// The column's distinct values.
     pub(super) syms: Symbols,
 }
@@ -22,7 +22,7 @@ impl FrameColumn {
     /// The value of a row.
     pub(super) fn value(&self, row: usize) -> Value {
         match self.ids.get(row) {
-            Some(&id) if id != NULL =>
+            Some(&id) if !id.is_null() =>
             {
                 #[expect(
                     clippy::expect_used,
@@ -104,30 +104,31 @@ impl Frame {
             mine.ids.reserve_exact(theirs.ids.len());
             if let Some(shift) = mine.syms.extend_run(&theirs.syms) {
                 // A sequential key continuing across the halves.
+                let syms = &mine.syms;
                 mine.ids.extend(theirs.ids.iter().map(|&id| {
-                    if id == NULL {
-                        NULL
-                    } else {
-                        id.saturating_add(shift)
-                    }
+                    #[expect(
+                        clippy::expect_used,
+                        reason = "INVARIANT: extend_run appended theirs.syms to the run, so each of their ids shifted is one of its ids"
+                    )]
+                    syms.shifted(id, shift).expect("a shifted id is in the run")
                 }));
                 continue;
             }
-            // Ids below NULL, one per symbol (a Symbols holds at most
-            // MAX_SYMBOLS = NULL).
-            let map: Vec<u32> = (0..NULL)
-                .take(theirs.syms.len())
+            // One id per symbol of theirs.
+            let map: Vec<SymbolId> = theirs
+                .syms
+                .ids()
                 .map(|id| mine.syms.intern_from(&theirs.syms, id))
                 .collect();
             mine.ids.extend(theirs.ids.iter().map(|&id| {
-                if id == NULL {
-                    NULL
+                if id.is_null() {
+                    SymbolId::NULL
                 } else {
                     #[expect(
                         clippy::indexing_slicing,
                         reason = "INVARIANT: a column's ids other than NULL are below its syms.len() = map.len()"
                     )]
-                    map[id as usize]
+                    map[id.index()]
                 }
             }));
         }
@@ -142,7 +143,7 @@ impl Frame {
     /// input must give the same dump (ids included).
     #[cfg(test)]
     pub(super) fn dump(&self) -> String {
-        let cols: Vec<(&[u32], Vec<String>)> = self
+        let cols: Vec<(&[SymbolId], Vec<String>)> = self
             .cols
             .iter()
             .map(|c| {
@@ -177,7 +178,7 @@ impl Frame {
                     clippy::indexing_slicing,
                     reason = "INVARIANT: r < self.rows, and every column holds self.rows ids"
                 )]
-                let key: Vec<u32> = self.cols.iter().map(|c| c.ids[r]).collect();
+                let key: Vec<SymbolId> = self.cols.iter().map(|c| c.ids[r]).collect();
                 seen.insert(key)
             })
             .collect();

@@ -17,7 +17,7 @@ mod board;
 use std::borrow::Cow;
 use std::sync::{Mutex, PoisonError};
 
-use crate::model::RowOrigin;
+use crate::model::{RowOrigin, SymbolId};
 
 use super::delimited::{Labels, TextFormat, at_names, split_cells};
 use super::frame::{Frame, FrameColumn};
@@ -419,7 +419,7 @@ const RECENT_SLOTS: usize = 256;
 /// upper-casing, parsing, hashing or comparing texts. A cell of at most
 /// 16 bytes is its own key, so a hit needs no check.
 struct Recent {
-    slots: Box<[(RecentKey, u32)]>,
+    slots: Box<[(RecentKey, SymbolId)]>,
 }
 
 /// A cell's bytes, zero-padded, and its length plus one (0: empty slot).
@@ -428,7 +428,7 @@ type RecentKey = (u128, u8);
 impl Recent {
     fn new() -> Self {
         Self {
-            slots: vec![((0, 0), 0); RECENT_SLOTS].into_boxed_slice(),
+            slots: vec![((0, 0), SymbolId::NULL); RECENT_SLOTS].into_boxed_slice(),
         }
     }
 
@@ -449,12 +449,12 @@ impl Recent {
         (mixed >> 56) as usize % self.slots.len().max(1)
     }
 
-    fn get(&self, key: RecentKey) -> Option<u32> {
+    fn get(&self, key: RecentKey) -> Option<SymbolId> {
         let &(k, id) = self.slots.get(self.slot(key))?;
         (k == key).then_some(id)
     }
 
-    fn put(&mut self, key: RecentKey, id: u32) {
+    fn put(&mut self, key: RecentKey, id: SymbolId) {
         let at = self.slot(key);
         if let Some(slot) = self.slots.get_mut(at) {
             *slot = (key, id);

@@ -10,8 +10,8 @@
 //! projection, table statements); `expr` compiles and evaluates
 //! expressions, its child `expr::functions` the script functions by
 //! domain; `table_ops` commits frames into a model and joins, keeps and
-//! concatenates tables; `frame` is one load level's rows; `inline` and
-//! `delimited` read INLINE text and files. Lower modules never import
+//! concatenates tables; `frame` is one load level's rows; `inline`,
+//! `delimited` and `qvd` read INLINE text, text files and QVD files. Lower modules never import
 //! higher ones.
 
 mod delimited;
@@ -20,7 +20,9 @@ mod excel;
 mod expr;
 mod frame;
 mod inline;
+mod qvd;
 mod run;
+mod store;
 mod table_ops;
 
 use std::borrow::Cow;
@@ -44,10 +46,14 @@ pub struct LoadOptions {
     /// whole parts, case-insensitively, `\` and `/` alike; the longest
     /// wins) is read from the folder instead (`C:\Data`, `\\srv\share`).
     pub map_paths: Vec<(String, PathBuf)>,
-    /// Skip statements and sources that cannot run offline (SQL, QVD,
-    /// Excel, missing files …) with a warning instead of failing; the app
+    /// Skip statements and sources that cannot run offline (SQL, Excel,
+    /// missing files …) with a warning instead of failing; the app
     /// is then marked [`App::approximate`].
     pub allow_unsupported: bool,
+    /// `STORE` writes its files where the script says. Without it a stored
+    /// file goes into the run's overlay, read by later loads of the same
+    /// path, and a note says where it would have been written.
+    pub write_stores: bool,
 }
 
 /// Reads, decodes (BOM, UTF-8, UTF-16, Windows-1252), parses and runs a
@@ -182,7 +188,7 @@ fn upper_cased(model: &Model) -> Model {
         }
         // Re-intern in a fresh symbol table; values that become equal merge.
         let mut fresh = crate::model::Symbols::default();
-        let remap: Vec<u32> = symbols
+        let remap: Vec<crate::model::SymbolId> = symbols
             .iter()
             .map(|(_, v)| fresh.intern(upper_value(&v)))
             .collect();
@@ -195,7 +201,7 @@ fn upper_cased(model: &Model) -> Model {
             };
             if let Some(col) = table.columns_mut().get_mut(pos) {
                 for id in &mut col.ids {
-                    if let Some(&m) = remap.get(*id as usize) {
+                    if let Some(&m) = remap.get(id.index()) {
                         *id = m;
                     }
                 }
@@ -258,10 +264,11 @@ mod tests {
         let col = all
             .table("SA")
             .and_then(|t| t.column(f))
-            .map(<[u32]>::to_vec);
+            .map(|c| c.iter().map(|id| id.index()).collect::<Vec<_>>());
         assert_eq!(col, Some(vec![0, 0]));
+        let first = crate::model::SymbolId::from_index(0).unwrap();
         assert_eq!(
-            all.value(f, 0).map(|v| v.text().into_owned()),
+            all.value(f, first).map(|v| v.text().into_owned()),
             Some("US".into())
         );
         let inline = app.security(Uppercase::Inline);

@@ -8,14 +8,14 @@
 
 use std::collections::HashMap;
 
-use crate::model::{BitSet, FieldId, Model, NULL, RowOrigin, Table};
+use crate::model::{BitSet, FieldId, Model, RowOrigin, SymbolId, Table};
 use crate::names::{FieldName, TableName};
 use crate::script::ast::JoinKind;
 
 use super::frame::Frame;
 
 /// Columns as model fields and ids, the row count and the row origins.
-type Interned = (Vec<(FieldId, Vec<u32>)>, usize, Option<Vec<RowOrigin>>);
+type Interned = (Vec<(FieldId, Vec<SymbolId>)>, usize, Option<Vec<RowOrigin>>);
 
 /// The frame's columns as model fields and ids.
 fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
@@ -29,8 +29,8 @@ fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
         let mut used = BitSet::new(len);
         let (mut in_order, mut last) = (true, None);
         for &id in &col.ids {
-            if id != NULL && !used.contains(id as usize) {
-                used.insert(id as usize);
+            if !id.is_null() && !used.contains(id.index()) {
+                used.insert(id.index());
                 in_order &= last < Some(id);
                 last = Some(id);
             }
@@ -45,23 +45,24 @@ fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
             out.push((fid, col.ids));
             continue;
         }
-        let mut map = vec![NULL; len];
-        let mut add = |id: u32| {
-            if let Some(m) = map.get_mut(id as usize) {
+        let mut map = vec![SymbolId::NULL; len];
+        let mut add = |id: SymbolId| {
+            if let Some(m) = map.get_mut(id.index()) {
                 *m = model
                     .symbols_mut(fid)
-                    .map_or(NULL, |s| s.intern_from(&col.syms, id));
+                    .map_or(SymbolId::NULL, |s| s.intern_from(&col.syms, id));
             }
         };
         if in_order {
-            (0..len)
-                .filter(|&i| used.contains(i))
-                .for_each(|i| add(i as u32));
+            col.syms
+                .ids()
+                .filter(|id| used.contains(id.index()))
+                .for_each(&mut add);
         } else {
             let mut done = BitSet::new(len);
             for &id in &col.ids {
-                if id != NULL && !done.contains(id as usize) {
-                    done.insert(id as usize);
+                if !id.is_null() && !done.contains(id.index()) {
+                    done.insert(id.index());
                     add(id);
                 }
             }
@@ -69,7 +70,12 @@ fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
         let mut ids = col.ids;
         // Seeded columns usually keep their ids; otherwise they are mapped
         // in place (no second column of ids alive at once).
-        if !(0u32..).zip(&map).all(|(i, &m)| m == i || m == NULL) {
+        if !col
+            .syms
+            .ids()
+            .zip(&map)
+            .all(|(i, &m)| m == i || m.is_null())
+        {
             for id in &mut ids {
                 *id = map_id(&map, *id);
             }
@@ -80,15 +86,15 @@ fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
 }
 
 /// `id` through `map` (NULL stays NULL).
-fn map_id(map: &[u32], id: u32) -> u32 {
-    if id == NULL {
-        NULL
+fn map_id(map: &[SymbolId], id: SymbolId) -> SymbolId {
+    if id.is_null() {
+        SymbolId::NULL
     } else {
         #[expect(
             clippy::indexing_slicing,
             reason = "INVARIANT: map holds one id per symbol of the column, and a column's ids other than NULL are its symbols"
         )]
-        map[id as usize]
+        map[id.index()]
     }
 }
 
@@ -125,7 +131,7 @@ pub(super) fn append(model: &mut Model, name: &str, frame: Frame, access: bool) 
     for col in table.columns_mut() {
         match cols.iter().find(|(f, _)| *f == col.field) {
             Some((_, ids)) => col.ids.extend_from_slice(ids),
-            None => col.ids.resize(before + rows, NULL),
+            None => col.ids.resize(before + rows, SymbolId::NULL),
         }
     }
     table.set_len(before + rows);
@@ -144,7 +150,7 @@ fn common_fields(a: &Table, b: &Table) -> Vec<FieldId> {
 
 /// The key of a row over `fields`; `None` when a key value is NULL (NULL
 /// matches nothing).
-fn key(t: &Table, fields: &[FieldId], row: usize) -> Option<Vec<u32>> {
+fn key(t: &Table, fields: &[FieldId], row: usize) -> Option<Vec<SymbolId>> {
     let mut k = Vec::with_capacity(fields.len());
     for &f in fields {
         #[expect(
@@ -153,7 +159,7 @@ fn key(t: &Table, fields: &[FieldId], row: usize) -> Option<Vec<u32>> {
             reason = "INVARIANT: fields are common_fields of both tables, and row < t.len(), which every column holds"
         )]
         let id = t.column(f).expect("a common field is a column")[row];
-        if id == NULL {
+        if id.is_null() {
             return None;
         }
         k.push(id);
@@ -185,7 +191,7 @@ pub(super) fn join(model: &mut Model, target: &str, right: Table, kind: JoinKind
             }
         }
     } else {
-        let mut index: HashMap<Vec<u32>, Vec<usize>> = HashMap::new();
+        let mut index: HashMap<Vec<SymbolId>, Vec<usize>> = HashMap::new();
         for r in 0..right.len() {
             if let Some(k) = key(&right, &common, r) {
                 index.entry(k).or_default().push(r);
@@ -226,6 +232,9 @@ fn combine(left: &Table, right: &Table, pairs: &[(Option<usize>, Option<usize>)]
     let mut fields: Vec<FieldId> = left.fields().collect();
     fields.extend(right.fields().filter(|f| !left.has_field(*f)));
     let mut out = Table::new(left.name.clone(), &fields);
+    for source in left.lineage() {
+        out.add_lineage(source);
+    }
     for col in out.columns_mut() {
         let lc = left.column(col.field);
         let rc = right.column(col.field);
@@ -242,7 +251,7 @@ fn combine(left: &Table, right: &Table, pairs: &[(Option<usize>, Option<usize>)]
                 );
                 // A side without the row or the field gives NULL (Qlik's
                 // outer join).
-                from_left.or(from_right).unwrap_or(NULL)
+                from_left.or(from_right).unwrap_or(SymbolId::NULL)
             })
             .collect();
     }
@@ -273,10 +282,10 @@ pub(super) fn keep(model: &mut Model, a: &str, b: &str, kind: JoinKind) {
     if common.is_empty() {
         return;
     }
-    let keys = |t: &Table| -> std::collections::HashSet<Vec<u32>> {
+    let keys = |t: &Table| -> std::collections::HashSet<Vec<SymbolId>> {
         (0..t.len()).filter_map(|r| key(t, &common, r)).collect()
     };
-    let keep_rows = |t: &Table, allowed: &std::collections::HashSet<Vec<u32>>| -> BitSet {
+    let keep_rows = |t: &Table, allowed: &std::collections::HashSet<Vec<SymbolId>>| -> BitSet {
         let mut bits = BitSet::new(t.len());
         for r in 0..t.len() {
             if key(t, &common, r).is_some_and(|k| allowed.contains(&k)) {

@@ -2,7 +2,7 @@
 //!
 //! Like Qlik's engine, each field's distinct values live once, in the field's
 //! [`Symbols`], shared by every table holding that field; a column is a vector
-//! of `u32` symbol ids ([`NULL`] for a missing value). Two tables are
+//! of [`SymbolId`]s ([`SymbolId::NULL`] for a missing value). Two tables are
 //! associated exactly when they hold a field of the same name, so key lookups
 //! during reduction compare ids, never strings.
 //!
@@ -11,6 +11,7 @@
 //! This module knows nothing of parsing or users.
 
 mod bitset;
+mod ids;
 mod symbols;
 mod table;
 mod value;
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 
 pub use bitset::BitSet;
+pub use ids::{RowId, SymbolId};
 pub use symbols::Symbols;
 pub(crate) use symbols::{spread, tag};
 pub use table::{Column, RowOrigin, Table};
@@ -28,11 +30,9 @@ pub use value::{Value, format_number, parse_number};
 
 use crate::names::{FieldName, TableName};
 
-/// The symbol id of a missing value in a column.
-pub const NULL: u32 = u32::MAX;
-
-/// How many distinct values a field can hold: every `u32` but [`NULL`].
-pub const MAX_SYMBOLS: usize = NULL as usize;
+/// How many distinct values a field can hold: every `u32` but
+/// [`SymbolId::NULL`]'s.
+pub const MAX_SYMBOLS: usize = u32::MAX as usize;
 
 /// How many rows a table can hold: rows are counted and numbered in `u32`
 /// wherever a row is kept per row (origins, audits).
@@ -126,19 +126,21 @@ impl Model {
         self.fields.get_index_mut(id.0 as usize).map(|(_, v)| v)
     }
 
-    /// Interns a value in a field; [`NULL`] for NULL or an unknown field.
-    pub fn intern(&mut self, field: FieldId, value: Value) -> u32 {
-        self.symbols_mut(field).map_or(NULL, |s| s.intern(value))
+    /// Interns a value in a field; [`SymbolId::NULL`] for NULL or an
+    /// unknown field.
+    pub fn intern(&mut self, field: FieldId, value: Value) -> SymbolId {
+        self.symbols_mut(field)
+            .map_or(SymbolId::NULL, |s| s.intern(value))
     }
 
     /// The text of a symbol of a field, borrowed where stored (see
     /// [`Symbols::text`]).
-    pub fn text(&self, field: FieldId, id: u32) -> Option<Cow<'_, str>> {
+    pub fn text(&self, field: FieldId, id: SymbolId) -> Option<Cow<'_, str>> {
         self.symbols(field)?.text(id)
     }
 
     /// The value of a symbol of a field.
-    pub fn value(&self, field: FieldId, id: u32) -> Option<Value> {
+    pub fn value(&self, field: FieldId, id: SymbolId) -> Option<Value> {
         self.symbols(field)?.get(id)
     }
 
@@ -184,7 +186,8 @@ impl Model {
     }
 
     /// The first limit passed by a field or a table, if any: a value that
-    /// arrived when its field was full got [`NULL`], so the model is wrong.
+    /// arrived when its field was full got [`SymbolId::NULL`], so the model
+    /// is wrong.
     pub fn check_capacity(&self) -> Result<(), Capacity> {
         if self.fields_full {
             return Err(Capacity::Fields);
@@ -216,8 +219,8 @@ impl Model {
         let mut present = BitSet::new(self.symbols(field).map_or(0, Symbols::len));
         for column in self.tables.iter().filter_map(|t| t.column(field)) {
             for &id in column {
-                if id != NULL {
-                    present.insert(id as usize);
+                if !id.is_null() {
+                    present.insert(id.index());
                 }
             }
         }
@@ -257,8 +260,8 @@ impl Model {
                     reason = "INVARIANT: position() gives an index into columns"
                 )]
                 let col = &mut table.columns_mut()[pos];
-                let mut map: HashMap<u32, u32> = HashMap::new();
-                for id in col.ids.iter_mut().filter(|id| **id != NULL) {
+                let mut map: HashMap<SymbolId, SymbolId> = HashMap::new();
+                for id in col.ids.iter_mut().filter(|id| !id.is_null()) {
                     *id = *map
                         .entry(*id)
                         .or_insert_with(|| target.intern_from(&old, *id));
@@ -318,11 +321,15 @@ mod tests {
         };
         // A run of every id but NULL: ids 0 ..= NULL - 1 are taken.
         *symbols = Symbols::with_every_id_taken();
-        assert_eq!(symbols.intern(Value::Num(f64::from(NULL - 1))), NULL - 1);
+        let last = f64::from(u32::MAX - 1);
+        assert_eq!(
+            symbols.intern(Value::Num(last)),
+            SymbolId::from_index(MAX_SYMBOLS - 1).unwrap_or(SymbolId::NULL)
+        );
         assert!(!symbols.is_full(), "a value already there is found");
-        assert_eq!(symbols.intern(Value::Num(f64::from(NULL))), NULL);
+        assert_eq!(symbols.intern(Value::Num(last + 1.0)), SymbolId::NULL);
         assert!(symbols.is_full());
-        assert_eq!(symbols.intern_text("new"), NULL);
+        assert_eq!(symbols.intern_text("new"), SymbolId::NULL);
         assert_eq!(symbols.len(), MAX_SYMBOLS, "nothing was added");
         assert_eq!(
             m.check_capacity(),
@@ -345,7 +352,7 @@ mod tests {
             m.value(country, n2).map(|v| v.text().into_owned()),
             Some("01".into())
         );
-        assert_eq!(m.intern(country, Value::Null), NULL);
+        assert_eq!(m.intern(country, Value::Null), SymbolId::NULL);
     }
 
     #[test]
@@ -365,7 +372,10 @@ mod tests {
         m.push_table(t2);
         let merged = m.rename_field(a, &name("b"));
         assert_eq!(merged, b);
-        let col = m.table("T1").and_then(|t| t.column(b)).map(<[u32]>::to_vec);
+        let col = m
+            .table("T1")
+            .and_then(|t| t.column(b))
+            .map(<[SymbolId]>::to_vec);
         assert_eq!(col, Some(vec![x2]));
         assert_eq!(m.live_fields(), vec![b]);
     }

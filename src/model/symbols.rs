@@ -1,5 +1,5 @@
 //! The symbol table of one field: its distinct values, each with a dense
-//! `u32` id, stored as cheaply as what the field holds allows.
+//! [`SymbolId`], stored as cheaply as what the field holds allows.
 
 use std::borrow::Cow;
 use std::hash::BuildHasher;
@@ -8,9 +8,9 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 
 use super::value::num_bits;
-use super::{NULL, Value, format_number, parse_number};
+use super::{SymbolId, Value, format_number, parse_number};
 
-/// The distinct values of one field, each with a dense `u32` id.
+/// The distinct values of one field, each with a dense [`SymbolId`].
 ///
 /// Storage follows what the field holds, cheapest first:
 /// - a *run* of consecutive integers in load order (row numbers, order and
@@ -36,14 +36,15 @@ pub struct Symbols {
     // `direct[t]` only, every other number in `nums` only, text in `index`.
     /// Text: ids with 32 bits of their hash, so growing the table and
     /// most mismatches do not touch the values.
-    index: HashTable<(u32, u32)>,
+    index: HashTable<(SymbolId, u32)>,
     /// Other numbers with their key inline: a lookup does not touch the
     /// value (amounts, prices: many lookups of a few hundred thousand).
-    nums: HashTable<(u64, u32)>,
-    /// Direct tables: ids by integer, and by hundredths.
-    direct: [Vec<u32>; 2],
+    nums: HashTable<(u64, SymbolId)>,
+    /// Direct tables: ids by integer, and by hundredths
+    /// ([`SymbolId::NULL`] in a free slot).
+    direct: [Vec<SymbolId>; 2],
     /// A value arrived when all [`MAX_SYMBOLS`] ids were taken: it got
-    /// [`NULL`], so the table that holds it is wrong and must not be used
+    /// [`SymbolId::NULL`], so the table that holds it is wrong and must not be used
     /// ([`Model::check_capacity`] turns this into an error).
     full: bool,
 }
@@ -86,10 +87,10 @@ fn run_int(n: f64) -> Option<i64> {
 }
 
 /// Text `id` of a text store.
-fn text_at<'t>(bytes: &'t str, ends: &[u32], id: u32) -> Option<&'t str> {
-    let end = *ends.get(id as usize)? as usize;
-    let start = match id.checked_sub(1) {
-        Some(p) => *ends.get(p as usize)? as usize,
+fn text_at<'t>(bytes: &'t str, ends: &[u32], id: SymbolId) -> Option<&'t str> {
+    let end = *ends.get(id.index())? as usize;
+    let start = match id.index().checked_sub(1) {
+        Some(p) => *ends.get(p)? as usize,
         None => 0,
     };
     bytes.get(start..end)
@@ -197,12 +198,13 @@ impl Key<'_> {
 }
 
 impl Symbols {
-    fn find(&self, key: Key<'_>) -> Option<u32> {
+    fn find(&self, key: Key<'_>) -> Option<SymbolId> {
         match (&self.store, key) {
             (Store::Run { first, len }, Key::Num(bits)) => {
                 let n = run_int(f64::from_bits(bits))?;
                 let id = u32::try_from(n.checked_sub(*first)?).ok()?;
-                (id < *len).then_some(id)
+                // INVARIANT: id < len <= MAX_SYMBOLS: an id, not NULL.
+                (id < *len).then_some(SymbolId::from_raw(id))
             }
             (Store::Run { .. } | Store::Nums(_), Key::Text(_))
             | (Store::Texts { .. }, Key::Num(_)) => None,
@@ -210,7 +212,7 @@ impl Symbols {
                 if let Some((t, slot)) = direct_slot(bits)
                     && let Some(&id) = self.direct.get(t).and_then(|d| d.get(slot))
                 {
-                    return (id != NULL).then_some(id);
+                    return (!id.is_null()).then_some(id);
                 }
                 self.nums
                     .find(key.hash(), |&(b, _)| b == bits)
@@ -220,7 +222,7 @@ impl Symbols {
                 let tag = tag(key.hash());
                 self.index
                     .find(spread(tag), |&(id, t)| {
-                        t == tag && values.get(id as usize).is_some_and(|v| key.is(v))
+                        t == tag && values.get(id.index()).is_some_and(|v| key.is(v))
                     })
                     .map(|&(id, _)| id)
             }
@@ -237,8 +239,8 @@ impl Symbols {
 
     /// The id the next new value gets; `None`, and the table marked full,
     /// when every id is taken.
-    fn next_id(&mut self) -> Option<u32> {
-        let id = u32::try_from(self.len()).ok().filter(|&id| id != NULL);
+    fn next_id(&mut self) -> Option<SymbolId> {
+        let id = SymbolId::from_index(self.len());
         self.full |= id.is_none();
         id
     }
@@ -250,7 +252,7 @@ impl Symbols {
         Self {
             store: Store::Run {
                 first: 0,
-                len: NULL,
+                len: u32::MAX,
             },
             ..Self::default()
         }
@@ -262,11 +264,11 @@ impl Symbols {
         self.full
     }
 
-    /// Adds a value not yet present under `key`; [`NULL`] (and the table
-    /// marked full) when every id is taken.
-    fn push(&mut self, key: Key<'_>, value: Value) -> u32 {
+    /// Adds a value not yet present under `key`; [`SymbolId::NULL`] (and
+    /// the table marked full) when every id is taken.
+    fn push(&mut self, key: Key<'_>, value: Value) -> SymbolId {
         let Some(id) = self.next_id() else {
-            return NULL;
+            return SymbolId::NULL;
         };
         if let Store::Run { first, len } = &mut self.store {
             let next = match &value {
@@ -341,8 +343,9 @@ impl Symbols {
             return;
         };
         let nums: Vec<f64> = (0..i64::from(len)).map(|i| (first + i) as f64).collect();
+        let ids = self.ids();
         self.store = Store::Nums(Vec::with_capacity(nums.len()));
-        for (id, n) in (0u32..).zip(nums) {
+        for (id, n) in ids.zip(nums) {
             if let Store::Nums(v) = &mut self.store {
                 v.push(n);
             }
@@ -351,7 +354,7 @@ impl Symbols {
     }
 
     /// Indexes the value just stored under `id`.
-    fn index_new(&mut self, key: Key<'_>, id: u32) {
+    fn index_new(&mut self, key: Key<'_>, id: SymbolId) {
         let hash = key.hash();
         if let Key::Num(bits) = key {
             if let Some((t, slot)) = direct_slot(bits) {
@@ -361,7 +364,14 @@ impl Symbols {
                 let limit = 2 * self.len() + 1024;
                 let have = self.direct.get(t).map_or(0, Vec::len);
                 if slot >= have && slot < limit {
-                    self.grow_direct(t, (2 * have).clamp(slot + 1, limit));
+                    // By half again at least: growing moves the numbers it
+                    // covers out of the hash index, which must not happen
+                    // once per value (numbers met out of order, a million
+                    // customer ids in a table of sales).
+                    let to = (2 * have).clamp(slot + 1, limit);
+                    if to >= have + have / 2 {
+                        self.grow_direct(t, to);
+                    }
                 }
                 if let Some(d) = self.direct.get_mut(t).and_then(|d| d.get_mut(slot)) {
                     *d = id;
@@ -384,7 +394,7 @@ impl Symbols {
         let Some(table) = direct.get_mut(t) else {
             return;
         };
-        table.resize(len, NULL);
+        table.resize(len, SymbolId::NULL);
         nums.retain(|&mut (bits, id)| match direct_slot(bits) {
             Some((u, s)) if u == t => match table.get_mut(s) {
                 Some(d) => {
@@ -421,10 +431,10 @@ impl Symbols {
         }
     }
 
-    /// The id of `value`, adding it if new; [`NULL`] for NULL.
-    pub fn intern(&mut self, value: Value) -> u32 {
+    /// The id of `value`, adding it if new; [`SymbolId::NULL`] for NULL.
+    pub fn intern(&mut self, value: Value) -> SymbolId {
         let Some(key) = Key::of(&value) else {
-            return NULL;
+            return SymbolId::NULL;
         };
         if let Some(id) = self.find(key) {
             return id;
@@ -435,7 +445,7 @@ impl Symbols {
             // an owned handle of the same text.
             Key::Text(_) => {
                 let Value::Text(t) = &value else {
-                    return NULL;
+                    return SymbolId::NULL;
                 };
                 let t = Arc::clone(t);
                 return self.push(Key::Text(&t), value);
@@ -447,7 +457,7 @@ impl Symbols {
     /// `intern(Value::from_text(text))`, allocating only for a new value.
     /// A number whose text is the one Qlik shows for it anyway is kept as
     /// a plain number (same text, same comparisons; no text stored).
-    pub fn intern_text(&mut self, text: &str) -> u32 {
+    pub fn intern_text(&mut self, text: &str) -> SymbolId {
         let Some(n) = parse_number(text) else {
             return self.intern_pure_text(text);
         };
@@ -466,19 +476,20 @@ impl Symbols {
     /// The id of `text` as a pure text ([`Value::Text`]), added if new. In
     /// a text store it is hashed once (a million new user ids: hashing
     /// twice, to find and then to index, was a tenth of loading them).
-    fn intern_pure_text(&mut self, text: &str) -> u32 {
+    fn intern_pure_text(&mut self, text: &str) -> SymbolId {
         let key = Key::Text(text);
         if let Store::Texts { bytes, ends } = &mut self.store
             && let Ok(end) = u32::try_from(bytes.len() + text.len())
         {
             let tag = tag(key.hash());
-            let same = |&(id, t): &(u32, u32)| t == tag && text_at(bytes, ends, id) == Some(text);
+            let same =
+                |&(id, t): &(SymbolId, u32)| t == tag && text_at(bytes, ends, id) == Some(text);
             if let Some(&(id, _)) = self.index.find(spread(tag), same) {
                 return id;
             }
-            let Some(id) = u32::try_from(ends.len()).ok().filter(|&id| id != NULL) else {
+            let Some(id) = SymbolId::from_index(ends.len()) else {
                 self.full = true;
-                return NULL;
+                return SymbolId::NULL;
             };
             bytes.push_str(text);
             ends.push(end);
@@ -496,13 +507,13 @@ impl Symbols {
     /// `self.intern(other.get(id))` gives, without making a value for a
     /// text (joining the halves of a file, committing a frame's columns:
     /// a million names each).
-    pub fn intern_from(&mut self, other: &Symbols, id: u32) -> u32 {
+    pub fn intern_from(&mut self, other: &Symbols, id: SymbolId) -> SymbolId {
         match &other.store {
             Store::Texts { bytes, ends } => match text_at(bytes, ends, id) {
                 Some(text) => self.intern_pure_text(text),
-                None => NULL,
+                None => SymbolId::NULL,
             },
-            _ => other.get(id).map_or(NULL, |v| self.intern(v)),
+            _ => other.get(id).map_or(SymbolId::NULL, |v| self.intern(v)),
         }
     }
 
@@ -512,7 +523,7 @@ impl Symbols {
     /// [`Symbols::intern_text`] decides then. What loaders try first on
     /// each cell: keys, quantities and amounts need no float parsing and
     /// no UTF-8 check.
-    pub fn find_plain(&self, bytes: &[u8]) -> Option<u32> {
+    pub fn find_plain(&self, bytes: &[u8]) -> Option<SymbolId> {
         match &self.store {
             // Text fields (names, dates, ids) hold no numbers: their cells
             // are not scanned.
@@ -520,7 +531,8 @@ impl Symbols {
             Store::Run { first, len } => {
                 let (int, hundredths) = plain_decimal(bytes)?;
                 let id = u32::try_from(i64::try_from(int).ok()?.checked_sub(*first)?).ok()?;
-                (hundredths == 0 && id < *len).then_some(id)
+                // INVARIANT: id < len <= MAX_SYMBOLS: an id, not NULL.
+                (hundredths == 0 && id < *len).then_some(SymbolId::from_raw(id))
             }
             Store::Nums(_) | Store::Values(_) => {
                 let (int, hundredths) = plain_decimal(bytes)?;
@@ -529,41 +541,42 @@ impl Symbols {
                     h => (1, int * 100 + h),
                 };
                 let id = *self.direct.get(t)?.get(usize::try_from(slot).ok()?)?;
-                (id != NULL).then_some(id)
+                (!id.is_null()).then_some(id)
             }
         }
     }
 
     /// The id of `value` if the field has it.
-    pub fn lookup(&self, value: &Value) -> Option<u32> {
+    pub fn lookup(&self, value: &Value) -> Option<SymbolId> {
         self.find(Key::of(value)?)
     }
 
     /// The id of the text `text` if the field holds it as a text (not as
     /// a number): a few special texts looked up in a million.
-    pub fn find_text(&self, text: &str) -> Option<u32> {
+    pub fn find_text(&self, text: &str) -> Option<SymbolId> {
         self.find(Key::Text(text))
     }
 
-    /// The value behind an id (`None` for [`NULL`] or an unknown id).
-    pub fn get(&self, id: u32) -> Option<Value> {
+    /// The value behind an id (`None` for [`SymbolId::NULL`] or an unknown
+    /// id).
+    pub fn get(&self, id: SymbolId) -> Option<Value> {
         match &self.store {
             Store::Run { first, len } => {
-                (id < *len).then(|| Value::Num((first + i64::from(id)) as f64))
+                (id.as_u32() < *len).then(|| Value::Num((first + i64::from(id.as_u32())) as f64))
             }
-            Store::Nums(nums) => nums.get(id as usize).map(|&n| Value::Num(n)),
+            Store::Nums(nums) => nums.get(id.index()).map(|&n| Value::Num(n)),
             Store::Texts { bytes, ends } => text_at(bytes, ends, id).map(Value::text_only),
-            Store::Values(values) => values.get(id as usize).cloned(),
+            Store::Values(values) => values.get(id.index()).cloned(),
         }
     }
 
     /// The text of the value behind an id (a number's in Qlik's default
     /// format when it has none of its own), borrowed where stored:
     /// `get(id)?.text()` without making a value.
-    pub fn text(&self, id: u32) -> Option<Cow<'_, str>> {
+    pub fn text(&self, id: SymbolId) -> Option<Cow<'_, str>> {
         match &self.store {
             Store::Texts { bytes, ends } => text_at(bytes, ends, id).map(Cow::Borrowed),
-            Store::Values(values) => values.get(id as usize).map(Value::text),
+            Store::Values(values) => values.get(id.index()).map(Value::text),
             Store::Run { .. } | Store::Nums(_) => {
                 self.get(id).map(|v| Cow::Owned(v.text().into_owned()))
             }
@@ -571,8 +584,9 @@ impl Symbols {
     }
 
     /// Appends the values of `other` when they continue this run (a
-    /// sequential key read in two halves); returns the id `other`'s first
-    /// value gets, every other id shifting by as much.
+    /// sequential key read in two halves); returns the position `other`'s
+    /// first value gets, every other id of `other` shifting by as much
+    /// (see [`Symbols::shifted`]).
     pub fn extend_run(&mut self, other: &Symbols) -> Option<u32> {
         let (Store::Run { first, len }, Store::Run { first: f2, len: l2 }) =
             (&mut self.store, &other.store)
@@ -631,20 +645,39 @@ impl Symbols {
         self.len() == 0
     }
 
+    /// Every id, in load order.
+    pub fn ids(&self) -> impl Iterator<Item = SymbolId> + use<> {
+        // INVARIANT: at most MAX_SYMBOLS values, each id below u32::MAX,
+        // the range's end (NULL).
+        (0..u32::MAX).take(self.len()).map(SymbolId::from_raw)
+    }
+
+    /// Id `id` of the symbols another table appended to this run with
+    /// [`Symbols::extend_run`] (which gave `shift`); `None` past this
+    /// table's ids, NULL staying NULL.
+    #[inline]
+    pub fn shifted(&self, id: SymbolId, shift: u32) -> Option<SymbolId> {
+        if id.is_null() {
+            return Some(SymbolId::NULL);
+        }
+        let Store::Run { len, .. } = self.store else {
+            return None;
+        };
+        let raw = id.as_u32().checked_add(shift)?;
+        // INVARIANT: raw < len <= MAX_SYMBOLS: an id, not NULL.
+        (raw < len).then_some(SymbolId::from_raw(raw))
+    }
+
     /// Every value with its id, in load order.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, Value)> + '_ {
-        (0..NULL)
-            .take(self.len())
-            .filter_map(|id| Some((id, self.get(id)?)))
+    pub fn iter(&self) -> impl Iterator<Item = (SymbolId, Value)> + '_ {
+        self.ids().filter_map(|id| Some((id, self.get(id)?)))
     }
 
     /// Every value's text with its id, in load order, borrowed where
     /// stored: what [`Symbols::iter`] gives when only the text is wanted,
     /// without a value made per text (classifying a million user ids).
-    pub fn texts(&self) -> impl Iterator<Item = (u32, Cow<'_, str>)> + '_ {
-        (0..NULL)
-            .take(self.len())
-            .filter_map(|id| Some((id, self.text(id)?)))
+    pub fn texts(&self) -> impl Iterator<Item = (SymbolId, Cow<'_, str>)> + '_ {
+        self.ids().filter_map(|id| Some((id, self.text(id)?)))
     }
 }
 
@@ -715,23 +748,66 @@ mod tests {
             assert_eq!(shows_as(n, t), format_number(n) == t, "{t}");
         }
         let mut s = Symbols::default();
-        let ids: Vec<u32> = ["5", "3000", "05", "-1", "2.5", "x", "99999999999"]
+        let ids: Vec<usize> = ["5", "3000", "05", "-1", "2.5", "x", "99999999999"]
             .iter()
-            .map(|t| s.intern_text(t))
+            .map(|t| s.intern_text(t).index())
             .collect();
         assert_eq!(ids, [0, 1, 0, 2, 3, 4, 5]);
-        assert_eq!(s.lookup(&Value::Num(3000.0)), Some(1));
-        assert_eq!(s.lookup(&Value::from_text("5.0")), Some(0));
-        assert_eq!(s.intern(Value::text_only("x")), 4);
-        assert_eq!(s.get(0).map(|v| v.text().into_owned()), Some("5".into()));
+        assert_eq!(s.lookup(&Value::Num(3000.0)).map(SymbolId::index), Some(1));
+        assert_eq!(
+            s.lookup(&Value::from_text("5.0")).map(SymbolId::index),
+            Some(0)
+        );
+        assert_eq!(s.intern(Value::text_only("x")).index(), 4);
+        assert_eq!(
+            s.get(SymbolId::from_index(0).unwrap())
+                .map(|v| v.text().into_owned()),
+            Some("5".into())
+        );
         // Growing the direct table keeps earlier numbers findable.
         for i in 0..5000 {
             s.intern(Value::Num(f64::from(i)));
         }
-        assert_eq!(s.lookup(&Value::Num(3000.0)), Some(1));
-        assert_eq!(s.lookup(&Value::Num(-1.0)), Some(2));
-        assert_eq!(s.lookup(&Value::Num(99999999999.0)), Some(5));
+        assert_eq!(s.lookup(&Value::Num(3000.0)).map(SymbolId::index), Some(1));
+        assert_eq!(s.lookup(&Value::Num(-1.0)).map(SymbolId::index), Some(2));
+        assert_eq!(
+            s.lookup(&Value::Num(99999999999.0)).map(SymbolId::index),
+            Some(5)
+        );
         assert_eq!(s.len(), 6 + 5000 - 2);
+    }
+
+    #[test]
+    fn a_run_continued_by_another_shifts_its_ids_checked() {
+        let run = |from: i32, n: i32| {
+            let mut s = Symbols::default();
+            for i in from..from + n {
+                s.intern(Value::Num(f64::from(i)));
+            }
+            s
+        };
+        let (mut first, second) = (run(10, 3), run(13, 2));
+        let shift = first.extend_run(&second);
+        assert_eq!(shift, Some(3));
+        let shift = shift.unwrap_or(0);
+        let ids: Vec<Option<usize>> = second
+            .ids()
+            .chain([SymbolId::NULL])
+            .map(|id| first.shifted(id, shift).map(|s| s.index()))
+            .collect();
+        assert_eq!(
+            ids,
+            [Some(3), Some(4), Some(u32::MAX as usize)],
+            "NULL stays NULL"
+        );
+        let last = first.get(SymbolId::from_index(4).unwrap());
+        assert_eq!(last.and_then(|v| v.num()), Some(14.0));
+        // Past the run, or not a run: no id.
+        assert_eq!(first.shifted(SymbolId::from_index(2).unwrap(), shift), None);
+        let mut texts = Symbols::default();
+        texts.intern_text("a");
+        assert_eq!(texts.shifted(SymbolId::from_index(0).unwrap(), 0), None);
+        assert_eq!(run(0, 3).extend_run(&run(4, 1)), None, "a gap ends the run");
     }
 
     #[test]
@@ -741,15 +817,15 @@ mod tests {
         for k in ["10", "11", "12"] {
             keys.intern_text(k);
         }
-        assert_eq!(keys.find_plain(b"11"), Some(1));
+        assert_eq!(keys.find_plain(b"11").map(SymbolId::index), Some(1));
         assert_eq!(
-            keys.find_plain(b"011"),
+            keys.find_plain(b"011").map(SymbolId::index),
             Some(1),
             "by number, as intern_text"
         );
-        assert_eq!(keys.find_plain(b"11.00"), Some(1));
-        assert_eq!(keys.find_plain(b"9"), None);
-        assert_eq!(keys.find_plain(b"11.5"), None);
+        assert_eq!(keys.find_plain(b"11.00").map(SymbolId::index), Some(1));
+        assert_eq!(keys.find_plain(b"9").map(SymbolId::index), None);
+        assert_eq!(keys.find_plain(b"11.5").map(SymbolId::index), None);
         // Amounts in the direct tables, by integer and by hundredths.
         let mut amounts = Symbols::default();
         for a in ["781", "6.57", "3.5", "0.05", "698.57"] {
@@ -767,9 +843,13 @@ mod tests {
             // in the hash index, found by intern_text only.
             ("698.57", None),
         ] {
-            assert_eq!(amounts.find_plain(text.as_bytes()), id, "{text}");
+            assert_eq!(
+                amounts.find_plain(text.as_bytes()).map(SymbolId::index),
+                id,
+                "{text}"
+            );
         }
-        assert_eq!(amounts.intern_text("698.57"), 4);
+        assert_eq!(amounts.intern_text("698.57").index(), 4);
         // Not plain: left to intern_text.
         for text in [
             "",

@@ -1,7 +1,7 @@
 //! Tables: named columns of symbol ids, one per row, with where each row
 //! of a security table came from.
 
-use super::{BitSet, FieldId, NULL};
+use super::{BitSet, FieldId, RowId, SymbolId};
 use crate::names::TableName;
 
 /// Where a row came from, for security tables: a source file index (an
@@ -19,8 +19,8 @@ pub struct RowOrigin {
 pub struct Column {
     /// The field.
     pub field: FieldId,
-    /// Symbol ids, [`NULL`] for a missing value.
-    pub ids: Vec<u32>,
+    /// Symbol ids, [`SymbolId::NULL`] for a missing value.
+    pub ids: Vec<SymbolId>,
 }
 
 /// A table: named columns of equal length.
@@ -31,6 +31,9 @@ pub struct Table {
     columns: Vec<Column>,
     rows: usize,
     origins: Option<Vec<RowOrigin>>,
+    /// Where the rows came from, each source once, in order (what a QVD's
+    /// lineage lists when the table is stored).
+    lineage: Vec<String>,
 }
 
 impl Table {
@@ -50,6 +53,20 @@ impl Table {
             columns,
             rows: 0,
             origins: None,
+            lineage: Vec::new(),
+        }
+    }
+
+    /// Where the rows came from: a discriminator per source (`path;`,
+    /// `INLINE;`, `RESIDENT T;` …), each once, in order.
+    pub fn lineage(&self) -> &[String] {
+        &self.lineage
+    }
+
+    /// Adds a source to [`Table::lineage`] unless it is there already.
+    pub fn add_lineage(&mut self, source: &str) {
+        if !self.lineage.iter().any(|l| l == source) {
+            self.lineage.push(source.to_string());
         }
     }
 
@@ -86,7 +103,7 @@ impl Table {
     }
 
     /// The ids of one field's column.
-    pub fn column(&self, field: FieldId) -> Option<&[u32]> {
+    pub fn column(&self, field: FieldId) -> Option<&[SymbolId]> {
         self.columns
             .iter()
             .find(|c| c.field == field)
@@ -100,9 +117,9 @@ impl Table {
 
     /// Appends a row given one id per column, in column order; missing
     /// trailing ids are NULL, extra ones ignored.
-    pub fn push_row(&mut self, ids: &[u32], origin: Option<RowOrigin>) {
+    pub fn push_row(&mut self, ids: &[SymbolId], origin: Option<RowOrigin>) {
         for (i, col) in self.columns.iter_mut().enumerate() {
-            col.ids.push(ids.get(i).copied().unwrap_or(NULL));
+            col.ids.push(ids.get(i).copied().unwrap_or(SymbolId::NULL));
         }
         if let Some(origins) = &mut self.origins {
             origins.push(origin.unwrap_or_default());
@@ -118,7 +135,7 @@ impl Table {
         }
         self.columns.push(Column {
             field,
-            ids: vec![NULL; self.rows],
+            ids: vec![SymbolId::NULL; self.rows],
         });
         self.columns.len() - 1
     }
@@ -153,6 +170,12 @@ impl Table {
     /// Where row `row` came from, when tracked.
     pub fn origin(&self, row: usize) -> Option<RowOrigin> {
         self.origins.as_ref()?.get(row).copied()
+    }
+
+    /// The id of every row, in order (a table holds at most
+    /// [`MAX_ROWS`](super::MAX_ROWS) rows once checked, each with an id).
+    pub fn row_ids(&self) -> impl Iterator<Item = RowId> + Clone + use<> {
+        (0..self.rows).map_while(RowId::from_index)
     }
 
     /// Origins of every row, when tracked.
@@ -194,7 +217,7 @@ impl Table {
     /// # Panics
     ///
     /// When `row` is not below [`Table::len`].
-    pub fn row(&self, row: usize) -> impl Iterator<Item = u32> + '_ {
+    pub fn row(&self, row: usize) -> impl Iterator<Item = SymbolId> + '_ {
         self.columns.iter().map(move |c| {
             #[expect(
                 clippy::indexing_slicing,
@@ -223,15 +246,17 @@ mod tests {
         let mut t = Table::new(TableName::new("T"), &[f, g, f]);
         assert_eq!(t.columns().len(), 2);
         t.track_origins();
-        t.push_row(&[1, 2], Some(RowOrigin { file: 0, line: 7 }));
-        t.push_row(&[3], None);
+        let id = |i| SymbolId::from_index(i).unwrap_or(SymbolId::NULL);
+        t.push_row(&[id(1), id(2)], Some(RowOrigin { file: 0, line: 7 }));
+        t.push_row(&[id(3)], None);
         assert_eq!(t.len(), 2);
-        assert_eq!(t.column(g), Some(&[2, NULL][..]));
+        assert_eq!(t.column(g), Some(&[id(2), SymbolId::NULL][..]));
         assert_eq!(t.origin(0).map(|o| o.line), Some(7));
+        assert_eq!(t.row_ids().map(RowId::index).collect::<Vec<_>>(), [0, 1]);
         let mut keep = BitSet::new(2);
         keep.insert(1);
         t.retain_rows(&keep);
-        assert_eq!(t.column(f), Some(&[3][..]));
+        assert_eq!(t.column(f), Some(&[id(3)][..]));
         assert_eq!(t.origins().map(<[RowOrigin]>::len), Some(1));
     }
 }

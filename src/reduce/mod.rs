@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::io;
 
 use crate::bug::Bug;
-use crate::model::{BitSet, FieldId, Model, NULL, Table};
+use crate::model::{BitSet, FieldId, Model, SymbolId, Table};
 use crate::names::FieldName;
 
 pub use split::PerValue;
@@ -46,9 +46,10 @@ impl Selection {
 #[derive(Clone, Debug)]
 struct Hub {
     fields: Vec<FieldId>,
-    /// Attached tables with, per row, the key id ([`NULL`] when any part of
-    /// the key is NULL). Single-field keys use symbol ids; combinations are
-    /// interned per hub once, here.
+    /// Attached tables with, per row, the key id ([`SymbolId::NULL`] when
+    /// any part of the key is NULL). Single-field keys use symbol ids;
+    /// combinations are interned per hub once, here, as the symbols of
+    /// the synthetic key (Qlik's `$Syn` field).
     members: Vec<Member>,
     /// Number of distinct key ids.
     keys: usize,
@@ -71,14 +72,14 @@ enum Keys {
     /// largest there are).
     Column(usize),
     /// Ids of the combinations of the hub's fields, interned per hub.
-    Combos(Vec<u32>),
+    Combos(Vec<SymbolId>),
 }
 
 impl Member {
-    /// The key id of each row ([`NULL`] when any part is NULL).
+    /// The key id of each row ([`SymbolId::NULL`] when any part is NULL).
     ///
     /// `model` is the one the links were built from.
-    fn keys<'m>(&'m self, model: &'m Model) -> &'m [u32] {
+    fn keys<'m>(&'m self, model: &'m Model) -> &'m [SymbolId] {
         match &self.keys {
             #[expect(
                 clippy::indexing_slicing,
@@ -272,9 +273,9 @@ impl Links {
                             if let Some(rows) = possible.get(m.table) {
                                 for r in rows.iter() {
                                     if let Some(&k) = ids.get(r)
-                                        && k != NULL
+                                        && !k.is_null()
                                     {
-                                        keys.insert(k as usize);
+                                        keys.insert(k.index());
                                     }
                                 }
                             }
@@ -340,7 +341,7 @@ fn build_hub(model: &Model, fields: Vec<FieldId>, members: &[usize]) -> Hub {
             keys,
         };
     }
-    let mut combos: HashMap<Vec<u32>, u32> = HashMap::new();
+    let mut combos: HashMap<Vec<SymbolId>, SymbolId> = HashMap::new();
     let mut out = Vec::with_capacity(members.len());
     for &t in members {
         #[expect(
@@ -350,7 +351,7 @@ fn build_hub(model: &Model, fields: Vec<FieldId>, members: &[usize]) -> Hub {
         )]
         let (table, cols) = {
             let table = &tables[t];
-            let cols: Vec<&[u32]> = fields
+            let cols: Vec<&[SymbolId]> = fields
                 .iter()
                 .map(|&f| {
                     table
@@ -369,11 +370,15 @@ fn build_hub(model: &Model, fields: Vec<FieldId>, members: &[usize]) -> Hub {
                 reason = "INVARIANT: every column of a table holds `len()` ids"
             )]
             combo.extend(cols.iter().map(|c| c[r]));
-            if combo.contains(&NULL) {
-                keys.push(NULL);
+            if combo.contains(&SymbolId::NULL) {
+                keys.push(SymbolId::NULL);
                 continue;
             }
-            let next = u32::try_from(combos.len()).unwrap_or(NULL);
+            #[expect(
+                clippy::expect_used,
+                reason = "INVARIANT: fewer combinations than the table's rows, at most MAX_ROWS = MAX_SYMBOLS"
+            )]
+            let next = SymbolId::from_index(combos.len()).expect("combinations fit symbol ids");
             keys.push(*combos.entry(combo.clone()).or_insert(next));
         }
         out.push(Member {
@@ -391,14 +396,14 @@ fn build_hub(model: &Model, fields: Vec<FieldId>, members: &[usize]) -> Hub {
 
 /// Removes from `rows` every row whose id is NULL or not in `allowed`;
 /// true if anything was removed.
-fn restrict(rows: &mut BitSet, ids: &[u32], allowed: &BitSet) -> bool {
+fn restrict(rows: &mut BitSet, ids: &[SymbolId], allowed: &BitSet) -> bool {
     rows.retain(|r| {
         #[expect(
             clippy::indexing_slicing,
             reason = "INVARIANT: `rows` and `ids` are one table's: its rows are below its column length"
         )]
         let id = ids[r];
-        id != NULL && allowed.contains(id as usize)
+        !id.is_null() && allowed.contains(id.index())
     })
 }
 
@@ -515,9 +520,9 @@ impl Reduced {
             };
             for r in rows.iter() {
                 if let Some(&id) = col.get(r)
-                    && id != NULL
+                    && !id.is_null()
                 {
-                    out.insert(id as usize);
+                    out.insert(id.index());
                 }
             }
         }
@@ -586,7 +591,7 @@ impl<'a> ReducedTable<'a> {
     /// A symbol id without a text in its field is a [`Bug`].
     pub fn text_rows(&self) -> impl Iterator<Item = Result<Vec<Cow<'a, str>>, Bug>> + '_ {
         let model = self.model;
-        let cols: Vec<(FieldId, &'a [u32])> = self
+        let cols: Vec<(FieldId, &'a [SymbolId])> = self
             .visible
             .iter()
             .filter_map(|&f| self.table.column(f).map(|c| (f, c)))
@@ -599,11 +604,15 @@ impl<'a> ReducedTable<'a> {
                         reason = "INVARIANT: surviving rows are below the table's length, which every column holds"
                     )]
                     let id = col[r];
-                    if id == NULL {
+                    if id.is_null() {
                         return Ok(Cow::Borrowed(""));
                     }
                     model.text(f, id).ok_or_else(|| {
-                        Bug::new(format!("symbol {id} past its field in table `{}`", self.name()))
+                        Bug::new(format!(
+                            "symbol {} past its field in table `{}`",
+                            id.as_u32(),
+                            self.name()
+                        ))
                     })
                 })
                 .collect()
@@ -647,7 +656,7 @@ mod tests {
         let mut set = BitSet::new(sym.len());
         for (id, v) in sym.iter() {
             if values.contains(&v.text().as_ref()) {
-                set.insert(id as usize);
+                set.insert(id.index());
             }
         }
         Selection {
@@ -780,7 +789,10 @@ mod tests {
         let vals: Vec<String> = r
             .values(&m, pid)
             .iter()
-            .map(|i| m.value(pid, i as u32).unwrap().text().into_owned())
+            .map(|i| {
+                let id = SymbolId::from_index(i).unwrap();
+                m.value(pid, id).unwrap().text().into_owned()
+            })
             .collect();
         assert_eq!(vals, ["p2"]);
     }
@@ -833,7 +845,7 @@ mod tests {
         let mut m = Model::new();
         let f = m.field(&FieldName::new("X"));
         let mut t = Table::new(crate::names::TableName::new("T"), &[f]);
-        t.push_row(&[7], None);
+        t.push_row(&[SymbolId::from_index(7).unwrap()], None);
         m.push_table(t);
         let r = Links::new(&m).reduce(&m, &Selection::default());
         let t = r.tables(&m, &[]).next().unwrap();

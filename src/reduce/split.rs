@@ -17,7 +17,7 @@
 //! rows kept by one value only, and an OR of per-value bitsets over the
 //! rows kept by several (products sold in many countries).
 
-use crate::model::{BitSet, FieldId, Model, NULL};
+use crate::model::{BitSet, FieldId, Model, SymbolId};
 
 use super::Links;
 
@@ -54,17 +54,18 @@ pub struct PerValue {
 /// The values keeping each row of a table: its own value of the field, or
 /// the label of its key in the link it is constrained through.
 enum Labels<'a> {
-    Holder(&'a [u32]),
-    /// Per row the key, per key at most one value ([`NULL`]: none) — the
+    Holder(&'a [SymbolId]),
+    /// Per row the key, per key at most one value ([`SymbolId::NULL`]:
+    /// none) — the
     /// common case of a key whose rows all carry the same value (sales of
     /// a customer, who has one country): no bitset per row.
     ViaOne {
-        keys: &'a [u32],
-        of_key: Vec<u32>,
+        keys: &'a [SymbolId],
+        of_key: Vec<SymbolId>,
     },
     /// Per row the key, per key `words` words of value bits.
     Via {
-        keys: &'a [u32],
+        keys: &'a [SymbolId],
         words: usize,
         matrix: Vec<u64>,
     },
@@ -72,10 +73,10 @@ enum Labels<'a> {
 
 /// The label of row `r` in a key-by-value matrix of `words` words per key
 /// (empty for a NULL or missing key).
-fn matrix_row<'m>(keys: &[u32], words: usize, matrix: &'m [u64], r: usize) -> &'m [u64] {
+fn matrix_row<'m>(keys: &[SymbolId], words: usize, matrix: &'m [u64], r: usize) -> &'m [u64] {
     match keys.get(r) {
-        Some(&k) if k != NULL => {
-            let start = k as usize * words;
+        Some(&k) if !k.is_null() => {
+            let start = k.index() * words;
             matrix.get(start..start + words).unwrap_or_default()
         }
         _ => &[],
@@ -89,13 +90,13 @@ impl Labels<'_> {
     }
 
     /// The value keeping row `r`, for single-valued labels.
-    fn only(&self, r: usize) -> Option<usize> {
+    fn only(&self, r: usize) -> Option<SymbolId> {
         match self {
-            Labels::Holder(col) => col.get(r).filter(|&&id| id != NULL).map(|&id| id as usize),
+            Labels::Holder(col) => col.get(r).copied().filter(|id| !id.is_null()),
             Labels::ViaOne { keys, of_key } => {
                 let k = *keys.get(r)?;
-                let v = *of_key.get(k as usize)?;
-                (v != NULL).then_some(v as usize)
+                let v = *of_key.get(k.index())?;
+                (!v.is_null()).then_some(v)
             }
             Labels::Via { .. } => None,
         }
@@ -106,7 +107,7 @@ impl Labels<'_> {
         match self {
             Labels::Holder(_) | Labels::ViaOne { .. } => {
                 if let Some(v) = self.only(r) {
-                    f(v);
+                    f(v.index());
                 }
             }
             Labels::Via {
@@ -129,7 +130,7 @@ impl Labels<'_> {
     fn or_into(&self, r: usize, out: &mut [u64]) {
         match self {
             Labels::Holder(_) | Labels::ViaOne { .. } => {
-                if let Some(id) = self.only(r)
+                if let Some(id) = self.only(r).map(SymbolId::index)
                     && let Some(w) = out.get_mut(id / 64)
                 {
                     *w |= 1 << (id % 64);
@@ -199,15 +200,14 @@ impl Links {
                 let one = match labels.get(from) {
                     Some(Some(l)) if l.is_single() => {
                         budget = budget.checked_sub(hub.keys.checked_mul(4)?)?;
-                        let mut of_key = vec![NULL; hub.keys];
+                        let mut of_key = vec![SymbolId::NULL; hub.keys];
                         let mut clash = false;
                         for (r, &k) in up.keys(model).iter().enumerate() {
-                            let (Some(v), Some(slot)) = (l.only(r), of_key.get_mut(k as usize))
+                            let (Some(v), Some(slot)) = (l.only(r), of_key.get_mut(k.index()))
                             else {
                                 continue;
                             };
-                            let v = u32::try_from(v).unwrap_or(NULL);
-                            if *slot == NULL {
+                            if slot.is_null() {
                                 *slot = v;
                             } else if *slot != v {
                                 clash = true;
@@ -245,11 +245,11 @@ impl Links {
                         let fill = |rows: std::ops::Range<usize>| {
                             let mut matrix = vec![0u64; size];
                             for r in rows {
-                                let k = keys.get(r).copied().unwrap_or(NULL);
-                                if k == NULL {
+                                let k = keys.get(r).copied().unwrap_or(SymbolId::NULL);
+                                if k.is_null() {
                                     continue;
                                 }
-                                let start = k as usize * words;
+                                let start = k.index() * words;
                                 if let Some(slot) = matrix.get_mut(start..start + words) {
                                     l.or_into(r, slot);
                                 }
@@ -292,7 +292,7 @@ impl Links {
                 let count = |rows: std::ops::Range<usize>| {
                     let mut single = vec![0usize; values];
                     for r in rows {
-                        if let Some(c) = l.only(r).and_then(|v| single.get_mut(v)) {
+                        if let Some(c) = l.only(r).and_then(|v| single.get_mut(v.index())) {
                             *c += 1;
                         }
                     }
@@ -374,10 +374,10 @@ impl PerValue {
 
     /// Rows left per table (model order) by selecting `values` (symbol ids
     /// of the field) — what [`Links::reduce`] would count.
-    pub fn counts(&self, values: &[u32]) -> Vec<usize> {
+    pub fn counts(&self, values: &[SymbolId]) -> Vec<usize> {
         let mut ids: Vec<usize> = values
             .iter()
-            .map(|&v| v as usize)
+            .map(|&v| v.index())
             .filter(|&v| v < self.values)
             .collect();
         ids.sort_unstable();
@@ -447,9 +447,18 @@ mod tests {
         let m = many_sales();
         let links = Links::new(&m);
         let field = m.find_field("COUNTRY").unwrap();
-        let selections: [&[u32]; 4] = [&[0], &[1, 3], &[0, 1, 2, 3, 4], &[]];
+        let selections: [&[usize]; 4] = [&[0], &[1, 3], &[0, 1, 2, 3, 4], &[]];
         let counts = |pv: &PerValue| -> Vec<Vec<usize>> {
-            selections.iter().map(|s| pv.counts(s)).collect()
+            selections
+                .iter()
+                .map(|s| {
+                    let ids: Vec<SymbolId> = s
+                        .iter()
+                        .map(|&i| SymbolId::from_index(i).unwrap())
+                        .collect();
+                    pv.counts(&ids)
+                })
+                .collect()
         };
         let one = links.per_value_in(&m, field, usize::MAX).unwrap();
         let want = counts(&one);

@@ -74,6 +74,8 @@ pub enum StmtKind {
     Load(LoadStmt),
     /// `DROP TABLE[S] a, b;` or `DROP FIELD[S] a, b [FROM t1, t2];`
     Drop(Drop),
+    /// `STORE [fields FROM] table INTO path [(format)];`
+    Store(Store),
     /// `RENAME TABLE a TO b, c TO d;` or `RENAME FIELD[S] a TO b;`
     Rename(Rename),
     /// `EXIT SCRIPT [WHEN|UNLESS cond];` and `EXIT FOR|DO|SUB …`
@@ -149,8 +151,7 @@ pub enum StmtKind {
         fields: Vec<String>,
     },
     /// Statements with no effect on what a user sees, accepted and skipped:
-    /// `SEARCH`, `TAG`, `UNTAG`, `COMMENT`, `ALIAS`, `SLEEP`, `LOOSEN TABLE`,
-    /// `STORE` (writes a file; skipped, reported as a note).
+    /// `SEARCH`, `TAG`, `UNTAG`, `COMMENT`, `ALIAS`, `SLEEP`, `LOOSEN TABLE`.
     NoEffect {
         /// The leading keyword, upper-case.
         keyword: String,
@@ -243,6 +244,20 @@ pub enum Drop {
         /// Only from these tables (empty: from all).
         from: Vec<Name>,
     },
+}
+
+/// `STORE [f1 [AS a1], … FROM] table INTO path [(qvd|txt, …)]`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Store {
+    /// The fields stored, each with its name in the file; `None` for all
+    /// (no list, or `*`).
+    pub fields: Option<Vec<(Name, Option<Name>)>>,
+    /// The table stored.
+    pub table: Name,
+    /// The file path as written (after expansion), with its span.
+    pub path: Name,
+    /// Format specification (`qvd` when none is given).
+    pub format: Vec<FormatItem>,
 }
 
 /// `RENAME …`

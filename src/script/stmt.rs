@@ -672,8 +672,9 @@ impl<'a> StmtParser<'a> {
             "LIB" | "ODBC" | "OLEDB" | "CUSTOM" if at_kw(after, "CONNECT") => {
                 return unsupported(format!("{up} CONNECT"));
             }
-            "SEARCH" | "TAG" | "UNTAG" | "COMMENT" | "ALIAS" | "SLEEP" | "LOOSEN" | "STORE"
-            | "FORCE" | "NULLASVALUE" | "NULLASNULL" | "DECLARE" | "DERIVE" => {
+            "STORE" => self.store(after)?,
+            "SEARCH" | "TAG" | "UNTAG" | "COMMENT" | "ALIAS" | "SLEEP" | "LOOSEN" | "FORCE"
+            | "NULLASVALUE" | "NULLASNULL" | "DECLARE" | "DERIVE" => {
                 return no_effect(up);
             }
             "DROP" => self.drop(after)?,
@@ -805,6 +806,74 @@ impl<'a> StmtParser<'a> {
                 .with_help("write `DROP TABLE name;` or `DROP FIELD name [FROM table];`")
                 .fail(),
         }
+    }
+
+    /// `STORE [fields FROM] table INTO path [(format)]`.
+    fn store(&self, i: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        // A list, then `FROM table`, or the table alone.
+        let (r, fields) = match opt_punct(i, "*") {
+            Some(r) => (r, None),
+            None => {
+                let mut list = Vec::new();
+                let mut at = i;
+                loop {
+                    let (r, field) = self.name_node(at)?;
+                    let (r, alias) = match opt_kw(r, "AS") {
+                        Some(r) => {
+                            let (r, a) = self.name_node(r)?;
+                            (r, Some(a))
+                        }
+                        None => (r, None),
+                    };
+                    list.push((field, alias));
+                    match opt_punct(r, ",") {
+                        Some(r) => at = r,
+                        None => break (r, Some(list)),
+                    }
+                }
+            }
+        };
+        let (r, fields, table) = match (opt_kw(r, "FROM"), fields) {
+            (Some(r), fields) => {
+                let (r, table) = self.name_node(r)?;
+                (r, fields, table)
+            }
+            (None, Some(mut list))
+                if list.len() == 1 && list.first().is_some_and(|(_, a)| a.is_none()) =>
+            {
+                let (table, _) = list.remove(0);
+                (r, None, table)
+            }
+            _ => {
+                let (t, ()) = sp(r)?;
+                return PErr::unexpected(t, "`FROM` and the table")
+                    .with_help("write `STORE f1, f2 FROM Table INTO file.qvd;`")
+                    .fail();
+            }
+        };
+        let (r, _) = kw(r, "INTO")
+            .map_err(|e| cut(e.map(|p| p.with_help("write `STORE Table INTO file.qvd (qvd);`"))))?;
+        let (r, source) = self.file_source(r)?;
+        let Source::From {
+            path,
+            path_span,
+            format,
+        } = source
+        else {
+            return PErr::unexpected(r, "a file path").fail();
+        };
+        Ok((
+            r,
+            StmtKind::Store(Store {
+                fields,
+                table,
+                path: Name {
+                    name: path,
+                    span: path_span,
+                },
+                format,
+            }),
+        ))
     }
 
     /// `None` for `RENAME FIELDS USING map`, which is unsupported.

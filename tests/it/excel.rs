@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use calamine::{Reader, open_workbook_auto};
 use section_access::load::{App, LoadOptions, run_source};
-use section_access::model::{Model, NULL};
+use section_access::model::Model;
 
 fn corpus(test: &str) -> Option<PathBuf> {
     crate::common::shared("corpus/excel", test)
@@ -33,7 +33,7 @@ fn table(m: &Model, name: &str) -> (Vec<String>, Vec<Vec<Option<String>>>) {
                 .iter()
                 .map(|c| {
                     let id = c.ids[r];
-                    (id != NULL).then(|| m.value(c.field, id).unwrap().text().into_owned())
+                    (!id.is_null()).then(|| m.value(c.field, id).unwrap().text().into_owned())
                 })
                 .collect()
         })

@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
-use section_access::model::{BitSet, Model, Table, Value};
+use section_access::model::{BitSet, Model, SymbolId, Table, Value};
 use section_access::names::{FieldName, TableName};
 use section_access::reduce::{Links, Selection};
 
@@ -65,7 +65,7 @@ fn build(spec: &Spec) -> Model {
         let fs: Vec<_> = fields.iter().map(|&f| ids[f]).collect();
         let mut t = Table::new(TableName::new(&format!("T{i}")), &fs);
         for row in rows {
-            let cells: Vec<u32> = fields
+            let cells: Vec<SymbolId> = fields
                 .iter()
                 .zip(row)
                 .map(|(&f, c)| {
@@ -92,7 +92,7 @@ fn selection(spec: &Spec, m: &Model) -> Selection {
                 .unwrap()
                 .lookup(&Value::from_text(&v.to_string()))
             {
-                set.insert(s as usize);
+                set.insert(s.index());
             }
         }
         sel.fields.push((id, set));
@@ -250,7 +250,7 @@ proptest! {
             return Ok(());
         };
         let got = links.reduce(&m, &sel);
-        let values: Vec<u32> = allowed.iter().map(|v| v as u32).collect();
+        let values: Vec<SymbolId> = allowed.iter().map(|v| SymbolId::from_index(v).unwrap()).collect();
         let want: Vec<usize> = (0..m.tables().len()).map(|t| got.count(t)).collect();
         prop_assert_eq!(per_value.counts(&values), want);
     }

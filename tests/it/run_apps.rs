@@ -69,7 +69,7 @@ fn expectations() -> Vec<(&'static str, Option<(&'static str, u32)>)> {
         ),
         (
             "iamdv__QlikView-Security-Masterclass__02_Single_Field_Reduction_-_Solution.qvs",
-            Some(("load::unsupported", 70)),
+            Some(("load::missing-file", 70)),
         ),
         (
             "iamdv__QlikView-Security-Masterclass__Hide_multiple_fields_from_the_data_model.qvs",
@@ -83,7 +83,7 @@ fn expectations() -> Vec<(&'static str, Option<(&'static str, u32)>)> {
         ),
         (
             "iamdv__QlikView-Security-Masterclass__Multi_Field_Reduction_Solution.qvs",
-            Some(("load::unsupported", 37)),
+            Some(("load::missing-file", 37)),
         ),
         ("qlik-oss__core-website__authorization.md", None),
     ]

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use section_access::load::{App, LoadOptions, run_file};
-use section_access::model::{Model, NULL};
+use section_access::model::Model;
 use serde_json::{Value as Json, json};
 
 fn options(dir: &Path) -> LoadOptions {
@@ -52,7 +52,7 @@ fn model_json(m: &Model) -> Json {
                         .iter()
                         .map(|c| {
                             let id = c.ids[r];
-                            if id == NULL {
+                            if id.is_null() {
                                 Json::Null
                             } else {
                                 json!(m.value(c.field, id).unwrap().text())

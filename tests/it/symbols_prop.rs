@@ -77,19 +77,19 @@ proptest! {
             };
             let plain = syms.find_plain(text.as_bytes());
             if let Some(id) = plain {
-                prop_assert_eq!(Some(id as usize), find(&seen, &v), "find_plain({:?})", text);
+                prop_assert_eq!(Some(id.index()), find(&seen, &v), "find_plain({:?})", text);
             }
             let got = syms.intern_text(text);
-            prop_assert_eq!(got as usize, want, "intern_text({:?})", text);
+            prop_assert_eq!(got.index(), want, "intern_text({:?})", text);
             prop_assert_eq!(syms.lookup(&v), Some(got));
             prop_assert_eq!(syms.intern(v), got);
         }
         prop_assert_eq!(syms.len(), seen.len());
         for (id, v) in syms.iter() {
-            let first = &seen[id as usize];
-            prop_assert_eq!(v.text(), first.text(), "text of id {}", id);
-            prop_assert_eq!(syms.text(id), Some(first.text()), "borrowed text of id {}", id);
-            prop_assert_eq!(v.num(), first.num(), "number of id {}", id);
+            let first = &seen[id.index()];
+            prop_assert_eq!(v.text(), first.text(), "text of id {:?}", id);
+            prop_assert_eq!(syms.text(id), Some(first.text()), "borrowed text of id {:?}", id);
+            prop_assert_eq!(v.num(), first.num(), "number of id {:?}", id);
         }
         // Every plain decimal the field holds is found by arithmetic once
         // its storage allows (a run, or numbers in direct tables).
@@ -110,7 +110,7 @@ proptest! {
         prop_assert_eq!(by_id.len(), by_value.len());
         for (id, v) in by_value.iter() {
             let got = by_id.get(id).unwrap();
-            prop_assert_eq!((got.text(), got.num()), (v.text(), v.num()), "id {}", id);
+            prop_assert_eq!((got.text(), got.num()), (v.text(), v.num()), "id {:?}", id);
         }
         prop_assert_eq!(syms.lookup(&Value::text_only("zz")), None);
         prop_assert_eq!(syms.lookup(&Value::Num(1e300)), None);

@@ -25,7 +25,7 @@ use hashbrown::HashTable;
 
 use super::{Cell, IdKind, RowSet, Rules, identity_texts};
 use crate::lists::Lists;
-use crate::model::{FieldId, Model};
+use crate::model::{FieldId, Model, RowId, SymbolId};
 use crate::names::Identity;
 
 /// The symbols of one identity field, by text (only values: blanks,
@@ -42,7 +42,7 @@ struct TextIndex<'r> {
     /// (hash of the text, symbol id) — the stored hash spares reading the
     /// text of symbols that only share a bucket — and whether the texts
     /// are all distinct.
-    by_text: OnceLock<(HashTable<(u64, u32)>, bool)>,
+    by_text: OnceLock<(HashTable<(u64, SymbolId)>, bool)>,
 }
 
 impl<'r> TextIndex<'r> {
@@ -51,7 +51,7 @@ impl<'r> TextIndex<'r> {
             s.holds_only_text()
                 || s.iter().all(|(id, v)| {
                     v.num().is_none()
-                        || !matches!(cells.get(id as usize), Some(Cell::Value | Cell::Star))
+                        || !matches!(cells.get(id.index()), Some(Cell::Value | Cell::Star))
                 })
         });
         Self {
@@ -63,18 +63,19 @@ impl<'r> TextIndex<'r> {
         }
     }
 
-    fn built(&self, model: &Model) -> &(HashTable<(u64, u32)>, bool) {
+    fn built(&self, model: &Model) -> &(HashTable<(u64, SymbolId)>, bool) {
         self.by_text.get_or_init(|| {
-            let mut by_text: HashTable<(u64, u32)> = HashTable::new();
+            let mut by_text: HashTable<(u64, SymbolId)> = HashTable::new();
             let mut unique = true;
             if self.kind == IdKind::Legacy {
                 return (by_text, unique);
             }
             let is_value =
-                |id: u32| matches!(self.cells.get(id as usize), Some(Cell::Value | Cell::Star));
-            let n = (0u32..)
-                .take(self.cells.len())
-                .filter(|&id| is_value(id))
+                |id: SymbolId| matches!(self.cells.get(id.index()), Some(Cell::Value | Cell::Star));
+            let n = self
+                .cells
+                .iter()
+                .filter(|c| matches!(c, Cell::Value | Cell::Star))
                 .count();
             by_text.reserve(n, |&(h, _)| h);
             let hasher = FixedState::default();
@@ -107,7 +108,7 @@ impl<'r> TextIndex<'r> {
     }
 
     /// Appends the symbols whose text is `text`.
-    fn lookup(&self, model: &Model, text: &str, out: &mut Vec<u32>) {
+    fn lookup(&self, model: &Model, text: &str, out: &mut Vec<SymbolId>) {
         let h = FixedState::default().hash_one(text);
         for &(g, id) in self.built(model).0.iter_hash(h) {
             if g == h && text_is(model, self.field, id, text) {
@@ -117,7 +118,7 @@ impl<'r> TextIndex<'r> {
     }
 }
 
-fn text_is(model: &Model, field: FieldId, id: u32, text: &str) -> bool {
+fn text_is(model: &Model, field: FieldId, id: SymbolId, text: &str) -> bool {
     model.text(field, id).is_some_and(|t| t == text)
 }
 
@@ -156,7 +157,7 @@ pub(crate) struct Origin {
     /// The security field.
     pub field: FieldId,
     /// The symbol.
-    pub symbol: u32,
+    pub symbol: SymbolId,
 }
 
 /// One identity column of a table.
@@ -164,21 +165,21 @@ pub(crate) struct Origin {
 struct ColIndex<'r> {
     /// Index of the column's field in [`MatchIndex::fields`].
     slot: usize,
-    ids: &'r [u32],
+    ids: &'r [SymbolId],
     cells: &'r [Cell],
     legacy: bool,
     /// The rows whose primary column this is, by symbol, ascending.
-    rows: Lists,
+    rows: Lists<RowId>,
 }
 
 impl ColIndex<'_> {
     /// The cell of row `r` matches an identity whose symbols in this
     /// column's field are `allowed`.
-    fn accepts(&self, r: u32, allowed: &[u32]) -> bool {
-        let Some(&id) = self.ids.get(r as usize) else {
+    fn accepts(&self, r: RowId, allowed: &[SymbolId]) -> bool {
+        let Some(&id) = self.ids.get(r.index()) else {
             return false;
         };
-        match self.cells.get(id as usize) {
+        match self.cells.get(id.index()) {
             Some(Cell::Wild) => true,
             Some(Cell::Value | Cell::Star) => !self.legacy && allowed.contains(&id),
             _ => false,
@@ -192,9 +193,9 @@ struct TableIndex<'r> {
     table: usize,
     cols: Vec<ColIndex<'r>>,
     /// Rows whose identity cells are all wildcards.
-    universal: Vec<u32>,
+    universal: Vec<RowId>,
     /// The cells that make a row's class (see [`row_classes`]).
-    content: Vec<&'r [u32]>,
+    content: Vec<&'r [SymbolId]>,
     rows: usize,
     /// Per row, its class: made when a key first has rows here (a table
     /// whose rows name groups alone is never asked, user by user).
@@ -203,20 +204,18 @@ struct TableIndex<'r> {
 }
 
 impl TableIndex<'_> {
-    fn class(&self, r: u32) -> u32 {
+    fn class(&self, r: RowId) -> u32 {
         let class = self
             .class
             .get_or_init(|| row_classes(&self.content, self.rows));
-        let class = match (class, self.content.as_slice()) {
-            (Some(made), _) => made.as_slice(),
-            (None, [one]) => one,
-            (None, _) => &[],
-        };
         #[expect(
             clippy::indexing_slicing,
-            reason = "INVARIANT: r < rows; the classes, like a one content column, hold `rows` entries"
+            reason = "INVARIANT: r < rows; the classes, like a one content column, hold `rows` entries, and `row_classes` makes none only for one content column"
         )]
-        class[r as usize]
+        match class {
+            Some(made) => made[r.index()],
+            None => self.content[0][r.index()].as_u32(),
+        }
     }
 }
 
@@ -243,7 +242,7 @@ impl<'r> MatchIndex<'r> {
             // identity columns, which only say whom the row matches —
             // unless they link the table to another (the selection then
             // spreads by their values).
-            let content: Vec<&[u32]> = table
+            let content: Vec<&[SymbolId]> = table
                 .fields()
                 .filter(|f| links.contains(f) || !st.identity.iter().any(|(g, _)| g == f))
                 .filter_map(|f| table.column(f))
@@ -269,16 +268,16 @@ impl<'r> MatchIndex<'r> {
             }
             // How many rows name each symbol, per column (one column:
             // nothing to choose, nothing counted).
-            let value = |c: &ColIndex<'_>, r: usize| -> Option<u32> {
+            let value = |c: &ColIndex<'_>, r: usize| -> Option<SymbolId> {
                 let id = *c.ids.get(r)?;
-                matches!(c.cells.get(id as usize), Some(Cell::Value | Cell::Star)).then_some(id)
+                matches!(c.cells.get(id.index()), Some(Cell::Value | Cell::Star)).then_some(id)
             };
             let mut freq: Vec<Vec<u32>> = Vec::new();
             if cols.len() > 1 {
                 freq = cols.iter().map(|c| vec![0; c.cells.len()]).collect();
                 for (c, f) in cols.iter().zip(&mut freq) {
                     for r in 0..table.len() {
-                        if let Some(n) = value(c, r).and_then(|id| f.get_mut(id as usize)) {
+                        if let Some(n) = value(c, r).and_then(|id| f.get_mut(id.index())) {
                             *n += 1;
                         }
                     }
@@ -296,7 +295,7 @@ impl<'r> MatchIndex<'r> {
                         reason = "INVARIANT: r < table.len(), which every column of the table holds"
                     )]
                     let id = c.ids[r];
-                    match c.cells.get(id as usize) {
+                    match c.cells.get(id.index()) {
                         Some(Cell::Wild) => {}
                         Some(Cell::Value | Cell::Star) if !c.legacy => {
                             // One column: nothing counted, nothing to choose.
@@ -304,7 +303,7 @@ impl<'r> MatchIndex<'r> {
                                 clippy::indexing_slicing,
                                 reason = "INVARIANT: counted columns have a count per cell, and `id` has a cell"
                             )]
-                            let n = freq.get(ci).map_or(0, |f| f[id as usize]);
+                            let n = freq.get(ci).map_or(0, |f| f[id.index()]);
                             if best.is_none_or(|(m, _)| n < m) {
                                 best = Some((n, ci));
                             }
@@ -314,19 +313,19 @@ impl<'r> MatchIndex<'r> {
                 }
                 Some(best.map(|(_, ci)| ci))
             };
-            let rows = || (0..table.len()).zip(0u32..);
+            let rows = || table.row_ids().map(|row| (row.index(), row));
             let universal = rows()
                 .filter(|&(r, _)| primary(r) == Some(None))
                 .map(|(_, row)| row)
                 .collect();
             // The primary rows by symbol, per column.
-            let filed: Vec<Lists> = cols
+            let filed: Vec<Lists<RowId>> = cols
                 .iter()
                 .enumerate()
                 .map(|(ci, c)| {
                     let mine = rows()
                         .filter(|&(r, _)| primary(r) == Some(Some(ci)))
-                        .filter_map(|(r, row)| c.ids.get(r).map(|&id| (id, row)));
+                        .filter_map(|(r, row)| c.ids.get(r).map(|&id| (id.index(), row)));
                     Lists::grouped(c.cells.len(), mine)
                 })
                 .collect();
@@ -373,15 +372,17 @@ impl<'r> MatchIndex<'r> {
             rest = tail;
             // Both ascending, and disjoint (a universal row has no value).
             let mut rows = Vec::with_capacity(t.universal.len() + mine.len());
-            let (mut a, mut b) = (t.universal.iter().peekable(), mine.iter().peekable());
+            // The key holds the rows as `Matcher::key_with` wrote them.
+            let mine = mine.iter().map(|&r| RowId::from_raw(r));
+            let (mut a, mut b) = (t.universal.iter().copied().peekable(), mine.peekable());
             loop {
                 let next = match (a.peek(), b.peek()) {
-                    (Some(&&x), Some(&&y)) if x <= y => a.next(),
+                    (Some(&x), Some(&y)) if x <= y => a.next(),
                     (Some(_), Some(_)) | (None, Some(_)) => b.next(),
                     (Some(_), None) => a.next(),
                     (None, None) => break,
                 };
-                rows.extend(next.copied());
+                rows.extend(next);
             }
             if let Some(slot) = out.get_mut(t.table) {
                 *slot = Some(RowSet::List(rows));
@@ -395,47 +396,47 @@ impl<'r> MatchIndex<'r> {
 /// equal cells have the same class, numbered in order of first row (one
 /// column: its symbol ids are the classes, and `None` says so). Every
 /// column holds `rows` cells (they are one table's columns).
-fn row_classes(columns: &[&[u32]], rows: usize) -> Option<Vec<u32>> {
+fn row_classes(columns: &[&[SymbolId]], rows: usize) -> Option<Vec<u32>> {
     #[expect(
         clippy::indexing_slicing,
         reason = "INVARIANT: r < rows, which every content column holds"
     )]
-    let cell = |c: &[u32], r: usize| c[r];
+    let cell = |c: &[SymbolId], r: usize| c[r];
     match *columns {
         [] => Some(vec![0; rows]),
         [one] if one.len() == rows => None,
-        [one] => Some((0..rows).map(|r| cell(one, r)).collect()),
+        [one] => Some((0..rows).map(|r| cell(one, r).as_u32()).collect()),
         _ => Some(combined_classes(columns, rows).unwrap_or_else(|| hashed_classes(columns, rows))),
     }
 }
 
 /// [`row_classes`] of several columns, through a table of the rows' cells
 /// by hash.
-fn hashed_classes(columns: &[&[u32]], rows: usize) -> Vec<u32> {
+fn hashed_classes(columns: &[&[SymbolId]], rows: usize) -> Vec<u32> {
     #[expect(
         clippy::indexing_slicing,
         reason = "INVARIANT: r < rows, which every content column holds"
     )]
-    let cell = |c: &[u32], r: usize| c[r];
+    let cell = |c: &[SymbolId], r: usize| c[r];
     let hasher = FixedState::default();
     let hash = |r: usize| {
         hasher.hash_one(
             columns
                 .iter()
                 .map(|c| cell(c, r))
-                .fold(0u64, |h, id| h.rotate_left(21) ^ u64::from(id)),
+                .fold(0u64, |h, id| h.rotate_left(21) ^ u64::from(id.as_u32())),
         )
     };
     let same = |a: usize, b: usize| columns.iter().all(|c| cell(c, a) == cell(c, b));
     // (hash, first row of the class, class)
-    let mut seen: HashTable<(u64, u32, u32)> = HashTable::new();
+    let mut seen: HashTable<(u64, RowId, u32)> = HashTable::new();
     let mut out = Vec::with_capacity(rows);
     // Classes are numbered in order of first row: never more than rows.
     let mut next = 0u32;
-    // Rows are numbered in u32: a table holds at most `MAX_ROWS`.
-    for (r, first) in (0..rows).zip(0u32..) {
+    // A table holds at most `MAX_ROWS`: every row has an id.
+    for (r, first) in (0..rows).map_while(|r| Some((r, RowId::from_index(r)?))) {
         let h = hash(r);
-        let class = match seen.find(h, |&(g, first, _)| g == h && same(first as usize, r)) {
+        let class = match seen.find(h, |&(g, first, _)| g == h && same(first.index(), r)) {
             Some(&(_, _, class)) => class,
             None => {
                 let class = next;
@@ -453,12 +454,12 @@ fn hashed_classes(columns: &[&[u32]], rows: usize) -> Vec<u32> {
 /// (an `ACCESS` level and a country): each combination numbered through
 /// a table of them all, without hashing. `None` when there would be more
 /// combinations than rows.
-fn combined_classes(columns: &[&[u32]], rows: usize) -> Option<Vec<u32>> {
+fn combined_classes(columns: &[&[SymbolId]], rows: usize) -> Option<Vec<u32>> {
     #[expect(
         clippy::indexing_slicing,
         reason = "INVARIANT: r < rows, which every content column holds"
     )]
-    let cell = |c: &[u32], r: usize| c[r];
+    let cell = |c: &[SymbolId], r: usize| c[r];
     // Per column, its values and NULL as digits `0..=max + 1`.
     let mut radix = Vec::with_capacity(columns.len());
     let mut combinations = 1usize;
@@ -466,18 +467,18 @@ fn combined_classes(columns: &[&[u32]], rows: usize) -> Option<Vec<u32>> {
         let max = c
             .iter()
             .copied()
-            .filter(|&id| id != crate::model::NULL)
+            .filter(|id| !id.is_null())
             .max()
-            .map_or(0, |m| m as usize + 1);
+            .map_or(0, |m| m.index() + 1);
         let digits = max.checked_add(1)?;
         combinations = combinations.checked_mul(digits).filter(|&n| n <= rows)?;
         radix.push(digits);
     }
-    let digit = |id: u32, digits: usize| {
-        if id == crate::model::NULL {
+    let digit = |id: SymbolId, digits: usize| {
+        if id.is_null() {
             digits - 1
         } else {
-            (id as usize).min(digits - 1)
+            id.index().min(digits - 1)
         }
     };
     let mut class_of = vec![u32::MAX; combinations];
@@ -505,7 +506,7 @@ fn combined_classes(columns: &[&[u32]], rows: usize) -> Option<Vec<u32>> {
 #[derive(Debug)]
 pub(crate) struct Matcher<'i, 'r> {
     index: &'i MatchIndex<'r>,
-    allowed: Vec<Vec<u32>>,
+    allowed: Vec<Vec<SymbolId>>,
     key: Vec<u32>,
     content: Vec<u32>,
     classes: Vec<u32>,
@@ -525,7 +526,9 @@ impl Matcher<'_, '_> {
             let (mine, tail) = tail.split_at(tail.len().min(n as usize));
             rest = tail;
             self.classes.clear();
-            self.classes.extend(mine.iter().map(|&r| t.class(r)));
+            // The key holds the rows as `Matcher::key_with` wrote them.
+            self.classes
+                .extend(mine.iter().map(|&r| t.class(RowId::from_raw(r))));
             if self.classes.len() > 1 {
                 self.classes.sort_unstable();
                 self.classes.dedup();
@@ -605,7 +608,7 @@ impl Matcher<'_, '_> {
                     continue;
                 };
                 for &s in own {
-                    for &r in c.rows.group(s) {
+                    for &r in c.rows.group(s.index()) {
                         let all = t.cols.iter().enumerate().all(|(cj, other)| {
                             cj == ci
                                 || self
@@ -614,7 +617,7 @@ impl Matcher<'_, '_> {
                                     .is_some_and(|a| other.accepts(r, a))
                         });
                         if all {
-                            self.key.push(r);
+                            self.key.push(r.as_u32());
                         }
                     }
                 }
@@ -637,8 +640,6 @@ impl Matcher<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::NULL;
-
     #[test]
     fn few_combinations_are_classed_as_by_hash() {
         // Columns of a few values, NULLs among them (every content column
@@ -648,14 +649,15 @@ mod tests {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             (seed >> 16) % n
         };
-        let access: Vec<u32> = (0..500).map(|_| next(2)).collect();
-        let country: Vec<u32> = (0..500)
+        let id = |n: u32| SymbolId::from_index(n as usize).unwrap();
+        let access: Vec<SymbolId> = (0..500).map(|_| id(next(2))).collect();
+        let country: Vec<SymbolId> = (0..500)
             .map(|_| match next(12) {
-                0 => NULL,
-                n => n * 2,
+                0 => SymbolId::NULL,
+                n => id(n * 2),
             })
             .collect();
-        let other: Vec<u32> = (0..500).map(|_| next(4)).collect();
+        let other: Vec<SymbolId> = (0..500).map(|_| id(next(4))).collect();
         for columns in [
             vec![access.as_slice(), country.as_slice()],
             vec![country.as_slice(), access.as_slice(), other.as_slice()],
@@ -664,7 +666,7 @@ mod tests {
             assert_eq!(combined, Some(hashed_classes(&columns, 500)));
         }
         // More combinations than rows: left to the hash.
-        let wide: Vec<u32> = (0..500).collect();
+        let wide: Vec<SymbolId> = (0..500).map(id).collect();
         assert_eq!(combined_classes(&[&wide, &access], 500), None);
         assert_eq!(
             row_classes(&[&wide, &access], 500),

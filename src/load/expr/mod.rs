@@ -18,7 +18,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use crate::model::{FieldId, Model, NULL, Symbols, Table, Value, format_number, parse_number};
+use crate::model::{FieldId, Model, Symbols, Table, Value, format_number, parse_number};
 use crate::script::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
 use crate::script::source::Span;
 
@@ -212,7 +212,7 @@ impl Mapping {
     pub(super) fn insert(&mut self, key: Value, value: Value) {
         let before = self.keys.len();
         let id = self.keys.intern(key);
-        if id != NULL && self.keys.len() > before {
+        if !id.is_null() && self.keys.len() > before {
             self.values.push(value);
         }
     }
@@ -220,7 +220,7 @@ impl Mapping {
     /// The value mapped to `key`.
     pub(super) fn get(&self, key: &Value) -> Option<&Value> {
         let id = self.keys.lookup(key)?;
-        self.values.get(id as usize)
+        self.values.get(id.index())
     }
 }
 
@@ -241,6 +241,9 @@ pub(super) trait Env {
     fn file(&self) -> Option<&str>;
     /// Records that a function with a caveat was used (a warning code).
     fn note(&self, code: &'static str);
+    /// Where a path named by the script is (a file `STORE` kept, `lib://`,
+    /// `--map-path`, `DIRECTORY`, the script's folder), as `FROM` finds it.
+    fn file_path(&self, path: &str) -> std::path::PathBuf;
 }
 
 /// What an evaluation can see: the run (variables, models, mapping

@@ -17,6 +17,7 @@ mod expansion;
 mod paths;
 mod project;
 mod sources;
+mod stores;
 mod tables;
 mod variables;
 
@@ -67,6 +68,8 @@ pub(super) struct Runner<'o> {
     /// The path of the file being read, as the script names it
     /// (`FileName()` and its kin).
     file: Option<String>,
+    /// Files `STORE` kept for later loads instead of writing them.
+    overlay: stores::Overlay,
 }
 
 type R<T> = Result<T, LoadError>;
@@ -95,6 +98,7 @@ impl<'o> Runner<'o> {
             notes: RefCell::new(Vec::new()),
             current: Span::default(),
             file: None,
+            overlay: stores::Overlay::default(),
         }
     }
 
@@ -131,6 +135,15 @@ impl<'o> Runner<'o> {
                     code,
                     String::from(
                         "`Hash128`/`Hash160`/`Hash256` give SHA-256-based texts, not Qlik's; equal inputs still hash alike",
+                    ),
+                    None,
+                );
+            }
+            if code == "qvd-create-time-text" {
+                self.warn(
+                    code,
+                    String::from(
+                        "`QvdCreateTime` gives the header's UTC time as written there (`YYYY-MM-DD hh:mm:ss`) with its serial; Qlik shows it in the `TimestampFormat`",
                     ),
                     None,
                 );
@@ -216,15 +229,8 @@ impl<'o> Runner<'o> {
                     self.qualify.push((*on, f.clone()));
                 }
             }
-            StmtKind::NoEffect { keyword } => {
-                if keyword.eq_ignore_ascii_case("STORE") {
-                    self.warn(
-                        "store-skipped",
-                        String::from("`STORE` writes a file; skipped offline"),
-                        Some(span),
-                    );
-                }
-            }
+            StmtKind::NoEffect { .. } => {}
+            StmtKind::Store(store) => self.run_store(store, span)?,
             StmtKind::Deferred { text } => return self.run_deferred(text, span),
             StmtKind::Unsupported { keyword } => {
                 self.unsupported(span, &format!("`{keyword}` cannot run offline"))?;
@@ -346,5 +352,9 @@ impl Env for Runner<'_> {
         if !n.contains(&code) {
             n.push(code);
         }
+    }
+
+    fn file_path(&self, path: &str) -> PathBuf {
+        self.local_file(path).0
     }
 }

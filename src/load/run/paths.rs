@@ -76,26 +76,38 @@ impl Runner<'_> {
         Err(self.err(fail))
     }
 
-    /// [`Runner::resolve_path`], or when no file has that exact name but
-    /// one differs from it only in case, that one, with a note.
+    /// [`Runner::resolve_path`]: the file `STORE` kept for that path in
+    /// this run, or the file there, or when no file has that exact name
+    /// but one differs from it only in case, that one, with a note.
     pub(super) fn find_file(&mut self, path: &str, span: Span) -> PathBuf {
+        let (file, by_case) = self.local_file(path);
+        if by_case {
+            self.warn(
+                "file-case",
+                format!(
+                    "`{path}` found as `{}`: the names differ only in case, which Windows ignores",
+                    file.display()
+                ),
+                Some(span),
+            );
+        }
+        file
+    }
+
+    /// [`Runner::find_file`] without the note: the file, and whether it
+    /// was found by a name differing in case.
+    pub(super) fn local_file(&self, path: &str) -> (PathBuf, bool) {
         let full = self.resolve_path(path);
+        // A file stored earlier in this run (not written where it says).
+        if let Some(stored) = self.overlay.get(&full) {
+            return (stored.to_path_buf(), false);
+        }
         if full.exists() {
-            return full;
+            return (full, false);
         }
         match find_ignoring_case(&full) {
-            Some(found) => {
-                self.warn(
-                    "file-case",
-                    format!(
-                        "`{path}` found as `{}`: the names differ only in case, which Windows ignores",
-                        found.display()
-                    ),
-                    Some(span),
-                );
-                found
-            }
-            None => full,
+            Some(found) => (found, true),
+            None => (full, false),
         }
     }
 

@@ -1,11 +1,12 @@
 //! One load level's transformation of its input frame: the field list,
 //! `WHERE`, `GROUP BY` with aggregations, `ORDER BY`, `DISTINCT` and the
 //! generating two-argument `SubField`, with the fast paths that move
-//! columns or evaluate once per distinct value.
+//! columns, filter `WHERE [NOT] Exists(…)` by symbol ids, or evaluate once
+//! per distinct value.
 
 use std::collections::HashMap;
 
-use crate::model::{NULL, Symbols, Value};
+use crate::model::{SymbolId, Symbols, Value};
 use crate::script::ast::{ExprKind, LoadField, Section};
 
 use super::{R, Runner};
@@ -71,6 +72,19 @@ impl Runner<'_> {
             )));
         }
         let names: Vec<String> = outs.iter().map(|(n, _)| n.clone()).collect();
+        // `WHERE [NOT] Exists(F[, G])` on a load of plain fields: the rows
+        // are chosen by the tested column's symbol ids, each distinct
+        // value looked up once, and the filter is then done.
+        let mut filter = filter;
+        if let Some(f) = &filter
+            && group.is_empty()
+            && !has_agg
+            && order.is_empty()
+            && let Some(keep) = self.exists_rows(f, &outs, &input)
+        {
+            input.select_rows(&keep);
+            filter = None;
+        }
         // Fast path: plain columns, no filter, no grouping, no reordering —
         // move the columns, touching no row.
         if filter.is_none()
@@ -171,7 +185,7 @@ impl Runner<'_> {
         if has_agg || !group.is_empty() {
             // Groups in order of first appearance.
             let mut key_syms: Vec<Symbols> = group.iter().map(|_| Symbols::default()).collect();
-            let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
+            let mut index: HashMap<Vec<SymbolId>, usize> = HashMap::new();
             let mut groups: Vec<Vec<usize>> = Vec::new();
             let base = RowScope {
                 input: Some(&input),
@@ -298,6 +312,97 @@ impl Runner<'_> {
         Ok(out)
     }
 
+    /// The rows `WHERE [NOT] Exists(F[, G])` keeps (`filter`), decided
+    /// once per distinct value of the tested column; `None` when this does
+    /// not apply, and the row path decides. `G` is a column, or an
+    /// expression of one column built from [`pure`] parts (`Exists(F)`
+    /// tests the column `F`); the load's fields are plain columns or such
+    /// expressions (row numbers would change when rows are dropped first).
+    ///
+    /// As the row path does, a value exists when model field `F` has it or
+    /// when an output row so far has it under `F`. Only a plain `G` output
+    /// as `F` can add values that way (its state turns to "exists" when a
+    /// row is kept); any other output named `F` gives `None`.
+    fn exists_rows(
+        &self,
+        filter: &CExpr,
+        outs: &[(String, CExpr)],
+        input: &Frame,
+    ) -> Option<Vec<usize>> {
+        let (negated, call) = match filter {
+            CExpr::Unary(crate::script::ast::UnaryOp::Not, inner) => (true, &**inner),
+            other => (false, other),
+        };
+        let CExpr::Call {
+            f: Func::Exists,
+            args,
+            ..
+        } = call
+        else {
+            return None;
+        };
+        let field = match args.first()? {
+            CExpr::Name(n) => n.clone(),
+            CExpr::Lit(Value::Text(t)) => t.to_string(),
+            _ => return None,
+        };
+        let value = args.get(1)?;
+        let mut tested = None;
+        if !pure(value, &mut tested) {
+            return None;
+        }
+        let tested = tested?;
+        let plain = as_column(value).is_some();
+        let mut tracks = false;
+        for (name, e) in outs {
+            if !pure(e, &mut None) {
+                return None;
+            }
+            if *name == field {
+                if !plain || as_column(e) != Some(tested) {
+                    return None;
+                }
+                tracks = true;
+            }
+        }
+        let column = input.cols.get(tested)?;
+        let model = crate::load::expr::Env::field(self, &field).and_then(|(m, id)| m.symbols(id));
+        let base = RowScope {
+            input: Some(input),
+            ..RowScope::no_row(self)
+        };
+        // Per input symbol (slot 0: NULL): 0 not decided yet, 1 exists,
+        // 2 does not.
+        let mut state = vec![0u8; column.syms.len() + 1];
+        let mut keep = Vec::new();
+        for (r, &id) in column.ids.iter().enumerate() {
+            let slot = if id.is_null() { 0 } else { id.index() + 1 };
+            let s = state.get_mut(slot)?;
+            if *s == 0 {
+                // The row's value: the symbol, or the expression at the
+                // first row holding it. NULL never exists.
+                let v = if !plain {
+                    eval(value, &base.at(r)).ok()?
+                } else if id.is_null() {
+                    Value::Null
+                } else {
+                    column.syms.get(id)?
+                };
+                let found = !v.is_null() && model.is_some_and(|m| m.lookup(&v).is_some());
+                *s = if found { 1 } else { 2 };
+            }
+            let exists = *s == 1;
+            if exists != negated {
+                keep.push(r);
+                if tracks && !id.is_null() {
+                    // Output under `F`: its value now exists.
+                    *s = 1;
+                }
+            }
+        }
+        Some(keep)
+    }
+
     /// The output columns of a load without WHERE, grouping or ordering
     /// whose every field is a function of at most one input column built
     /// from [`pure`] parts; `None` otherwise, or when an evaluation fails
@@ -344,7 +449,7 @@ impl Runner<'_> {
             let ids = &input.cols.get(c)?.ids;
             // First row of each input symbol (slot 0: NULL).
             let n = input.cols.get(c)?.syms.len();
-            let slot = |id: u32| if id == NULL { 0 } else { id as usize + 1 };
+            let slot = |id: SymbolId| if id.is_null() { 0 } else { id.index() + 1 };
             let mut first = vec![usize::MAX; n + 1];
             for (r, &id) in ids.iter().enumerate() {
                 if let Some(f) = first.get_mut(slot(id))
@@ -357,7 +462,7 @@ impl Runner<'_> {
                 .filter(|&s| first.get(s).is_some_and(|&f| f != usize::MAX))
                 .collect();
             order.sort_by_key(|&s| first.get(s).copied());
-            let mut map = vec![NULL; n + 1];
+            let mut map = vec![SymbolId::NULL; n + 1];
             for s in order {
                 let r = first.get(s).copied()?;
                 let id = out.syms.intern(eval(e, &base.at(r)).ok()?);

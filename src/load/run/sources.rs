@@ -18,6 +18,7 @@ use crate::load::expr::Env as _;
 use crate::load::expr::num_of;
 use crate::load::frame::{Frame, FrameColumn};
 use crate::load::inline::read_inline;
+use crate::load::qvd::{self, QvdError};
 
 impl Runner<'_> {
     /// Runs one load level (and the levels below it); `None` when the
@@ -179,6 +180,9 @@ impl Runner<'_> {
                 _ => {}
             }
         }
+        if is_qvd(&items) {
+            return self.read_qvd(load, path, path_span);
+        }
         if let Some(kind) = crate::load::excel::excel_kind(&items) {
             return self.read_excel(load, path, path_span, &items, kind);
         }
@@ -209,17 +213,70 @@ impl Runner<'_> {
                 }
                 Ok(Some(read.frame))
             }
-            Err(e) => {
-                let fail = Fail::new(
-                    LoadErrorKind::MissingFile,
-                    path_span,
-                    format!("cannot read `{path}`: {}", io_reason(&e)),
-                )
-                .label("cannot read this file")
-                .help(self.where_to_map(path, &full));
-                Err(self.err(fail))
-            }
+            Err(e) => self.unreadable(path, path_span, &full, &e),
         }
+    }
+
+    /// A file load of a QVD file: the fields the load needs, decoded
+    /// straight into columns.
+    fn read_qvd(
+        &mut self,
+        load: &crate::script::ast::Load,
+        path: &str,
+        path_span: Span,
+    ) -> R<Option<Frame>> {
+        let Some(full) = self.locate_file(path, path_span)? else {
+            return Ok(None);
+        };
+        let needed = needed_fields(load);
+        let seeds = if self.section == Section::Access {
+            HashMap::new()
+        } else {
+            seeds(load, self.model(self.section))
+        };
+        match qvd::read(&full, (needed.as_ref(), &seeds)) {
+            Ok(loaded) => {
+                for (field, format) in loaded.formatted {
+                    self.warn(
+                        "qvd-number-format",
+                        format!(
+                            "field `{field}` of `{path}` has the number format {format}: its numbers are kept as numbers, where Qlik shows them in that format"
+                        ),
+                        Some(path_span),
+                    );
+                }
+                Ok(Some(loaded.frame))
+            }
+            Err(QvdError::Io(e)) => self.unreadable(path, path_span, &full, &e),
+            Err(QvdError::Bad(why)) => Err(self.err(
+                Fail::new(
+                    LoadErrorKind::BadFile,
+                    path_span,
+                    format!("cannot read `{path}` as a QVD file: {why}"),
+                )
+                .label("damaged QVD file")
+                .help(format!("read `{}`", full.display())),
+            )),
+        }
+    }
+
+    /// A file there that cannot be read (`e`): an error naming the path
+    /// it was read from (a missing file is [`Runner::locate_file`]'s).
+    fn unreadable(
+        &mut self,
+        path: &str,
+        path_span: Span,
+        full: &Path,
+        e: &std::io::Error,
+    ) -> R<Option<Frame>> {
+        let fail = Fail::new(
+            LoadErrorKind::MissingFile,
+            path_span,
+            format!("cannot read `{path}`: {}", io_reason(e)),
+        )
+        .label("cannot read this file")
+        .help(self.where_to_map(path, full));
+        Err(self.err(fail))
     }
 
     /// A loaded table as a frame: the current section's first, then the
@@ -253,6 +310,15 @@ impl Runner<'_> {
         frame.origins = table.origins().map(<[RowOrigin]>::to_vec);
         Some(frame)
     }
+}
+
+/// True when the format items say QVD and no other file type.
+fn is_qvd(items: &[crate::script::ast::FormatItem]) -> bool {
+    use crate::script::ast::FormatItem as F;
+    items.iter().any(|i| matches!(i, F::Qvd))
+        && !items
+            .iter()
+            .any(|i| matches!(i, F::Txt | F::Fix | F::Qvx | F::OtherFileType(_)))
 }
 
 /// The fields a file load needs (`None`: all, for `*`).

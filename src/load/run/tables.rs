@@ -66,7 +66,22 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// Runs one LOAD (of one file, for a mask), then adds its source to
+    /// the lineage of the table its rows went to.
     fn run_one_load(&mut self, ls: &LoadStmt, span: Span) -> R<()> {
+        if self.load_rows(ls, span)?
+            && let (Some(source), Some((section, name))) =
+                (lineage_of(&ls.load), self.last_table.clone())
+            && let Some(t) = self.model_mut(section).table_mut(&name)
+        {
+            t.add_lineage(&source);
+        }
+        Ok(())
+    }
+
+    /// Runs one LOAD; true when its rows went into a table (not skipped as
+    /// unsupported, not a mapping table).
+    fn load_rows(&mut self, ls: &LoadStmt, span: Span) -> R<bool> {
         let mut mapping = false;
         let mut concat: Option<Option<String>> = None;
         let mut noconcat = false;
@@ -90,16 +105,18 @@ impl Runner<'_> {
                 }
                 Prefix::Ignored(_) => {}
                 Prefix::Unsupported(name) => {
-                    return self.unsupported(
-                        name.span,
-                        &format!("the `{}` prefix is not supported", name.name),
-                    );
+                    return self
+                        .unsupported(
+                            name.span,
+                            &format!("the `{}` prefix is not supported", name.name),
+                        )
+                        .map(|()| false);
                 }
             }
         }
         let mut frame = match self.eval_load(&ls.load)? {
             Some(f) => f,
-            None => return Ok(()),
+            None => return Ok(false),
         };
         if let Some(n) = first {
             frame.truncate(n);
@@ -127,7 +144,7 @@ impl Runner<'_> {
                 None => default_name(&ls.load),
             };
             self.mappings.insert(name, m);
-            return Ok(());
+            return Ok(false);
         }
         let access = self.section == Section::Access;
         let base_name = match &ls.label {
@@ -199,7 +216,7 @@ impl Runner<'_> {
                 table_ops::join(model, &target, right, kind);
                 self.last_table = Some((section, target));
             }
-            return Ok(());
+            return Ok(true);
         }
         let into = if let Some(t) = concat {
             let t = match t {
@@ -254,7 +271,7 @@ impl Runner<'_> {
                 self.last_table = Some((section, name));
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     pub(super) fn unknown_table(&self, name: &str, span: Span, section: Section) -> LoadError {
@@ -491,5 +508,19 @@ fn with_from_path(load: &Load, path: &str) -> Load {
     Load {
         source,
         ..load.clone()
+    }
+}
+
+/// What a QVD's lineage says of where a load's rows came from: the file
+/// as the script names it, `INLINE`, `RESIDENT T` or `AUTOGENERATE`, each
+/// ended by `;` as in Qlik's files.
+fn lineage_of(load: &Load) -> Option<String> {
+    match &load.source {
+        Source::From { path, .. } => Some(format!("{path};")),
+        Source::Inline { .. } => Some(String::from("INLINE;")),
+        Source::Resident(table) => Some(format!("RESIDENT {};", table.name)),
+        Source::Autogenerate(_) => Some(String::from("AUTOGENERATE;")),
+        Source::Preceding(inner) => lineage_of(inner),
+        Source::Unsupported(_) => None,
     }
 }

@@ -406,7 +406,7 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 
 /// Qlik's date serial (days since 1899-12-30) of a civil date (Howard
 /// Hinnant's algorithm, shifted from the Unix epoch).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(super) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -460,6 +460,9 @@ mod tests {
             None
         }
         fn note(&self, _: &'static str) {}
+        fn file_path(&self, path: &str) -> std::path::PathBuf {
+            std::path::PathBuf::from(path)
+        }
     }
 
     #[test]

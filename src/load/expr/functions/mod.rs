@@ -43,6 +43,7 @@ mod aggregation;
 mod conditional;
 mod date;
 mod number;
+mod qvd;
 mod table;
 mod text;
 
@@ -54,8 +55,10 @@ use super::{CExpr, RowScope, eval, num_of};
 use aggregation::AggregationFn;
 use conditional::ConditionalFn;
 use date::DateFn;
+use date::days_from_civil;
 pub(in crate::load) use date::{format_date, format_interval};
 use number::NumberFn;
+use qvd::QvdFn;
 use table::TableFn;
 use text::TextFn;
 
@@ -85,6 +88,7 @@ enum Domain {
     Table(TableFn),
     Date(DateFn),
     Aggregation(AggregationFn),
+    Qvd(QvdFn),
 }
 
 const MANY: usize = usize::MAX;
@@ -182,6 +186,11 @@ funcs! {
     Concat = "Concat", 1, 3 => Aggregation(AggregationFn);
     MinString = "MinString", 1, 1 => Aggregation(AggregationFn);
     MaxString = "MaxString", 1, 1 => Aggregation(AggregationFn);
+    QvdNoOfRecords = "QvdNoOfRecords", 1, 1 => Qvd(QvdFn);
+    QvdNoOfFields = "QvdNoOfFields", 1, 1 => Qvd(QvdFn);
+    QvdFieldName = "QvdFieldName", 2, 2 => Qvd(QvdFn);
+    QvdTableName = "QvdTableName", 1, 1 => Qvd(QvdFn);
+    QvdCreateTime = "QvdCreateTime", 1, 1 => Qvd(QvdFn);
 }
 
 /// A function's name and arity.
@@ -329,5 +338,6 @@ pub(super) fn call(
         Domain::Table(f) => table::call(f, args, span, cx),
         Domain::Date(f) => date::call(f, args, span, cx),
         Domain::Aggregation(f) => aggregation::call(f, args, distinct, span, cx),
+        Domain::Qvd(f) => qvd::call(f, args, span, cx),
     }
 }

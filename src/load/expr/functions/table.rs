@@ -4,7 +4,7 @@
 //! `FieldValue`, `NoOfRows` …) and the document's name.
 
 use crate::load::error::{Fail, LoadErrorKind};
-use crate::model::{Symbols, Value};
+use crate::model::{SymbolId, Symbols, Value};
 use crate::script::source::Span;
 
 use super::{arg, ev};
@@ -83,7 +83,9 @@ pub(super) fn call(
             let name = field_name_arg(args, 0, cx)?;
             let k = num_arg!(args, cx, 1);
             match cx.env.field(&name).and_then(|(m, id)| m.symbols(id)) {
-                Some(s) if k >= 1.0 => s.get((k as u32).saturating_sub(1)).unwrap_or(Value::Null),
+                Some(s) if k >= 1.0 => SymbolId::from_index((k as u32 - 1) as usize)
+                    .and_then(|id| s.get(id))
+                    .unwrap_or(Value::Null),
                 _ => Value::Null,
             }
         }
@@ -104,7 +106,7 @@ pub(super) fn call(
                 .field(&name)
                 .and_then(|(m, id)| m.symbols(id))
                 .and_then(|s| s.lookup(&v))
-                .map_or(0.0, |i| f64::from(i) + 1.0);
+                .map_or(0.0, |i| f64::from(i.as_u32()) + 1.0);
             Value::Num(pos)
         }
         TableFn::NoOfRows | TableFn::NoOfFields => {
