@@ -20,7 +20,6 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::BufReader;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -259,10 +258,10 @@ pub(crate) fn read_sheet(
 ) -> Result<SheetRead, ExcelError> {
     // calamine returns errors for bad input; a panic on a damaged file
     // would still be its bug, not an answer: it becomes an error here.
-    let opened = catch_unwind(AssertUnwindSafe(|| open(path, fmt)));
+    let opened = crate::bug::contained(|| open(path, fmt));
     let (range, sheet, is_1904, mut inferred) = match opened {
-        Ok(r) => r?,
-        Err(_) => {
+        Some(r) => r?,
+        None => {
             return Err(ExcelError::Open {
                 kind: fmt.kind,
                 reason: String::from("the workbook reader failed on this file"),

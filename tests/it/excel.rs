@@ -206,3 +206,55 @@ fn a_text_file_named_xls_is_a_located_error_as_biff_and_loads_as_text() {
     assert_eq!(fields, ["USAGE", "NAME"]);
     assert!(rows.len() > 5);
 }
+
+#[test]
+fn damaged_workbooks_are_errors_or_tables_never_panics() {
+    // Truncated and byte-flipped copies of the fixture workbooks: each
+    // load either reads a table or fails with a located error.
+    let dir = std::env::temp_dir().join(format!("sa-excel-damaged-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sources = [
+        (
+            "fixtures/scripts/run/excel-xls/legacy.xls",
+            "biff",
+            "Sheet1$",
+        ),
+        (
+            "fixtures/scripts/run/excel-cells/cells.xlsx",
+            "ooxml",
+            "Cells",
+        ),
+    ];
+    let opts = LoadOptions::default();
+    let mut errors = 0;
+    for (src, kind, sheet) in sources {
+        let bytes = std::fs::read(crate::common::root().join(src)).unwrap();
+        let ext = if kind == "biff" { "xls" } else { "xlsx" };
+        let mut variants: Vec<Vec<u8>> = [0, 1, 7, 100, 511, 512, 1024]
+            .iter()
+            .chain(&[bytes.len() / 2, bytes.len() - 1])
+            .map(|&n| bytes[..n.min(bytes.len())].to_vec())
+            .collect();
+        for step in [3usize, 97, 511, 1021] {
+            let mut flipped = bytes.clone();
+            for i in (step..flipped.len()).step_by(step * 2) {
+                flipped[i] ^= 0x5a;
+            }
+            variants.push(flipped);
+        }
+        for (i, v) in variants.iter().enumerate() {
+            let path = dir.join(format!("book{i}.{ext}"));
+            std::fs::write(&path, v).unwrap();
+            let script = format!(
+                "T: LOAD * FROM [{}] ({kind}, embedded labels, table is [{sheet}]);",
+                path.display()
+            );
+            if let Err(e) = run_source(&dir.join("s.qvs"), &script, &opts) {
+                assert_eq!(e.location().line, 1, "{e}");
+                errors += 1;
+            }
+        }
+    }
+    assert!(errors > 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
