@@ -185,6 +185,9 @@ pub(crate) enum Inferred {
     ColumnLetters,
     /// The sheet was found ignoring case.
     SheetCase,
+    /// The sheet's first rows are empty (this many): rows, `header is`
+    /// included, were counted from the first row holding a cell.
+    LeadingRows(u32),
 }
 
 /// What a workbook read produced.
@@ -375,6 +378,9 @@ fn build(
 ) -> Result<SheetRead, ExcelError> {
     let mut inferred = Vec::new();
     let (first_row, first_col) = range.start().unwrap_or((0, 0));
+    if first_row > 0 {
+        note(Inferred::LeadingRows(first_row), &mut inferred);
+    }
     let (height, width) = range.get_size();
     let mut rows = range.rows().skip(fmt.header_rows);
     let mut row_no = u64::from(first_row) + fmt.header_rows as u64;
@@ -702,7 +708,11 @@ mod tests {
         assert_eq!(read.frame.names, ["A1", "C", "X"]);
         assert_eq!(read.frame.rows, 1);
         assert!(read.frame.origins.is_none());
-        assert_eq!(read.inferred, [Inferred::ColumnLetters]);
+        // Rows 1 and 2 of the sheet are empty: counted from row 3.
+        assert_eq!(
+            read.inferred,
+            [Inferred::LeadingRows(2), Inferred::ColumnLetters]
+        );
 
         let read = build(&r, "S", &fmt(Labels::None, 2), None, Some(0), false, &dates).unwrap();
         assert_eq!(read.frame.names, ["B", "C", "D"]);

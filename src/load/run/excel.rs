@@ -124,8 +124,23 @@ impl Runner<'_> {
                         read.sheet
                     ),
                 ),
+                Inferred::LeadingRows(n) => (
+                    "excel-leading-rows",
+                    format!(
+                        "the first {n} row{} of sheet `{}` {} empty: its rows, and the lines `header is` skips, count from row {} (unverified against Qlik)",
+                        if *n == 1 { "" } else { "s" },
+                        read.sheet,
+                        if *n == 1 { "is" } else { "are" },
+                        n + 1
+                    ),
+                ),
             };
-            self.note_once(code, &message, path_span);
+            if matches!(i, Inferred::LeadingRows(_)) {
+                // Says where this sheet's rows start: for every load.
+                self.warn(code, message, Some(path_span));
+            } else {
+                self.note_once(code, &message, path_span);
+            }
         }
         Ok(Some(read.frame))
     }
