@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 
-use crate::model::{BitSet, FieldId, Model, RowOrigin, SymbolId, Table};
+use rayon::iter::{IndexedParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelIterator};
+
+use crate::model::{BitSet, FieldId, IdList, Model, RowOrigin, SymbolId, Table};
 use crate::names::{FieldName, TableName};
 use crate::script::ast::JoinKind;
 
@@ -17,71 +19,75 @@ use super::frame::Frame;
 /// Columns as model fields and ids, the row count and the row origins.
 type Interned = (Vec<(FieldId, Vec<SymbolId>)>, usize, Option<Vec<RowOrigin>>);
 
-/// The frame's columns as model fields and ids.
-fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
-    let mut out = Vec::with_capacity(frame.cols.len());
-    for (name, col) in frame.names.iter().zip(frame.cols) {
-        let fid = model.field(&FieldName::new(name));
-        // A column's symbols may hold values no row has (rows dropped by
-        // WHERE, a RESIDENT or seeded column): only values some row holds
-        // become the field's, in the order rows first show them, as in Qlik.
-        let len = col.syms.len();
-        let mut used = BitSet::new(len);
-        let (mut in_order, mut last) = (true, None);
-        for &id in &col.ids {
-            if !id.is_null() && !used.contains(id.index()) {
-                used.insert(id.index());
-                in_order &= last < Some(id);
-                last = Some(id);
-            }
+/// The symbols some row of a column holds, in the order rows first show
+/// them (one pass over the column's ids).
+fn first_use(ids: &[SymbolId], symbols: usize) -> IdList {
+    let mut seen = BitSet::new(symbols);
+    let mut used = IdList::default();
+    for &id in ids {
+        if !id.is_null() && !seen.contains(id.index()) {
+            seen.insert(id.index());
+            used.push(id);
         }
+    }
+    used
+}
+
+/// The frame's columns as model fields and ids.
+///
+/// A column's symbols may hold values no row has (rows dropped by WHERE, a
+/// RESIDENT or seeded column): only values some row holds become the
+/// field's, in the order rows first show them, as in Qlik. The passes over
+/// the rows run side by side, column by column; the model is changed in
+/// between, one column after another.
+fn intern_columns(model: &mut Model, frame: Frame) -> Interned {
+    let uses: Vec<IdList> = frame
+        .cols
+        .par_iter()
+        .map(|c| first_use(&c.ids, c.syms.len()))
+        .collect();
+    let mut out = Vec::with_capacity(frame.cols.len());
+    let mut maps: Vec<Option<Vec<SymbolId>>> = Vec::with_capacity(frame.cols.len());
+    for ((name, col), used) in frame.names.iter().zip(frame.cols).zip(uses) {
+        let fid = model.field(&FieldName::new(name));
         // A field new to the model takes the column's symbols as they are:
         // ids stay valid, nothing is re-interned.
-        if in_order
-            && used.count() == len
+        if used.is_prefix()
+            && used.len() == col.syms.len()
             && let Some(slot) = model.symbols_mut(fid).filter(|s| s.is_empty())
         {
             *slot = col.syms;
             out.push((fid, col.ids));
+            maps.push(None);
             continue;
         }
-        let mut map = vec![SymbolId::NULL; len];
-        let mut add = |id: SymbolId| {
-            if let Some(m) = map.get_mut(id.index()) {
-                *m = model
-                    .symbols_mut(fid)
-                    .map_or(SymbolId::NULL, |s| s.intern_from(&col.syms, id));
-            }
-        };
-        if in_order {
-            col.syms
-                .ids()
-                .filter(|id| used.contains(id.index()))
-                .for_each(&mut add);
-        } else {
-            let mut done = BitSet::new(len);
-            for &id in &col.ids {
-                if !id.is_null() && !done.contains(id.index()) {
-                    done.insert(id.index());
-                    add(id);
+        let mut map = vec![SymbolId::NULL; col.syms.len()];
+        if let Some(symbols) = model.symbols_mut(fid) {
+            for id in used.iter() {
+                if let Some(m) = map.get_mut(id.index()) {
+                    *m = symbols.intern_from(&col.syms, id);
                 }
             }
         }
-        let mut ids = col.ids;
         // Seeded columns usually keep their ids; otherwise they are mapped
         // in place (no second column of ids alive at once).
-        if !col
+        let same = col
             .syms
             .ids()
             .zip(&map)
-            .all(|(i, &m)| m == i || m.is_null())
-        {
-            for id in &mut ids {
-                *id = map_id(&map, *id);
-            }
-        }
-        out.push((fid, ids));
+            .all(|(i, &m)| m == i || m.is_null());
+        maps.push((!same).then_some(map));
+        out.push((fid, col.ids));
     }
+    out.par_iter_mut()
+        .zip(maps.par_iter())
+        .for_each(|((_, ids), map)| {
+            if let Some(map) = map {
+                for id in ids.iter_mut() {
+                    *id = map_id(map, *id);
+                }
+            }
+        });
     (out, frame.rows, frame.origins)
 }
 

@@ -66,6 +66,73 @@ impl SymbolId {
     }
 }
 
+/// A list of symbol ids, kept as a count while it is `0, 1, 2, …`: the
+/// symbols a column uses in order of first use, or the id each symbol of a
+/// file gets. Most such lists are that prefix (a field new to the model, a
+/// column in load order), and then ten million ids are not listed again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum IdList {
+    /// The ids `0..n`.
+    Prefix(usize),
+    /// Any other ids.
+    Listed(Vec<SymbolId>),
+}
+
+impl Default for IdList {
+    fn default() -> Self {
+        IdList::Prefix(0)
+    }
+}
+
+impl IdList {
+    /// Appends `id`.
+    #[inline]
+    pub(crate) fn push(&mut self, id: SymbolId) {
+        match self {
+            IdList::Prefix(n) if id.index() == *n => *n += 1,
+            IdList::Prefix(n) => {
+                let mut list: Vec<SymbolId> = (0..*n).filter_map(SymbolId::from_index).collect();
+                list.push(id);
+                *self = IdList::Listed(list);
+            }
+            IdList::Listed(list) => list.push(id),
+        }
+    }
+
+    /// The id at position `i`.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<SymbolId> {
+        match self {
+            IdList::Prefix(n) => (i < *n).then(|| SymbolId::from_index(i)).flatten(),
+            IdList::Listed(list) => list.get(i).copied(),
+        }
+    }
+
+    /// How many ids.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            IdList::Prefix(n) => *n,
+            IdList::Listed(list) => list.len(),
+        }
+    }
+
+    /// True when `0..len` in order.
+    pub(crate) fn is_prefix(&self) -> bool {
+        matches!(self, IdList::Prefix(_))
+    }
+
+    /// The ids in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = SymbolId> + '_ {
+        let (prefix, list) = match self {
+            IdList::Prefix(n) => (*n, &[][..]),
+            IdList::Listed(list) => (0, list.as_slice()),
+        };
+        (0..prefix)
+            .filter_map(SymbolId::from_index)
+            .chain(list.iter().copied())
+    }
+}
+
 /// The number of a row in its table, from 0.
 ///
 /// A table holds at most [`MAX_ROWS`](super::MAX_ROWS) rows, checked once
@@ -116,6 +183,25 @@ impl RowId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_list_is_a_count_until_it_leaves_the_prefix() {
+        let id = |i| SymbolId::from_index(i).unwrap();
+        let mut list = IdList::default();
+        for i in 0..3 {
+            list.push(id(i));
+        }
+        assert_eq!(list, IdList::Prefix(3));
+        assert_eq!(list.get(2), Some(id(2)));
+        assert_eq!(list.get(3), None);
+        list.push(id(7));
+        list.push(id(3));
+        assert!(!list.is_prefix());
+        assert_eq!(list.len(), 5);
+        assert_eq!(list.get(3), Some(id(7)));
+        let all: Vec<usize> = list.iter().map(SymbolId::index).collect();
+        assert_eq!(all, [0, 1, 2, 7, 3]);
+    }
     use crate::model::{MAX_ROWS, MAX_SYMBOLS};
 
     #[test]

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 
 pub use bitset::BitSet;
+pub(crate) use ids::IdList;
 pub use ids::{RowId, SymbolId};
 pub use symbols::Symbols;
 pub(crate) use symbols::{spread, tag};

@@ -47,6 +47,9 @@ pub struct Symbols {
     /// [`SymbolId::NULL`], so the table that holds it is wrong and must not be used
     /// ([`Model::check_capacity`] turns this into an error).
     full: bool,
+    /// A text of more than 15 digits was read as a number (an f64 holds
+    /// 15 exactly): what Qlik does with such text is not verified.
+    long_numbers: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -73,6 +76,7 @@ impl Default for Symbols {
             nums: HashTable::new(),
             direct: [Vec::new(), Vec::new()],
             full: false,
+            long_numbers: false,
         }
     }
 }
@@ -256,6 +260,12 @@ impl Symbols {
             },
             ..Self::default()
         }
+    }
+
+    /// True when a text of more than 15 digits was read as a number: an
+    /// f64 keeps 15 of them, and what Qlik keeps is not verified.
+    pub fn has_long_numbers(&self) -> bool {
+        self.long_numbers
     }
 
     /// True when a value could not be added because every id was taken
@@ -461,6 +471,9 @@ impl Symbols {
         let Some(n) = parse_number(text) else {
             return self.intern_pure_text(text);
         };
+        if text.len() > 15 && text.bytes().filter(u8::is_ascii_digit).count() > 15 {
+            self.long_numbers = true;
+        }
         let key = Key::Num(num_bits(n));
         if let Some(id) = self.find(key) {
             return id;

@@ -244,8 +244,15 @@ impl Links {
                         let min = piece_rows.max(size.saturating_mul(2));
                         let fill = |rows: std::ops::Range<usize>| {
                             let mut matrix = vec![0u64; size];
-                            for r in rows {
-                                let k = keys.get(r).copied().unwrap_or(SymbolId::NULL);
+                            // Pieces are ranges of the table's rows, and
+                            // the key column holds one id per row.
+                            let first_row = rows.start;
+                            #[expect(
+                                clippy::indexing_slicing,
+                                reason = "INVARIANT: rows is a range of 0..keys.len()"
+                            )]
+                            let piece = &keys[rows];
+                            for (r, &k) in (first_row..).zip(piece) {
                                 if k.is_null() {
                                     continue;
                                 }

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::header::{FieldHeader, Header};
 use super::{Fields, Loaded, QvdError};
 use crate::load::frame::{Frame, FrameColumn};
-use crate::model::{MAX_SYMBOLS, SymbolId, Symbols, Value, format_number, parse_number};
+use crate::model::{IdList, MAX_SYMBOLS, SymbolId, Symbols, Value, format_number, parse_number};
 
 /// Zero bytes after the last record of a chunk, so a field's window of
 /// up to 16 bytes is always there to read.
@@ -141,7 +141,7 @@ fn shows_numbers_formatted(format: &str) -> bool {
 
 /// A field's symbols, the id of each QVD symbol index, and whether some
 /// symbol is a pure number (types 1 and 2).
-type Interned = (Symbols, Vec<SymbolId>, bool);
+type Interned = (Symbols, IdList, bool);
 
 fn bad(message: String) -> QvdError {
     QvdError::Bad(message)
@@ -208,7 +208,7 @@ fn read_at<R: Read + Seek>(file: &mut R, at: u64, length: u64) -> Result<Vec<u8>
 /// the values it holds keep their ids and the column needs no mapping.
 fn symbols(bytes: &[u8], f: &FieldHeader, at: u64, mut syms: Symbols) -> Result<Interned, String> {
     let n = usize::try_from(f.no_of_symbols).unwrap_or(usize::MAX);
-    let mut map = Vec::with_capacity(n.min(bytes.len()));
+    let mut map = IdList::default();
     let mut rest = bytes;
     let mut numbers = false;
     let mut reserved = false;
@@ -351,8 +351,9 @@ struct Column {
     shift: u32,
     width: u64,
     bias: i64,
-    /// Id of each QVD symbol index.
-    map: Vec<SymbolId>,
+    /// Id of each QVD symbol index (a field new to the model: index k
+    /// is id k, nothing listed).
+    map: IdList,
     syms: Symbols,
     ids: Vec<SymbolId>,
 }
@@ -361,7 +362,7 @@ impl Column {
     fn new(
         f: &FieldHeader,
         syms: Symbols,
-        map: Vec<SymbolId>,
+        map: IdList,
         records: u64,
     ) -> Result<Self, QvdError> {
         let byte = usize::try_from(f.bit_offset / 8)
@@ -390,7 +391,6 @@ impl Column {
         usize::try_from(index)
             .ok()
             .and_then(|i| self.map.get(i))
-            .copied()
             .ok_or_else(|| {
                 bad(format!(
                     "field `{}`: row {} holds symbol index {index}, but the field has {} symbols: the file is damaged",
@@ -434,7 +434,7 @@ impl Column {
                 let stored = (u64::from_le_bytes(w) >> shift) & mask;
                 let id = if stored < nulls {
                     SymbolId::NULL
-                } else if let (false, Some(&id)) = (
+                } else if let (false, Some(id)) = (
                     positive,
                     usize::try_from(stored - nulls)
                         .ok()

@@ -118,6 +118,20 @@ impl Runner<'_> {
             Some(f) => f,
             None => return Ok(false),
         };
+        if let Some((name, _)) = frame
+            .names
+            .iter()
+            .zip(&frame.cols)
+            .find(|(_, c)| c.syms.has_long_numbers())
+        {
+            self.warn(
+                "long-number",
+                format!(
+                    "field `{name}` holds text of more than 15 digits read as a number: it keeps its text, its number has 15 significant digits (what Qlik keeps is not verified)"
+                ),
+                Some(ls.load.span),
+            );
+        }
         if let Some(n) = first {
             frame.truncate(n);
         }
