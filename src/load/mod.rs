@@ -16,6 +16,7 @@
 
 mod delimited;
 mod error;
+mod excel;
 mod expr;
 mod frame;
 mod inline;

@@ -19,6 +19,7 @@ mod cli_preview;
 mod cli_serve;
 mod corpus;
 mod duckdb_crosscheck;
+mod excel;
 mod exists_prop;
 mod findings_fixtures;
 mod jwt;

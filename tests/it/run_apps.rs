@@ -77,7 +77,9 @@ fn expectations() -> Vec<(&'static str, Option<(&'static str, u32)>)> {
         ),
         (
             "iamdv__QlikView-Security-Masterclass__Multi_Field_Reduction_-_Lecture.qvs",
-            Some(("load::unsupported", 40)),
+            // Its security table is an `.xls` on the author's drive: Excel
+            // loads now, so the run stops at the file that is not there.
+            Some(("load::missing-file", 40)),
         ),
         (
             "iamdv__QlikView-Security-Masterclass__Multi_Field_Reduction_Solution.qvs",

@@ -6,11 +6,13 @@
 //! - [`expansion`]: `$(…)` expansion at run time and includes;
 //! - [`paths`]: the files and folders a script names;
 //! - [`sources`]: what a LOAD reads (INLINE, files, RESIDENT, AUTOGENERATE);
+//! - [`excel`]: sheets of Excel workbooks, with their notes and errors;
 //! - [`project`]: a load level's fields, WHERE, GROUP BY, ORDER BY;
 //! - [`tables`]: where a LOAD's rows go (new table, CONCATENATE, JOIN,
 //!   KEEP, MAPPING) and `DROP`/`RENAME`.
 
 mod control;
+mod excel;
 mod expansion;
 mod paths;
 mod project;

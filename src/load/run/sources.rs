@@ -183,6 +183,9 @@ impl Runner<'_> {
         if is_qvd(&items) {
             return self.read_qvd(load, path, path_span);
         }
+        if let Some(kind) = crate::load::excel::excel_kind(&items) {
+            return self.read_excel(load, path, path_span, &items, kind);
+        }
         let (fmt, problems) = text_format(&items, TextFormat::new());
         if self.format_problems(problems, path_span)? {
             return Ok(None);
@@ -319,7 +322,7 @@ fn is_qvd(items: &[crate::script::ast::FormatItem]) -> bool {
 }
 
 /// The fields a file load needs (`None`: all, for `*`).
-fn needed_fields(load: &crate::script::ast::Load) -> Option<HashSet<String>> {
+pub(super) fn needed_fields(load: &crate::script::ast::Load) -> Option<HashSet<String>> {
     let mut out = HashSet::new();
     for f in &load.fields {
         match f {

@@ -1,10 +1,18 @@
 //! Date functions: `Date`/`Date#` formatting and reading with the
 //! script's `DateFormat` and month names, `MakeDate`, `Year`, `Month`,
 //! `Day`, over Qlik's day serials (days since 1899-12-30).
+//!
+//! Format strings: `YYYY`, `YY`, `MMMM`, `MMM`, `MM`, `M`, `DD`, `D`
+//! (case-insensitive), and for times `hh`, `ss`, `fff` and `TT` (AM/PM,
+//! which makes `hh` count 1–12); `mm`/`MM` is minutes right after `hh` or
+//! right before `ss` (as in Qlik's `hh:mm:ss`), months elsewhere. A part in
+//! `[…]` holding `fff` (`hh:mm:ss[.fff]`, Qlik's default timestamp) is
+//! shown only when the time has milliseconds, and may be absent when read.
 
 use std::sync::Arc;
 
 use crate::load::error::Fail;
+use crate::load::expr::Env;
 use crate::model::{Value, parse_number};
 use crate::script::source::Span;
 
@@ -33,12 +41,12 @@ pub(super) fn call(
         DateFn::Date => {
             let n = num_arg!(args, cx, 0);
             let fmt = text_arg!(args, cx, 1, or date_format(cx));
-            Value::Dual(n, Arc::from(format_date(n, &fmt, cx)))
+            Value::Dual(n, Arc::from(format_date(n, &fmt, cx.env)))
         }
         DateFn::DateHash => {
             let t = text_arg!(args, cx, 0);
             let fmt = text_arg!(args, cx, 1, or date_format(cx));
-            match parse_date(&t, &fmt, cx) {
+            match parse_date(&t, &fmt, cx.env) {
                 Some(serial) => Value::Dual(serial, Arc::from(t.as_str())),
                 None => Value::Null,
             }
@@ -59,7 +67,10 @@ pub(super) fn call(
                 return Ok(Value::Null);
             }
             let serial = days_from_civil(y, m, d) as f64;
-            Value::Dual(serial, Arc::from(format_date(serial, &date_format(cx), cx)))
+            Value::Dual(
+                serial,
+                Arc::from(format_date(serial, &date_format(cx), cx.env)),
+            )
         }
         DateFn::Year | DateFn::Month | DateFn::Day => {
             let v = ev(args, 0, cx)?;
@@ -67,8 +78,8 @@ pub(super) fn call(
                 Some(n) => Some(n),
                 None => {
                     let t = v.text().into_owned();
-                    parse_date(&t, &date_format(cx), cx)
-                        .or_else(|| parse_date(&t, "YYYY-MM-DD", cx))
+                    parse_date(&t, &date_format(cx), cx.env)
+                        .or_else(|| parse_date(&t, "YYYY-MM-DD", cx.env))
                         .or_else(|| parse_number(t.trim()))
                 }
             };
@@ -79,7 +90,7 @@ pub(super) fn call(
             match f {
                 DateFn::Year => Value::Num(y as f64),
                 DateFn::Day => Value::Num(d as f64),
-                _ => Value::Dual(m as f64, Arc::from(month_name(m, false, cx).as_str())),
+                _ => Value::Dual(m as f64, Arc::from(month_name(m, false, cx.env).as_str())),
             }
         }
     })
@@ -91,7 +102,7 @@ fn date_format(cx: &RowScope<'_>) -> String {
         .map_or_else(|| String::from("YYYY-MM-DD"), str::to_string)
 }
 
-fn month_name(m: i64, long: bool, cx: &RowScope<'_>) -> String {
+fn month_name(m: i64, long: bool, env: &dyn Env) -> String {
     const SHORT: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -111,7 +122,7 @@ fn month_name(m: i64, long: bool, cx: &RowScope<'_>) -> String {
     ];
     let var = if long { "LongMonthNames" } else { "MonthNames" };
     let i = usize::try_from(m - 1).unwrap_or(0);
-    if let Some(list) = cx.env.variable(var)
+    if let Some(list) = env.variable(var)
         && let Some(name) = list.split(';').nth(i)
     {
         return name.to_string();
@@ -120,18 +131,22 @@ fn month_name(m: i64, long: bool, cx: &RowScope<'_>) -> String {
     table.get(i).map_or_else(String::new, |s| (*s).to_string())
 }
 
-/// Format tokens, longest first.
+/// Date tokens, longest first (case-insensitive).
 const TOKENS: [&str; 8] = ["YYYY", "MMMM", "MMM", "YY", "MM", "DD", "M", "D"];
 
+/// Time tokens, longest first (case-insensitive; `tt` is `TT`).
+const TIME_TOKENS: [&str; 4] = ["fff", "hh", "ss", "TT"];
+
+/// A format string as tokens (`Ok`) and literal characters (`Err`). Minutes
+/// come out as `mm`; an optional `[…]` part holding `fff` as `[` … `]`.
 fn tokenize(fmt: &str) -> Vec<Result<&'static str, char>> {
     let mut out = Vec::new();
     let mut rest = fmt;
     'outer: while !rest.is_empty() {
-        for t in TOKENS {
-            if rest.len() >= t.len()
-                && rest
-                    .get(..t.len())
-                    .is_some_and(|p| p.eq_ignore_ascii_case(t))
+        for t in TIME_TOKENS.into_iter().chain(TOKENS) {
+            if rest
+                .get(..t.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(t))
             {
                 out.push(Ok(t));
                 rest = rest.get(t.len()..).unwrap_or("");
@@ -144,22 +159,115 @@ fn tokenize(fmt: &str) -> Vec<Result<&'static str, char>> {
         }
         rest = chars.as_str();
     }
+    // `MM` right after `hh` or right before `ss` (literals between) is
+    // minutes.
+    let near = |toks: &[Result<&'static str, char>], i: usize, back: bool, want: &str| {
+        let found = if back {
+            toks.get(..i)
+                .and_then(|s| s.iter().rev().find_map(|t| t.ok()))
+        } else {
+            toks.get(i + 1..)
+                .and_then(|s| s.iter().find_map(|t| t.ok()))
+        };
+        found == Some(want)
+    };
+    let minutes: Vec<usize> = (0..out.len())
+        .filter(|&i| {
+            out.get(i) == Some(&Ok("MM"))
+                && (near(&out, i, true, "hh") || near(&out, i, false, "ss"))
+        })
+        .collect();
+    for i in minutes {
+        if let Some(t) = out.get_mut(i) {
+            *t = Ok("mm");
+        }
+    }
+    // `[…]` around `fff`: an optional part.
+    let mut open = None;
+    for i in 0..out.len() {
+        match out.get(i) {
+            Some(Err('[')) => open = Some(i),
+            Some(Err(']')) => {
+                if let Some(o) = open.take()
+                    && out.get(o..i).is_some_and(|g| g.contains(&Ok("fff")))
+                {
+                    if let Some(t) = out.get_mut(o) {
+                        *t = Ok("[");
+                    }
+                    if let Some(t) = out.get_mut(i) {
+                        *t = Ok("]");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
     out
 }
 
-fn format_date(serial: f64, fmt: &str, cx: &RowScope<'_>) -> String {
-    let (y, m, d) = civil_from_days(serial.floor() as i64);
+/// A day serial's date and time parts: (days, hours, minutes, seconds,
+/// milliseconds), the time rounded to the millisecond.
+fn split_serial(serial: f64) -> (i64, i64, i64, i64, i64) {
+    let day = serial.floor();
+    let mut ms = ((serial - day) * 86_400_000.0).round() as i64;
+    let mut day = day as i64;
+    if ms >= 86_400_000 {
+        day += 1;
+        ms -= 86_400_000;
+    }
+    (
+        day,
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000,
+    )
+}
+
+/// A day serial as text in a date, time or timestamp format (month names
+/// from the script's `MonthNames`/`LongMonthNames`).
+pub(in crate::load) fn format_date(serial: f64, fmt: &str, env: &dyn Env) -> String {
+    render(serial, fmt, env, false)
+}
+
+/// A length of time (in days) as text: like [`format_date`], but `hh`
+/// counts every hour, past 24 too (`Interval`, Excel's `[h]:mm:ss`).
+pub(in crate::load) fn format_interval(days: f64, fmt: &str, env: &dyn Env) -> String {
+    render(days, fmt, env, true)
+}
+
+fn render(serial: f64, fmt: &str, env: &dyn Env, interval: bool) -> String {
+    let (day, h, mi, s, ms) = split_serial(serial);
+    let (y, m, d) = civil_from_days(day);
+    let toks = tokenize(fmt);
+    let twelve = toks.contains(&Ok("TT"));
+    let hour = if interval {
+        day * 24 + h
+    } else if twelve {
+        (h + 11) % 12 + 1
+    } else {
+        h
+    };
     let mut out = String::new();
-    for tok in tokenize(fmt) {
+    let mut skip = false;
+    for tok in toks {
         match tok {
+            Ok("[") => skip = ms == 0,
+            Ok("]") => skip = false,
+            _ if skip => {}
             Ok("YYYY") => out.push_str(&format!("{y:04}")),
             Ok("YY") => out.push_str(&format!("{:02}", y.rem_euclid(100))),
-            Ok("MMMM") => out.push_str(&month_name(m, true, cx)),
-            Ok("MMM") => out.push_str(&month_name(m, false, cx)),
+            Ok("MMMM") => out.push_str(&month_name(m, true, env)),
+            Ok("MMM") => out.push_str(&month_name(m, false, env)),
             Ok("MM") => out.push_str(&format!("{m:02}")),
             Ok("M") => out.push_str(&m.to_string()),
             Ok("DD") => out.push_str(&format!("{d:02}")),
             Ok("D") => out.push_str(&d.to_string()),
+            Ok("hh") => out.push_str(&format!("{hour:02}")),
+            Ok("mm") => out.push_str(&format!("{mi:02}")),
+            Ok("ss") => out.push_str(&format!("{s:02}")),
+            Ok("fff") => out.push_str(&format!("{ms:03}")),
+            Ok("TT") => out.push_str(if h < 12 { "AM" } else { "PM" }),
             Ok(_) => {}
             Err(c) => out.push(c),
         }
@@ -167,9 +275,40 @@ fn format_date(serial: f64, fmt: &str, cx: &RowScope<'_>) -> String {
     out
 }
 
-fn parse_date(t: &str, fmt: &str, cx: &RowScope<'_>) -> Option<f64> {
+fn parse_date(t: &str, fmt: &str, env: &dyn Env) -> Option<f64> {
+    let toks = tokenize(fmt);
+    if toks.contains(&Ok("[")) {
+        // The optional part present, then absent.
+        let with: Vec<_> = toks
+            .iter()
+            .copied()
+            .filter(|t| !matches!(t, Ok("[" | "]")))
+            .collect();
+        let mut inside = false;
+        let without: Vec<_> = toks
+            .iter()
+            .copied()
+            .filter(|t| {
+                match t {
+                    Ok("[") => inside = true,
+                    Ok("]") => {
+                        inside = false;
+                        return false;
+                    }
+                    _ => {}
+                }
+                !inside
+            })
+            .collect();
+        return parse_tokens(t, &with, env).or_else(|| parse_tokens(t, &without, env));
+    }
+    parse_tokens(t, &toks, env)
+}
+
+fn parse_tokens(t: &str, toks: &[Result<&'static str, char>], env: &dyn Env) -> Option<f64> {
     let mut rest = t.trim();
     let (mut y, mut m, mut d) = (None, None, Some(1i64));
+    let (mut h, mut mi, mut s, mut ms, mut pm) = (0i64, 0i64, 0i64, 0i64, None);
     let digits = |s: &str, max: usize| -> Option<(i64, usize)> {
         let n = s.bytes().take(max).take_while(u8::is_ascii_digit).count();
         if n == 0 {
@@ -177,11 +316,12 @@ fn parse_date(t: &str, fmt: &str, cx: &RowScope<'_>) -> Option<f64> {
         }
         s.get(..n)?.parse().ok().map(|v| (v, n))
     };
-    for tok in tokenize(fmt) {
+    for &tok in toks {
         match tok {
-            Ok(tk @ ("YYYY" | "YY" | "MM" | "M" | "DD" | "D")) => {
+            Ok(tk @ ("YYYY" | "YY" | "MM" | "M" | "DD" | "D" | "hh" | "mm" | "ss" | "fff")) => {
                 let max = match tk {
                     "YYYY" => 4,
+                    "fff" => 3,
                     _ => 2,
                 };
                 let (v, n) = digits(rest, max)?;
@@ -190,14 +330,19 @@ fn parse_date(t: &str, fmt: &str, cx: &RowScope<'_>) -> Option<f64> {
                     "YYYY" => y = Some(v),
                     "YY" => y = Some(if v < 30 { 2000 + v } else { 1900 + v }),
                     "MM" | "M" => m = Some(v),
+                    "hh" => h = v,
+                    "mm" => mi = v,
+                    "ss" => s = v,
+                    // `.5` is 500 ms.
+                    "fff" => ms = v * 10i64.pow(3 - n as u32),
                     _ => d = Some(v),
                 }
             }
-            Ok(tk) => {
+            Ok(tk @ ("MMM" | "MMMM")) => {
                 let long = tk == "MMMM";
                 let mut found = None;
                 for i in 1..=12 {
-                    let name = month_name(i, long, cx);
+                    let name = month_name(i, long, env);
                     if !name.is_empty()
                         && rest.len() >= name.len()
                         && rest
@@ -212,6 +357,18 @@ fn parse_date(t: &str, fmt: &str, cx: &RowScope<'_>) -> Option<f64> {
                 m = Some(i);
                 rest = rest.get(n..)?;
             }
+            Ok("TT") => {
+                let half = rest.get(..2)?;
+                pm = Some(if half.eq_ignore_ascii_case("PM") {
+                    true
+                } else if half.eq_ignore_ascii_case("AM") {
+                    false
+                } else {
+                    return None;
+                });
+                rest = rest.get(2..)?;
+            }
+            Ok(_) => {}
             Err(c) => {
                 rest = rest.strip_prefix(c)?;
             }
@@ -224,7 +381,18 @@ fn parse_date(t: &str, fmt: &str, cx: &RowScope<'_>) -> Option<f64> {
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return None;
     }
-    Some(days_from_civil(y, m, d) as f64)
+    match pm {
+        Some(_) if !(1..=12).contains(&h) => return None,
+        Some(true) => h = h % 12 + 12,
+        Some(false) => h %= 12,
+        None => {}
+    }
+    if h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    let day = days_from_civil(y, m, d) as f64;
+    let ms_of_day = ((h * 60 + mi) * 60 + s) * 1000 + ms;
+    Some(day + ms_of_day as f64 / 86_400_000.0)
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -267,6 +435,100 @@ mod tests {
 
     fn serial(y: i64, m: i64, d: i64) -> i64 {
         days_from_civil(y, m, d)
+    }
+
+    /// Variables only.
+    struct Vars(Vec<(&'static str, &'static str)>);
+
+    impl Env for Vars {
+        fn variable(&self, name: &str) -> Option<&str> {
+            self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        }
+        fn mapping(&self, _: &str) -> Option<&crate::load::expr::Mapping> {
+            None
+        }
+        fn field(&self, _: &str) -> Option<(&crate::model::Model, crate::model::FieldId)> {
+            None
+        }
+        fn table(&self, _: &str) -> Option<(&crate::model::Model, &crate::model::Table)> {
+            None
+        }
+        fn document_name(&self) -> &str {
+            ""
+        }
+        fn file(&self) -> Option<&str> {
+            None
+        }
+        fn note(&self, _: &'static str) {}
+        fn file_path(&self, path: &str) -> std::path::PathBuf {
+            std::path::PathBuf::from(path)
+        }
+    }
+
+    #[test]
+    fn times_format_with_hours_minutes_seconds_and_fractions() {
+        let env = Vars(vec![]);
+        // 2025-01-01 13:05:09.250
+        let t = 45658.0 + (13.0 * 3600.0 + 5.0 * 60.0 + 9.25) / 86400.0;
+        let f = |fmt: &str| format_date(t, fmt, &env);
+        assert_eq!(f("YYYY-MM-DD hh:mm:ss"), "2025-01-01 13:05:09");
+        assert_eq!(f("YYYY-MM-DD hh:mm:ss[.fff]"), "2025-01-01 13:05:09.250");
+        assert_eq!(f("DD.MM.YYYY hh:mm"), "01.01.2025 13:05");
+        assert_eq!(f("mm:ss"), "05:09");
+        assert_eq!(f("hh:mm TT"), "01:05 PM");
+        assert_eq!(f("MM/DD/YYYY"), "01/01/2025");
+        // The optional milliseconds are left out when there are none.
+        let whole = 45658.5;
+        assert_eq!(
+            format_date(whole, "YYYY-MM-DD hh:mm:ss[.fff]", &env),
+            "2025-01-01 12:00:00"
+        );
+        assert_eq!(format_date(whole, "hh TT", &env), "12 PM");
+        assert_eq!(format_date(45658.0, "hh:mm TT", &env), "12:00 AM");
+        // Brackets without `fff` stay literal.
+        assert_eq!(format_date(45658.0, "[YYYY]", &env), "[2025]");
+        // A time that rounds up to midnight is the next day.
+        let late = 45658.0 + 0.999_999_999_9;
+        assert_eq!(
+            format_date(late, "YYYY-MM-DD hh:mm:ss", &env),
+            "2025-01-02 00:00:00"
+        );
+        // Month names come from the script.
+        let named = Vars(vec![(
+            "MonthNames",
+            "jan;feb;mar;apr;mai;jun;jul;aug;sep;okt;nov;des",
+        )]);
+        assert_eq!(
+            format_date(t - 240.0, "DD-MMM-YYYY hh:mm", &named),
+            "06-mai-2024 13:05"
+        );
+    }
+
+    #[test]
+    fn intervals_count_every_hour() {
+        let env = Vars(vec![]);
+        assert_eq!(format_interval(1.25, "hh:mm:ss", &env), "30:00:00");
+        assert_eq!(format_interval(0.5, "hh:mm", &env), "12:00");
+    }
+
+    #[test]
+    fn times_read_back() {
+        let env = Vars(vec![]);
+        let fmt = "YYYY-MM-DD hh:mm:ss[.fff]";
+        for t in [45658.0, 45658.5, 45658.0 + 0.25 / 86400.0 + 0.5] {
+            let text = format_date(t, fmt, &env);
+            let back = parse_date(&text, fmt, &env).unwrap_or(f64::NAN);
+            assert!((back - t).abs() < 1e-9, "{text}: {back} vs {t}");
+        }
+        assert_eq!(
+            parse_date("2025-01-01 01:30 PM", "YYYY-MM-DD hh:mm TT", &env),
+            Some(45658.0 + 13.5 / 24.0)
+        );
+        assert_eq!(
+            parse_date("2025-01-01 25:00", "YYYY-MM-DD hh:mm", &env),
+            None
+        );
+        assert_eq!(parse_date("2025-01-01", "YYYY-MM-DD", &env), Some(45658.0));
     }
 
     #[test]

@@ -56,6 +56,7 @@ use aggregation::AggregationFn;
 use conditional::ConditionalFn;
 use date::DateFn;
 use date::days_from_civil;
+pub(in crate::load) use date::{format_date, format_interval};
 use number::NumberFn;
 use qvd::QvdFn;
 use table::TableFn;
