@@ -98,22 +98,23 @@ pub(crate) struct ScriptArgs {
     pub write_stores: bool,
 }
 
-fn parse_lib(s: &str) -> Result<(String, PathBuf), String> {
+/// `KEY=DIR` of `--lib` and `--map-path` (`key` names the key in the
+/// message); the key trimmed, the folder as given.
+fn key_and_dir(s: &str, key: &str) -> Result<(String, PathBuf), String> {
     match s.split_once('=') {
-        Some((name, dir)) if !name.trim().is_empty() && !dir.is_empty() => {
-            Ok((name.trim().to_string(), PathBuf::from(dir)))
+        Some((k, dir)) if !k.trim().is_empty() && !dir.is_empty() => {
+            Ok((k.trim().to_string(), PathBuf::from(dir)))
         }
-        _ => Err(format!("expected `NAME=DIR`, got `{s}`")),
+        _ => Err(format!("expected `{key}=DIR`, got `{s}`")),
     }
 }
 
+fn parse_lib(s: &str) -> Result<(String, PathBuf), String> {
+    key_and_dir(s, "NAME")
+}
+
 fn parse_map_path(s: &str) -> Result<(String, PathBuf), String> {
-    match s.split_once('=') {
-        Some((prefix, dir)) if !prefix.trim().is_empty() && !dir.is_empty() => {
-            Ok((prefix.trim().to_string(), PathBuf::from(dir)))
-        }
-        _ => Err(format!("expected `PREFIX=DIR`, got `{s}`")),
-    }
+    key_and_dir(s, "PREFIX")
 }
 
 impl ScriptArgs {
