@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use section_access::model::{Model, SymbolId, Value};
+
 /// The repository root (where `Cargo.toml` is).
 pub(crate) fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -66,4 +68,40 @@ pub(crate) fn shared_if_there(rel: &str) -> Option<PathBuf> {
 /// (and a skip note) without `../shared`.
 pub(crate) fn real_scripts(test: &str) -> Option<PathBuf> {
     shared("corpus/real-scripts", test)
+}
+
+/// Table `name` of model `m`: its field names and each row's values
+/// (NULL as [`Value::Null`]).
+pub(crate) fn table(m: &Model, name: &str) -> (Vec<String>, Vec<Vec<Value>>) {
+    let t = m.table(name).unwrap_or_else(|| panic!("no table {name}"));
+    let fields = t
+        .fields()
+        .map(|f| m.field_name(f).unwrap().as_str().to_string())
+        .collect();
+    let rows = (0..t.len())
+        .map(|r| {
+            t.columns()
+                .iter()
+                .map(|c| match c.ids[r] {
+                    SymbolId::NULL => Value::Null,
+                    id => m.value(c.field, id).unwrap(),
+                })
+                .collect()
+        })
+        .collect();
+    (fields, rows)
+}
+
+/// [`table`] with each value as its text (NULL as `None`).
+pub(crate) fn table_texts(m: &Model, name: &str) -> (Vec<String>, Vec<Vec<Option<String>>>) {
+    let (fields, rows) = table(m, name);
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            row.iter()
+                .map(|v| (!v.is_null()).then(|| v.text().into_owned()))
+                .collect()
+        })
+        .collect();
+    (fields, rows)
 }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use calamine::{Reader, open_workbook_auto};
 use section_access::load::{App, LoadOptions, run_source};
-use section_access::model::Model;
+
+use crate::common::table_texts;
 
 fn corpus(test: &str) -> Option<PathBuf> {
     crate::common::shared("corpus/excel", test)
@@ -18,27 +19,6 @@ fn run(dir: &Path, script: &str) -> App {
     opts.libs.insert(String::from("corpus"), dir.to_path_buf());
     let path = crate::common::root().join("excel-test.qvs");
     run_source(&path, script, &opts).unwrap_or_else(|e| panic!("{e}\n{script}"))
-}
-
-/// A table's field names and its rows as texts (NULL as `None`).
-fn table(m: &Model, name: &str) -> (Vec<String>, Vec<Vec<Option<String>>>) {
-    let t = m.table(name).unwrap_or_else(|| panic!("no table {name}"));
-    let fields = t
-        .fields()
-        .map(|f| m.field_name(f).unwrap().as_str().to_string())
-        .collect();
-    let rows = (0..t.len())
-        .map(|r| {
-            t.columns()
-                .iter()
-                .map(|c| {
-                    let id = c.ids[r];
-                    (!id.is_null()).then(|| m.value(c.field, id).unwrap().text().into_owned())
-                })
-                .collect()
-        })
-        .collect();
-    (fields, rows)
 }
 
 #[test]
@@ -54,8 +34,8 @@ fn airports_workbook_equals_its_csv_twin() {
         &dir,
         "Airports: LOAD * FROM [lib://corpus/qlikoss__airports.csv] (txt, utf8, embedded labels, delimiter is ',', msq);",
     );
-    let (xf, xr) = table(&xlsx.data, "Airports");
-    let (cf, cr) = table(&csv.data, "Airports");
+    let (xf, xr) = table_texts(&xlsx.data, "Airports");
+    let (cf, cr) = table_texts(&csv.data, "Airports");
     assert_eq!(xf, cf);
     assert_eq!(xr.len(), cr.len());
     assert_eq!(xr.len(), 8097);
@@ -159,7 +139,7 @@ fn measurements_dates_are_duals_in_the_scripts_format() {
         "SET DateFormat='DD.MM.YYYY';\n\
          M: LOAD Date, Date + 1 as Next, feature FROM [lib://corpus/sublibra__measurements.xlsx] (ooxml, embedded labels, table is data);",
     );
-    let (fields, rows) = table(&app.data, "M");
+    let (fields, rows) = table_texts(&app.data, "M");
     assert_eq!(fields, ["Date", "Next", "feature"]);
     // 2019-04-29 is day 43584; its text follows DateFormat.
     assert_eq!(rows[0][0].as_deref(), Some("29.04.2019"));
@@ -202,7 +182,7 @@ fn a_text_file_named_xls_is_a_located_error_as_biff_and_loads_as_text() {
         &dir,
         "T: LOAD USAGE, NAME FROM [lib://corpus/evandycke__KPI_Def.xls] (txt, embedded labels, delimiter is '\\t');",
     );
-    let (fields, rows) = table(&app.data, "T");
+    let (fields, rows) = table_texts(&app.data, "T");
     assert_eq!(fields, ["USAGE", "NAME"]);
     assert!(rows.len() > 5);
 }

@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use section_access::load::{LoadOptions, run_source};
-use section_access::model::{Model, SymbolId};
+use section_access::model::Model;
 
 /// A table as its name, fields and rows of texts (NULL as `None`).
 type Dumped = (String, Vec<String>, Vec<Vec<Option<String>>>);
@@ -15,22 +15,9 @@ fn dump(m: &Model) -> Vec<Dumped> {
     m.tables()
         .iter()
         .map(|t| {
-            let fields = t
-                .fields()
-                .map(|f| m.field_name(f).unwrap().as_str().to_string())
-                .collect();
-            let rows = (0..t.len())
-                .map(|r| {
-                    t.columns()
-                        .iter()
-                        .map(|c| match c.ids[r] {
-                            SymbolId::NULL => None,
-                            id => Some(m.value(c.field, id).unwrap().text().into_owned()),
-                        })
-                        .collect()
-                })
-                .collect();
-            (t.name.as_str().to_string(), fields, rows)
+            let name = t.name.as_str().to_string();
+            let (fields, rows) = crate::common::table_texts(m, &name);
+            (name, fields, rows)
         })
         .collect()
 }

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use section_access::load::{App, LoadOptions, run_source};
-use section_access::model::{Model, SymbolId, Value};
+use section_access::model::Value;
 
-use crate::common::shared;
+use crate::common::{shared, table};
 
 fn corpus(test: &str) -> Option<PathBuf> {
     shared("corpus/qvd", test)
@@ -21,27 +21,6 @@ fn run(dir: &Path, script: &str) -> App {
         Ok(app) => app,
         Err(e) => panic!("{script}: {e} at {}", e.location()),
     }
-}
-
-/// A table of the data model: field names, and each row's values.
-fn table(m: &Model, name: &str) -> (Vec<String>, Vec<Vec<Value>>) {
-    let t = m.table(name).unwrap_or_else(|| panic!("no table {name}"));
-    let fields = t
-        .fields()
-        .map(|f| m.field_name(f).unwrap().as_str().to_string())
-        .collect();
-    let rows = (0..t.len())
-        .map(|r| {
-            t.columns()
-                .iter()
-                .map(|c| match c.ids[r] {
-                    SymbolId::NULL => Value::Null,
-                    id => m.value(c.field, id).unwrap(),
-                })
-                .collect()
-        })
-        .collect();
-    (fields, rows)
 }
 
 /// How a value compares: its text, its number (bits), NULL apart.
