@@ -57,23 +57,29 @@ impl Runner<'_> {
         if full.exists() {
             return Ok(Some(full));
         }
-        let fail = Fail::new(
-            LoadErrorKind::MissingFile,
-            span,
-            format!("cannot read `{path}`: no such file"),
-        )
-        .label("no such file")
-        .help(self.where_to_map(path, &full));
+        let help = self.where_to_map(path, &full);
+        self.missing(format!("cannot read `{path}`: no such file"), span, help)
+            .map(|()| None)
+    }
+
+    /// A file that is not there: an error at `span`, or with
+    /// `--allow-unsupported` a warning, the load skipped and the result
+    /// marked approximate (`Ok`).
+    pub(super) fn missing(&mut self, message: String, span: Span, help: String) -> R<()> {
         if self.opts.allow_unsupported {
             self.app.approximate = true;
             self.warn(
                 "missing-file-skipped",
-                format!("{}; skipped", fail.message),
+                format!("{message}; skipped"),
                 Some(span),
             );
-            return Ok(None);
+            return Ok(());
         }
-        Err(self.err(fail))
+        Err(self.err(
+            Fail::new(LoadErrorKind::MissingFile, span, message)
+                .label("no such file")
+                .help(help),
+        ))
     }
 
     /// [`Runner::resolve_path`]: the file `STORE` kept for that path in

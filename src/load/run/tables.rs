@@ -35,23 +35,8 @@ impl Runner<'_> {
         if files.is_empty() {
             let folder = path.rsplit_once(['/', '\\']).map_or(".", |(dir, _)| dir);
             let looked = self.resolve_path(folder);
-            let fail = Fail::new(
-                LoadErrorKind::MissingFile,
-                path_span,
-                format!("no file matches `{path}`"),
-            )
-            .label("no such file")
-            .help(self.where_to_map(path, &looked));
-            if self.opts.allow_unsupported {
-                self.app.approximate = true;
-                self.warn(
-                    "missing-file-skipped",
-                    format!("{}; skipped", fail.message),
-                    Some(path_span),
-                );
-                return Ok(());
-            }
-            return Err(self.err(fail));
+            let help = self.where_to_map(path, &looked);
+            return self.missing(format!("no file matches `{path}`"), path_span, help);
         }
         for file in files {
             let one = LoadStmt {
