@@ -45,6 +45,17 @@ impl<'e> PerValues<'e> {
         }
     }
 
+    /// Makes the counts of every reduction field now, side by side. Made
+    /// on first use inside the deciding fold instead, the first field's
+    /// counts were made by one worker while the others waited on it
+    /// (audit of app L: 0.27 s deciding, against 0.07 + 0.13 s this way).
+    pub(super) fn prepare(&self) {
+        let cells: Vec<(&FieldId, &OnceLock<Option<PerValue>>)> = self.fields.iter().collect();
+        cells.into_par_iter().for_each(|(&field, cell)| {
+            cell.get_or_init(|| self.ev.per_value(field));
+        });
+    }
+
     /// The counts for selections on `field` alone, when exact.
     pub(super) fn get(&self, field: FieldId) -> Option<&PerValue> {
         self.fields
@@ -439,6 +450,11 @@ impl Audit {
         // the runs are then merged in order. Per-value counts are shared.
         let per_value = PerValues::new(ev);
         let total = rows.len();
+        // Enough grants to be decided in pieces side by side: each piece
+        // would need the counts at once.
+        if total >= piece_grants {
+            per_value.prepare();
+        }
         let done = AtomicUsize::new(0);
         debug_assert_eq!(counted.len(), total, "a flag per grant");
         let grants: Vec<(&[u32], bool)> = rows.iter().zip(counted).collect();
