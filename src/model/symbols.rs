@@ -276,10 +276,12 @@ impl Symbols {
         }
     }
 
-    /// True when a text of more than 15 digits was read as a number: an
-    /// f64 keeps 15 of them, and what Qlik keeps is not verified.
-    pub fn has_long_numbers(&self) -> bool {
-        self.long_numbers
+    /// True when a text of more than 15 digits was read as a number since
+    /// the last call (an f64 keeps 15 of them, and what Qlik keeps is not
+    /// verified); the flag is cleared, so that the symbols committed to a
+    /// model, and later copies of them, do not report it again.
+    pub fn take_long_numbers(&mut self) -> bool {
+        std::mem::take(&mut self.long_numbers)
     }
 
     /// True when a value could not be added because every id was taken
@@ -711,6 +713,25 @@ impl Symbols {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_number_is_reported_once_and_not_by_copies() {
+        let mut s = Symbols::default();
+        s.intern_text("42");
+        assert!(!s.take_long_numbers());
+        s.intern_text("4111111111111111");
+        let copy = s.clone();
+        assert!(s.take_long_numbers());
+        assert!(!s.take_long_numbers(), "taken");
+        let mut later = s.clone();
+        later.intern_text("43");
+        assert!(!later.take_long_numbers(), "a copy made after it was taken");
+        let mut before = copy;
+        assert!(
+            before.take_long_numbers(),
+            "a copy made before still has it"
+        );
+    }
 
     #[test]
     fn lower_case_is_found_in_any_store() {

@@ -103,12 +103,13 @@ impl Runner<'_> {
             Some(f) => f,
             None => return Ok(false),
         };
-        if let Some((name, _)) = frame
-            .names
-            .iter()
-            .zip(&frame.cols)
-            .find(|(_, c)| c.syms.has_long_numbers())
-        {
+        // Every column's flag is taken (cleared), the first named.
+        let long: Vec<bool> = frame
+            .cols
+            .iter_mut()
+            .map(|c| c.syms.take_long_numbers())
+            .collect();
+        if let Some((name, _)) = frame.names.iter().zip(long).find(|&(_, l)| l) {
             self.warn(
                 "long-number",
                 format!(
