@@ -46,10 +46,9 @@ impl Audit {
         let mut out = BufWriter::with_capacity(1 << 16, out);
         let shown = self.shown()?;
         out.write_all(b"{\n  \"identities\": [")?;
-        let pieces: Vec<&[Entry]> = self.entries.par_chunks(PIECE).collect();
-        for window in pieces.chunks(PIECES_AT_ONCE) {
+        for window in self.entries.chunks(PIECE * PIECES_AT_ONCE) {
             let rendered: Vec<io::Result<Vec<u8>>> = window
-                .par_iter()
+                .par_chunks(PIECE)
                 .map(|piece| self.render(piece, &shown))
                 .collect();
             for piece in rendered {

@@ -518,6 +518,16 @@ fn cell_value(d: Option<&Data>, is_1904: bool, dates: &dyn Fn(f64, DateKind) -> 
 mod tests {
     use super::*;
 
+    /// The line each row of a read points at.
+    fn origin_lines(read: &SheetRead) -> Vec<u32> {
+        read.frame
+            .origins
+            .iter()
+            .flatten()
+            .map(|o| o.line)
+            .collect()
+    }
+
     fn dates(serial: f64, kind: DateKind) -> String {
         format!("{kind:?}:{serial}")
     }
@@ -650,13 +660,7 @@ mod tests {
                 Inferred::EmptyIsNull
             ]
         );
-        let lines: Vec<u32> = read
-            .frame
-            .origins
-            .iter()
-            .flatten()
-            .map(|o| o.line)
-            .collect();
+        let lines = origin_lines(&read);
         assert_eq!(lines, [2, 3]);
         assert!(read.frame.origins.iter().flatten().all(|o| o.file == 4));
     }
@@ -717,13 +721,7 @@ mod tests {
         let read = build(&r, "S", &fmt(Labels::None, 2), None, Some(0), false, &dates).unwrap();
         assert_eq!(read.frame.names, ["B", "C", "D"]);
         assert_eq!(read.frame.rows, 2);
-        let lines: Vec<u32> = read
-            .frame
-            .origins
-            .iter()
-            .flatten()
-            .map(|o| o.line)
-            .collect();
+        let lines = origin_lines(&read);
         assert_eq!(lines, [5, 6]);
 
         let needed: HashSet<String> = [String::from("X")].into();
