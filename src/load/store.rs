@@ -580,7 +580,7 @@ mod tests {
         let bytes = qvd(&table).unwrap();
         let len = bytes.len() as u64;
         let loaded = crate::load::qvd::read_from(
-            &mut std::io::Cursor::new(bytes),
+            bytes.as_slice(),
             len,
             (None, &std::collections::HashMap::new()),
         )

@@ -12,13 +12,12 @@
 //!   as one little-endian integer; a field's index is the `BitWidth` bits
 //!   from `BitOffset` plus `Bias`, negative for NULL.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use super::header::{FieldHeader, Header};
-use super::{Fields, Loaded, QvdError};
+use super::{Fields, Loaded, QvdError, ReadAt};
 use crate::load::frame::{Frame, FrameColumn};
 use crate::model::{IdList, MAX_SYMBOLS, SymbolId, Symbols, Value, format_number};
 
@@ -29,11 +28,15 @@ const PAD: usize = 16;
 /// Bytes of rows decoded at a time.
 const CHUNK_BYTES: usize = 1 << 20;
 
+/// Bytes of a symbol table read at a time (more when one symbol is
+/// longer).
+const WINDOW_BYTES: usize = 1 << 20;
+
 /// Reads the fields of `header` that `needed` names (all for `None`; the
 /// first of two fields of one name) from `file`, whose header ends at
 /// `body_start` and which is `file_len` bytes long.
-pub(super) fn read<R: Read + Seek>(
-    file: &mut R,
+pub(super) fn read<S: ReadAt + ?Sized>(
+    file: &S,
     file_len: u64,
     body_start: u64,
     header: &Header,
@@ -69,8 +72,6 @@ pub(super) fn read<R: Read + Seek>(
             chosen.push(f);
         }
     }
-    // Symbol tables, read in file order, then interned side by side.
-    let mut tables: Vec<Vec<u8>> = Vec::with_capacity(chosen.len());
     for f in &chosen {
         check_field(f, records, record_size)?;
         within(
@@ -80,22 +81,20 @@ pub(super) fn read<R: Read + Seek>(
             body_start,
             body_len,
         )?;
-        tables.push(read_at(file, body_start + f.offset, f.length)?);
     }
-    let interned: Vec<Result<Interned, String>> = chosen
+    // Each symbol table read a window at a time and interned, side by side.
+    let interned: Vec<Result<Interned, QvdError>> = chosen
         .par_iter()
-        .zip(tables.par_iter())
         .with_max_len(1)
-        .map(|(f, bytes)| {
+        .map(|f| {
             let seed = seeds.get(&f.name).cloned().unwrap_or_default();
-            symbols(bytes, f, body_start + f.offset, seed)
+            symbols(file, body_start + f.offset, f, seed)
         })
         .collect();
-    drop(tables);
     let mut cols: Vec<Column> = Vec::with_capacity(chosen.len());
     let mut formatted = Vec::new();
     for (f, t) in chosen.iter().zip(interned) {
-        let (syms, map, numbers) = t.map_err(bad)?;
+        let (syms, map, numbers) = t?;
         if numbers && shows_numbers_formatted(&f.number_format) {
             formatted.push((f.name.clone(), f.number_format.clone()));
         }
@@ -190,128 +189,253 @@ fn check_field(f: &FieldHeader, records: u64, record_size: u64) -> Result<(), Qv
     Ok(())
 }
 
-/// `length` bytes at `at` (checked to be in the file).
-fn read_at<R: Read + Seek>(file: &mut R, at: u64, length: u64) -> Result<Vec<u8>, QvdError> {
-    let len = usize::try_from(length).map_err(|_| {
-        bad(format!(
-            "{length} bytes are more than this machine can hold"
-        ))
-    })?;
-    let mut out = vec![0; len];
-    file.seek(SeekFrom::Start(at)).map_err(QvdError::Io)?;
-    file.read_exact(&mut out).map_err(QvdError::Io)?;
-    Ok(out)
+/// A field's symbol table, read a window at a time: the bytes not yet
+/// parsed are `buf[lo..hi]`, the table's bytes from `next` to `end` are
+/// still in the file.
+struct Window<'s, S: ?Sized> {
+    src: &'s S,
+    next: u64,
+    end: u64,
+    buf: Vec<u8>,
+    lo: usize,
+    hi: usize,
 }
 
-/// Interns the symbol table of `f` (`bytes`, starting at byte `at` of the
-/// file) into `syms`: empty, or the model's symbols of the field, so that
-/// the values it holds keep their ids and the column needs no mapping.
-fn symbols(bytes: &[u8], f: &FieldHeader, at: u64, mut syms: Symbols) -> Result<Interned, String> {
+impl<'s, S: ReadAt + ?Sized> Window<'s, S> {
+    /// The `length` bytes at `at` of `src` (checked to be in the file).
+    fn new(src: &'s S, at: u64, length: u64) -> Self {
+        let size = usize::try_from(length).map_or(WINDOW_BYTES, |l| l.clamp(1, WINDOW_BYTES));
+        Self {
+            src,
+            next: at,
+            end: at.saturating_add(length),
+            buf: vec![0; size],
+            lo: 0,
+            hi: 0,
+        }
+    }
+
+    /// The bytes read and not yet parsed.
+    fn bytes(&self) -> &[u8] {
+        // INVARIANT: lo <= hi <= buf.len() (`consume` and `more` keep it).
+        #[expect(clippy::indexing_slicing, reason = "INVARIANT: see above")]
+        &self.buf[self.lo..self.hi]
+    }
+
+    /// Where in the file the unparsed bytes start.
+    fn position(&self) -> u64 {
+        self.next - (self.hi - self.lo) as u64
+    }
+
+    /// Marks the first `n` unparsed bytes as parsed.
+    fn consume(&mut self, n: usize) {
+        self.lo = self.hi.min(self.lo + n);
+    }
+
+    /// Reads more of the table after the unparsed bytes (twice the window
+    /// when they fill it); `false` at the table's end.
+    fn more(&mut self) -> Result<bool, QvdError> {
+        if self.next >= self.end {
+            return Ok(false);
+        }
+        self.buf.copy_within(self.lo..self.hi, 0);
+        self.hi -= self.lo;
+        self.lo = 0;
+        if self.hi == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        let room = self.buf.len() - self.hi;
+        let want = usize::try_from(self.end - self.next).map_or(room, |left| left.min(room));
+        // INVARIANT: hi + want <= buf.len() (want <= room).
+        #[expect(clippy::indexing_slicing, reason = "INVARIANT: see above")]
+        let dest = &mut self.buf[self.hi..self.hi + want];
+        self.src
+            .read_exact_at(dest, self.next)
+            .map_err(QvdError::Io)?;
+        self.hi += want;
+        self.next += want as u64;
+        Ok(true)
+    }
+}
+
+/// One entry of a symbol table.
+enum Entry<'b> {
+    /// Types 1 and 2: a pure number.
+    Num(f64),
+    /// Type 4.
+    Text(&'b str),
+    /// Types 5 and 6: a number with its text.
+    Dual(f64, &'b str),
+}
+
+/// Why an entry cannot be read.
+enum BadEntry {
+    /// A type byte that is no symbol type.
+    Type(u8),
+    /// A text that is not UTF-8.
+    Utf8,
+}
+
+/// The entry at the start of `b` and the bytes it takes; `None` when `b`
+/// ends inside it.
+fn entry(b: &[u8]) -> Result<Option<(Entry<'_>, usize)>, BadEntry> {
+    let Some((&kind, tail)) = b.split_first() else {
+        return Ok(None);
+    };
+    /// A NUL-terminated text and the bytes it takes.
+    fn text(tail: &[u8]) -> Result<Option<(&str, usize)>, BadEntry> {
+        let Some(end) = memchr::memchr(0, tail) else {
+            return Ok(None);
+        };
+        let (t, _) = tail.split_at(end);
+        std::str::from_utf8(t)
+            .map(|t| Some((t, end + 1)))
+            .map_err(|_| BadEntry::Utf8)
+    }
+    fn int(tail: &[u8]) -> Option<(f64, &[u8])> {
+        tail.split_first_chunk::<4>()
+            .map(|(b, after)| (f64::from(i32::from_le_bytes(*b)), after))
+    }
+    fn double(tail: &[u8]) -> Option<(f64, &[u8])> {
+        tail.split_first_chunk::<8>()
+            .map(|(b, after)| (f64::from_le_bytes(*b), after))
+    }
+    Ok(match kind {
+        1 => int(tail).map(|(n, _)| (Entry::Num(n), 5)),
+        2 => double(tail).map(|(n, _)| (Entry::Num(n), 9)),
+        4 => text(tail)?.map(|(t, used)| (Entry::Text(t), 1 + used)),
+        5 | 6 => {
+            let (num, width) = if kind == 5 {
+                (int(tail), 4)
+            } else {
+                (double(tail), 8)
+            };
+            match num {
+                Some((n, after)) => {
+                    text(after)?.map(|(t, used)| (Entry::Dual(n, t), 1 + width + used))
+                }
+                None => None,
+            }
+        }
+        other => return Err(BadEntry::Type(other)),
+    })
+}
+
+/// Interns the symbol table of `f` (at byte `at` of `src`) into `syms`:
+/// empty, or the model's symbols of the field, so that the values it
+/// holds keep their ids and the column needs no mapping.
+fn symbols<S: ReadAt + ?Sized>(
+    src: &S,
+    at: u64,
+    f: &FieldHeader,
+    mut syms: Symbols,
+) -> Result<Interned, QvdError> {
     let n = usize::try_from(f.no_of_symbols).unwrap_or(usize::MAX);
     if syms.is_empty()
-        && let Some(run) = int_run(bytes, n)
+        && let Some(run) = int_run(src, at, f.length, n)?
     {
         return Ok((run, IdList::Prefix(n), true));
     }
+    let mut window = Window::new(src, at, f.length);
     let mut map = IdList::default();
-    let mut rest = bytes;
     let mut numbers = false;
     let mut reserved = false;
     for k in 0..n {
-        let pos = at + (bytes.len() - rest.len()) as u64;
-        let short = || {
-            format!(
-                "field `{}`: the symbol table ends inside symbol {} of {n} (at byte {pos}): it is truncated or damaged",
-                f.name,
-                k + 1
-            )
-        };
-        let Some((&kind, tail)) = rest.split_first() else {
-            return Err(short());
-        };
-        let text = |tail| text_at(tail, f, k, pos).ok_or_else(short)?;
-        let (id, used) = match kind {
-            1 => {
-                let (b, _) = tail.split_first_chunk::<4>().ok_or_else(short)?;
-                (
-                    syms.intern(Value::Num(f64::from(i32::from_le_bytes(*b)))),
-                    4,
-                )
-            }
-            2 => {
-                let (b, _) = tail.split_first_chunk::<8>().ok_or_else(short)?;
-                (syms.intern(Value::Num(f64::from_le_bytes(*b))), 8)
-            }
-            4 => {
-                let (t, used) = text(tail)?;
-                let id = text_symbol(&mut syms, t);
-                if !reserved {
-                    // The first text makes a text store: room for the rest.
-                    syms.reserve(n - k);
-                    reserved = true;
+        loop {
+            let pos = window.position();
+            match entry(window.bytes()) {
+                Ok(Some((e, used))) => {
+                    let id = match e {
+                        Entry::Num(v) => {
+                            numbers = true;
+                            syms.intern(Value::Num(v))
+                        }
+                        Entry::Text(t) => {
+                            let id = text_symbol(&mut syms, t);
+                            if !reserved {
+                                // The first text makes a text store: room
+                                // for the rest.
+                                syms.reserve(n - k);
+                                reserved = true;
+                            }
+                            id
+                        }
+                        Entry::Dual(v, t) => syms.intern(dual(v, t)),
+                    };
+                    map.push(id);
+                    window.consume(used);
+                    break;
                 }
-                (id, used)
+                Ok(None) => {
+                    if !window.more()? {
+                        return Err(bad(format!(
+                            "field `{}`: the symbol table ends inside symbol {} of {n} (at byte {pos}): it is truncated or damaged",
+                            f.name,
+                            k + 1
+                        )));
+                    }
+                }
+                Err(BadEntry::Type(other)) => {
+                    return Err(bad(format!(
+                        "field `{}`: symbol {} (at byte {pos}) has type byte 0x{other:02X}, which is no QVD symbol type (0x01, 0x02, 0x04, 0x05, 0x06): the file is damaged",
+                        f.name,
+                        k + 1
+                    )));
+                }
+                Err(BadEntry::Utf8) => {
+                    return Err(bad(format!(
+                        "field `{}`: the text of symbol {} (at byte {pos}) is not UTF-8",
+                        f.name,
+                        k + 1
+                    )));
+                }
             }
-            5 => {
-                let (b, after) = tail.split_first_chunk::<4>().ok_or_else(short)?;
-                let (t, used) = text(after)?;
-                (
-                    syms.intern(dual(f64::from(i32::from_le_bytes(*b)), t)),
-                    4 + used,
-                )
-            }
-            6 => {
-                let (b, after) = tail.split_first_chunk::<8>().ok_or_else(short)?;
-                let (t, used) = text(after)?;
-                (syms.intern(dual(f64::from_le_bytes(*b), t)), 8 + used)
-            }
-            other => {
-                return Err(format!(
-                    "field `{}`: symbol {} (at byte {pos}) has type byte 0x{other:02X}, which is no QVD symbol type (0x01, 0x02, 0x04, 0x05, 0x06): the file is damaged",
-                    f.name,
-                    k + 1
-                ));
-            }
-        };
-        numbers |= matches!(kind, 1 | 2);
-        map.push(id);
-        rest = tail.get(used..).ok_or_else(short)?;
+        }
     }
     if syms.is_full() {
-        return Err(format!(
+        return Err(bad(format!(
             "field `{}` has more than {MAX_SYMBOLS} distinct values, the most a field can hold",
             f.name
-        ));
+        )));
     }
     Ok((syms, map, numbers))
 }
 
-/// A symbol table of `n` ints (type 1, five bytes each) counting up by
-/// one from the first (row numbers, order ids: the commonest keys), as the
-/// run of integers interning them one by one would make; checked side by
-/// side for large tables.
-fn int_run(bytes: &[u8], n: usize) -> Option<Symbols> {
-    if n == 0 || bytes.len() != n.checked_mul(5)? {
-        return None;
+/// A symbol table of `n` ints (type 1, five bytes each, `length` bytes at
+/// `at` of `src`) counting up by one from the first (row numbers, order
+/// ids: the commonest keys), as the run of integers interning them one by
+/// one would make.
+fn int_run<S: ReadAt + ?Sized>(
+    src: &S,
+    at: u64,
+    length: u64,
+    n: usize,
+) -> Result<Option<Symbols>, QvdError> {
+    if n == 0 || Some(length) != (n as u64).checked_mul(5) {
+        return Ok(None);
     }
     let value = |e: &[u8]| -> Option<i64> {
         let (&kind, v) = e.split_first()?;
         let v: [u8; 4] = v.try_into().ok()?;
         (kind == 1).then(|| i64::from(i32::from_le_bytes(v)))
     };
-    let first = value(bytes.get(..5)?)?;
-    let counts = |(k, e): (usize, &[u8])| {
-        i64::try_from(k)
-            .ok()
-            .and_then(|k| first.checked_add(k))
-            .is_some_and(|want| value(e) == Some(want))
-    };
-    let all = if n >= 1 << 16 {
-        bytes.par_chunks_exact(5).enumerate().all(counts)
-    } else {
-        bytes.chunks_exact(5).enumerate().all(counts)
-    };
-    if all { Symbols::run(first, n) } else { None }
+    let mut window = Window::new(src, at, length);
+    let mut first = None;
+    let mut k: i64 = 0;
+    while window.more()? {
+        let whole = window.bytes().len() / 5 * 5;
+        let (entries, _) = window.bytes().split_at(whole);
+        for e in entries.chunks_exact(5) {
+            let v = value(e);
+            let start = *first.get_or_insert(v);
+            match (v, start) {
+                (Some(v), Some(start)) if start.checked_add(k) == Some(v) => k += 1,
+                _ => return Ok(None),
+            }
+        }
+        window.consume(whole);
+    }
+    Ok(first.flatten().and_then(|first| Symbols::run(first, n)))
 }
 
 /// The id of a text symbol: pure text, even when it reads as a number
@@ -320,27 +444,6 @@ fn text_symbol(syms: &mut Symbols, t: &str) -> SymbolId {
     // Found or added as pure text, hashed once, nothing allocated (in a
     // text store), and not parsed as a number.
     syms.intern_pure_text(t)
-}
-
-/// The NUL-terminated text at the start of `tail` and the bytes it
-/// takes; `None` without a NUL; an error when it is not UTF-8 (symbol `k`
-/// of `f`, at byte `pos`).
-fn text_at<'b>(
-    tail: &'b [u8],
-    f: &FieldHeader,
-    k: usize,
-    pos: u64,
-) -> Option<Result<(&'b str, usize), String>> {
-    let end = memchr::memchr(0, tail)?;
-    let t = tail.get(..end)?;
-    Some(match std::str::from_utf8(t) {
-        Ok(t) => Ok((t, end + 1)),
-        Err(_) => Err(format!(
-            "field `{}`: the text of symbol {} (at byte {pos}) is not UTF-8",
-            f.name,
-            k + 1
-        )),
-    })
 }
 
 /// A dual symbol as the model keeps it: a plain number when its text is
@@ -491,8 +594,8 @@ impl Column {
 
 /// Decodes the `records` rows of `size` bytes at byte `at` of the file
 /// into `cols`, a chunk at a time, the columns side by side.
-fn rows<R: Read + Seek>(
-    file: &mut R,
+fn rows<S: ReadAt + ?Sized>(
+    file: &S,
     at: u64,
     records: u64,
     size: u64,
@@ -505,7 +608,6 @@ fn rows<R: Read + Seek>(
     })?;
     let per_chunk = (CHUNK_BYTES / size).max(1);
     let mut buf = vec![0u8; per_chunk * size + PAD];
-    file.seek(SeekFrom::Start(at)).map_err(QvdError::Io)?;
     let mut done = 0u64;
     while done < records {
         let n = usize::try_from(records - done).map_or(per_chunk, |left| left.min(per_chunk));
@@ -513,7 +615,8 @@ fn rows<R: Read + Seek>(
         let Some(dest) = buf.get_mut(..bytes) else {
             return Err(bad(String::from("a chunk of rows does not fit its buffer")));
         };
-        file.read_exact(dest).map_err(QvdError::Io)?;
+        file.read_exact_at(dest, at + done * size as u64)
+            .map_err(QvdError::Io)?;
         // Bytes past this chunk's records are zero (the last chunk is
         // shorter than the buffer).
         if let Some(tail) = buf.get_mut(bytes..) {
@@ -544,11 +647,16 @@ mod tests {
             .collect()
     }
 
+    /// The run `int_run` finds in the symbol table `bytes` of `n` entries.
+    fn run_of(bytes: &[u8], n: usize) -> Option<Symbols> {
+        int_run(bytes, 0, bytes.len() as u64, n).ok().flatten()
+    }
+
     #[test]
     fn counting_ints_are_a_run_as_interning_them_would_make() {
         for (first, n) in [(0, 1), (-5, 10), (1000, 70_000)] {
             let bytes = ints(first..first + n);
-            let run = int_run(&bytes, n as usize).unwrap();
+            let run = run_of(&bytes, n as usize).unwrap();
             let mut one_by_one = Symbols::default();
             for v in first..first + n {
                 one_by_one.intern(Value::Num(f64::from(v)));
@@ -564,16 +672,16 @@ mod tests {
 
     #[test]
     fn anything_else_is_not_a_run() {
-        assert!(int_run(&ints([0, 1, 3]), 3).is_none());
-        assert!(int_run(&ints([2, 1]), 2).is_none());
-        assert!(int_run(&ints([0, 1]), 3).is_none());
+        assert!(run_of(&ints([0, 1, 3]), 3).is_none());
+        assert!(run_of(&ints([2, 1]), 2).is_none());
+        assert!(run_of(&ints([0, 1]), 3).is_none());
         let mut double = ints([0]);
         double.extend([2u8]);
         double.extend(1.0f64.to_le_bytes());
-        assert!(int_run(&double, 2).is_none());
+        assert!(run_of(&double, 2).is_none());
         let mut wrong_type = ints([0, 1]);
         wrong_type[5] = 5;
-        assert!(int_run(&wrong_type, 2).is_none());
-        assert!(int_run(&[], 0).is_none());
+        assert!(run_of(&wrong_type, 2).is_none());
+        assert!(run_of(&[], 0).is_none());
     }
 }

@@ -12,7 +12,6 @@ mod header;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek};
 use std::path::Path;
 
 pub(crate) use header::Header;
@@ -40,24 +39,86 @@ pub(crate) enum QvdError {
     Bad(String),
 }
 
-/// Reads the header, leaving `r` at the first byte after it; returns the
-/// header and where the body starts.
-fn header_of<R: BufRead>(r: &mut R) -> Result<(Header, u64), QvdError> {
-    let mut bytes = Vec::new();
-    r.read_until(0, &mut bytes).map_err(QvdError::Io)?;
-    if bytes.pop() != Some(0) {
-        return Err(QvdError::Bad(String::from(
-            "the file has no end of header (the NUL byte after `</QvdTableHeader>`): it is no QVD file, or it is cut short",
-        )));
+/// Bytes read at a position of a file, or of a file's bytes in memory:
+/// the symbol tables of several fields are read side by side, each a
+/// window at a time from its own place, so that no table is held whole.
+pub(crate) trait ReadAt: Sync {
+    /// Fills `buf` with the bytes from `at`; an error when they are not
+    /// all there.
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()>;
+}
+
+impl ReadAt for File {
+    #[cfg(unix)]
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(self, buf, at)
     }
+
+    #[cfg(windows)]
+    fn read_exact_at(&self, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> {
+        while !buf.is_empty() {
+            match std::os::windows::fs::FileExt::seek_read(self, buf, at) {
+                Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => {
+                    buf = &mut buf[n..];
+                    at += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ReadAt for [u8] {
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+        let from = usize::try_from(at).map_err(|_| std::io::ErrorKind::UnexpectedEof)?;
+        let bytes = from
+            .checked_add(buf.len())
+            .and_then(|to| self.get(from..to))
+            .ok_or(std::io::ErrorKind::UnexpectedEof)?;
+        buf.copy_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Bytes of the header read at a time while looking for its end.
+const HEADER_BLOCK: usize = 1 << 16;
+
+/// Reads the header of the `len` bytes of `src`; returns the header and
+/// where the body starts.
+fn header_of<S: ReadAt + ?Sized>(src: &S, len: u64) -> Result<(Header, u64), QvdError> {
+    let mut bytes: Vec<u8> = Vec::new();
+    let end = loop {
+        let at = bytes.len() as u64;
+        let left = len.saturating_sub(at);
+        if left == 0 {
+            return Err(QvdError::Bad(String::from(
+                "the file has no end of header (the NUL byte after `</QvdTableHeader>`): it is no QVD file, or it is cut short",
+            )));
+        }
+        let block = usize::try_from(left).map_or(HEADER_BLOCK, |l| l.min(HEADER_BLOCK));
+        let start = bytes.len();
+        bytes.resize(start + block, 0);
+        // INVARIANT: `bytes` was just made `block` bytes longer than `start`.
+        #[expect(clippy::indexing_slicing, reason = "INVARIANT: see above")]
+        let fresh = &mut bytes[start..];
+        src.read_exact_at(fresh, at).map_err(QvdError::Io)?;
+        if let Some(nul) = memchr::memchr(0, fresh) {
+            break start + nul;
+        }
+    };
+    bytes.truncate(end);
     let header = header::parse(&bytes).map_err(QvdError::Bad)?;
-    Ok((header, bytes.len() as u64 + 1))
+    Ok((header, end as u64 + 1))
 }
 
 /// The header of the QVD file at `path` (the rest is not read).
 pub(crate) fn read_header(path: &Path) -> Result<Header, QvdError> {
-    let mut file = BufReader::new(File::open(path).map_err(QvdError::Io)?);
-    Ok(header_of(&mut file)?.0)
+    let file = File::open(path).map_err(QvdError::Io)?;
+    let len = file.metadata().map_err(QvdError::Io)?.len();
+    Ok(header_of(&file, len)?.0)
 }
 
 /// Which fields a read decodes (`None`: every field), and the symbols each
@@ -69,24 +130,24 @@ pub(crate) type Fields<'a> = (Option<&'a HashSet<String>>, &'a HashMap<String, S
 pub(crate) fn read(path: &Path, fields: Fields<'_>) -> Result<Loaded, QvdError> {
     let file = File::open(path).map_err(QvdError::Io)?;
     let len = file.metadata().map_err(QvdError::Io)?.len();
-    read_from(&mut BufReader::with_capacity(1 << 16, file), len, fields)
+    read_from(&file, len, fields)
 }
 
-/// The table of a QVD file of `len` bytes read from `r`.
-pub(crate) fn read_from<R: BufRead + Seek>(
-    r: &mut R,
+/// The table of a QVD file of `len` bytes read from `src`.
+pub(crate) fn read_from<S: ReadAt + ?Sized>(
+    src: &S,
     len: u64,
     fields: Fields<'_>,
 ) -> Result<Loaded, QvdError> {
-    let (header, body_start) = header_of(r)?;
-    body::read(r, len, body_start, &header, fields)
+    let (header, body_start) = header_of(src, len)?;
+    body::read(src, len, body_start, &header, fields)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Value;
-    use std::io::Cursor;
+    use std::sync::Arc;
 
     /// A field of a hand-built QVD: its bits and its symbol table.
     struct F {
@@ -163,7 +224,7 @@ mod tests {
         let needed: Option<HashSet<String>> =
             needed.map(|n| n.iter().map(|s| s.to_string()).collect());
         read_from(
-            &mut Cursor::new(bytes),
+            bytes,
             bytes.len() as u64,
             (needed.as_ref(), &HashMap::new()),
         )
@@ -205,6 +266,55 @@ mod tests {
             bias: 0,
             symbols,
         }
+    }
+
+    #[test]
+    fn symbol_tables_larger_than_a_read_window_decode_across_its_edges() {
+        // Texts and duals of every length around the window's edges, one
+        // text longer than the window, and ints counting up (a run) and
+        // not (one out of place): each row points at its own symbol.
+        let n: usize = 120_000;
+        let long = "x".repeat(3 << 20);
+        let texts: Vec<String> = (0..n)
+            .map(|k| {
+                if k == n / 2 {
+                    long.clone()
+                } else {
+                    format!("{k}-{}", "é".repeat(k % 7))
+                }
+            })
+            .collect();
+        let mut bumped: Vec<i32> = (0..n as i32).collect();
+        bumped[n - 1] = -1;
+        let fields = [
+            f("T", 0, 17, texts.iter().map(|t| text(t)).collect()),
+            f(
+                "D",
+                17,
+                17,
+                (0..n)
+                    .map(|k| dual_int(k as i32, &format!("#{k}")))
+                    .collect(),
+            ),
+            f("R", 34, 17, (0..n as i32).map(int).collect()),
+            f("B", 51, 17, bumped.iter().map(|&i| int(i)).collect()),
+        ];
+        let rows: Vec<Vec<u64>> = (0..n as u64).map(|k| vec![k; 4]).collect();
+        let bytes = build(&fields, 9, &rows);
+        let frame = load(&bytes, None).unwrap();
+        assert_eq!(frame.rows, n);
+        for k in [0, 1, 999, n / 2, n / 2 + 1, n - 1] {
+            let value = |c: usize| frame.cols[c].value(k);
+            assert!(
+                value(0).same_as(&Value::Text(Arc::from(texts[k].as_str()))),
+                "row {k}"
+            );
+            let dual = Value::Dual(k as f64, Arc::from(format!("#{k}")));
+            assert!(value(1).same_as(&dual) && value(1).text() == dual.text());
+            assert!(value(2).same_as(&Value::Num(k as f64)));
+            assert!(value(3).same_as(&Value::Num(f64::from(bumped[k]))));
+        }
+        assert!(frame.cols[2].syms.is_run() && !frame.cols[3].syms.is_run());
     }
 
     #[test]
