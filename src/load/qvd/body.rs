@@ -91,37 +91,45 @@ pub(super) fn read<S: ReadAt + ?Sized>(
             symbols(file, body_start + f.offset, f, seed)
         })
         .collect();
+    let rows = usize::try_from(records).map_err(|_| {
+        bad(format!(
+            "{records} rows are more than this machine can hold"
+        ))
+    })?;
     let mut cols: Vec<Column> = Vec::with_capacity(chosen.len());
+    let mut symbols = Vec::with_capacity(chosen.len());
     let mut formatted = Vec::new();
     for (f, t) in chosen.iter().zip(interned) {
         let (syms, map, numbers) = t?;
         if numbers && shows_numbers_formatted(&f.number_format) {
             formatted.push((f.name.clone(), f.number_format.clone()));
         }
-        cols.push(Column::new(f, syms, map, records)?);
+        cols.push(Column::new(f, map)?);
+        symbols.push(syms);
     }
-    if records > 0 && !cols.is_empty() {
-        rows(
+    // `rows` is at most the file's length (checked): this much memory is
+    // what the columns take anyway. Filled side by side: first touching
+    // the pages is most of the cost.
+    let mut ids: Vec<Vec<SymbolId>> = cols
+        .par_iter()
+        .with_max_len(1)
+        .map(|_| vec![SymbolId::NULL; rows])
+        .collect();
+    if rows > 0 && !cols.is_empty() {
+        decode_rows(
             file,
             body_start + header.offset,
-            records,
             record_size,
-            &mut cols,
+            &cols,
+            &mut ids,
         )?;
     }
-    let rows = usize::try_from(records).map_err(|_| {
-        bad(format!(
-            "{records} rows are more than this machine can hold"
-        ))
-    })?;
     let frame = Frame {
         names: chosen.iter().map(|f| f.name.clone()).collect(),
-        cols: cols
+        cols: ids
             .into_iter()
-            .map(|c| FrameColumn {
-                ids: c.ids,
-                syms: c.syms,
-            })
+            .zip(symbols)
+            .map(|(ids, syms)| FrameColumn { ids, syms })
             .collect(),
         rows,
         origins: None,
@@ -474,7 +482,7 @@ fn dual(n: f64, text: &str) -> Value {
     }
 }
 
-/// One field being decoded.
+/// How to decode one field's bits.
 struct Column {
     name: String,
     /// Byte of the record where the field's bits start.
@@ -486,12 +494,10 @@ struct Column {
     /// Id of each QVD symbol index (a field new to the model: index k
     /// is id k, nothing listed).
     map: IdList,
-    syms: Symbols,
-    ids: Vec<SymbolId>,
 }
 
 impl Column {
-    fn new(f: &FieldHeader, syms: Symbols, map: IdList, records: u64) -> Result<Self, QvdError> {
+    fn new(f: &FieldHeader, map: IdList) -> Result<Self, QvdError> {
         let byte = usize::try_from(f.bit_offset / 8)
             .map_err(|_| bad(format!("field `{}`: its bit offset is too large", f.name)))?;
         Ok(Self {
@@ -501,16 +507,12 @@ impl Column {
             width: f.bit_width,
             bias: f.bias,
             map,
-            syms,
-            // `records` is at most the file's length (checked): this much
-            // memory is what the column takes anyway.
-            ids: Vec::with_capacity(usize::try_from(records).unwrap_or(0)),
         })
     }
 
     /// The id of stored bits `stored` in row `row` (0-based, for the
     /// message).
-    fn id(&self, stored: u64, row: u64) -> Result<SymbolId, QvdError> {
+    fn id(&self, stored: u64, row: usize) -> Result<SymbolId, QvdError> {
         let index = i128::from(stored) + i128::from(self.bias);
         if index < 0 {
             return Ok(SymbolId::NULL);
@@ -528,13 +530,19 @@ impl Column {
             })
     }
 
-    /// Decodes the `n` records of `buf` (`size` bytes each, then [`PAD`]
-    /// bytes), the first of which is row `first`.
-    fn decode(&mut self, buf: &[u8], n: usize, size: usize, first: u64) -> Result<(), QvdError> {
+    /// Decodes the records of `buf` (`size` bytes each, then [`PAD`]
+    /// bytes, one for each id of `out`), the first of which is row
+    /// `first`, into `out`.
+    fn decode(
+        &self,
+        buf: &[u8],
+        size: usize,
+        first: usize,
+        out: &mut [SymbolId],
+    ) -> Result<(), QvdError> {
         if self.width == 0 {
             // Every row holds the same index.
-            let id = self.id(0, first)?;
-            self.ids.extend(std::iter::repeat_n(id, n));
+            out.fill(self.id(0, first)?);
             return Ok(());
         }
         let shift = self.shift;
@@ -549,17 +557,16 @@ impl Column {
             // 1); the others index the symbols from there.
             let nulls = u64::try_from(-self.bias.min(0)).unwrap_or(u64::MAX);
             let positive = self.bias > 0;
-            self.ids.reserve(n);
-            for r in 0..n {
+            for (r, slot) in out.iter_mut().enumerate() {
                 let p = r * size + self.byte;
                 let mut w = [0u8; 8];
                 // INVARIANT: byte < size (the field's bits are within the
-                // record, checked), r < n, and buf holds n * size + PAD
-                // bytes: p + 8 <= n * size + PAD.
+                // record, checked), r < out.len(), and buf holds
+                // out.len() * size + PAD bytes: p + 8 <= that.
                 #[expect(clippy::indexing_slicing, reason = "INVARIANT: see above")]
                 w.copy_from_slice(&buf[p..p + 8]);
                 let stored = (u64::from_le_bytes(w) >> shift) & mask;
-                let id = if stored < nulls {
+                *slot = if stored < nulls {
                     SymbolId::NULL
                 } else if let (false, Some(id)) = (
                     positive,
@@ -571,35 +578,38 @@ impl Column {
                 } else {
                     // A positive bias, or an index past the symbols (the
                     // error): the general rule says which.
-                    self.id(stored, first + r as u64)?
+                    self.id(stored, first + r)?
                 };
-                self.ids.push(id);
             }
         } else {
             let mask = (1u128 << width) - 1;
-            for r in 0..n {
+            for (r, slot) in out.iter_mut().enumerate() {
                 let p = r * size + self.byte;
                 let mut w = [0u8; 16];
                 #[expect(clippy::indexing_slicing, reason = "INVARIANT: as above, PAD = 16")]
                 w.copy_from_slice(&buf[p..p + 16]);
                 let stored = (u128::from_le_bytes(w) >> shift) & mask;
                 // width <= 64: the stored bits fit.
-                let id = self.id(stored as u64, first + r as u64)?;
-                self.ids.push(id);
+                *slot = self.id(stored as u64, first + r)?;
             }
         }
         Ok(())
     }
 }
 
-/// Decodes the `records` rows of `size` bytes at byte `at` of the file
-/// into `cols`, a chunk at a time, the columns side by side.
-fn rows<S: ReadAt + ?Sized>(
+/// Chunks of rows one task decodes in turn, through one buffer.
+const CHUNKS_PER_PART: usize = 4;
+
+/// Decodes the rows of `size` bytes at byte `at` of `file` into `ids` (one
+/// column of ids, as long as the rows, for each of `cols`): parts of the
+/// rows side by side, each read and decoded a chunk at a time. The first
+/// damaged row, in row order, is the error.
+fn decode_rows<S: ReadAt + ?Sized>(
     file: &S,
     at: u64,
-    records: u64,
     size: u64,
-    cols: &mut [Column],
+    cols: &[Column],
+    ids: &mut [Vec<SymbolId>],
 ) -> Result<(), QvdError> {
     let size = usize::try_from(size).map_err(|_| {
         bad(format!(
@@ -607,33 +617,49 @@ fn rows<S: ReadAt + ?Sized>(
         ))
     })?;
     let per_chunk = (CHUNK_BYTES / size).max(1);
-    let mut buf = vec![0u8; per_chunk * size + PAD];
-    let mut done = 0u64;
-    while done < records {
-        let n = usize::try_from(records - done).map_or(per_chunk, |left| left.min(per_chunk));
-        let bytes = n * size;
-        let Some(dest) = buf.get_mut(..bytes) else {
-            return Err(bad(String::from("a chunk of rows does not fit its buffer")));
-        };
-        file.read_exact_at(dest, at + done * size as u64)
-            .map_err(QvdError::Io)?;
-        // Bytes past this chunk's records are zero (the last chunk is
-        // shorter than the buffer).
-        if let Some(tail) = buf.get_mut(bytes..) {
-            tail.fill(0);
-        }
-        let chunk = &buf;
-        let results: Vec<Result<(), QvdError>> = cols
-            .par_iter_mut()
-            .with_max_len(1)
-            .map(|c| c.decode(chunk, n, size, done))
-            .collect();
-        for r in results {
-            r?;
-        }
-        done += n as u64;
+    let per_part = per_chunk * CHUNKS_PER_PART;
+    // The parts, each with its slice of every column.
+    let mut columns: Vec<_> = ids.iter_mut().map(|c| c.chunks_mut(per_part)).collect();
+    let mut parts: Vec<Vec<&mut [SymbolId]>> = Vec::new();
+    while let Some(part) = columns
+        .iter_mut()
+        .map(Iterator::next)
+        .collect::<Option<Vec<_>>>()
+    {
+        parts.push(part);
     }
-    Ok(())
+    let results: Vec<Result<(), QvdError>> = parts
+        .into_par_iter()
+        .enumerate()
+        .with_max_len(1)
+        .map(|(k, mut outs)| {
+            let mut buf = vec![0u8; per_chunk * size + PAD];
+            let mut first = k * per_part;
+            let mut chunks: Vec<_> = outs.iter_mut().map(|o| o.chunks_mut(per_chunk)).collect();
+            while let Some(outs) = chunks
+                .iter_mut()
+                .map(Iterator::next)
+                .collect::<Option<Vec<_>>>()
+            {
+                let n = outs.first().map_or(0, |o| o.len());
+                let bytes = n * size;
+                // INVARIANT: n <= per_chunk: the chunk and PAD bytes fit.
+                #[expect(clippy::indexing_slicing, reason = "INVARIANT: see above")]
+                let (dest, pad) = buf[..bytes + PAD].split_at_mut(bytes);
+                file.read_exact_at(dest, at + (first * size) as u64)
+                    .map_err(QvdError::Io)?;
+                // Bytes past this chunk's records are zero (the last chunk
+                // is shorter than the buffer).
+                pad.fill(0);
+                for (c, out) in cols.iter().zip(outs) {
+                    c.decode(&buf, size, first, out)?;
+                }
+                first += n;
+            }
+            Ok(())
+        })
+        .collect();
+    results.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -177,6 +177,25 @@ mod tests {
     /// Bytes of a QVD with `fields` and `rows` (each row the stored bits of
     /// each field, in `fields` order), `size` bytes a record.
     fn build(fields: &[F], size: usize, rows: &[Vec<u64>]) -> Vec<u8> {
+        let mut records = Vec::new();
+        for row in rows {
+            let mut record = vec![0u8; size];
+            for (f, &stored) in fields.iter().zip(row) {
+                for bit in 0..f.bit_width {
+                    if stored >> bit & 1 == 1 {
+                        let at = (f.bit_offset + bit) as usize;
+                        record[at / 8] |= 1 << (at % 8);
+                    }
+                }
+            }
+            records.extend(record);
+        }
+        build_records(fields, size, &records)
+    }
+
+    /// Bytes of a QVD with `fields` and the records `records`, `size`
+    /// bytes each.
+    fn build_records(fields: &[F], size: usize, records: &[u8]) -> Vec<u8> {
         let mut body = Vec::new();
         let mut headers = String::new();
         for f in fields {
@@ -197,25 +216,14 @@ mod tests {
             body.extend(table);
         }
         let offset = body.len();
-        for row in rows {
-            let mut record = vec![0u8; size];
-            for (f, &stored) in fields.iter().zip(row) {
-                for bit in 0..f.bit_width {
-                    if stored >> bit & 1 == 1 {
-                        let at = (f.bit_offset + bit) as usize;
-                        record[at / 8] |= 1 << (at % 8);
-                    }
-                }
-            }
-            body.extend(record);
-        }
+        body.extend(records);
         let xml = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n\
              <QvdTableHeader><TableName>T</TableName><Fields>{headers}</Fields>\
              <RecordByteSize>{size}</RecordByteSize><NoOfRecords>{}</NoOfRecords>\
              <Offset>{offset}</Offset><Length>{}</Length></QvdTableHeader>\r\n\0",
-            rows.len(),
-            rows.len() * size
+            records.len() / size,
+            records.len()
         );
         [xml.as_bytes(), &body].concat()
     }
@@ -266,6 +274,34 @@ mod tests {
             bias: 0,
             symbols,
         }
+    }
+
+    #[test]
+    fn rows_decode_in_parts_and_the_first_damaged_row_is_the_error() {
+        // One-byte records, many parts of rows: each row holds its value
+        // mod 200 (of 200 symbols); then rows past the symbols, the first
+        // of which the error names whatever part decodes first.
+        let n = 9_000_000;
+        let records: Vec<u8> = (0..n).map(|r| (r % 200) as u8).collect();
+        let symbols: Vec<Vec<u8>> = (0..200).map(int).collect();
+        let bytes = build_records(&[f("V", 0, 8, symbols.clone())], 1, &records);
+        let frame = load(&bytes, None).unwrap();
+        assert_eq!(frame.rows, n);
+        for r in [0, 1, 4_194_303, 4_194_304, 4_194_305, n - 1] {
+            assert!(
+                frame.cols[0]
+                    .value(r)
+                    .same_as(&Value::Num((r % 200) as f64)),
+                "row {r}"
+            );
+        }
+        let mut damaged = records;
+        for r in [8_999_000, 5_000_001, 7_000_000] {
+            damaged[r] = 250;
+        }
+        let bytes = build_records(&[f("V", 0, 8, symbols)], 1, &damaged);
+        let why = bad(load(&bytes, None));
+        assert!(why.contains("row 5000002 holds symbol index 250"), "{why}");
     }
 
     #[test]
