@@ -54,6 +54,8 @@ struct Packed {
     width: u32,
     bias: i32,
     tags: Vec<&'static str>,
+    /// Some text held a NUL and was cut there.
+    cut: bool,
 }
 
 /// Bits needed to write `n`.
@@ -61,8 +63,9 @@ fn bits(n: u64) -> u32 {
     u64::BITS - n.leading_zeros()
 }
 
-/// Appends one symbol: its type byte and payload.
-fn push_symbol(out: &mut Vec<u8>, value: &Value) -> Result<(), Bug> {
+/// Appends one symbol: its type byte and payload; true when its text
+/// held a NUL and was cut there.
+fn push_symbol(out: &mut Vec<u8>, value: &Value) -> Result<bool, Bug> {
     match value {
         Value::Num(n) => match as_i32(*n) {
             Some(i) => {
@@ -76,7 +79,7 @@ fn push_symbol(out: &mut Vec<u8>, value: &Value) -> Result<(), Bug> {
         },
         Value::Text(t) => {
             out.push(0x04);
-            push_text(out, t)?;
+            return push_text(out, t);
         }
         Value::Dual(n, t) => {
             match as_i32(*n) {
@@ -89,16 +92,17 @@ fn push_symbol(out: &mut Vec<u8>, value: &Value) -> Result<(), Bug> {
                     out.extend_from_slice(&n.to_le_bytes());
                 }
             }
-            push_text(out, t)?;
+            return push_text(out, t);
         }
         Value::Null => return Err(Bug::new("a NULL was stored as a symbol")),
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Appends NUL-terminated text. A text holding NUL cannot be stored (the
-/// format ends texts with it): cut there, as a reader would read it.
-fn push_text(out: &mut Vec<u8>, text: &str) -> Result<(), Bug> {
+/// format ends texts with it): cut there, as a reader would read it, and
+/// true returned.
+fn push_text(out: &mut Vec<u8>, text: &str) -> Result<bool, Bug> {
     let bytes = text.as_bytes();
     let end = memchr::memchr(0, bytes).unwrap_or(bytes.len());
     out.extend_from_slice(
@@ -107,7 +111,7 @@ fn push_text(out: &mut Vec<u8>, text: &str) -> Result<(), Bug> {
             .ok_or_else(|| Bug::new("text cut past its end"))?,
     );
     out.push(0);
-    Ok(())
+    Ok(end < bytes.len())
 }
 
 impl Packed {
@@ -154,6 +158,7 @@ impl Packed {
             (0, bits((count as u64).saturating_sub(1)))
         };
         let mut symbols = Vec::new();
+        let mut cut = false;
         let (mut numeric, mut integer, mut text, mut ascii) = (true, true, true, true);
         for &id in &order {
             let value = column.symbols.get(id).ok_or_else(|| {
@@ -176,7 +181,7 @@ impl Packed {
                     (numeric, text) = (false, false);
                 }
             }
-            push_symbol(&mut symbols, &value)?;
+            cut |= push_symbol(&mut symbols, &value)?;
         }
         let tags = match (count > 0, numeric, text) {
             (true, true, _) if integer => vec!["$numeric", "$integer"],
@@ -192,6 +197,7 @@ impl Packed {
             width,
             bias,
             tags,
+            cut,
         })
     }
 }
@@ -213,8 +219,17 @@ fn escape(text: &str) -> String {
 /// Rows packed per piece of work.
 const PIECE_ROWS: usize = 1 << 16;
 
+/// A QVD file as written.
+#[derive(Debug)]
+pub(crate) struct Written {
+    pub(crate) bytes: Vec<u8>,
+    /// The fields with a text that held a NUL, cut there (the format ends
+    /// texts with NUL, so Qlik's reader would cut it there too).
+    pub(crate) cut_at_nul: Vec<String>,
+}
+
 /// The QVD file of `table`.
-pub(crate) fn qvd(table: &StoreTable<'_>) -> Result<Vec<u8>, Bug> {
+pub(crate) fn qvd(table: &StoreTable<'_>) -> Result<Written, Bug> {
     let packed: Vec<Packed> = table
         .columns
         .iter()
@@ -344,7 +359,16 @@ pub(crate) fn qvd(table: &StoreTable<'_>) -> Result<Vec<u8>, Bug> {
                 }
             }
         });
-    Ok(out)
+    let cut_at_nul = packed
+        .iter()
+        .zip(&table.columns)
+        .filter(|(p, _)| p.cut)
+        .map(|(_, c)| c.name.to_string())
+        .collect();
+    Ok(Written {
+        bytes: out,
+        cut_at_nul,
+    })
 }
 
 /// Writes the low `width` bits of `value` at bit `offset` of `record`
@@ -539,7 +563,7 @@ mod tests {
             lineage: vec![String::from("INLINE;")],
             created: String::from("2026-12-03 10:00:00"),
         };
-        let bytes = qvd(&table).unwrap();
+        let bytes = qvd(&table).unwrap().bytes;
         let nul = bytes.iter().position(|&b| b == 0).unwrap();
         let header = std::str::from_utf8(&bytes[..nul]).unwrap();
         assert!(header.ends_with("</QvdTableHeader>\r\n"), "{header}");
@@ -577,7 +601,7 @@ mod tests {
             lineage: Vec::new(),
             created: String::from("2026-12-03 10:00:00"),
         };
-        let bytes = qvd(&table).unwrap();
+        let bytes = qvd(&table).unwrap().bytes;
         let len = bytes.len() as u64;
         let loaded = crate::load::qvd::read_from(
             bytes.as_slice(),

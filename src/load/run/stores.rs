@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::load::error::{Fail, LoadErrorKind};
 use crate::load::expr::Env as _;
-use crate::load::store::{StoreColumn, StoreTable, qvd, txt};
+use crate::load::store::{StoreColumn, StoreTable, Written, qvd, txt};
 use crate::model::FieldId;
 use crate::script::ast::{FormatItem, Store};
 use crate::script::source::Span;
@@ -162,11 +162,14 @@ impl Runner<'_> {
             lineage: table.lineage().to_vec(),
             created: created_now(),
         };
-        let bytes = match &kind {
+        let written = match &kind {
             Kind::Qvd => qvd(&stored),
-            Kind::Txt(delimiter) => txt(&stored, delimiter),
+            Kind::Txt(delimiter) => txt(&stored, delimiter).map(|bytes| Written {
+                bytes,
+                cut_at_nul: Vec::new(),
+            }),
         };
-        let bytes = bytes.map_err(|bug| {
+        let Written { bytes, cut_at_nul } = written.map_err(|bug| {
             self.err(
                 Fail::new(
                     LoadErrorKind::Bug,
@@ -176,6 +179,17 @@ impl Runner<'_> {
                 .help("this is a bug in section-access, not in the script: please report it"),
             )
         })?;
+        if !cut_at_nul.is_empty() {
+            let fields: Vec<String> = cut_at_nul.iter().map(|f| format!("`{f}`")).collect();
+            self.warn(
+                "store-nul",
+                format!(
+                    "a text of {} holds a NUL character: a QVD ends each text with NUL, so the file keeps the text up to it (as a load of the file reads it)",
+                    fields.join(", ")
+                ),
+                Some(span),
+            );
+        }
         let path = &store.path;
         let target = self.resolve_path(&path.name);
         if self.opts.write_stores {
