@@ -175,6 +175,30 @@ pub enum StmtKind {
         /// Raw text.
         text: String,
     },
+    /// A statement that does not parse. Qlik parses a statement only when it
+    /// runs it (a broken `SET TriggerError;` stops a reload on purpose, a
+    /// broken statement in a branch that never runs is harmless), so parsing
+    /// warns and running fails with the parse error, located.
+    Invalid(Box<Invalid>),
+}
+
+/// The parse error of a [`StmtKind::Invalid`] statement, kept to be raised
+/// if the statement runs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Invalid {
+    /// The statement's text without comments, trimmed.
+    pub text: String,
+    /// What kind of error.
+    pub kind: super::ParseErrorKind,
+    /// The error's message.
+    pub message: String,
+    /// The label at the error's place.
+    pub label: String,
+    /// The help line.
+    pub help: Option<String>,
+    /// Where the error is.
+    #[serde(skip)]
+    pub at: Span,
 }
 
 /// An expression that may still contain `$(…)`: parsed now when it can be,
@@ -652,6 +676,24 @@ impl PartialEq for Stmt {
     fn eq(&self, other: &Self) -> bool {
         let Stmt { kind, span: _ } = self;
         *kind == other.kind
+    }
+}
+
+impl PartialEq for Invalid {
+    fn eq(&self, other: &Self) -> bool {
+        let Invalid {
+            text,
+            kind,
+            message,
+            label,
+            help,
+            at: _,
+        } = self;
+        *text == other.text
+            && *kind == other.kind
+            && *message == other.message
+            && *label == other.label
+            && *help == other.help
     }
 }
 

@@ -175,6 +175,8 @@ impl<'a> StmtParser<'a> {
             "ELSE" => Some(Closer::Else),
             "NEXT" => Some(Closer::Next),
             "LOOP" => Some(Closer::Loop),
+            // One word, as real scripts and libraries write it.
+            "ENDIF" => Some(Closer::EndIf),
             "END" => {
                 let (_, r) = word_at(t)?;
                 match peek_word(r).as_deref() {
@@ -195,6 +197,7 @@ impl<'a> StmtParser<'a> {
             Some("SUB") => Some(self.sub_stmt(t)?),
             Some("DO") => Some(self.do_stmt(t)?),
             Some("EXIT") => Some(self.exit_stmt(t)?),
+            Some("CALL") if !call_name_expanded(t) => Some(self.call_stmt(t)?),
             Some("REM") => {
                 // REM comments out everything up to the next `;`, quotes
                 // included.
@@ -325,10 +328,19 @@ impl<'a> StmtParser<'a> {
         }
     }
 
-    /// `END IF` / `END SUB` and the rest of its clause.
+    /// `END IF` (or `ENDIF`) / `END SUB` and the rest of its clause.
     fn end_clause(&self, at: &'a str, what: &str) -> R<'a, &'a str> {
-        let (r, _) = kw(at, "END")?;
-        let (r, _) = kw(r, what)?;
+        let r = match word_at(at) {
+            Some((w, r))
+                if w.len() == 3 + what.len() && w.eq_ignore_ascii_case(&format!("END{what}")) =>
+            {
+                r
+            }
+            _ => {
+                let (r, _) = kw(at, "END")?;
+                kw(r, what)?.0
+            }
+        };
         let (body, rest, _) = self.clause(r)?;
         self.clause_end(body)?;
         Ok(rest)
@@ -560,28 +572,73 @@ impl<'a> StmtParser<'a> {
             && kw(t, "CALL")
                 .and_then(|(r, _)| name(r))
                 .is_ok_and(|(_, (_, at))| !at.starts_with("$("));
+        let text = || blank_comments(body, start, &ext.comments).trim().to_owned();
         let kind = if ext.dollar && !call {
-            let text = blank_comments(body, start, &ext.comments);
-            StmtKind::Deferred {
-                text: text.trim().to_owned(),
-            }
+            StmtKind::Deferred { text: text() }
         } else {
-            self.stmt_body(body, word)?
+            match self.stmt_body(body, word) {
+                Ok(kind) => kind,
+                Err(e) => self.invalid(e, text())?,
+            }
         };
-        if !ext.semicolon {
-            let trimmed = body.trim_end();
-            let at = self.from(start + trimmed.len());
-            return PErr::new(
-                at,
-                0,
-                ParseErrorKind::MissingSemicolon,
-                "missing `;` at the end of the statement".to_owned(),
-                "expected `;` here",
-                "end every statement with `;`",
-            )
-            .fail();
-        }
+        // Without `;` the statement runs to the end of the text: a script's
+        // last statement needs none.
         Ok((self.from(end), Stmt { kind, span }))
+    }
+
+    /// A statement whose text does not parse: Qlik parses a statement only
+    /// when it runs it, so it is kept as [`StmtKind::Invalid`] with a
+    /// warning. Errors of the parser's own limits stay errors.
+    fn invalid(&self, e: nom::Err<PErr<'a>>, text: String) -> R<'a, StmtKind> {
+        let kind = match &e {
+            nom::Err::Error(p) | nom::Err::Failure(p) => p.kind,
+            nom::Err::Incomplete(_) => return Err(e),
+        };
+        if matches!(kind, ParseErrorKind::TooDeep | ParseErrorKind::TooLarge) {
+            return Err(e);
+        }
+        let err = super::convert(self.text(), self.c.source, e);
+        self.warnings.borrow_mut().push(ParseWarning {
+            code: "script::invalid-statement",
+            message: format!("{err}: Qlik fails when it runs this statement"),
+            span: err.span(),
+        });
+        Ok(StmtKind::Invalid(Box::new(Invalid {
+            text,
+            kind: err.kind(),
+            message: err.to_string(),
+            label: err.label_text().to_owned(),
+            help: err.help_text().map(str::to_owned),
+            at: err.span(),
+        })))
+    }
+
+    /// `CALL name[(args)]`, ended by `;` or the end of the line (a control
+    /// statement); arguments may span lines inside their parentheses.
+    fn call_stmt(&self, t: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let parsed = (|| {
+            let (r, _) = kw(t, "CALL")?;
+            let (r, kind) = self.call(r)?;
+            let (r, ()) = sp_line(r)?;
+            match r.strip_prefix(';') {
+                Some(rest) => Ok((rest, kind)),
+                None if r.is_empty() || r.starts_with('\n') => Ok((r, kind)),
+                None => PErr::unexpected(r, "`;` or the end of the line").fail(),
+            }
+        })();
+        match parsed {
+            Ok(done) => Ok(done),
+            Err(e) => {
+                let start = self.c.off(t);
+                let ext = scan(self.text(), start, true)?;
+                let body = self.between(start, ext.end);
+                let kind = self.invalid(
+                    e,
+                    blank_comments(body, start, &ext.comments).trim().to_owned(),
+                )?;
+                Ok((self.from(ext.end + usize::from(ext.semicolon)), kind))
+            }
+        }
     }
 
     /// A LOAD with no source whose rows come from the statement after it.
@@ -1409,9 +1466,20 @@ struct Clauses {
     order_by: Vec<(Expr, bool)>,
 }
 
-/// Length of `END IF` / `END SUB` as written (blanks between included).
+/// `CALL $(…)`: the sub's name is expanded, so the whole statement is.
+fn call_name_expanded(t: &str) -> bool {
+    opt_kw(t, "CALL")
+        .and_then(|r| sp(r).ok())
+        .is_some_and(|(r, ())| r.starts_with("$("))
+}
+
+/// Length of `END IF` / `ENDIF` / `END SUB` as written (blanks between
+/// included).
 fn closer_len(t: &str) -> usize {
-    let Some((_, r)) = word_at(t) else { return 3 };
+    let Some((w, r)) = word_at(t) else { return 3 };
+    if w.len() > 3 {
+        return w.len();
+    }
     let Ok((r, ())) = sp(r) else { return 3 };
     let Some((_, r)) = word_at(r) else { return 3 };
     t.len() - r.len()

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::model::{FieldId, Model, Table};
-use crate::script::ast::{ExitWhat, Section, Stmt, StmtKind};
+use crate::script::ast::{ExitWhat, Invalid, Section, Stmt, StmtKind};
 use crate::script::source::{Location, SharedText, SourceId, Span};
 
 use super::error::{Fail, LoadError, LoadErrorKind};
@@ -235,6 +235,7 @@ impl<'o> Runner<'o> {
             StmtKind::Unsupported { keyword } => {
                 self.unsupported(span, &format!("`{keyword}` cannot run offline"))?;
             }
+            StmtKind::Invalid(invalid) => return Err(self.invalid(invalid)),
             StmtKind::Unknown { text } => {
                 let shown: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
                 let shown: String = shown.chars().take(60).collect();
@@ -250,6 +251,29 @@ impl<'o> Runner<'o> {
             }
         }
         Ok(Flow::Normal)
+    }
+
+    /// The parse error of a statement that does not parse, now that it
+    /// runs: the error parsing it ahead of the run would have given.
+    fn invalid(&self, invalid: &Invalid) -> LoadError {
+        let text = self
+            .app
+            .sources
+            .get(invalid.at.source)
+            .map_or("", |f| f.text.as_str());
+        let e = crate::script::ParseError::new(
+            invalid.kind,
+            invalid.message.clone(),
+            invalid.label.clone(),
+            invalid.help.clone(),
+            invalid.at,
+            text,
+        );
+        LoadError::from_parse(
+            e,
+            &self.app.sources,
+            self.expansions.get(&invalid.at.source),
+        )
     }
 
     /// An unsupported construct: an error, or a warning with
