@@ -141,6 +141,17 @@ pub enum StmtKind {
         /// Condition checked after each pass.
         post: Option<LoopCond>,
     },
+    /// `SWITCH expr CASE v1[, v2] … DEFAULT … END SWITCH`: the body of the
+    /// first `CASE` with a value equal to the expression runs, else the
+    /// `DEFAULT` body.
+    Switch {
+        /// The expression compared.
+        subject: Cond,
+        /// Each `CASE` with its values and body, in order.
+        cases: Vec<(Vec<Cond>, Vec<Stmt>)>,
+        /// The `DEFAULT` body.
+        default: Option<Vec<Stmt>>,
+    },
     /// `DIRECTORY path;` — base folder for relative paths that follow.
     Directory(Option<String>),
     /// `QUALIFY f1, f2 | *;` / `UNQUALIFY …;`

@@ -69,6 +69,10 @@ fn first_invalid(body: &[ast::Stmt]) -> Option<&ast::Invalid> {
             .iter()
             .find_map(|(_, b)| first_invalid(b))
             .or_else(|| otherwise.as_deref().and_then(first_invalid)),
+        K::Switch { cases, default, .. } => cases
+            .iter()
+            .find_map(|(_, b)| first_invalid(b))
+            .or_else(|| default.as_deref().and_then(first_invalid)),
         K::For { body, .. }
         | K::ForEach { body, .. }
         | K::Sub { body, .. }

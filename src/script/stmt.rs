@@ -32,6 +32,9 @@ enum Closer {
     Next,
     EndSub,
     Loop,
+    Case,
+    Default,
+    EndSwitch,
 }
 
 impl Closer {
@@ -44,6 +47,9 @@ impl Closer {
             Closer::Next => "NEXT",
             Closer::EndSub => "END SUB",
             Closer::Loop => "LOOP",
+            Closer::Case => "CASE",
+            Closer::Default => "DEFAULT",
+            Closer::EndSwitch => "END SWITCH",
         }
     }
 
@@ -53,6 +59,7 @@ impl Closer {
             Closer::Next => "FOR",
             Closer::EndSub => "SUB",
             Closer::Loop => "DO",
+            Closer::Case | Closer::Default | Closer::EndSwitch => "SWITCH",
             Closer::Eof => "",
         }
     }
@@ -134,11 +141,11 @@ impl<'a> StmtParser<'a> {
                 continue;
             }
             let word = word_at(t).map(|(w, _)| w.to_ascii_uppercase());
-            if let Some(closer) = self.closer_at(t, word.as_deref()) {
+            if let Some(closer) = self.closer_at(t, word.as_deref(), accept) {
                 if accept.contains(&closer) {
                     return Ok((t, (body, closer, t)));
                 }
-                let len = if matches!(closer, Closer::EndIf | Closer::EndSub) {
+                let len = if matches!(closer, Closer::EndIf | Closer::EndSub | Closer::EndSwitch) {
                     closer_len(t)
                 } else {
                     closer.text().len()
@@ -169,8 +176,11 @@ impl<'a> StmtParser<'a> {
         }
     }
 
-    fn closer_at(&self, t: &'a str, word: Option<&str>) -> Option<Closer> {
+    fn closer_at(&self, t: &'a str, word: Option<&str>, accept: &[Closer]) -> Option<Closer> {
         match word? {
+            // Only inside a SWITCH: elsewhere they may start other text.
+            "CASE" if accept.contains(&Closer::Case) => Some(Closer::Case),
+            "DEFAULT" if accept.contains(&Closer::Default) => Some(Closer::Default),
             "ELSEIF" => Some(Closer::ElseIf),
             "ELSE" => Some(Closer::Else),
             "NEXT" => Some(Closer::Next),
@@ -182,6 +192,7 @@ impl<'a> StmtParser<'a> {
                 match peek_word(r).as_deref() {
                     Some("IF") => Some(Closer::EndIf),
                     Some("SUB") => Some(Closer::EndSub),
+                    Some("SWITCH") => Some(Closer::EndSwitch),
                     _ => None,
                 }
             }
@@ -197,6 +208,7 @@ impl<'a> StmtParser<'a> {
             Some("SUB") => Some(self.sub_stmt(t)?),
             Some("DO") => Some(self.do_stmt(t)?),
             Some("EXIT") => Some(self.exit_stmt(t)?),
+            Some("SWITCH") => Some(self.switch_stmt(t)?),
             Some("CALL") if !call_name_expanded(t) => Some(self.call_stmt(t)?),
             Some("REM") => {
                 // REM comments out everything up to the next `;`, quotes
@@ -516,6 +528,81 @@ impl<'a> StmtParser<'a> {
         let (clause, rest, _) = self.clause(r)?;
         let post = self.loop_cond(clause)?;
         Ok((rest, StmtKind::Do { pre, body, post }))
+    }
+
+    fn switch_stmt(&self, t: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let _g = self.c.enter(&self.c.blocks, t, MAX_BLOCK_DEPTH)?;
+        let (r, _) = kw(t, "SWITCH")?;
+        let (clause, rest, _) = self.clause(r)?;
+        let subject = self.cond(clause, "an expression")?;
+        let open = Open {
+            keyword: "SWITCH",
+            closer: "END SWITCH",
+            at: t,
+        };
+        let all = [Closer::Case, Closer::Default, Closer::EndSwitch];
+        let (_, (before, mut closer, mut at)) = self.block(rest, Some(&open), &all)?;
+        if let Some(first) = before.first() {
+            let at = self.from(first.span.start as usize);
+            let (_, len) = describe(at);
+            return PErr::new(
+                at,
+                len,
+                ParseErrorKind::UnexpectedToken,
+                "a statement before the first `CASE` of a `SWITCH`".to_owned(),
+                "expected `CASE`, `DEFAULT` or `END SWITCH`",
+                "start each group of statements with `CASE value[, value]` or `DEFAULT`",
+            )
+            .fail();
+        }
+        let mut cases = Vec::new();
+        let mut default = None;
+        loop {
+            match closer {
+                Closer::Case | Closer::Default if default.is_some() => {
+                    let (_, len) = describe(at);
+                    return PErr::new(
+                        at,
+                        len,
+                        ParseErrorKind::UnexpectedToken,
+                        format!("`{}` after the `DEFAULT` of a `SWITCH`", closer.text()),
+                        "expected `END SWITCH`",
+                        "`DEFAULT` comes last: move its statements after every `CASE`",
+                    )
+                    .fail();
+                }
+                Closer::Case => {
+                    let (r, _) = kw(at, "CASE")?;
+                    let (list, rest, _) = self.clause(r)?;
+                    let mut values = Vec::new();
+                    for part in split_commas(list) {
+                        values.push(self.cond(part, "a value")?);
+                    }
+                    let (_, (body, c, a)) = self.block(rest, Some(&open), &all)?;
+                    cases.push((values, body));
+                    (closer, at) = (c, a);
+                }
+                Closer::Default => {
+                    let (r, _) = kw(at, "DEFAULT")?;
+                    let (clause, rest, _) = self.clause(r)?;
+                    self.clause_end(clause)?;
+                    let (_, (body, c, a)) = self.block(rest, Some(&open), &all)?;
+                    default = Some(body);
+                    (closer, at) = (c, a);
+                }
+                _ => {
+                    let rest = self.end_clause(at, "SWITCH")?;
+                    return Ok((
+                        rest,
+                        StmtKind::Switch {
+                            subject,
+                            cases,
+                            default,
+                        },
+                    ));
+                }
+            }
+        }
     }
 
     fn exit_stmt(&self, t: &'a str) -> R<'a, (&'a str, StmtKind)> {

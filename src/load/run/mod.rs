@@ -216,6 +216,11 @@ impl<'o> Runner<'o> {
             StmtKind::ForEach { var, items, body } => {
                 return self.run_for_each(var, items, body, span);
             }
+            StmtKind::Switch {
+                subject,
+                cases,
+                default,
+            } => return self.run_switch(subject, cases, default.as_deref(), span),
             StmtKind::Sub { name, params, body } => self.define_sub(name, params, body),
             StmtKind::Call { name, args } => return self.run_call(name, args, span),
             StmtKind::Do { pre, body, post } => {
