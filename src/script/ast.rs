@@ -161,8 +161,28 @@ pub enum StmtKind {
         /// Field names or patterns (`*`, `"Name*"`).
         fields: Vec<String>,
     },
-    /// Statements with no effect on what a user sees, accepted and skipped:
-    /// `SEARCH`, `TAG`, `UNTAG`, `COMMENT`, `ALIAS`, `SLEEP`, `LOOSEN TABLE`.
+    /// `ALIAS a AS b[, c AS d];` — fields loaded after it named `a` are
+    /// named `b`.
+    Alias(Vec<(Name, Name)>),
+    /// `NULLASVALUE f1, f2 | *;` / `NULLASNULL …;` — NULLs of the fields
+    /// loaded after it become the text of `NullValue` (or stay NULL).
+    NullAsValue {
+        /// `true` for NULLASVALUE, `false` for NULLASNULL.
+        on: bool,
+        /// Field names or patterns (`*`, `"Name*"`).
+        fields: Vec<String>,
+    },
+    /// `AUTONUMBER f1, f2 | * [USING namespace];` — the values of the
+    /// fields loaded so far become 1, 2, … per distinct value.
+    AutoNumber {
+        /// Field names or patterns.
+        fields: Vec<String>,
+        /// `USING namespace`: fields of one namespace share their numbers.
+        using: Option<String>,
+    },
+    /// Statements with no effect on what a user sees, parsed and skipped:
+    /// `SEARCH`, `TAG`, `UNTAG`, `COMMENT`, `SLEEP`, `LOOSEN TABLE`,
+    /// `DERIVE` (noted), `FORCE`, `DECLARE`.
     NoEffect {
         /// The leading keyword, upper-case.
         keyword: String,

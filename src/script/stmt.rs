@@ -817,9 +817,30 @@ impl<'a> StmtParser<'a> {
                 return unsupported(format!("{up} CONNECT"));
             }
             "STORE" => self.store(after)?,
-            "SEARCH" | "TAG" | "UNTAG" | "COMMENT" | "ALIAS" | "SLEEP" | "LOOSEN" | "FORCE"
-            | "NULLASVALUE" | "NULLASNULL" | "DECLARE" | "DERIVE" => {
-                return no_effect(up);
+            "FORCE" | "DECLARE" => return no_effect(up),
+            "SEARCH" | "TAG" | "UNTAG" | "COMMENT" | "SLEEP" | "LOOSEN" | "DERIVE" => (
+                self.no_effect(&up, after)?,
+                StmtKind::NoEffect { keyword: up },
+            ),
+            "ALIAS" => {
+                let (r, pairs) = self.pairs(after, "AS")?;
+                (r, StmtKind::Alias(pairs))
+            }
+            "NULLASVALUE" | "NULLASNULL" => {
+                let (r, fields) = self.field_patterns(after)?;
+                let on = up == "NULLASVALUE";
+                (r, StmtKind::NullAsValue { on, fields })
+            }
+            "AUTONUMBER" => {
+                let (r, fields) = self.field_patterns(after)?;
+                let (r, using) = match opt_kw(r, "USING") {
+                    Some(r) => {
+                        let (r, ns) = self.text_or_name(r)?;
+                        (r, Some(ns))
+                    }
+                    None => (r, None),
+                };
+                (r, StmtKind::AutoNumber { fields, using })
             }
             "DROP" => self.drop(after)?,
             "RENAME" => match self.rename(after)? {
@@ -1054,7 +1075,117 @@ impl<'a> StmtParser<'a> {
         }
     }
 
-    fn qualify(&self, mut i: &'a str, on: bool) -> R<'a, (&'a str, StmtKind)> {
+    fn qualify(&self, i: &'a str, on: bool) -> R<'a, (&'a str, StmtKind)> {
+        let (r, fields) = self.field_patterns(i)?;
+        Ok((r, StmtKind::Qualify { on, fields }))
+    }
+
+    /// `a AS b, c AS d` (ALIAS) or `a TO b, …`: pairs of names.
+    fn pairs(&self, mut i: &'a str, sep: &str) -> R<'a, (&'a str, Vec<(Name, Name)>)> {
+        let mut pairs = Vec::new();
+        loop {
+            let (r, a) = self.name_node(i)?;
+            let (r, _) = kw(r, sep).map_err(cut)?;
+            let (r, b) = self.name_node(r)?;
+            pairs.push((a, b));
+            match opt_punct(r, ",") {
+                Some(r) => i = r,
+                None => return Ok((r, pairs)),
+            }
+        }
+    }
+
+    /// A `'text'` or a name (tags, comments, namespaces).
+    fn text_or_name(&self, i: &'a str) -> R<'a, (&'a str, String)> {
+        let (t, ()) = sp(i)?;
+        if t.starts_with('\'') {
+            return quoted(t, '\'');
+        }
+        let (r, (n, _)) = name(t).map_err(cut)?;
+        Ok((r, n))
+    }
+
+    /// Comma-separated texts or names.
+    fn texts(&self, mut i: &'a str) -> R<'a, &'a str> {
+        loop {
+            let (r, _) = self.text_or_name(i)?;
+            match opt_punct(r, ",") {
+                Some(r) => i = r,
+                None => return Ok(r),
+            }
+        }
+    }
+
+    /// The statements parsed only to locate their errors:
+    /// `TAG|UNTAG [FIELD[S]] list WITH tags`, `… FIELDS USING map`,
+    /// `COMMENT [FIELD[S]|TABLE[S]] list WITH text`, `… USING map`,
+    /// `SEARCH INCLUDE|EXCLUDE list`, `SLEEP n`, `LOOSEN TABLE[S] list`,
+    /// `DERIVE [FIELD[S]] FROM FIELD[S] list|EXPLICIT TAG[S] (tags)|IMPLICIT
+    /// TAG[S] USING calendar`.
+    fn no_effect(&self, up: &str, after: &'a str) -> R<'a, &'a str> {
+        let one_of = |r: &'a str, words: &[&str]| words.iter().find_map(|w| opt_kw(r, w));
+        let need = |r: &'a str, words: &[&str], expected: &str| -> R<'a, &'a str> {
+            match one_of(r, words) {
+                Some(r) => Ok(r),
+                None => {
+                    let (t, ()) = sp(r)?;
+                    PErr::unexpected(t, expected).fail()
+                }
+            }
+        };
+        match up {
+            "TAG" | "UNTAG" | "COMMENT" => {
+                let tables = up == "COMMENT" && one_of(after, &["TABLE", "TABLES"]).is_some();
+                let r = one_of(after, &["FIELD", "FIELDS", "TABLE", "TABLES"]).unwrap_or(after);
+                if let Some(r) = opt_kw(r, "USING") {
+                    let (r, _) = self.name_node(r)?;
+                    return Ok(r);
+                }
+                let r = if tables {
+                    self.names(r)?.0
+                } else {
+                    self.field_patterns(r)?.0
+                };
+                let (r, _) = kw(r, "WITH").map_err(|e| {
+                    cut(e.map(|p| p.with_help(&format!("write `{up} … WITH 'text';`"))))
+                })?;
+                self.texts(r)
+            }
+            "SEARCH" => {
+                let r = need(after, &["INCLUDE", "EXCLUDE"], "`INCLUDE` or `EXCLUDE`")?;
+                Ok(self.field_patterns(r)?.0)
+            }
+            "SLEEP" => Ok(self.c.expr(after).map_err(cut)?.0),
+            "LOOSEN" => {
+                let r = need(after, &["TABLE", "TABLES"], "`TABLE` or `TABLES`")?;
+                Ok(self.names(r)?.0)
+            }
+            _ => {
+                // DERIVE
+                let r = one_of(after, &["FIELD", "FIELDS"]).unwrap_or(after);
+                let (r, _) = kw(r, "FROM").map_err(cut)?;
+                let r = if let Some(r) = one_of(r, &["FIELD", "FIELDS"]) {
+                    self.names(r)?.0
+                } else if let Some(r) = opt_kw(r, "EXPLICIT") {
+                    let r = need(r, &["TAG", "TAGS"], "`TAGS`")?;
+                    let (r, _) = punct(r, "(").map_err(cut)?;
+                    let r = self.texts(r)?;
+                    punct(r, ")").map_err(cut)?.0
+                } else if let Some(r) = opt_kw(r, "IMPLICIT") {
+                    need(r, &["TAG", "TAGS"], "`TAG`")?
+                } else {
+                    let (t, ()) = sp(r)?;
+                    return PErr::unexpected(t, "`FIELDS`, `EXPLICIT TAGS` or `IMPLICIT TAG`")
+                        .fail();
+                };
+                let (r, _) = kw(r, "USING").map_err(cut)?;
+                Ok(self.name_node(r)?.0)
+            }
+        }
+    }
+
+    /// Field names or patterns, comma-separated: `*`, `'A*'`, names.
+    fn field_patterns(&self, mut i: &'a str) -> R<'a, (&'a str, Vec<String>)> {
         let mut fields = Vec::new();
         loop {
             let (t, ()) = sp(i)?;
@@ -1069,7 +1200,7 @@ impl<'a> StmtParser<'a> {
             fields.push(f);
             match opt_punct(r, ",") {
                 Some(r) => i = r,
-                None => return Ok((r, StmtKind::Qualify { on, fields })),
+                None => return Ok((r, fields)),
             }
         }
     }

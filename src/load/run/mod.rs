@@ -14,6 +14,7 @@
 mod control;
 mod excel;
 mod expansion;
+mod fields;
 mod paths;
 mod project;
 mod sources;
@@ -70,6 +71,12 @@ pub(super) struct Runner<'o> {
     file: Option<String>,
     /// Files `STORE` kept for later loads instead of writing them.
     overlay: stores::Overlay,
+    /// `ALIAS` in effect: field name, its alias.
+    aliases: Vec<(String, String)>,
+    /// `NULLASVALUE` (true) and `NULLASNULL` (false) switches, in order.
+    null_as_value: Vec<(bool, String)>,
+    /// The numbers `AUTONUMBER` gave so far.
+    autonumbers: fields::AutoNumbers,
 }
 
 type R<T> = Result<T, LoadError>;
@@ -99,6 +106,9 @@ impl<'o> Runner<'o> {
             current: Span::default(),
             file: None,
             overlay: stores::Overlay::default(),
+            aliases: Vec::new(),
+            null_as_value: Vec::new(),
+            autonumbers: fields::AutoNumbers::default(),
         }
     }
 
@@ -234,7 +244,22 @@ impl<'o> Runner<'o> {
                     self.qualify.push((*on, f.clone()));
                 }
             }
-            StmtKind::NoEffect { .. } => {}
+            StmtKind::Alias(pairs) => self.run_alias(pairs),
+            StmtKind::NullAsValue { on, fields } => self.run_null_as_value(*on, fields),
+            StmtKind::AutoNumber { fields, using } => {
+                self.run_autonumber(fields, using.as_deref(), span)?;
+            }
+            StmtKind::NoEffect { keyword } => {
+                if keyword == "DERIVE" {
+                    self.warn(
+                        "derive-no-effect",
+                        String::from(
+                            "`DERIVE FIELDS` makes calendar fields for the app's charts only; it changes no table and is skipped",
+                        ),
+                        Some(span),
+                    );
+                }
+            }
             StmtKind::Store(store) => self.run_store(store, span)?,
             StmtKind::Deferred { text } => return self.run_deferred(text, span),
             StmtKind::Unsupported { keyword } => {
