@@ -152,6 +152,10 @@ pub enum StmtKind {
         /// The `DEFAULT` body.
         default: Option<Vec<Stmt>>,
     },
+    /// `BINARY [path];` — the data of another app (its tables and section
+    /// access) loaded first. No app file is read offline: the parent's
+    /// script stands in for it when one is given (`--binary-script`).
+    Binary(Option<String>),
     /// `DIRECTORY path;` — base folder for relative paths that follow.
     Directory(Option<String>),
     /// `QUALIFY f1, f2 | *;` / `UNQUALIFY …;`

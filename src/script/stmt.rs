@@ -810,7 +810,12 @@ impl<'a> StmtParser<'a> {
             "SET" => self.set(after)?,
             "LET" => self.let_(after)?,
             "SQL" | "SELECT" => return unsupported(sql_keyword(t)),
-            "CONNECT" | "DISCONNECT" | "BINARY" | "EXECUTE" | "MAP" | "UNMAP" => {
+            "BINARY" => {
+                let v = unquote_whole(clean_text(after)?.as_str());
+                ("", StmtKind::Binary((!v.is_empty()).then_some(v)))
+            }
+            "CONNECT" | "DISCONNECT" | "EXECUTE" | "MAP" | "UNMAP" | "SQLTABLES" | "SQLCOLUMNS"
+            | "SQLTYPES" => {
                 return unsupported(up);
             }
             "LIB" | "ODBC" | "OLEDB" | "CUSTOM" if at_kw(after, "CONNECT") => {

@@ -279,3 +279,25 @@ fn server_paths_are_mapped_from_the_command_line() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("PREFIX=DIR"));
 }
+
+#[test]
+fn binary_script_stands_in_for_the_parent_app() {
+    let dir = root().join("fixtures/scripts/run/binary-script");
+    let script = dir.join("script.qvs");
+    let parent = dir.join("parent/parent.qvs");
+    let o = run(&["check", script.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("--binary-script"));
+    let o = run(&[
+        "check",
+        script.to_str().unwrap(),
+        "--binary-script",
+        parent.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(out.contains("\"section_access\": true"), "{out}");
+    assert!(out.contains("\"Regions\""), "{out}");
+}

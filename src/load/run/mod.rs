@@ -236,6 +236,7 @@ impl<'o> Runner<'o> {
             StmtKind::Do { pre, body, post } => {
                 return self.run_do(pre.as_ref(), body, post.as_ref(), span);
             }
+            StmtKind::Binary(path) => self.run_binary(path.as_deref(), span)?,
             StmtKind::Directory(p) => {
                 self.directory = p.as_ref().map(|p| self.resolve_dir(p));
             }
