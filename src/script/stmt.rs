@@ -14,8 +14,8 @@ use super::ast::*;
 use super::error::{ParseErrorKind, ParseWarning};
 use super::expr::{ExprParser, cut};
 use super::lex::{
-    Extent, PErr, PResult, at_kw, blank_comments, bracketed, describe, kw, name, opt_kw, opt_punct,
-    peek_word, punct, quoted, scan, sp, sp_line, split_commas, word_at,
+    Extent, PErr, PResult, at_kw, blank_comments, bracketed, describe, is_ident_char, kw, name,
+    opt_kw, opt_punct, peek_word, punct, quoted, scan, sp, sp_line, split_commas, word_at,
 };
 use super::source::Span;
 
@@ -177,10 +177,16 @@ impl<'a> StmtParser<'a> {
     }
 
     fn closer_at(&self, t: &'a str, word: Option<&str>, accept: &[Closer]) -> Option<Closer> {
+        // Only inside a SWITCH, and not as a label (`Default: LOAD …`).
+        let in_switch = |c: Closer| {
+            accept.contains(&c)
+                && word_at(t)
+                    .and_then(|(_, r)| sp(r).ok())
+                    .is_some_and(|(r, ())| !r.starts_with(':'))
+        };
         match word? {
-            // Only inside a SWITCH: elsewhere they may start other text.
-            "CASE" if accept.contains(&Closer::Case) => Some(Closer::Case),
-            "DEFAULT" if accept.contains(&Closer::Default) => Some(Closer::Default),
+            "CASE" if in_switch(Closer::Case) => Some(Closer::Case),
+            "DEFAULT" if in_switch(Closer::Default) => Some(Closer::Default),
             "ELSEIF" => Some(Closer::ElseIf),
             "ELSE" => Some(Closer::Else),
             "NEXT" => Some(Closer::Next),
@@ -1122,8 +1128,8 @@ impl<'a> StmtParser<'a> {
     }
 
     /// The statements parsed only to locate their errors:
-    /// `TAG|UNTAG [FIELD[S]] list WITH tags`, `… FIELDS USING map`,
-    /// `COMMENT [FIELD[S]|TABLE[S]] list WITH text`, `… USING map`,
+    /// `TAG|UNTAG [FIELD[S]] [list] WITH tags|USING map`,
+    /// `COMMENT [FIELD[S]|TABLE[S]] [list] WITH text|USING map`,
     /// `SEARCH INCLUDE|EXCLUDE list`, `SLEEP n`, `LOOSEN TABLE[S] list`,
     /// `DERIVE [FIELD[S]] FROM FIELD[S] list|EXPLICIT TAG[S] (tags)|IMPLICIT
     /// TAG[S] USING calendar`.
@@ -1151,6 +1157,9 @@ impl<'a> StmtParser<'a> {
                 } else {
                     self.field_patterns(r)?.0
                 };
+                if let Some(r) = opt_kw(r, "USING") {
+                    return Ok(self.name_node(r)?.0);
+                }
                 let (r, _) = kw(r, "WITH").map_err(|e| {
                     cut(e.map(|p| p.with_help(&format!("write `{up} … WITH 'text';`"))))
                 })?;
@@ -1194,8 +1203,12 @@ impl<'a> StmtParser<'a> {
         let mut fields = Vec::new();
         loop {
             let (t, ()) = sp(i)?;
-            let (r, f) = if let Some(r) = t.strip_prefix('*') {
-                (r, "*".to_owned())
+            // A pattern written without quotes: `*`, `%Key*`, `A?`.
+            let glob = t
+                .find(|c: char| !(is_ident_char(c) || c == '*' || c == '?'))
+                .map_or(t, |n| &t[..n]);
+            let (r, f) = if glob.contains(['*', '?']) {
+                (&t[glob.len()..], glob.to_owned())
             } else if t.starts_with('\'') {
                 quoted(t, '\'')?
             } else {
