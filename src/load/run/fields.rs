@@ -166,3 +166,62 @@ impl Runner<'_> {
         Ok(fresh)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::load::{App, LoadOptions, run_source};
+    use crate::model::Model;
+
+    fn run(script: &str) -> App {
+        run_source(Path::new("t.qvs"), script, &LoadOptions::default()).unwrap()
+    }
+
+    /// The texts of field `f` of table `t`, row by row (NULL as `-`).
+    fn column(m: &Model, t: &str, f: &str) -> Vec<String> {
+        let table = m.table(t).unwrap();
+        let field = m.find_field(f).unwrap();
+        let pos = table.position(field).unwrap();
+        table.columns()[pos]
+            .ids
+            .iter()
+            .map(|&id| {
+                if id.is_null() {
+                    "-".to_owned()
+                } else {
+                    m.text(field, id).unwrap().into_owned()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn autonumber_keeps_a_field_of_both_sections_linked() {
+        let app = run("Section Access;\n\
+             SA: LOAD * INLINE [\nACCESS, USERID, REGION\nUSER, A, South\nUSER, B, North\n];\n\
+             Section Application;\n\
+             T: LOAD * INLINE [\nREGION, X\nNORTH, 1\nSOUTH, 2\nEAST, 3\n];\n\
+             AUTONUMBER REGION;\n");
+        assert_eq!(column(&app.data, "T", "REGION"), ["1", "2", "3"]);
+        // SOUTH is 2 and NORTH 1 in both models: the link holds.
+        assert_eq!(column(&app.access, "SA", "REGION"), ["2", "1"]);
+    }
+
+    #[test]
+    fn a_later_alias_replaces_an_earlier_and_null_as_value_follows_the_alias() {
+        let app = run(
+            "ALIAS A AS X;\nALIAS A AS Y;\nNullAsValue Y;\nSET NullValue = 'none';\n\
+             T: LOAD If(RecNo() = 1, 'a') AS A AUTOGENERATE 2;\n",
+        );
+        assert!(app.data.find_field("X").is_none());
+        assert_eq!(column(&app.data, "T", "Y"), ["a", "none"]);
+    }
+
+    #[test]
+    fn null_as_value_without_null_value_gives_empty_text_and_a_note() {
+        let app = run("NullAsValue *;\nT: LOAD If(RecNo() = 1, 'a') AS A AUTOGENERATE 2;\n");
+        assert_eq!(column(&app.data, "T", "A"), ["a", ""]);
+        assert!(app.warnings.iter().any(|w| w.code == "nullvalue-unset"));
+    }
+}
