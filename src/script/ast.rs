@@ -244,6 +244,9 @@ pub enum Cond {
     Expr(Expr),
     /// Raw text containing `$(…)`.
     Deferred(String),
+    /// An expression that does not parse: its error, raised if it is
+    /// evaluated (a condition of a branch that never runs is harmless).
+    Invalid(Box<Invalid>),
 }
 
 /// The items of `FOR EACH`.

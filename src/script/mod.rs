@@ -57,9 +57,19 @@ impl Parsed {
     }
 }
 
-/// The first [`ast::StmtKind::Invalid`] of `body`, nested blocks included.
+/// The first [`ast::StmtKind::Invalid`] or [`ast::Cond::Invalid`] of
+/// `body` in the order of the text, nested blocks included.
 fn first_invalid(body: &[ast::Stmt]) -> Option<&ast::Invalid> {
     use ast::StmtKind as K;
+    fn cond(c: &ast::Cond) -> Option<&ast::Invalid> {
+        match c {
+            ast::Cond::Invalid(i) => Some(&**i),
+            ast::Cond::Expr(_) | ast::Cond::Deferred(_) => None,
+        }
+    }
+    fn conds<'c>(cs: impl IntoIterator<Item = &'c ast::Cond>) -> Option<&'c ast::Invalid> {
+        cs.into_iter().find_map(cond)
+    }
     body.iter().find_map(|s| match &s.kind {
         K::Invalid(i) => Some(&**i),
         K::If {
@@ -67,16 +77,40 @@ fn first_invalid(body: &[ast::Stmt]) -> Option<&ast::Invalid> {
             otherwise,
         } => branches
             .iter()
-            .find_map(|(_, b)| first_invalid(b))
+            .find_map(|(c, b)| cond(c).or_else(|| first_invalid(b)))
             .or_else(|| otherwise.as_deref().and_then(first_invalid)),
-        K::Switch { cases, default, .. } => cases
-            .iter()
-            .find_map(|(_, b)| first_invalid(b))
+        K::Switch {
+            subject,
+            cases,
+            default,
+        } => cond(subject)
+            .or_else(|| {
+                cases
+                    .iter()
+                    .find_map(|(vs, b)| conds(vs).or_else(|| first_invalid(b)))
+            })
             .or_else(|| default.as_deref().and_then(first_invalid)),
-        K::For { body, .. }
-        | K::ForEach { body, .. }
-        | K::Sub { body, .. }
-        | K::Do { body, .. } => first_invalid(body),
+        K::For {
+            from,
+            to,
+            step,
+            body,
+            ..
+        } => conds([from, to].into_iter().chain(step)).or_else(|| first_invalid(body)),
+        K::ForEach { items, body, .. } => match items {
+            ast::ForEachItems::List(cs) => conds(cs),
+            ast::ForEachItems::FileList(c) | ast::ForEachItems::DirList(c) => cond(c),
+            ast::ForEachItems::Deferred(_) => None,
+        }
+        .or_else(|| first_invalid(body)),
+        K::Do { pre, body, post } => pre
+            .as_ref()
+            .and_then(|c| cond(&c.cond))
+            .or_else(|| first_invalid(body))
+            .or_else(|| post.as_ref().and_then(|c| cond(&c.cond))),
+        K::Sub { body, .. } => first_invalid(body),
+        K::Exit { when, .. } => when.as_ref().and_then(|g| cond(&g.cond)),
+        K::Call { args, .. } => conds(args),
         _ => None,
     })
 }

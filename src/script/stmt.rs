@@ -251,15 +251,22 @@ impl<'a> StmtParser<'a> {
             return Ok(Cond::Deferred(d));
         }
         let (t, ()) = sp(s)?;
-        if t.is_empty() {
-            return PErr::unexpected(t, what).fail();
+        let parsed = if t.is_empty() {
+            PErr::unexpected(t, what).fail()
+        } else {
+            self.c.expr(t).map_err(cut).and_then(|(r, e)| {
+                let (r, ()) = sp(r)?;
+                if r.is_empty() {
+                    Ok(e)
+                } else {
+                    PErr::unexpected(r, "an operator or the end of the expression").fail()
+                }
+            })
+        };
+        match parsed {
+            Ok(e) => Ok(Cond::Expr(e)),
+            Err(e) => Ok(Cond::Invalid(self.invalid_error(e, clean_text(s)?)?)),
         }
-        let (r, e) = self.c.expr(t).map_err(cut)?;
-        let (r, ()) = sp(r)?;
-        if !r.is_empty() {
-            return PErr::unexpected(r, "an operator or the end of the expression").fail();
-        }
-        Ok(Cond::Expr(e))
     }
 
     /// Nothing but trivia may be left on a control clause.
@@ -683,6 +690,12 @@ impl<'a> StmtParser<'a> {
     /// when it runs it, so it is kept as [`StmtKind::Invalid`] with a
     /// warning. Errors of the parser's own limits stay errors.
     fn invalid(&self, e: nom::Err<PErr<'a>>, text: String) -> R<'a, StmtKind> {
+        Ok(StmtKind::Invalid(self.invalid_error(e, text)?))
+    }
+
+    /// The error of a statement or condition that does not parse, kept with
+    /// a warning; errors of the parser's own limits stay errors.
+    fn invalid_error(&self, e: nom::Err<PErr<'a>>, text: String) -> R<'a, Box<Invalid>> {
         let kind = match &e {
             nom::Err::Error(p) | nom::Err::Failure(p) => p.kind,
             nom::Err::Incomplete(_) => return Err(e),
@@ -696,14 +709,14 @@ impl<'a> StmtParser<'a> {
             message: format!("{err}: Qlik fails when it runs this statement"),
             span: err.span(),
         });
-        Ok(StmtKind::Invalid(Box::new(Invalid {
+        Ok(Box::new(Invalid {
             text,
             kind: err.kind(),
             message: err.to_string(),
             label: err.label_text().to_owned(),
             help: err.help_text().map(str::to_owned),
             at: err.span(),
-        })))
+        }))
     }
 
     /// `CALL name[(args)]`, ended by `;` or the end of the line (a control
