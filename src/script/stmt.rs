@@ -667,13 +667,10 @@ impl<'a> StmtParser<'a> {
         let body = self.between(start, ext.end);
         let end = ext.end + usize::from(ext.semicolon);
         let span = Span::new(self.c.source, start, end);
-        // CALL keeps its structure: only its arguments are deferred.
-        let call = word == Some("CALL")
-            && kw(t, "CALL")
-                .and_then(|(r, _)| name(r))
-                .is_ok_and(|(_, (_, at))| !at.starts_with("$("));
+        // (A CALL of a named sub is a control statement, `call_stmt`: only
+        // `CALL $(…)` comes here.)
         let text = || blank_comments(body, start, &ext.comments).trim().to_owned();
-        let kind = if ext.dollar && !call {
+        let kind = if ext.dollar {
             StmtKind::Deferred { text: text() }
         } else {
             match self.stmt_body(body, word) {
