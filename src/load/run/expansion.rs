@@ -150,6 +150,7 @@ impl Runner<'_> {
         self.app = runner.finish();
         r?;
         self.app.variables.clear();
+        self.binary_access = !self.app.access.tables().is_empty();
         Ok(())
     }
 

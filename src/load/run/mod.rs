@@ -77,6 +77,8 @@ pub(super) struct Runner<'o> {
     null_as_value: Vec<(bool, String)>,
     /// The numbers `AUTONUMBER` gave so far.
     autonumbers: fields::AutoNumbers,
+    /// `BINARY` brought security tables with the parent's data.
+    binary_access: bool,
 }
 
 type R<T> = Result<T, LoadError>;
@@ -109,6 +111,7 @@ impl<'o> Runner<'o> {
             aliases: Vec::new(),
             null_as_value: Vec::new(),
             autonumbers: fields::AutoNumbers::default(),
+            binary_access: false,
         }
     }
 
@@ -195,6 +198,13 @@ impl<'o> Runner<'o> {
                 self.section = *s;
                 if *s == Section::Access {
                     self.app.has_section_access = true;
+                    if self.binary_access {
+                        self.note_once(
+                            "binary-section-access",
+                            "security tables loaded after `BINARY` join those of the parent app as any load does (Qlik does not document how an inherited section access meets a new one)",
+                            span,
+                        );
+                    }
                 }
             }
             StmtKind::StarIs(v) => self.app.star = v.clone(),
