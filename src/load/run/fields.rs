@@ -62,11 +62,12 @@ impl Runner<'_> {
             return;
         }
         let text = self.app.variables.get("NullValue").cloned();
-        let mut unset = false;
+        let (mut unset, mut changed) = (false, false);
         for (name, col) in frame.names.iter().zip(frame.cols.iter_mut()) {
             if !self.null_as_value_on(name) || !col.ids.iter().any(|id| id.is_null()) {
                 continue;
             }
+            changed = true;
             unset |= text.is_none();
             let id = col
                 .syms
@@ -76,6 +77,13 @@ impl Runner<'_> {
                     *x = id;
                 }
             }
+        }
+        if changed {
+            self.note_once(
+                "nullasvalue-rows-loaded",
+                "`NullAsValue` turned the NULLs of the rows loaded into `NullValue`; NULLs that a later JOIN or concatenation adds stay NULL (Qlik does not document which NULLs it turns)",
+                span,
+            );
         }
         if unset {
             self.note_once(
