@@ -11,8 +11,11 @@
 //! Qlik expands `$(name)` textually *before* it parses a statement, so a
 //! statement whose text contains an expansion cannot be parsed ahead of the
 //! run: it is kept as [`StmtKind::Deferred`] and the runner parses it after
-//! expanding. Control statements (IF, FOR, SUB, DO) are still structured
-//! here; only their expressions may be deferred ([`Cond::Deferred`]).
+//! expanding. Control statements (IF, FOR, SUB, DO, SWITCH) are still
+//! structured here; only their expressions may be deferred
+//! ([`Cond::Deferred`]). Qlik also parses a statement only when it runs it:
+//! one that does not parse is [`StmtKind::Invalid`] (a condition,
+//! [`Cond::Invalid`]), an error only if it runs.
 
 use std::ops::Range;
 use std::sync::Arc;

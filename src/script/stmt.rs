@@ -1,12 +1,14 @@
 //! Statements and blocks.
 //!
 //! Qlik reads a script statement by statement: it finds where a statement
-//! ends (`;` outside quotes, brackets and comments; end of line for the
-//! control clauses of IF, FOR, SUB, DO), expands `$(…)` in it, and only then
+//! ends (`;` outside quotes, brackets and comments; `;` or end of line for
+//! the control clauses of IF, FOR, SUB, DO, SWITCH, EXIT and CALL; the end of
+//! the text for the last statement), expands `$(…)` in it, and only then
 //! parses it. So every statement is first *scanned* ([`scan`]); one that
 //! contains `$(` is kept as [`StmtKind::Deferred`], the others are parsed
-//! now. Control statements keep their structure; only their conditions may
-//! be deferred.
+//! now, and one that does not parse is kept as [`StmtKind::Invalid`] (Qlik
+//! fails only if it runs). Control statements keep their structure; only
+//! their conditions may be deferred (or invalid).
 
 use std::cell::RefCell;
 
