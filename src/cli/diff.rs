@@ -38,6 +38,9 @@ pub(super) struct DiffArgs {
     /// Skip statements that cannot run offline with a warning.
     #[arg(long)]
     allow_unsupported: bool,
+    /// The load script of the app a `BINARY` statement loads (both versions).
+    #[arg(long, value_name = "PARENT.qvs")]
+    binary_script: Option<PathBuf>,
     #[command(flatten)]
     eval: EvalArgs,
     /// More identities: a CSV with a header `userid,email,groups`.
@@ -61,6 +64,7 @@ pub(super) fn run(args: &DiffArgs) -> Exit {
         allow_unsupported: args.allow_unsupported,
         // Two versions of a script would write the same files.
         write_stores: false,
+        binary_script: args.binary_script.clone(),
     };
     let old = match script.load_path(&args.old) {
         Ok(a) => a,

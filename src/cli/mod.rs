@@ -96,6 +96,11 @@ pub(crate) struct ScriptArgs {
     /// stored file is only kept for later loads in the same run).
     #[arg(long)]
     pub write_stores: bool,
+    /// The load script of the app a `BINARY` statement loads: run first, so
+    /// its tables and section access are inherited (an app file cannot be
+    /// read offline).
+    #[arg(long, value_name = "PARENT.qvs")]
+    pub binary_script: Option<PathBuf>,
 }
 
 /// `KEY=DIR` of `--lib` and `--map-path` (`key` names the key in the
@@ -125,6 +130,7 @@ impl ScriptArgs {
             map_paths: self.map_paths.clone(),
             allow_unsupported: self.allow_unsupported,
             write_stores: self.write_stores,
+            binary_script: self.binary_script.clone(),
         }
     }
 

@@ -54,6 +54,10 @@ pub struct LoadOptions {
     /// file goes into the run's overlay, read by later loads of the same
     /// path, and a note says where it would have been written.
     pub write_stores: bool,
+    /// The script of the app a `BINARY` statement loads: run in its place,
+    /// so its tables and section access are inherited (an app file cannot
+    /// be read offline).
+    pub binary_script: Option<PathBuf>,
 }
 
 /// Reads, decodes (BOM, UTF-8, UTF-16, Windows-1252), parses and runs a

@@ -11,8 +11,11 @@
 //! Qlik expands `$(name)` textually *before* it parses a statement, so a
 //! statement whose text contains an expansion cannot be parsed ahead of the
 //! run: it is kept as [`StmtKind::Deferred`] and the runner parses it after
-//! expanding. Control statements (IF, FOR, SUB, DO) are still structured
-//! here; only their expressions may be deferred ([`Cond::Deferred`]).
+//! expanding. Control statements (IF, FOR, SUB, DO, SWITCH) are still
+//! structured here; only their expressions may be deferred
+//! ([`Cond::Deferred`]). Qlik also parses a statement only when it runs it:
+//! one that does not parse is [`StmtKind::Invalid`] (a condition,
+//! [`Cond::Invalid`]), an error only if it runs.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -141,6 +144,21 @@ pub enum StmtKind {
         /// Condition checked after each pass.
         post: Option<LoopCond>,
     },
+    /// `SWITCH expr CASE v1[, v2] … DEFAULT … END SWITCH`: the body of the
+    /// first `CASE` with a value equal to the expression runs, else the
+    /// `DEFAULT` body.
+    Switch {
+        /// The expression compared.
+        subject: Cond,
+        /// Each `CASE` with its values and body, in order.
+        cases: Vec<(Vec<Cond>, Vec<Stmt>)>,
+        /// The `DEFAULT` body.
+        default: Option<Vec<Stmt>>,
+    },
+    /// `BINARY [path];` — the data of another app (its tables and section
+    /// access) loaded first. No app file is read offline: the parent's
+    /// script stands in for it when one is given (`--binary-script`).
+    Binary(Option<String>),
     /// `DIRECTORY path;` — base folder for relative paths that follow.
     Directory(Option<String>),
     /// `QUALIFY f1, f2 | *;` / `UNQUALIFY …;`
@@ -150,8 +168,28 @@ pub enum StmtKind {
         /// Field names or patterns (`*`, `"Name*"`).
         fields: Vec<String>,
     },
-    /// Statements with no effect on what a user sees, accepted and skipped:
-    /// `SEARCH`, `TAG`, `UNTAG`, `COMMENT`, `ALIAS`, `SLEEP`, `LOOSEN TABLE`.
+    /// `ALIAS a AS b[, c AS d];` — fields loaded after it named `a` are
+    /// named `b`.
+    Alias(Vec<(Name, Name)>),
+    /// `NULLASVALUE f1, f2 | *;` / `NULLASNULL …;` — NULLs of the fields
+    /// loaded after it become the text of `NullValue` (or stay NULL).
+    NullAsValue {
+        /// `true` for NULLASVALUE, `false` for NULLASNULL.
+        on: bool,
+        /// Field names or patterns (`*`, `"Name*"`).
+        fields: Vec<String>,
+    },
+    /// `AUTONUMBER f1, f2 | * [USING namespace];` — the values of the
+    /// fields loaded so far become 1, 2, … per distinct value.
+    AutoNumber {
+        /// Field names or patterns.
+        fields: Vec<String>,
+        /// `USING namespace`: fields of one namespace share their numbers.
+        using: Option<String>,
+    },
+    /// Statements with no effect on what a user sees, parsed and skipped:
+    /// `SEARCH`, `TAG`, `UNTAG`, `COMMENT`, `SLEEP`, `LOOSEN TABLE`,
+    /// `DERIVE` (noted), `FORCE`, `DECLARE`.
     NoEffect {
         /// The leading keyword, upper-case.
         keyword: String,
@@ -175,6 +213,30 @@ pub enum StmtKind {
         /// Raw text.
         text: String,
     },
+    /// A statement that does not parse. Qlik parses a statement only when it
+    /// runs it (a broken `SET TriggerError;` stops a reload on purpose, a
+    /// broken statement in a branch that never runs is harmless), so parsing
+    /// warns and running fails with the parse error, located.
+    Invalid(Box<Invalid>),
+}
+
+/// The parse error of a [`StmtKind::Invalid`] statement, kept to be raised
+/// if the statement runs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Invalid {
+    /// The statement's text without comments, trimmed.
+    pub text: String,
+    /// What kind of error.
+    pub kind: super::ParseErrorKind,
+    /// The error's message.
+    pub message: String,
+    /// The label at the error's place.
+    pub label: String,
+    /// The help line.
+    pub help: Option<String>,
+    /// Where the error is.
+    #[serde(skip)]
+    pub at: Span,
 }
 
 /// An expression that may still contain `$(…)`: parsed now when it can be,
@@ -185,6 +247,9 @@ pub enum Cond {
     Expr(Expr),
     /// Raw text containing `$(…)`.
     Deferred(String),
+    /// An expression that does not parse: its error, raised if it is
+    /// evaluated (a condition of a branch that never runs is harmless).
+    Invalid(Box<Invalid>),
 }
 
 /// The items of `FOR EACH`.
@@ -652,6 +717,24 @@ impl PartialEq for Stmt {
     fn eq(&self, other: &Self) -> bool {
         let Stmt { kind, span: _ } = self;
         *kind == other.kind
+    }
+}
+
+impl PartialEq for Invalid {
+    fn eq(&self, other: &Self) -> bool {
+        let Invalid {
+            text,
+            kind,
+            message,
+            label,
+            help,
+            at: _,
+        } = self;
+        *text == other.text
+            && *kind == other.kind
+            && *message == other.message
+            && *label == other.label
+            && *help == other.help
     }
 }
 

@@ -13,7 +13,7 @@ use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
 use super::source::Span;
 
 /// What went wrong while parsing; each kind has a stable diagnostic code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ParseErrorKind {
     /// A token that does not fit the grammar here (`script::unexpected-token`).
     UnexpectedToken,
@@ -107,6 +107,11 @@ impl ParseError {
     /// The help line, if any.
     pub fn help_text(&self) -> Option<&str> {
         self.0.help.as_deref()
+    }
+
+    /// The label at the error's place.
+    pub fn label_text(&self) -> &str {
+        &self.0.label
     }
 
     /// Names the source in rendered output (the file path, usually); by

@@ -40,6 +40,81 @@ pub struct Parsed {
     pub warnings: Vec<ParseWarning>,
 }
 
+impl Parsed {
+    /// The parse error of the first statement that does not parse
+    /// ([`ast::StmtKind::Invalid`]), in the order of the text: the error
+    /// Qlik gives if that statement runs. `text` is the text parsed.
+    pub fn first_error(&self, text: &str) -> Option<ParseError> {
+        let invalid = first_invalid(&self.script.body)?;
+        Some(ParseError::new(
+            invalid.kind,
+            invalid.message.clone(),
+            invalid.label.clone(),
+            invalid.help.clone(),
+            invalid.at,
+            text,
+        ))
+    }
+}
+
+/// The first [`ast::StmtKind::Invalid`] or [`ast::Cond::Invalid`] of
+/// `body` in the order of the text, nested blocks included.
+fn first_invalid(body: &[ast::Stmt]) -> Option<&ast::Invalid> {
+    use ast::StmtKind as K;
+    fn cond(c: &ast::Cond) -> Option<&ast::Invalid> {
+        match c {
+            ast::Cond::Invalid(i) => Some(&**i),
+            ast::Cond::Expr(_) | ast::Cond::Deferred(_) => None,
+        }
+    }
+    fn conds<'c>(cs: impl IntoIterator<Item = &'c ast::Cond>) -> Option<&'c ast::Invalid> {
+        cs.into_iter().find_map(cond)
+    }
+    body.iter().find_map(|s| match &s.kind {
+        K::Invalid(i) => Some(&**i),
+        K::If {
+            branches,
+            otherwise,
+        } => branches
+            .iter()
+            .find_map(|(c, b)| cond(c).or_else(|| first_invalid(b)))
+            .or_else(|| otherwise.as_deref().and_then(first_invalid)),
+        K::Switch {
+            subject,
+            cases,
+            default,
+        } => cond(subject)
+            .or_else(|| {
+                cases
+                    .iter()
+                    .find_map(|(vs, b)| conds(vs).or_else(|| first_invalid(b)))
+            })
+            .or_else(|| default.as_deref().and_then(first_invalid)),
+        K::For {
+            from,
+            to,
+            step,
+            body,
+            ..
+        } => conds([from, to].into_iter().chain(step)).or_else(|| first_invalid(body)),
+        K::ForEach { items, body, .. } => match items {
+            ast::ForEachItems::List(cs) => conds(cs),
+            ast::ForEachItems::FileList(c) | ast::ForEachItems::DirList(c) => cond(c),
+            ast::ForEachItems::Deferred(_) => None,
+        }
+        .or_else(|| first_invalid(body)),
+        K::Do { pre, body, post } => pre
+            .as_ref()
+            .and_then(|c| cond(&c.cond))
+            .or_else(|| first_invalid(body))
+            .or_else(|| post.as_ref().and_then(|c| cond(&c.cond))),
+        K::Sub { body, .. } => first_invalid(body),
+        K::Exit { when, .. } => when.as_ref().and_then(|g| cond(&g.cond)),
+        K::Call { args, .. } => conds(args),
+        _ => None,
+    })
+}
+
 /// The script file at `path`, read and decoded ([`decode`]).
 pub fn read(path: &std::path::Path) -> std::io::Result<String> {
     std::fs::read(path).map(decode)
@@ -288,10 +363,32 @@ mod tests {
         assert_eq!(e.span().start, 0);
         let e = err("END IF");
         assert_eq!(e.kind(), ParseErrorKind::StrayBlockEnd);
-        let e = err("DROP TABLE A\nLOAD 1 AS x AUTOGENERATE 1;");
+    }
+
+    /// Qlik parses a statement when it runs it: one that does not parse is
+    /// kept with its error (and a warning), and a script's last statement
+    /// needs no `;`.
+    #[test]
+    fn statements_that_do_not_parse_keep_their_error() {
+        let text = "DROP TABLE A\nLOAD 1 AS x AUTOGENERATE 1;\nSET TriggerError;";
+        let p = parse(SourceId(0), text).unwrap();
+        assert_eq!(p.warnings.len(), 2);
+        assert!(
+            matches!(&p.script.body[0].kind, StmtKind::Invalid(i) if i.kind == ParseErrorKind::MissingSemicolon)
+        );
+        let e = p.first_error(text).unwrap();
         assert_eq!(e.kind(), ParseErrorKind::MissingSemicolon);
-        let e = err("SET a = 1");
-        assert_eq!(e.kind(), ParseErrorKind::MissingSemicolon);
+        assert_eq!(&text[e.span().range()], "LOAD");
+        assert_eq!(
+            body("SET a = 1"),
+            [StmtKind::Set {
+                name: "a".into(),
+                value: Some("1".into())
+            }]
+        );
+        let text = "IF 0 THEN\n  LOAD * FROM ;\nENDIF";
+        let p = parse(SourceId(0), text).unwrap();
+        assert_eq!(p.first_error(text).unwrap().span().start, 24);
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Statements and blocks.
 //!
 //! Qlik reads a script statement by statement: it finds where a statement
-//! ends (`;` outside quotes, brackets and comments; end of line for the
-//! control clauses of IF, FOR, SUB, DO), expands `$(…)` in it, and only then
+//! ends (`;` outside quotes, brackets and comments; `;` or end of line for
+//! the control clauses of IF, FOR, SUB, DO, SWITCH, EXIT and CALL; the end of
+//! the text for the last statement), expands `$(…)` in it, and only then
 //! parses it. So every statement is first *scanned* ([`scan`]); one that
 //! contains `$(` is kept as [`StmtKind::Deferred`], the others are parsed
-//! now. Control statements keep their structure; only their conditions may
-//! be deferred.
+//! now, and one that does not parse is kept as [`StmtKind::Invalid`] (Qlik
+//! fails only if it runs). Control statements keep their structure; only
+//! their conditions may be deferred (or invalid).
 
 use std::cell::RefCell;
 
@@ -14,8 +16,8 @@ use super::ast::*;
 use super::error::{ParseErrorKind, ParseWarning};
 use super::expr::{ExprParser, cut};
 use super::lex::{
-    Extent, PErr, PResult, at_kw, blank_comments, bracketed, describe, kw, name, opt_kw, opt_punct,
-    peek_word, punct, quoted, scan, sp, sp_line, split_commas, word_at,
+    Extent, PErr, PResult, at_kw, blank_comments, bracketed, describe, is_ident_char, kw, name,
+    opt_kw, opt_punct, peek_word, punct, quoted, scan, sp, sp_line, split_commas, word_at,
 };
 use super::source::Span;
 
@@ -32,6 +34,9 @@ enum Closer {
     Next,
     EndSub,
     Loop,
+    Case,
+    Default,
+    EndSwitch,
 }
 
 impl Closer {
@@ -44,6 +49,9 @@ impl Closer {
             Closer::Next => "NEXT",
             Closer::EndSub => "END SUB",
             Closer::Loop => "LOOP",
+            Closer::Case => "CASE",
+            Closer::Default => "DEFAULT",
+            Closer::EndSwitch => "END SWITCH",
         }
     }
 
@@ -53,6 +61,7 @@ impl Closer {
             Closer::Next => "FOR",
             Closer::EndSub => "SUB",
             Closer::Loop => "DO",
+            Closer::Case | Closer::Default | Closer::EndSwitch => "SWITCH",
             Closer::Eof => "",
         }
     }
@@ -134,11 +143,11 @@ impl<'a> StmtParser<'a> {
                 continue;
             }
             let word = word_at(t).map(|(w, _)| w.to_ascii_uppercase());
-            if let Some(closer) = self.closer_at(t, word.as_deref()) {
+            if let Some(closer) = self.closer_at(t, word.as_deref(), accept) {
                 if accept.contains(&closer) {
                     return Ok((t, (body, closer, t)));
                 }
-                let len = if matches!(closer, Closer::EndIf | Closer::EndSub) {
+                let len = if matches!(closer, Closer::EndIf | Closer::EndSub | Closer::EndSwitch) {
                     closer_len(t)
                 } else {
                     closer.text().len()
@@ -169,17 +178,29 @@ impl<'a> StmtParser<'a> {
         }
     }
 
-    fn closer_at(&self, t: &'a str, word: Option<&str>) -> Option<Closer> {
+    fn closer_at(&self, t: &'a str, word: Option<&str>, accept: &[Closer]) -> Option<Closer> {
+        // Only inside a SWITCH, and not as a label (`Default: LOAD …`).
+        let in_switch = |c: Closer| {
+            accept.contains(&c)
+                && word_at(t)
+                    .and_then(|(_, r)| sp(r).ok())
+                    .is_some_and(|(r, ())| !r.starts_with(':'))
+        };
         match word? {
+            "CASE" if in_switch(Closer::Case) => Some(Closer::Case),
+            "DEFAULT" if in_switch(Closer::Default) => Some(Closer::Default),
             "ELSEIF" => Some(Closer::ElseIf),
             "ELSE" => Some(Closer::Else),
             "NEXT" => Some(Closer::Next),
             "LOOP" => Some(Closer::Loop),
+            // One word, as real scripts and libraries write it.
+            "ENDIF" => Some(Closer::EndIf),
             "END" => {
                 let (_, r) = word_at(t)?;
                 match peek_word(r).as_deref() {
                     Some("IF") => Some(Closer::EndIf),
                     Some("SUB") => Some(Closer::EndSub),
+                    Some("SWITCH") => Some(Closer::EndSwitch),
                     _ => None,
                 }
             }
@@ -195,6 +216,8 @@ impl<'a> StmtParser<'a> {
             Some("SUB") => Some(self.sub_stmt(t)?),
             Some("DO") => Some(self.do_stmt(t)?),
             Some("EXIT") => Some(self.exit_stmt(t)?),
+            Some("SWITCH") => Some(self.switch_stmt(t)?),
+            Some("CALL") if !call_name_expanded(t) => Some(self.call_stmt(t)?),
             Some("REM") => {
                 // REM comments out everything up to the next `;`, quotes
                 // included.
@@ -230,15 +253,22 @@ impl<'a> StmtParser<'a> {
             return Ok(Cond::Deferred(d));
         }
         let (t, ()) = sp(s)?;
-        if t.is_empty() {
-            return PErr::unexpected(t, what).fail();
+        let parsed = if t.is_empty() {
+            PErr::unexpected(t, what).fail()
+        } else {
+            self.c.expr(t).map_err(cut).and_then(|(r, e)| {
+                let (r, ()) = sp(r)?;
+                if r.is_empty() {
+                    Ok(e)
+                } else {
+                    PErr::unexpected(r, "an operator or the end of the expression").fail()
+                }
+            })
+        };
+        match parsed {
+            Ok(e) => Ok(Cond::Expr(e)),
+            Err(e) => Ok(Cond::Invalid(self.invalid_error(e, clean_text(s)?)?)),
         }
-        let (r, e) = self.c.expr(t).map_err(cut)?;
-        let (r, ()) = sp(r)?;
-        if !r.is_empty() {
-            return PErr::unexpected(r, "an operator or the end of the expression").fail();
-        }
-        Ok(Cond::Expr(e))
     }
 
     /// Nothing but trivia may be left on a control clause.
@@ -325,10 +355,19 @@ impl<'a> StmtParser<'a> {
         }
     }
 
-    /// `END IF` / `END SUB` and the rest of its clause.
+    /// `END IF` (or `ENDIF`) / `END SUB` and the rest of its clause.
     fn end_clause(&self, at: &'a str, what: &str) -> R<'a, &'a str> {
-        let (r, _) = kw(at, "END")?;
-        let (r, _) = kw(r, what)?;
+        let r = match word_at(at) {
+            Some((w, r))
+                if w.len() == 3 + what.len() && w.eq_ignore_ascii_case(&format!("END{what}")) =>
+            {
+                r
+            }
+            _ => {
+                let (r, _) = kw(at, "END")?;
+                kw(r, what)?.0
+            }
+        };
         let (body, rest, _) = self.clause(r)?;
         self.clause_end(body)?;
         Ok(rest)
@@ -506,6 +545,81 @@ impl<'a> StmtParser<'a> {
         Ok((rest, StmtKind::Do { pre, body, post }))
     }
 
+    fn switch_stmt(&self, t: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let _g = self.c.enter(&self.c.blocks, t, MAX_BLOCK_DEPTH)?;
+        let (r, _) = kw(t, "SWITCH")?;
+        let (clause, rest, _) = self.clause(r)?;
+        let subject = self.cond(clause, "an expression")?;
+        let open = Open {
+            keyword: "SWITCH",
+            closer: "END SWITCH",
+            at: t,
+        };
+        let all = [Closer::Case, Closer::Default, Closer::EndSwitch];
+        let (_, (before, mut closer, mut at)) = self.block(rest, Some(&open), &all)?;
+        if let Some(first) = before.first() {
+            let at = self.from(first.span.start as usize);
+            let (_, len) = describe(at);
+            return PErr::new(
+                at,
+                len,
+                ParseErrorKind::UnexpectedToken,
+                "a statement before the first `CASE` of a `SWITCH`".to_owned(),
+                "expected `CASE`, `DEFAULT` or `END SWITCH`",
+                "start each group of statements with `CASE value[, value]` or `DEFAULT`",
+            )
+            .fail();
+        }
+        let mut cases = Vec::new();
+        let mut default = None;
+        loop {
+            match closer {
+                Closer::Case | Closer::Default if default.is_some() => {
+                    let (_, len) = describe(at);
+                    return PErr::new(
+                        at,
+                        len,
+                        ParseErrorKind::UnexpectedToken,
+                        format!("`{}` after the `DEFAULT` of a `SWITCH`", closer.text()),
+                        "expected `END SWITCH`",
+                        "`DEFAULT` comes last: move its statements after every `CASE`",
+                    )
+                    .fail();
+                }
+                Closer::Case => {
+                    let (r, _) = kw(at, "CASE")?;
+                    let (list, rest, _) = self.clause(r)?;
+                    let mut values = Vec::new();
+                    for part in split_commas(list) {
+                        values.push(self.cond(part, "a value")?);
+                    }
+                    let (_, (body, c, a)) = self.block(rest, Some(&open), &all)?;
+                    cases.push((values, body));
+                    (closer, at) = (c, a);
+                }
+                Closer::Default => {
+                    let (r, _) = kw(at, "DEFAULT")?;
+                    let (clause, rest, _) = self.clause(r)?;
+                    self.clause_end(clause)?;
+                    let (_, (body, c, a)) = self.block(rest, Some(&open), &all)?;
+                    default = Some(body);
+                    (closer, at) = (c, a);
+                }
+                _ => {
+                    let rest = self.end_clause(at, "SWITCH")?;
+                    return Ok((
+                        rest,
+                        StmtKind::Switch {
+                            subject,
+                            cases,
+                            default,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+
     fn exit_stmt(&self, t: &'a str) -> R<'a, (&'a str, StmtKind)> {
         let (r, _) = kw(t, "EXIT")?;
         let (clause, rest, _) = self.clause(r)?;
@@ -555,33 +669,81 @@ impl<'a> StmtParser<'a> {
         let body = self.between(start, ext.end);
         let end = ext.end + usize::from(ext.semicolon);
         let span = Span::new(self.c.source, start, end);
-        // CALL keeps its structure: only its arguments are deferred.
-        let call = word == Some("CALL")
-            && kw(t, "CALL")
-                .and_then(|(r, _)| name(r))
-                .is_ok_and(|(_, (_, at))| !at.starts_with("$("));
-        let kind = if ext.dollar && !call {
-            let text = blank_comments(body, start, &ext.comments);
-            StmtKind::Deferred {
-                text: text.trim().to_owned(),
-            }
+        // (A CALL of a named sub is a control statement, `call_stmt`: only
+        // `CALL $(…)` comes here.)
+        let text = || blank_comments(body, start, &ext.comments).trim().to_owned();
+        let kind = if ext.dollar {
+            StmtKind::Deferred { text: text() }
         } else {
-            self.stmt_body(body, word)?
+            match self.stmt_body(body, word) {
+                Ok(kind) => kind,
+                Err(e) => self.invalid(e, text())?,
+            }
         };
-        if !ext.semicolon {
-            let trimmed = body.trim_end();
-            let at = self.from(start + trimmed.len());
-            return PErr::new(
-                at,
-                0,
-                ParseErrorKind::MissingSemicolon,
-                "missing `;` at the end of the statement".to_owned(),
-                "expected `;` here",
-                "end every statement with `;`",
-            )
-            .fail();
-        }
+        // Without `;` the statement runs to the end of the text: a script's
+        // last statement needs none.
         Ok((self.from(end), Stmt { kind, span }))
+    }
+
+    /// A statement whose text does not parse: Qlik parses a statement only
+    /// when it runs it, so it is kept as [`StmtKind::Invalid`] with a
+    /// warning. Errors of the parser's own limits stay errors.
+    fn invalid(&self, e: nom::Err<PErr<'a>>, text: String) -> R<'a, StmtKind> {
+        Ok(StmtKind::Invalid(self.invalid_error(e, text)?))
+    }
+
+    /// The error of a statement or condition that does not parse, kept with
+    /// a warning; errors of the parser's own limits stay errors.
+    fn invalid_error(&self, e: nom::Err<PErr<'a>>, text: String) -> R<'a, Box<Invalid>> {
+        let kind = match &e {
+            nom::Err::Error(p) | nom::Err::Failure(p) => p.kind,
+            nom::Err::Incomplete(_) => return Err(e),
+        };
+        if matches!(kind, ParseErrorKind::TooDeep | ParseErrorKind::TooLarge) {
+            return Err(e);
+        }
+        let err = super::convert(self.text(), self.c.source, e);
+        self.warnings.borrow_mut().push(ParseWarning {
+            code: "script::invalid-statement",
+            message: format!("{err}: Qlik fails when it runs this statement"),
+            span: err.span(),
+        });
+        Ok(Box::new(Invalid {
+            text,
+            kind: err.kind(),
+            message: err.to_string(),
+            label: err.label_text().to_owned(),
+            help: err.help_text().map(str::to_owned),
+            at: err.span(),
+        }))
+    }
+
+    /// `CALL name[(args)]`, ended by `;` or the end of the line (a control
+    /// statement); arguments may span lines inside their parentheses.
+    fn call_stmt(&self, t: &'a str) -> R<'a, (&'a str, StmtKind)> {
+        let parsed = (|| {
+            let (r, _) = kw(t, "CALL")?;
+            let (r, kind) = self.call(r)?;
+            let (r, ()) = sp_line(r)?;
+            match r.strip_prefix(';') {
+                Some(rest) => Ok((rest, kind)),
+                None if r.is_empty() || r.starts_with('\n') => Ok((r, kind)),
+                None => PErr::unexpected(r, "`;` or the end of the line").fail(),
+            }
+        })();
+        match parsed {
+            Ok(done) => Ok(done),
+            Err(e) => {
+                let start = self.c.off(t);
+                let ext = scan(self.text(), start, true)?;
+                let body = self.between(start, ext.end);
+                let kind = self.invalid(
+                    e,
+                    blank_comments(body, start, &ext.comments).trim().to_owned(),
+                )?;
+                Ok((self.from(ext.end + usize::from(ext.semicolon)), kind))
+            }
+        }
     }
 
     /// A LOAD with no source whose rows come from the statement after it.
@@ -666,16 +828,42 @@ impl<'a> StmtParser<'a> {
             "SET" => self.set(after)?,
             "LET" => self.let_(after)?,
             "SQL" | "SELECT" => return unsupported(sql_keyword(t)),
-            "CONNECT" | "DISCONNECT" | "BINARY" | "EXECUTE" | "MAP" | "UNMAP" => {
+            "BINARY" => {
+                let v = unquote_whole(clean_text(after)?.as_str());
+                ("", StmtKind::Binary((!v.is_empty()).then_some(v)))
+            }
+            "CONNECT" | "DISCONNECT" | "EXECUTE" | "MAP" | "UNMAP" | "SQLTABLES" | "SQLCOLUMNS"
+            | "SQLTYPES" => {
                 return unsupported(up);
             }
             "LIB" | "ODBC" | "OLEDB" | "CUSTOM" if at_kw(after, "CONNECT") => {
                 return unsupported(format!("{up} CONNECT"));
             }
             "STORE" => self.store(after)?,
-            "SEARCH" | "TAG" | "UNTAG" | "COMMENT" | "ALIAS" | "SLEEP" | "LOOSEN" | "FORCE"
-            | "NULLASVALUE" | "NULLASNULL" | "DECLARE" | "DERIVE" => {
-                return no_effect(up);
+            "FORCE" | "DECLARE" => return no_effect(up),
+            "SEARCH" | "TAG" | "UNTAG" | "COMMENT" | "SLEEP" | "LOOSEN" | "DERIVE" => (
+                self.no_effect(&up, after)?,
+                StmtKind::NoEffect { keyword: up },
+            ),
+            "ALIAS" => {
+                let (r, pairs) = self.pairs(after, "AS")?;
+                (r, StmtKind::Alias(pairs))
+            }
+            "NULLASVALUE" | "NULLASNULL" => {
+                let (r, fields) = self.field_patterns(after)?;
+                let on = up == "NULLASVALUE";
+                (r, StmtKind::NullAsValue { on, fields })
+            }
+            "AUTONUMBER" => {
+                let (r, fields) = self.field_patterns(after)?;
+                let (r, using) = match opt_kw(r, "USING") {
+                    Some(r) => {
+                        let (r, ns) = self.text_or_name(r)?;
+                        (r, Some(ns))
+                    }
+                    None => (r, None),
+                };
+                (r, StmtKind::AutoNumber { fields, using })
             }
             "DROP" => self.drop(after)?,
             "RENAME" => match self.rename(after)? {
@@ -910,12 +1098,129 @@ impl<'a> StmtParser<'a> {
         }
     }
 
-    fn qualify(&self, mut i: &'a str, on: bool) -> R<'a, (&'a str, StmtKind)> {
+    fn qualify(&self, i: &'a str, on: bool) -> R<'a, (&'a str, StmtKind)> {
+        let (r, fields) = self.field_patterns(i)?;
+        Ok((r, StmtKind::Qualify { on, fields }))
+    }
+
+    /// `a AS b, c AS d` (ALIAS) or `a TO b, …`: pairs of names.
+    fn pairs(&self, mut i: &'a str, sep: &str) -> R<'a, (&'a str, Vec<(Name, Name)>)> {
+        let mut pairs = Vec::new();
+        loop {
+            let (r, a) = self.name_node(i)?;
+            let (r, _) = kw(r, sep).map_err(cut)?;
+            let (r, b) = self.name_node(r)?;
+            pairs.push((a, b));
+            match opt_punct(r, ",") {
+                Some(r) => i = r,
+                None => return Ok((r, pairs)),
+            }
+        }
+    }
+
+    /// A `'text'` or a name (tags, comments, namespaces).
+    fn text_or_name(&self, i: &'a str) -> R<'a, (&'a str, String)> {
+        let (t, ()) = sp(i)?;
+        if t.starts_with('\'') {
+            return quoted(t, '\'');
+        }
+        let (r, (n, _)) = name(t).map_err(cut)?;
+        Ok((r, n))
+    }
+
+    /// Comma-separated texts or names.
+    fn texts(&self, mut i: &'a str) -> R<'a, &'a str> {
+        loop {
+            let (r, _) = self.text_or_name(i)?;
+            match opt_punct(r, ",") {
+                Some(r) => i = r,
+                None => return Ok(r),
+            }
+        }
+    }
+
+    /// The statements parsed only to locate their errors:
+    /// `TAG|UNTAG [FIELD[S]] [list] WITH tags|USING map`,
+    /// `COMMENT [FIELD[S]|TABLE[S]] [list] WITH text|USING map`,
+    /// `SEARCH INCLUDE|EXCLUDE list`, `SLEEP n`, `LOOSEN TABLE[S] list`,
+    /// `DERIVE [FIELD[S]] FROM FIELD[S] list|EXPLICIT TAG[S] (tags)|IMPLICIT
+    /// TAG[S] USING calendar`.
+    fn no_effect(&self, up: &str, after: &'a str) -> R<'a, &'a str> {
+        let one_of = |r: &'a str, words: &[&str]| words.iter().find_map(|w| opt_kw(r, w));
+        let need = |r: &'a str, words: &[&str], expected: &str| -> R<'a, &'a str> {
+            match one_of(r, words) {
+                Some(r) => Ok(r),
+                None => {
+                    let (t, ()) = sp(r)?;
+                    PErr::unexpected(t, expected).fail()
+                }
+            }
+        };
+        match up {
+            "TAG" | "UNTAG" | "COMMENT" => {
+                let tables = up == "COMMENT" && one_of(after, &["TABLE", "TABLES"]).is_some();
+                let r = one_of(after, &["FIELD", "FIELDS", "TABLE", "TABLES"]).unwrap_or(after);
+                if let Some(r) = opt_kw(r, "USING") {
+                    let (r, _) = self.name_node(r)?;
+                    return Ok(r);
+                }
+                let r = if tables {
+                    self.names(r)?.0
+                } else {
+                    self.field_patterns(r)?.0
+                };
+                if let Some(r) = opt_kw(r, "USING") {
+                    return Ok(self.name_node(r)?.0);
+                }
+                let (r, _) = kw(r, "WITH").map_err(|e| {
+                    cut(e.map(|p| p.with_help(&format!("write `{up} … WITH 'text';`"))))
+                })?;
+                self.texts(r)
+            }
+            "SEARCH" => {
+                let r = need(after, &["INCLUDE", "EXCLUDE"], "`INCLUDE` or `EXCLUDE`")?;
+                Ok(self.field_patterns(r)?.0)
+            }
+            "SLEEP" => Ok(self.c.expr(after).map_err(cut)?.0),
+            "LOOSEN" => {
+                let r = need(after, &["TABLE", "TABLES"], "`TABLE` or `TABLES`")?;
+                Ok(self.names(r)?.0)
+            }
+            _ => {
+                // DERIVE
+                let r = one_of(after, &["FIELD", "FIELDS"]).unwrap_or(after);
+                let (r, _) = kw(r, "FROM").map_err(cut)?;
+                let r = if let Some(r) = one_of(r, &["FIELD", "FIELDS"]) {
+                    self.names(r)?.0
+                } else if let Some(r) = opt_kw(r, "EXPLICIT") {
+                    let r = need(r, &["TAG", "TAGS"], "`TAGS`")?;
+                    let (r, _) = punct(r, "(").map_err(cut)?;
+                    let r = self.texts(r)?;
+                    punct(r, ")").map_err(cut)?.0
+                } else if let Some(r) = opt_kw(r, "IMPLICIT") {
+                    need(r, &["TAG", "TAGS"], "`TAG`")?
+                } else {
+                    let (t, ()) = sp(r)?;
+                    return PErr::unexpected(t, "`FIELDS`, `EXPLICIT TAGS` or `IMPLICIT TAG`")
+                        .fail();
+                };
+                let (r, _) = kw(r, "USING").map_err(cut)?;
+                Ok(self.name_node(r)?.0)
+            }
+        }
+    }
+
+    /// Field names or patterns, comma-separated: `*`, `'A*'`, names.
+    fn field_patterns(&self, mut i: &'a str) -> R<'a, (&'a str, Vec<String>)> {
         let mut fields = Vec::new();
         loop {
             let (t, ()) = sp(i)?;
-            let (r, f) = if let Some(r) = t.strip_prefix('*') {
-                (r, "*".to_owned())
+            // A pattern written without quotes: `*`, `%Key*`, `A?`.
+            let glob = t
+                .find(|c: char| !(is_ident_char(c) || c == '*' || c == '?'))
+                .map_or(t, |n| &t[..n]);
+            let (r, f) = if glob.contains(['*', '?']) {
+                (&t[glob.len()..], glob.to_owned())
             } else if t.starts_with('\'') {
                 quoted(t, '\'')?
             } else {
@@ -925,7 +1230,7 @@ impl<'a> StmtParser<'a> {
             fields.push(f);
             match opt_punct(r, ",") {
                 Some(r) => i = r,
-                None => return Ok((r, StmtKind::Qualify { on, fields })),
+                None => return Ok((r, fields)),
             }
         }
     }
@@ -1409,9 +1714,20 @@ struct Clauses {
     order_by: Vec<(Expr, bool)>,
 }
 
-/// Length of `END IF` / `END SUB` as written (blanks between included).
+/// `CALL $(…)`: the sub's name is expanded, so the whole statement is.
+fn call_name_expanded(t: &str) -> bool {
+    opt_kw(t, "CALL")
+        .and_then(|r| sp(r).ok())
+        .is_some_and(|(r, ())| r.starts_with("$("))
+}
+
+/// Length of `END IF` / `ENDIF` / `END SUB` as written (blanks between
+/// included).
 fn closer_len(t: &str) -> usize {
-    let Some((_, r)) = word_at(t) else { return 3 };
+    let Some((w, r)) = word_at(t) else { return 3 };
+    if w.len() > 3 {
+        return w.len();
+    }
     let Ok((r, ())) = sp(r) else { return 3 };
     let Some((_, r)) = word_at(r) else { return 3 };
     t.len() - r.len()

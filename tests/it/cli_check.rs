@@ -111,14 +111,28 @@ fn malformed_scripts_exit_1_with_a_caret_at_their_line() {
             continue;
         }
         n += 1;
+        let name = path.file_name().unwrap().to_str().unwrap();
         let o = run(&["check", "--syntax", path.to_str().unwrap()]);
+        // A statement that does not parse fails only when it runs (Qlik
+        // parses a statement then): `--syntax` warns at its place, and the
+        // run fails there.
+        let o = if o.status.code() == Some(0) {
+            let out = text(&o.stdout);
+            assert!(
+                out.contains(&format!("{}:", path.display()))
+                    && out.contains("[script::invalid-statement]"),
+                "{name}: {out}"
+            );
+            run(&["check", path.to_str().unwrap()])
+        } else {
+            o
+        };
         let err = text(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{}: {err}", path.display());
-        let name = path.file_name().unwrap().to_str().unwrap();
         // The snippet header names the file with its line and column.
         let header = format!("{}:", path.display());
         assert!(
-            err.contains(&header) && err.contains("script::"),
+            err.contains(&header) && (err.contains("script::") || err.contains("load::parse")),
             "{name}: {err}"
         );
     }
@@ -135,7 +149,12 @@ fn a_syntax_error_is_reported_at_its_line_and_column() {
         "SET a = 1;\n\nT:\nLOAD x,\n  y z\nINLINE [\nx, y\n1, 2\n];\n",
     )
     .unwrap();
+    // Qlik parses a statement when it runs it: `--syntax` warns, running fails.
     let o = run(&["check", "--syntax", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    assert!(out.contains("broken.qvs:5:5: expected"), "{out}");
+    let o = run(&["check", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(err.contains("broken.qvs:5:5]"), "{err}");
@@ -259,4 +278,26 @@ fn server_paths_are_mapped_from_the_command_line() {
     let bad = run(&["check", &script, "--map-path", "C:\\Data"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("PREFIX=DIR"));
+}
+
+#[test]
+fn binary_script_stands_in_for_the_parent_app() {
+    let dir = root().join("fixtures/scripts/run/binary-script");
+    let script = dir.join("script.qvs");
+    let parent = dir.join("parent/parent.qvs");
+    let o = run(&["check", script.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("--binary-script"));
+    let o = run(&[
+        "check",
+        script.to_str().unwrap(),
+        "--binary-script",
+        parent.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(out.contains("\"section_access\": true"), "{out}");
+    assert!(out.contains("\"Regions\""), "{out}");
 }

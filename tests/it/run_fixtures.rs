@@ -3,8 +3,8 @@
 //! next to them.
 //!
 //! - `run/<name>/script.qvs` (+ data files, optional `options.json` with
-//!   `allow_unsupported`, and `libs` and `map_paths` to folders relative
-//!   to it) →
+//!   `allow_unsupported`, `libs` and `map_paths` to folders and
+//!   `binary_script` to a script, relative to it) →
 //!   `expected.json`: the tables of each model with fields and rows as text
 //!   (NULL as `null`), warning codes, `approximate`, traces.
 //! - `run-errors/<name>/script.qvs` → `expected.txt`: the location line and
@@ -27,6 +27,9 @@ fn options(dir: &Path) -> LoadOptions {
             for (k, p) in libs {
                 opts.libs.insert(k.clone(), dir.join(p.as_str().unwrap()));
             }
+        }
+        if let Some(parent) = v["binary_script"].as_str() {
+            opts.binary_script = Some(dir.join(parent));
         }
         if let Some(maps) = v["map_paths"].as_object() {
             for (prefix, p) in maps {

@@ -9,7 +9,7 @@ use crate::script::source::Span;
 
 use super::{Flow, R, Runner};
 use crate::load::error::{Fail, LoadError, LoadErrorKind, did_you_mean};
-use crate::load::expr::{num_of, truthy, value_text};
+use crate::load::expr::{compare, num_of, truthy, value_text};
 
 /// How many passes a FOR or DO loop may make.
 const MAX_ITERATIONS: usize = 1_000_000;
@@ -38,6 +38,30 @@ impl Runner<'_> {
             return self.run_block(body);
         }
         Ok(Flow::Normal)
+    }
+
+    /// `SWITCH … CASE … DEFAULT … END SWITCH`: the first `CASE` with a
+    /// value equal to the subject (Qlik's `=`) runs, else `DEFAULT`.
+    pub(super) fn run_switch(
+        &mut self,
+        subject: &Cond,
+        cases: &[(Vec<Cond>, Vec<Stmt>)],
+        default: Option<&[Stmt]>,
+        span: Span,
+    ) -> R<Flow> {
+        let v = self.eval_cond(subject, span)?;
+        for (values, body) in cases {
+            for c in values {
+                let w = self.eval_cond(c, span)?;
+                if compare(&v, &w).is_some_and(std::cmp::Ordering::is_eq) {
+                    return self.run_block(body);
+                }
+            }
+        }
+        match default {
+            Some(body) => self.run_block(body),
+            None => Ok(Flow::Normal),
+        }
     }
 
     pub(super) fn run_for(

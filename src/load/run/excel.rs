@@ -146,7 +146,7 @@ impl Runner<'_> {
     }
 
     /// A warning for an inferred rule, the first time a run relies on it.
-    fn note_once(&mut self, code: &'static str, message: &str, span: Span) {
+    pub(super) fn note_once(&mut self, code: &'static str, message: &str, span: Span) {
         if self.notes.borrow().contains(&code) {
             return;
         }

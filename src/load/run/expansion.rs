@@ -84,6 +84,76 @@ impl Runner<'_> {
         r
     }
 
+    /// `BINARY [app]`: the parent app's script (`--binary-script`) runs in
+    /// its place, into this run's models, so its tables and section access
+    /// are this app's to start with. Like Qlik, nothing else is inherited:
+    /// its variables, subs and settings end with it.
+    pub(super) fn run_binary(&mut self, app: Option<&str>, span: Span) -> R<()> {
+        let Some(parent) = self.opts.binary_script.clone() else {
+            let message = match app {
+                Some(a) => format!("`BINARY` cannot read the app `{a}` offline"),
+                None => String::from("`BINARY` cannot read an app offline"),
+            };
+            if self.opts.allow_unsupported {
+                return self.unsupported(span, &message);
+            }
+            return Err(self.err(
+                Fail::new(LoadErrorKind::Unsupported, span, message)
+                    .label("the app's data is not available")
+                    .help("run with `--binary-script PARENT.qvs` to run the parent app's load script in its place"),
+            ));
+        };
+        let loaded = self.app.data.tables().len() + self.app.access.tables().len();
+        if loaded > 0 || !self.app.variables.is_empty() {
+            return Err(self.err(
+                Fail::new(
+                    LoadErrorKind::BadArgument,
+                    span,
+                    "`BINARY` after other statements",
+                )
+                .help("Qlik requires `BINARY` to be the first statement of the script"),
+            ));
+        }
+        let text = match crate::script::read(&parent) {
+            Ok(text) => Arc::new(text),
+            Err(e) => {
+                return Err(self.err(
+                    Fail::new(
+                        LoadErrorKind::MissingFile,
+                        span,
+                        format!(
+                            "cannot read the binary script `{}`: {}",
+                            parent.display(),
+                            io_reason(&e)
+                        ),
+                    )
+                    .label("this `BINARY`")
+                    .help("check the path given to `--binary-script`"),
+                ));
+            }
+        };
+        let id = self.app.sources.add(parent.clone(), Arc::clone(&text));
+        let parsed = crate::script::parse_shared(id, &text)
+            .map_err(|e| LoadError::from_parse(e, &self.app.sources, None))?;
+        // The parent runs as a script of its own (its folder, its name, no
+        // further `--binary-script`), into this run's app.
+        let opts = crate::load::LoadOptions {
+            binary_script: None,
+            ..self.opts.clone()
+        };
+        let mut runner = super::Runner::new(&parent, &opts);
+        runner.app = std::mem::take(&mut self.app);
+        for w in parsed.warnings {
+            runner.warn(w.code, w.message, Some(w.span));
+        }
+        let r = runner.run_script(&parsed.script.body);
+        self.app = runner.finish();
+        r?;
+        self.app.variables.clear();
+        self.binary_access = !self.app.access.tables().is_empty();
+        Ok(())
+    }
+
     pub(super) fn run_include(&mut self, path: &str, must: bool, span: Span) -> R<Flow> {
         let full = self.find_file(path, span);
         let text = match crate::script::read(&full) {

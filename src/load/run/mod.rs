@@ -14,6 +14,7 @@
 mod control;
 mod excel;
 mod expansion;
+mod fields;
 mod paths;
 mod project;
 mod sources;
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::model::{FieldId, Model, Table};
-use crate::script::ast::{ExitWhat, Section, Stmt, StmtKind};
+use crate::script::ast::{ExitWhat, Invalid, Section, Stmt, StmtKind};
 use crate::script::source::{Location, SharedText, SourceId, Span};
 
 use super::error::{Fail, LoadError, LoadErrorKind};
@@ -70,6 +71,14 @@ pub(super) struct Runner<'o> {
     file: Option<String>,
     /// Files `STORE` kept for later loads instead of writing them.
     overlay: stores::Overlay,
+    /// `ALIAS` in effect: field name, its alias.
+    aliases: Vec<(String, String)>,
+    /// `NULLASVALUE` (true) and `NULLASNULL` (false) switches, in order.
+    null_as_value: Vec<(bool, String)>,
+    /// The numbers `AUTONUMBER` gave so far.
+    autonumbers: fields::AutoNumbers,
+    /// `BINARY` brought security tables with the parent's data.
+    binary_access: bool,
 }
 
 type R<T> = Result<T, LoadError>;
@@ -99,6 +108,10 @@ impl<'o> Runner<'o> {
             current: Span::default(),
             file: None,
             overlay: stores::Overlay::default(),
+            aliases: Vec::new(),
+            null_as_value: Vec::new(),
+            autonumbers: fields::AutoNumbers::default(),
+            binary_access: false,
         }
     }
 
@@ -185,6 +198,13 @@ impl<'o> Runner<'o> {
                 self.section = *s;
                 if *s == Section::Access {
                     self.app.has_section_access = true;
+                    if self.binary_access {
+                        self.note_once(
+                            "binary-section-access",
+                            "security tables loaded after `BINARY` join those of the parent app as any load does (Qlik does not document how an inherited section access meets a new one)",
+                            span,
+                        );
+                    }
                 }
             }
             StmtKind::StarIs(v) => self.app.star = v.clone(),
@@ -216,11 +236,17 @@ impl<'o> Runner<'o> {
             StmtKind::ForEach { var, items, body } => {
                 return self.run_for_each(var, items, body, span);
             }
+            StmtKind::Switch {
+                subject,
+                cases,
+                default,
+            } => return self.run_switch(subject, cases, default.as_deref(), span),
             StmtKind::Sub { name, params, body } => self.define_sub(name, params, body),
             StmtKind::Call { name, args } => return self.run_call(name, args, span),
             StmtKind::Do { pre, body, post } => {
                 return self.run_do(pre.as_ref(), body, post.as_ref(), span);
             }
+            StmtKind::Binary(path) => self.run_binary(path.as_deref(), span)?,
             StmtKind::Directory(p) => {
                 self.directory = p.as_ref().map(|p| self.resolve_dir(p));
             }
@@ -229,12 +255,28 @@ impl<'o> Runner<'o> {
                     self.qualify.push((*on, f.clone()));
                 }
             }
-            StmtKind::NoEffect { .. } => {}
+            StmtKind::Alias(pairs) => self.run_alias(pairs),
+            StmtKind::NullAsValue { on, fields } => self.run_null_as_value(*on, fields),
+            StmtKind::AutoNumber { fields, using } => {
+                self.run_autonumber(fields, using.as_deref(), span)?;
+            }
+            StmtKind::NoEffect { keyword } => {
+                if keyword == "DERIVE" {
+                    self.warn(
+                        "derive-no-effect",
+                        String::from(
+                            "`DERIVE FIELDS` makes calendar fields for the app's charts only; it changes no table and is skipped",
+                        ),
+                        Some(span),
+                    );
+                }
+            }
             StmtKind::Store(store) => self.run_store(store, span)?,
             StmtKind::Deferred { text } => return self.run_deferred(text, span),
             StmtKind::Unsupported { keyword } => {
                 self.unsupported(span, &format!("`{keyword}` cannot run offline"))?;
             }
+            StmtKind::Invalid(invalid) => return Err(self.invalid(invalid)),
             StmtKind::Unknown { text } => {
                 let shown: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
                 let shown: String = shown.chars().take(60).collect();
@@ -250,6 +292,29 @@ impl<'o> Runner<'o> {
             }
         }
         Ok(Flow::Normal)
+    }
+
+    /// The parse error of a statement that does not parse, now that it
+    /// runs: the error parsing it ahead of the run would have given.
+    fn invalid(&self, invalid: &Invalid) -> LoadError {
+        let text = self
+            .app
+            .sources
+            .get(invalid.at.source)
+            .map_or("", |f| f.text.as_str());
+        let e = crate::script::ParseError::new(
+            invalid.kind,
+            invalid.message.clone(),
+            invalid.label.clone(),
+            invalid.help.clone(),
+            invalid.at,
+            text,
+        );
+        LoadError::from_parse(
+            e,
+            &self.app.sources,
+            self.expansions.get(&invalid.at.source),
+        )
     }
 
     /// An unsupported construct: an error, or a warning with

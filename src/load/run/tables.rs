@@ -146,6 +146,7 @@ impl Runner<'_> {
             self.mappings.insert(name, m);
             return Ok(false);
         }
+        self.field_switches(&mut frame, ls.load.span);
         let access = self.section == Section::Access;
         let base_name = match &ls.label {
             Some(l) => l.name.clone(),

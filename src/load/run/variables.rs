@@ -61,6 +61,7 @@ impl Runner<'_> {
                 })?;
                 self.eval_expr(&e)
             }
+            Cond::Invalid(invalid) => Err(self.invalid(invalid)),
         }
     }
 
