@@ -96,6 +96,21 @@ pub(crate) struct ScriptArgs {
     /// stored file is only kept for later loads in the same run).
     #[arg(long)]
     pub write_stores: bool,
+    /// Send the `SQL` of the connection the script names NAME
+    /// (`LIB CONNECT TO 'NAME'`, or an ODBC/OLEDB data source) to a
+    /// database: `--connect NAME=postgresql://USER:PASSWORD@HOST:PORT/DB`,
+    /// `NAME=sqlite:PATH`, or `NAME=env:VAR` to read the URL from an
+    /// environment variable (repeatable). Statements run read-only.
+    #[arg(long = "connect", value_name = "NAME=URL", value_parser = parse_connect)]
+    pub connect: Vec<(String, String)>,
+    /// Keep every SQL result set in DIR (QVD files and `manifest.json`),
+    /// for `--replay`.
+    #[arg(long, value_name = "DIR", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Answer `SQL` statements from a recording made with `--record`, with
+    /// no database.
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
 }
 
 /// `KEY=DIR` of `--lib` and `--map-path` (`key` names the key in the
@@ -107,6 +122,10 @@ fn key_and_dir(s: &str, key: &str) -> Result<(String, PathBuf), String> {
         }
         _ => Err(format!("expected `{key}=DIR`, got `{s}`")),
     }
+}
+
+fn parse_connect(s: &str) -> Result<(String, String), String> {
+    section_access::load::parse_connect(s)
 }
 
 fn parse_lib(s: &str) -> Result<(String, PathBuf), String> {
@@ -125,6 +144,9 @@ impl ScriptArgs {
             map_paths: self.map_paths.clone(),
             allow_unsupported: self.allow_unsupported,
             write_stores: self.write_stores,
+            connect: self.connect.clone(),
+            record: self.record.clone(),
+            replay: self.replay.clone(),
         }
     }
 

@@ -44,6 +44,15 @@ pub enum LoadErrorKind {
     TooLarge,
     /// A file `STORE` could not write (with `--write-stores`).
     CannotWrite,
+    /// A connection the script names with no database mapped to it
+    /// (`--connect`), or `SQL` with no connection.
+    NoConnection,
+    /// A database that could not be reached or refused the login.
+    CannotConnect,
+    /// A database that refused or failed an SQL statement.
+    SqlFailed,
+    /// An SQL statement a replayed recording does not hold.
+    NotRecorded,
     /// An invariant of this crate did not hold while running the script:
     /// a bug in section-access, not in the script.
     Bug,
@@ -67,6 +76,10 @@ impl LoadErrorKind {
             Self::UnknownSub => "load::unknown-sub",
             Self::TooLarge => "load::too-large",
             Self::CannotWrite => "load::cannot-write",
+            Self::NoConnection => "load::no-connection",
+            Self::CannotConnect => "load::cannot-connect",
+            Self::SqlFailed => "load::sql-failed",
+            Self::NotRecorded => "load::not-recorded",
             Self::Bug => "load::bug",
         }
     }

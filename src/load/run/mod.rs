@@ -17,6 +17,7 @@ mod expansion;
 mod paths;
 mod project;
 mod sources;
+mod sql;
 mod stores;
 mod tables;
 mod variables;
@@ -70,6 +71,10 @@ pub(super) struct Runner<'o> {
     file: Option<String>,
     /// Files `STORE` kept for later loads instead of writing them.
     overlay: stores::Overlay,
+    /// Connections, the databases opened for them, the recording.
+    sql: sql::Connections,
+    /// The connection and line of the `SQL` statement the last load read.
+    sql_read: Option<crate::model::SqlOrigin>,
 }
 
 type R<T> = Result<T, LoadError>;
@@ -99,6 +104,8 @@ impl<'o> Runner<'o> {
             current: Span::default(),
             file: None,
             overlay: stores::Overlay::default(),
+            sql: sql::Connections::default(),
+            sql_read: None,
         }
     }
 
@@ -118,6 +125,7 @@ impl<'o> Runner<'o> {
 
     /// Runs a parsed script's statements, then finishes the app.
     pub(super) fn run_script(&mut self, body: &[Stmt]) -> R<()> {
+        self.start_sql()?;
         self.run_block(body)?;
         Ok(())
     }
@@ -231,6 +239,8 @@ impl<'o> Runner<'o> {
             }
             StmtKind::NoEffect { .. } => {}
             StmtKind::Store(store) => self.run_store(store, span)?,
+            StmtKind::Connect(c) => self.run_connect(c)?,
+            StmtKind::Disconnect => self.run_disconnect(),
             StmtKind::Deferred { text } => return self.run_deferred(text, span),
             StmtKind::Unsupported { keyword } => {
                 self.unsupported(span, &format!("`{keyword}` cannot run offline"))?;

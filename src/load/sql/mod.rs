@@ -1,0 +1,213 @@
+//! SQL sources: the connections a script names (`LIB CONNECT TO 'Users'`,
+//! `ODBC CONNECT TO 'Dsn;…'`), mapped to databases by `--connect
+//! NAME=URL`, and the statements it sends them (`SQL SELECT …`), run
+//! read-only; their results recorded to a folder (`--record`) and served
+//! back from it with no database (`--replay`).
+//!
+//! Values arrive as Qlik receives typed data from a driver (its help on
+//! number interpretation): numbers as numbers, text as text (digits
+//! included), dates, times and timestamps as duals of Qlik's serial and
+//! the ISO text, NULL as NULL. What Qlik does not document is a note
+//! ([`Notes`]).
+
+mod convert;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod record;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub(crate) use record::{Recorder, Replay};
+
+use crate::model::Value;
+
+/// A result set: column names and, per row, a value per column.
+#[derive(Debug, Default)]
+pub(crate) struct ResultSet {
+    pub(crate) names: Vec<String>,
+    pub(crate) rows: Vec<Vec<Value>>,
+    /// Mappings Qlik does not document that the values went through.
+    pub(crate) notes: Notes,
+}
+
+/// Undocumented mappings a result set went through, each reported once.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Notes {
+    /// A boolean became 1 or 0.
+    pub(crate) boolean: bool,
+    /// A timestamp with a time zone kept the session's local time.
+    pub(crate) time_zone: bool,
+    /// A column type with no number meaning kept the database's text.
+    pub(crate) other_type: bool,
+    /// SQLite text in a column declared as a date or time became a dual.
+    pub(crate) declared_date: bool,
+}
+
+/// An open database.
+pub(crate) trait Database {
+    /// Runs `sql` read-only: its result set, `None` for a statement that
+    /// returns no columns.
+    fn query(&mut self, sql: &str) -> Result<Option<ResultSet>, String>;
+}
+
+/// Why a database could not be opened.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    /// The URL's scheme is none this build reads.
+    Scheme(String),
+    /// The server or file refused or could not be reached: why.
+    Failed(String),
+}
+
+/// Opens the database at `url` (`postgresql://…`, `sqlite:PATH`).
+pub(crate) fn open(url: &str) -> Result<Box<dyn Database>, OpenError> {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("postgresql://") || lower.starts_with("postgres://") {
+        #[cfg(feature = "postgres")]
+        return postgres::Pg::open(url)
+            .map(|db| Box::new(db) as Box<dyn Database>)
+            .map_err(OpenError::Failed);
+        #[cfg(not(feature = "postgres"))]
+        return Err(OpenError::Scheme(String::from(
+            "this build has no PostgreSQL driver (cargo feature `postgres`)",
+        )));
+    }
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        #[cfg(feature = "sqlite")]
+        return sqlite::Lite::open(std::path::Path::new(path))
+            .map(|db| Box::new(db) as Box<dyn Database>)
+            .map_err(OpenError::Failed);
+        #[cfg(not(feature = "sqlite"))]
+        return Err(OpenError::Scheme(format!(
+            "this build has no SQLite driver (cargo feature `sqlite`) for `{path}`"
+        )));
+    }
+    Err(OpenError::Scheme(format!(
+        "`{}` is no database URL this tool reads: use `postgresql://USER:PASSWORD@HOST:PORT/DB` or `sqlite:PATH`",
+        masked(url)
+    )))
+}
+
+/// `url` with its password replaced by `***`: the `user:password@` of a
+/// URL, and `PWD=`/`Password=` items of a connect string.
+pub(crate) fn masked(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme) = out.find("://") {
+        let rest_at = scheme + 3;
+        let rest = out.get(rest_at..).unwrap_or_default();
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority = rest.get(..authority_end).unwrap_or_default();
+        if let Some(at) = authority.rfind('@')
+            && let Some(colon) = authority.get(..at).and_then(|u| u.find(':'))
+        {
+            let from = rest_at + colon + 1;
+            let to = rest_at + at;
+            out.replace_range(from..to, "***");
+        }
+    }
+    // Connect-string items (`PWD=…;`), and URL query parameters.
+    let mut result = String::with_capacity(out.len());
+    for part in out.split_inclusive([';', '&', '?']) {
+        let key = part.split('=').next().unwrap_or_default().trim();
+        let secret = ["pwd", "password", "xpassword"]
+            .iter()
+            .any(|k| key.eq_ignore_ascii_case(k));
+        match (secret, part.find('=')) {
+            (true, Some(eq)) => {
+                result.push_str(part.get(..=eq).unwrap_or_default());
+                result.push_str("***");
+                if let Some(last) = part.chars().last().filter(|c| matches!(c, ';' | '&' | '?')) {
+                    result.push(last);
+                }
+            }
+            _ => result.push_str(part),
+        }
+    }
+    result
+}
+
+/// `NAME=URL` or `NAME=env:VAR` of `--connect`: the name and the URL (read
+/// from the variable). The error never shows a password.
+///
+/// # Errors
+/// A text without `=`, or a variable that is not set.
+pub fn parse_connect(s: &str) -> Result<(String, String), String> {
+    let Some((name, url)) = s.split_once('=') else {
+        return Err(format!(
+            "expected `NAME=URL` or `NAME=env:VAR`, got `{}`",
+            masked(s)
+        ));
+    };
+    let name = name.trim();
+    if name.is_empty() || url.is_empty() {
+        return Err(format!(
+            "expected `NAME=URL` or `NAME=env:VAR`, got `{}`",
+            masked(s)
+        ));
+    }
+    let url = match url.strip_prefix("env:") {
+        Some(var) => std::env::var(var).map_err(|_| {
+            format!("`--connect {name}=env:{var}`: the environment variable `{var}` is not set")
+        })?,
+        None => url.to_string(),
+    };
+    Ok((name.to_string(), url))
+}
+
+/// True when the connection the script names as `script_name` is the
+/// one `--connect` names `mapped`: case-insensitive, and `Space:Name` in
+/// the script (Qlik Cloud) matches `Name` too.
+pub(crate) fn names_match(script_name: &str, mapped: &str) -> bool {
+    let bare = |n: &str| n.rsplit_once(':').map_or(n, |(_, b)| b).trim().to_string();
+    script_name.trim().eq_ignore_ascii_case(mapped.trim())
+        || bare(script_name).eq_ignore_ascii_case(mapped.trim())
+        || bare(script_name).eq_ignore_ascii_case(&bare(mapped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            masked("postgresql://anna:s3cr%40t@db:5432/hr?sslmode=disable"),
+            "postgresql://anna:***@db:5432/hr?sslmode=disable"
+        );
+        assert_eq!(masked("postgresql://db/hr"), "postgresql://db/hr");
+        assert_eq!(masked("postgresql://anna@db/hr"), "postgresql://anna@db/hr");
+        assert_eq!(
+            masked("odbc:DSN=hr;UID=anna;PWD=secret;Encrypt=yes"),
+            "odbc:DSN=hr;UID=anna;PWD=***;Encrypt=yes"
+        );
+        assert_eq!(
+            masked("postgresql://db/hr?user=anna&password=secret"),
+            "postgresql://db/hr?user=anna&password=***"
+        );
+        assert_eq!(masked("Dsn;Password=x"), "Dsn;Password=***");
+    }
+
+    #[test]
+    fn connect_arguments_name_a_url_or_a_variable() {
+        assert_eq!(
+            parse_connect("Users=sqlite:/tmp/u.db").unwrap(),
+            ("Users".to_string(), "sqlite:/tmp/u.db".to_string())
+        );
+        let e = parse_connect("Users=env:SECTION_ACCESS_TEST_NO_SUCH_VAR").unwrap_err();
+        assert!(
+            e.contains("`SECTION_ACCESS_TEST_NO_SUCH_VAR` is not set"),
+            "{e}"
+        );
+        let e = parse_connect("postgresql://a:secret@h/db").unwrap_err();
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn script_names_match_with_or_without_a_space() {
+        assert!(names_match("Users", "users"));
+        assert!(names_match("Shared:Users", "Users"));
+        assert!(names_match("Shared:Users", "shared:users"));
+        assert!(!names_match("Shared:Users", "Other:Users2"));
+        assert!(!names_match("Users", "Groups"));
+    }
+}
