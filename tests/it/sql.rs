@@ -324,3 +324,56 @@ fn a_recording_replays_byte_for_byte_with_the_server_stopped() {
         "{err}"
     );
 }
+
+/// The `PostgreSQL Unicode` driver of unixODBC (Debian `odbc-postgresql`),
+/// or `None` after saying why the test skips.
+#[cfg(feature = "odbc")]
+fn postgres_odbc_driver(test: &str) -> Option<&'static str> {
+    let ini = std::fs::read_to_string("/etc/odbcinst.ini").unwrap_or_default();
+    if ini.contains("[PostgreSQL Unicode]") {
+        Some("PostgreSQL Unicode")
+    } else {
+        eprintln!(
+            "\nskipping {test}: the PostgreSQL ODBC driver is not installed; `sh ci/postgres-setup.sh` installs it\n"
+        );
+        None
+    }
+}
+
+#[cfg(feature = "odbc")]
+#[test]
+fn odbc_tables_give_the_preview_and_audit_of_the_same_rows_inline() {
+    let Some(driver) = postgres_odbc_driver("odbc-inline") else {
+        return;
+    };
+    let Some(pg) = server("odbc-inline", "schema.sql") else {
+        return;
+    };
+    let connect = format!(
+        "Directory=odbc:Driver={{{driver}}};Server=127.0.0.1;Port={};Database=postgres;Uid=reader;Pwd={PASSWORD}",
+        pg.port
+    );
+    equals_inline(&connect);
+    // A refused statement is located, and the password never shows.
+    let (code, err) = failed("bad-sql.qvs", &["--connect", &connect]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("load::sql-failed") && err.contains("bad-sql.qvs:4"),
+        "{err}"
+    );
+    assert!(!err.contains(PASSWORD), "{err}");
+    // Nothing a statement does stays: it is rolled back.
+    let (code, _) = failed("writes.qvs", &["--connect", &connect]);
+    assert_eq!(code, Some(0));
+    let app = fixture("app.qvs");
+    let o = run(&[
+        "check",
+        app.to_str().unwrap(),
+        "--format",
+        "json",
+        "--connect",
+        &connect,
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["tables"][1]["rows"], 5, "{v}");
+}

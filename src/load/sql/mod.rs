@@ -11,6 +11,8 @@
 //! ([`Notes`]).
 
 mod convert;
+#[cfg(feature = "odbc")]
+mod odbc;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod record;
@@ -59,7 +61,8 @@ pub(crate) enum OpenError {
     Failed(String),
 }
 
-/// Opens the database at `url` (`postgresql://…`, `sqlite:PATH`).
+/// Opens the database at `url` (`postgresql://…`, `sqlite:PATH`,
+/// `odbc:CONNECTION-STRING`).
 pub(crate) fn open(url: &str) -> Result<Box<dyn Database>, OpenError> {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("postgresql://") || lower.starts_with("postgres://") {
@@ -82,8 +85,19 @@ pub(crate) fn open(url: &str) -> Result<Box<dyn Database>, OpenError> {
             "this build has no SQLite driver (cargo feature `sqlite`) for `{path}`"
         )));
     }
+    if let Some(connection_string) = url.strip_prefix("odbc:") {
+        #[cfg(feature = "odbc")]
+        return odbc::Odbc::open(connection_string)
+            .map(|db| Box::new(db) as Box<dyn Database>)
+            .map_err(|why| OpenError::Failed(masked(&why)));
+        #[cfg(not(feature = "odbc"))]
+        return Err(OpenError::Scheme(format!(
+            "this build has no ODBC driver manager (cargo feature `odbc`) for `odbc:{}`",
+            masked(connection_string)
+        )));
+    }
     Err(OpenError::Scheme(format!(
-        "`{}` is no database URL this tool reads: use `postgresql://USER:PASSWORD@HOST:PORT/DB` or `sqlite:PATH`",
+        "`{}` is no database URL this tool reads: use `postgresql://USER:PASSWORD@HOST:PORT/DB`, `sqlite:PATH` or `odbc:CONNECTION-STRING`",
         masked(url)
     )))
 }
