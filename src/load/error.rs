@@ -177,7 +177,8 @@ impl LoadError {
             help,
             span: fail.span,
             location,
-            src: NamedSource::new(name, text),
+            // The script as shown around the error: passwords masked.
+            src: NamedSource::new(name, masked_text(text)),
             parse: None,
         }))
     }
@@ -279,4 +280,13 @@ pub(crate) fn did_you_mean<'a>(
         .filter(|&(d, c)| d <= 2.max(c.len() / 4) && d < c.len())
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
+}
+
+/// `text` with its passwords masked, offsets kept (the same text when it
+/// holds none).
+pub(crate) fn masked_text(text: SharedText) -> SharedText {
+    match crate::secrets::masked_in_place(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(m) => Arc::new(m),
+    }
 }

@@ -230,6 +230,10 @@ impl Runner<'_> {
                     "sql-other-type",
                     "a column of a type with no number meaning (JSON, arrays, intervals, money …) loads as the text the database prints; what Qlik's driver gives is not verified",
                 ),
+                "digit-text" => (
+                    "sql-digit-text",
+                    "text from a database that reads as a number (`007`) stays text, so it matches only the same text; whether Qlik's driver interprets it as a number is not verified",
+                ),
                 "declared-date" => (
                     "sql-declared-date",
                     "SQLite text in a column declared as a date, time or timestamp loads as a dual of the date; what Qlik's driver gives is not verified",
@@ -252,6 +256,7 @@ fn note_names(n: Notes) -> Vec<String> {
         (n.time_zone, "time-zone"),
         (n.other_type, "other-type"),
         (n.declared_date, "declared-date"),
+        (n.digit_text, "digit-text"),
     ]
     .into_iter()
     .filter(|&(on, _)| on)

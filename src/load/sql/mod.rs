@@ -43,6 +43,16 @@ pub(crate) struct Notes {
     pub(crate) other_type: bool,
     /// SQLite text in a column declared as a date or time became a dual.
     pub(crate) declared_date: bool,
+    /// Text that reads as a number (`007`) stayed text.
+    pub(crate) digit_text: bool,
+}
+
+impl Notes {
+    /// Text from a text column, noted when it reads as a number.
+    pub(crate) fn text(&mut self, t: &str) -> Value {
+        self.digit_text |= convert::number(t).is_some();
+        Value::Text(std::sync::Arc::from(t))
+    }
 }
 
 /// An open database.
@@ -102,43 +112,7 @@ pub(crate) fn open(url: &str) -> Result<Box<dyn Database>, OpenError> {
     )))
 }
 
-/// `url` with its password replaced by `***`: the `user:password@` of a
-/// URL, and `PWD=`/`Password=` items of a connect string.
-pub(crate) fn masked(url: &str) -> String {
-    let mut out = url.to_string();
-    if let Some(scheme) = out.find("://") {
-        let rest_at = scheme + 3;
-        let rest = out.get(rest_at..).unwrap_or_default();
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let authority = rest.get(..authority_end).unwrap_or_default();
-        if let Some(at) = authority.rfind('@')
-            && let Some(colon) = authority.get(..at).and_then(|u| u.find(':'))
-        {
-            let from = rest_at + colon + 1;
-            let to = rest_at + at;
-            out.replace_range(from..to, "***");
-        }
-    }
-    // Connect-string items (`PWD=…;`), and URL query parameters.
-    let mut result = String::with_capacity(out.len());
-    for part in out.split_inclusive([';', '&', '?']) {
-        let key = part.split('=').next().unwrap_or_default().trim();
-        let secret = ["pwd", "password", "xpassword"]
-            .iter()
-            .any(|k| key.eq_ignore_ascii_case(k));
-        match (secret, part.find('=')) {
-            (true, Some(eq)) => {
-                result.push_str(part.get(..=eq).unwrap_or_default());
-                result.push_str("***");
-                if let Some(last) = part.chars().last().filter(|c| matches!(c, ';' | '&' | '?')) {
-                    result.push(last);
-                }
-            }
-            _ => result.push_str(part),
-        }
-    }
-    result
-}
+pub(crate) use crate::secrets::masked;
 
 /// `NAME=URL` or `NAME=env:VAR` of `--connect`: the name and the URL (read
 /// from the variable). The error never shows a password.
@@ -181,25 +155,6 @@ pub(crate) fn names_match(script_name: &str, mapped: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_never_show() {
-        assert_eq!(
-            masked("postgresql://anna:s3cr%40t@db:5432/hr?sslmode=disable"),
-            "postgresql://anna:***@db:5432/hr?sslmode=disable"
-        );
-        assert_eq!(masked("postgresql://db/hr"), "postgresql://db/hr");
-        assert_eq!(masked("postgresql://anna@db/hr"), "postgresql://anna@db/hr");
-        assert_eq!(
-            masked("odbc:DSN=hr;UID=anna;PWD=secret;Encrypt=yes"),
-            "odbc:DSN=hr;UID=anna;PWD=***;Encrypt=yes"
-        );
-        assert_eq!(
-            masked("postgresql://db/hr?user=anna&password=secret"),
-            "postgresql://db/hr?user=anna&password=***"
-        );
-        assert_eq!(masked("Dsn;Password=x"), "Dsn;Password=***");
-    }
 
     #[test]
     fn connect_arguments_name_a_url_or_a_variable() {

@@ -139,7 +139,7 @@ fn value(ty: &DataType, t: &str, notes: &mut Notes) -> Value {
         | DataType::Varchar { .. }
         | DataType::WVarchar { .. }
         | DataType::LongVarchar { .. }
-        | DataType::WLongVarchar { .. } => text(),
+        | DataType::WLongVarchar { .. } => notes.text(t),
         _ => {
             notes.other_type = true;
             text()

@@ -116,7 +116,9 @@ fn value(ty: &Type, t: &str, notes: &mut Notes) -> Value {
             }
             None => text(),
         },
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::CHAR | Type::UUID => text(),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::CHAR | Type::UUID => {
+            notes.text(t)
+        }
         _ => {
             notes.other_type = true;
             text()

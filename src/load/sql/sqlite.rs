@@ -91,7 +91,7 @@ fn value(
                     notes.declared_date = true;
                     v
                 }
-                None => Value::Text(std::sync::Arc::from(t)),
+                None => notes.text(t),
             }
         }
         ValueRef::Blob(_) => {
