@@ -20,6 +20,7 @@ pub mod names;
 mod pieces;
 pub mod reduce;
 pub mod script;
+mod secrets;
 #[cfg(feature = "serve")]
 pub mod serve;
 #[cfg(test)]

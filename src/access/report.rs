@@ -67,6 +67,9 @@ pub struct PreviewReport {
     pub tables: IndexMap<String, TableReport>,
     /// Inferred rules and remarks.
     pub notes: Vec<Note>,
+    /// The tables loaded from SQL, when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sql: Vec<crate::load::SqlSource>,
 }
 
 /// The identity part of a [`PreviewReport`].
@@ -134,6 +137,7 @@ impl PreviewReport {
             })
             .unwrap_or_default();
         Self {
+            sql: app.sql_sources(),
             identity: IdentityReport::from(identity),
             decision: if granted { "granted" } else { "denied" },
             reason: decision.outcome.reason().map(super::DenyReason::code),

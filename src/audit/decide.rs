@@ -481,6 +481,7 @@ impl Audit {
             fields,
             decided: total,
             reductions,
+            sql: app.sql_sources(),
         };
         audit.findings = findings::collect(checks, app, ev, (&audit, &tally, &seen));
         audit

@@ -68,6 +68,12 @@ impl Audit {
             &mut findings,
         );
         out.write_all(&findings)?;
+        if !self.sql.is_empty() {
+            out.write_all(b",\n  \"sql\": ")?;
+            let mut sql = Vec::new();
+            indent(&serde_json::to_vec_pretty(&self.sql)?, MEMBER, &mut sql);
+            out.write_all(&sql)?;
+        }
         out.write_all(b"\n}")?;
         out.flush()
     }

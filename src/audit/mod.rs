@@ -126,6 +126,8 @@ pub struct Audit {
     pub decided: usize,
     /// Number of distinct reductions applied to the data.
     pub reductions: usize,
+    /// The tables loaded from SQL (where the security came from).
+    pub sql: Vec<crate::load::SqlSource>,
 }
 
 /// Progress of a long audit: called with (done, total) distinct keys by
@@ -227,6 +229,7 @@ impl Audit {
                 })
                 .collect(),
             findings: self.findings.clone(),
+            sql: self.sql.clone(),
         }
     }
 

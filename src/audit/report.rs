@@ -41,6 +41,9 @@ pub struct AuditReport {
     pub identities: Vec<IdentityResult>,
     /// Findings, errors first.
     pub findings: Vec<Finding>,
+    /// The tables loaded from SQL, when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sql: Vec<crate::load::SqlSource>,
 }
 
 /// One identity in an [`AuditReport`].

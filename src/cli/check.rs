@@ -46,6 +46,9 @@ struct TableReport {
     name: String,
     rows: usize,
     fields: Vec<String>,
+    /// The SQL statements the rows came from, when any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sql: Vec<section_access::model::SqlOrigin>,
 }
 
 /// The `check --format json` document.
@@ -179,6 +182,7 @@ fn tables_of(model: &Model) -> Vec<TableReport> {
                 .fields()
                 .filter_map(|f| model.field_name(f).map(ToString::to_string))
                 .collect(),
+            sql: t.sql().to_vec(),
         })
         .collect()
 }
@@ -250,11 +254,13 @@ mod tests {
                     name: String::from("Sales"),
                     rows: 120,
                     fields: vec![String::from("A"), String::from("B")],
+                    sql: Vec::new(),
                 },
                 TableReport {
                     name: String::from("X"),
                     rows: 3,
                     fields: vec![String::from("A")],
+                    sql: Vec::new(),
                 },
             ],
             reduction_fields: Vec::new(),

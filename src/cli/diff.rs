@@ -32,6 +32,15 @@ pub(super) struct DiffArgs {
     /// Read server paths from a folder here: `--map-path 'C:\Data=DIR'` (repeatable).
     #[arg(long = "map-path", value_name = "PREFIX=DIR", value_parser = super::parse_map_path)]
     map_paths: Vec<(String, PathBuf)>,
+    /// Send the `SQL` of connection NAME to a database:
+    /// `--connect NAME=postgresql://…`, `NAME=sqlite:PATH`, `NAME=env:VAR`
+    /// (repeatable; both versions read the same databases).
+    #[arg(long = "connect", value_name = "NAME=URL", value_parser = super::parse_connect)]
+    connect: Vec<(String, String)>,
+    /// Answer `SQL` statements of both versions from a recording made
+    /// with `--record`.
+    #[arg(long, value_name = "DIR")]
+    replay: Option<PathBuf>,
     /// Which security values are upper-cased.
     #[arg(long, value_enum, default_value_t)]
     uppercase: UppercaseArg,
@@ -65,6 +74,9 @@ pub(super) fn run(args: &DiffArgs) -> Exit {
         // Two versions of a script would write the same files.
         write_stores: false,
         binary_script: args.binary_script.clone(),
+        connect: args.connect.clone(),
+        record: None,
+        replay: args.replay.clone(),
     };
     let old = match script.load_path(&args.old) {
         Ok(a) => a,

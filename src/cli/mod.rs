@@ -101,6 +101,21 @@ pub(crate) struct ScriptArgs {
     /// read offline).
     #[arg(long, value_name = "PARENT.qvs")]
     pub binary_script: Option<PathBuf>,
+    /// Send the `SQL` of the connection the script names NAME
+    /// (`LIB CONNECT TO 'NAME'`, or an ODBC/OLEDB data source) to a
+    /// database: `--connect NAME=postgresql://USER:PASSWORD@HOST:PORT/DB`,
+    /// `NAME=sqlite:PATH`, or `NAME=env:VAR` to read the URL from an
+    /// environment variable (repeatable). Statements run read-only.
+    #[arg(long = "connect", value_name = "NAME=URL", value_parser = parse_connect)]
+    pub connect: Vec<(String, String)>,
+    /// Keep every SQL result set in DIR (QVD files and `manifest.json`),
+    /// for `--replay`.
+    #[arg(long, value_name = "DIR", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Answer `SQL` statements from a recording made with `--record`, with
+    /// no database.
+    #[arg(long, value_name = "DIR")]
+    pub replay: Option<PathBuf>,
 }
 
 /// `KEY=DIR` of `--lib` and `--map-path` (`key` names the key in the
@@ -112,6 +127,10 @@ fn key_and_dir(s: &str, key: &str) -> Result<(String, PathBuf), String> {
         }
         _ => Err(format!("expected `{key}=DIR`, got `{s}`")),
     }
+}
+
+fn parse_connect(s: &str) -> Result<(String, String), String> {
+    section_access::load::parse_connect(s)
 }
 
 fn parse_lib(s: &str) -> Result<(String, PathBuf), String> {
@@ -131,6 +150,9 @@ impl ScriptArgs {
             allow_unsupported: self.allow_unsupported,
             write_stores: self.write_stores,
             binary_script: self.binary_script.clone(),
+            connect: self.connect.clone(),
+            record: self.record.clone(),
+            replay: self.replay.clone(),
         }
     }
 

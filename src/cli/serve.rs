@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use clap::Args;
 
-use section_access::load::LoadOptions;
 use section_access::serve::{Config, ReloadEvent, Server, TokenPolicy};
 
 use super::report_error;
@@ -58,13 +57,7 @@ pub(super) fn run(args: ServeArgs) -> Exit {
     };
     let config = Config {
         script: args.script.script.clone(),
-        load: LoadOptions {
-            libs: args.script.libs.iter().cloned().collect(),
-            map_paths: args.script.map_paths.clone(),
-            allow_unsupported: args.script.allow_unsupported,
-            write_stores: args.script.write_stores,
-            binary_script: args.script.binary_script.clone(),
-        },
+        load: args.script.load_options(),
         access: args.eval.options(args.script.uppercase),
         tokens: TokenPolicy {
             profile,

@@ -44,6 +44,15 @@ pub enum LoadErrorKind {
     TooLarge,
     /// A file `STORE` could not write (with `--write-stores`).
     CannotWrite,
+    /// A connection the script names with no database mapped to it
+    /// (`--connect`), or `SQL` with no connection.
+    NoConnection,
+    /// A database that could not be reached or refused the login.
+    CannotConnect,
+    /// A database that refused or failed an SQL statement.
+    SqlFailed,
+    /// An SQL statement a replayed recording does not hold.
+    NotRecorded,
     /// An invariant of this crate did not hold while running the script:
     /// a bug in section-access, not in the script.
     Bug,
@@ -67,6 +76,10 @@ impl LoadErrorKind {
             Self::UnknownSub => "load::unknown-sub",
             Self::TooLarge => "load::too-large",
             Self::CannotWrite => "load::cannot-write",
+            Self::NoConnection => "load::no-connection",
+            Self::CannotConnect => "load::cannot-connect",
+            Self::SqlFailed => "load::sql-failed",
+            Self::NotRecorded => "load::not-recorded",
             Self::Bug => "load::bug",
         }
     }
@@ -164,7 +177,8 @@ impl LoadError {
             help,
             span: fail.span,
             location,
-            src: NamedSource::new(name, text),
+            // The script as shown around the error: passwords masked.
+            src: NamedSource::new(name, masked_text(text)),
             parse: None,
         }))
     }
@@ -266,4 +280,13 @@ pub(crate) fn did_you_mean<'a>(
         .filter(|&(d, c)| d <= 2.max(c.len() / 4) && d < c.len())
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
+}
+
+/// `text` with its passwords masked, offsets kept (the same text when it
+/// holds none).
+pub(crate) fn masked_text(text: SharedText) -> SharedText {
+    match crate::secrets::masked_in_place(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(m) => Arc::new(m),
+    }
 }

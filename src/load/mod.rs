@@ -22,6 +22,7 @@ mod frame;
 mod inline;
 mod qvd;
 mod run;
+mod sql;
 mod store;
 mod table_ops;
 
@@ -36,6 +37,7 @@ use crate::model::{Model, Value};
 use crate::script::source::{SharedText, SourceMap, Span};
 
 pub use error::{LoadError, LoadErrorKind};
+pub use sql::parse_connect;
 
 /// How a script is run.
 #[derive(Clone, Debug, Default)]
@@ -58,6 +60,16 @@ pub struct LoadOptions {
     /// so its tables and section access are inherited (an app file cannot
     /// be read offline).
     pub binary_script: Option<PathBuf>,
+    /// Databases for the connections a script names: `(name, URL)`, the
+    /// name compared case-insensitively (a script's `Space:Name` matches
+    /// `Name`), the URL `postgresql://…` or `sqlite:PATH`.
+    pub connect: Vec<(String, String)>,
+    /// Keep every SQL result set in this folder (QVD files and
+    /// `manifest.json`).
+    pub record: Option<PathBuf>,
+    /// Serve SQL statements from a recording in this folder, with no
+    /// database.
+    pub replay: Option<PathBuf>,
 }
 
 /// Reads, decodes (BOM, UTF-8, UTF-16, Windows-1252), parses and runs a
@@ -166,7 +178,39 @@ pub struct App {
     pub traces: Vec<String>,
 }
 
+/// A table loaded (in part) from an SQL statement: where its security or
+/// data came from, for a reviewer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SqlSource {
+    /// The table's name.
+    pub table: String,
+    /// `access` (a security table) or `application`.
+    pub section: &'static str,
+    /// The connection's name as the script names it (never a password).
+    pub connection: String,
+    /// The line of the `SQL` statement in the script.
+    pub line: u32,
+}
+
 impl App {
+    /// Every table loaded from SQL, security tables first, each statement
+    /// once, in load order.
+    pub fn sql_sources(&self) -> Vec<SqlSource> {
+        [(&self.access, "access"), (&self.data, "application")]
+            .into_iter()
+            .flat_map(|(model, section)| {
+                model.tables().iter().flat_map(move |t| {
+                    t.sql().iter().map(move |o| SqlSource {
+                        table: t.name.to_string(),
+                        section,
+                        connection: o.connection.clone(),
+                        line: o.line,
+                    })
+                })
+            })
+            .collect()
+    }
+
     /// The security tables with values upper-cased per `mode`.
     pub fn security(&self, mode: Uppercase) -> Cow<'_, Model> {
         match mode {

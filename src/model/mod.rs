@@ -26,7 +26,7 @@ pub(crate) use ids::IdList;
 pub use ids::{RowId, SymbolId};
 pub use symbols::Symbols;
 pub(crate) use symbols::{spread, tag};
-pub use table::{Column, RowOrigin, Table};
+pub use table::{Column, RowOrigin, SqlOrigin, Table};
 pub use value::{Value, format_number, parse_number};
 
 use crate::names::{FieldName, TableName};

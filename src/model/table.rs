@@ -34,6 +34,18 @@ pub struct Table {
     /// Where the rows came from, each source once, in order (what a QVD's
     /// lineage lists when the table is stored).
     lineage: Vec<String>,
+    /// The SQL statements whose rows the table holds, each once, in order.
+    sql: Vec<SqlOrigin>,
+}
+
+/// An SQL statement a table's rows came from: the connection's name as
+/// the script names it, and the statement's line in the script.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SqlOrigin {
+    /// The connection's name (never a password).
+    pub connection: String,
+    /// The line of the `SQL` statement.
+    pub line: u32,
 }
 
 impl Table {
@@ -54,6 +66,7 @@ impl Table {
             rows: 0,
             origins: None,
             lineage: Vec::new(),
+            sql: Vec::new(),
         }
     }
 
@@ -67,6 +80,18 @@ impl Table {
     pub fn add_lineage(&mut self, source: &str) {
         if !self.lineage.iter().any(|l| l == source) {
             self.lineage.push(source.to_string());
+        }
+    }
+
+    /// The SQL statements whose rows the table holds.
+    pub fn sql(&self) -> &[SqlOrigin] {
+        &self.sql
+    }
+
+    /// Adds a statement to [`Table::sql`] unless it is there already.
+    pub fn add_sql(&mut self, origin: SqlOrigin) {
+        if !self.sql.contains(&origin) {
+            self.sql.push(origin);
         }
     }
 

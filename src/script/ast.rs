@@ -194,6 +194,11 @@ pub enum StmtKind {
         /// The leading keyword, upper-case.
         keyword: String,
     },
+    /// `LIB CONNECT TO 'name'`, `ODBC|OLEDB [CONNECT32|CONNECT64] CONNECT TO
+    /// …`, `CUSTOM CONNECT TO …`: the connection later `SQL` statements use.
+    Connect(Connect),
+    /// `DISCONNECT`: later `SQL` statements have no connection.
+    Disconnect,
     /// A statement whose text contains `$(…)`: expanded, then parsed, at run
     /// time, exactly as Qlik does. `text` is the raw statement without `;`.
     Deferred {
@@ -237,6 +242,45 @@ pub struct Invalid {
     /// Where the error is.
     #[serde(skip)]
     pub at: Span,
+}
+
+/// A `CONNECT` statement.
+#[derive(Clone, Debug, Serialize)]
+pub struct Connect {
+    /// `LIB`, `ODBC`, `OLEDB` or `CUSTOM`.
+    pub kind: ConnectKind,
+    /// What follows `TO`, unquoted: a connection name (`LIB`) or a
+    /// connect string (`DSN;UID=…;PWD=…`). It may hold a password: show it
+    /// only through [`Connect::name`].
+    #[serde(skip)]
+    pub target: String,
+    /// The connection's name: the `LIB` name, or the data source (the
+    /// first `;`-separated part, or `DSN=`/`Data Source=`) of a connect
+    /// string; never a password.
+    pub name: String,
+    /// Span of the target.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl PartialEq for Connect {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.target == other.target && self.name == other.name
+    }
+}
+
+/// How a script connects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ConnectKind {
+    /// `LIB CONNECT TO 'name'` (a stored connection).
+    Lib,
+    /// `ODBC CONNECT TO …`.
+    Odbc,
+    /// `OLEDB CONNECT TO …` (and a bare `CONNECT TO`).
+    Oledb,
+    /// `CUSTOM CONNECT TO …`.
+    Custom,
 }
 
 /// An expression that may still contain `$(…)`: parsed now when it can be,
@@ -537,8 +581,17 @@ pub enum Source {
     Autogenerate(Expr),
     /// A preceding load: this load reads the rows of the load below it.
     Preceding(Box<Load>),
-    /// A load reading from something not supported offline (`SQL SELECT`
-    /// below a preceding load, `EXTENSION`, …).
+    /// `SQL …`: the statement's text, sent to the current connection as
+    /// written (after `$(…)` expansion); `SELECT …` without `SQL` too.
+    Sql {
+        /// The text after `SQL` (from `SELECT` when `SQL` is left out).
+        text: String,
+        /// Span of the `SQL` keyword (or `SELECT`).
+        #[serde(skip)]
+        span: Span,
+    },
+    /// A load reading from something not supported offline (`EXTENSION`,
+    /// …).
     Unsupported(Name),
 }
 
@@ -805,9 +858,10 @@ impl PartialEq for Source {
             (Resident(a), Resident(b)) | (Unsupported(a), Unsupported(b)) => a == b,
             (Autogenerate(a), Autogenerate(b)) => a == b,
             (Preceding(a), Preceding(b)) => a == b,
+            (Sql { text, span: _ }, Sql { text: t, span: _ }) => text == t,
             // Listed, not `_`: a new variant must be added above.
             (Inline { .. } | From { .. } | Resident(_) | Autogenerate(_), _)
-            | (Preceding(_) | Unsupported(_), _) => false,
+            | (Preceding(_) | Sql { .. } | Unsupported(_), _) => false,
         }
     }
 }

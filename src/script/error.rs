@@ -90,7 +90,10 @@ impl ParseError {
             label,
             help,
             span,
-            src: NamedSource::new(format!("source #{}", span.source.0), Arc::from(text)),
+            src: NamedSource::new(
+                format!("source #{}", span.source.0),
+                Arc::from(crate::secrets::masked_in_place(text).into_owned()),
+            ),
         }))
     }
 

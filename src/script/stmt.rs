@@ -827,17 +827,35 @@ impl<'a> StmtParser<'a> {
             }
             "SET" => self.set(after)?,
             "LET" => self.let_(after)?,
-            "SQL" | "SELECT" => return unsupported(sql_keyword(t)),
+            "SQL" | "SELECT" => self.load_stmt(t, None)?,
             "BINARY" => {
                 let v = unquote_whole(clean_text(after)?.as_str());
                 ("", StmtKind::Binary((!v.is_empty()).then_some(v)))
             }
-            "CONNECT" | "DISCONNECT" | "EXECUTE" | "MAP" | "UNMAP" | "SQLTABLES" | "SQLCOLUMNS"
-            | "SQLTYPES" => {
-                return unsupported(up);
+            "DISCONNECT" => (after, StmtKind::Disconnect),
+            "CONNECT" | "CONNECT32" | "CONNECT64" => ("", self.connect(ConnectKind::Oledb, t)?),
+            "LIB" | "CUSTOM" if at_kw(after, "CONNECT") => {
+                let kind = if up == "LIB" {
+                    ConnectKind::Lib
+                } else {
+                    ConnectKind::Custom
+                };
+                ("", self.connect(kind, after)?)
             }
-            "LIB" | "ODBC" | "OLEDB" | "CUSTOM" if at_kw(after, "CONNECT") => {
-                return unsupported(format!("{up} CONNECT"));
+            "ODBC" | "OLEDB"
+                if at_kw(after, "CONNECT")
+                    || at_kw(after, "CONNECT32")
+                    || at_kw(after, "CONNECT64") =>
+            {
+                let kind = if up == "ODBC" {
+                    ConnectKind::Odbc
+                } else {
+                    ConnectKind::Oledb
+                };
+                ("", self.connect(kind, after)?)
+            }
+            "EXECUTE" | "MAP" | "UNMAP" | "SQLTABLES" | "SQLCOLUMNS" | "SQLTYPES" => {
+                return unsupported(up);
             }
             "STORE" => self.store(after)?,
             "FORCE" | "DECLARE" => return no_effect(up),
@@ -1279,15 +1297,7 @@ impl<'a> StmtParser<'a> {
                 span: self.c.span(t, r),
             };
             i = match up.as_str() {
-                "LOAD" => break,
-                "SQL" | "SELECT" => {
-                    return Ok((
-                        "",
-                        StmtKind::Unsupported {
-                            keyword: sql_keyword(t),
-                        },
-                    ));
-                }
+                "LOAD" | "SQL" | "SELECT" => break,
                 "MAPPING" => {
                     prefixes.push(Prefix::Mapping);
                     r
@@ -1397,6 +1407,20 @@ impl<'a> StmtParser<'a> {
     fn load(&self, i: &'a str) -> R<'a, (&'a str, Load)> {
         let (t, ()) = sp(i)?;
         let _g = self.c.enter(&self.c.blocks, t, MAX_BLOCK_DEPTH * 4)?;
+        if let Some((r, source)) = self.sql(t)? {
+            // `SQL …` alone loads what the database returns, as `LOAD *`.
+            let load = Load {
+                distinct: false,
+                fields: vec![LoadField::Star],
+                source,
+                filter: None,
+                while_: None,
+                group_by: Vec::new(),
+                order_by: Vec::new(),
+                span: self.c.span(t, self.from(self.c.off(t) + 3)),
+            };
+            return Ok((r, load));
+        }
         let (mut r, _) = kw(t, "LOAD")?;
         let span = self.c.span(t, r);
         let mut distinct = false;
@@ -1453,13 +1477,13 @@ impl<'a> StmtParser<'a> {
                         r = z;
                         Source::Preceding(Box::new(lower))
                     }
-                    Some("SQL" | "SELECT") => {
-                        r = "";
-                        Source::Unsupported(Name {
-                            name: sql_keyword(y),
-                            span: self.c.span(y, self.from(self.c.off(y) + 3)),
-                        })
-                    }
+                    Some("SQL" | "SELECT") => match self.sql(y)? {
+                        Some((z, source)) => {
+                            r = z;
+                            source
+                        }
+                        None => return no_source().fail(),
+                    },
                     _ => return no_source().fail(),
                 }
             }
@@ -1475,6 +1499,78 @@ impl<'a> StmtParser<'a> {
             span,
         };
         Ok((r, load))
+    }
+
+    /// `SQL text` or `SELECT …` at `t` (the rest of the statement): the
+    /// text sent to the database, comments blanked.
+    fn sql(&self, t: &'a str) -> R<'a, Option<(&'a str, Source)>> {
+        let Some((w, after)) = word_at(t) else {
+            return Ok(None);
+        };
+        let text = if w.eq_ignore_ascii_case("SQL") {
+            after
+        } else if w.eq_ignore_ascii_case("SELECT") {
+            t
+        } else {
+            return Ok(None);
+        };
+        let span = self.c.span(t, after);
+        let text = clean_text(text)?;
+        if text.is_empty() {
+            return PErr::unexpected(after, "the SQL statement to send to the database")
+                .with_help("write the statement after `SQL`, e.g. `SQL SELECT * FROM users;`")
+                .fail();
+        }
+        Ok(Some(("", Source::Sql { text, span })))
+    }
+
+    /// The rest of a `CONNECT` statement at `r` (at `CONNECT`,
+    /// `CONNECT32` or `CONNECT64`).
+    fn connect(&self, kind: ConnectKind, r: &'a str) -> R<'a, StmtKind> {
+        let (r, ()) = sp(r)?;
+        let Some((_, r)) = word_at(r) else {
+            return PErr::unexpected(r, "`CONNECT`").fail();
+        };
+        let (r, _) = kw(r, "TO").map_err(cut)?;
+        let (t, ()) = sp(r)?;
+        let text = clean_text(t)?;
+        // The target, quoted or bracketed or up to an access-info `(…)`.
+        let (target, rest) = match text.chars().next() {
+            Some(q @ ('\'' | '"')) => match quoted(&text, q) {
+                Ok((rest, v)) => (v, rest.trim().to_owned()),
+                Err(_) => (text.clone(), String::new()),
+            },
+            Some('[') => match bracketed(&text) {
+                Ok((rest, v)) => (v.to_owned(), rest.trim().to_owned()),
+                Err(_) => (text.clone(), String::new()),
+            },
+            _ => match text.find('(') {
+                Some(i) => {
+                    let (target, rest) = text.split_at(i);
+                    (target.trim().to_owned(), rest.trim().to_owned())
+                }
+                None => (text.clone(), String::new()),
+            },
+        };
+        if target.is_empty() {
+            return PErr::unexpected(t, "a connection name or connect string")
+                .with_help("write e.g. `LIB CONNECT TO 'Users';`")
+                .fail();
+        }
+        let access_info = rest.starts_with('(') && rest.ends_with(')');
+        if !rest.is_empty() && !access_info {
+            return PErr::unexpected(t, "`(XUserId is …, XPassword is …)` or `;`").fail();
+        }
+        let name = connection_name(kind, &target);
+        let span = self
+            .c
+            .span(t, self.from(self.c.off(t) + t.trim_end().len()));
+        Ok(StmtKind::Connect(Connect {
+            kind,
+            target,
+            name,
+            span,
+        }))
     }
 
     fn load_field(&self, r: &'a str) -> R<'a, (&'a str, LoadField)> {
@@ -1763,20 +1859,37 @@ fn unquote_whole(v: &str) -> String {
     }
 }
 
-/// `SQL SELECT`, `SQL EXEC`, `SQL` … as the keyword of an unsupported
-/// statement.
-fn sql_keyword(t: &str) -> String {
-    let Some((w, r)) = word_at(t) else {
-        return "SQL".to_owned();
+/// The name of the connection a `CONNECT` target names: a `LIB` name as
+/// written; of a connect string, its `DSN=` or `Data Source=` value, else
+/// `Server=` or `Host=` value, else its first part without `=`
+/// (`MyDsn;UID=…`); empty when it has none of these.
+pub(crate) fn connection_name(kind: ConnectKind, target: &str) -> String {
+    if kind == ConnectKind::Lib {
+        return target.trim().to_owned();
+    }
+    let parts: Vec<&str> = target
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let value_of = |key: &str| {
+        parts.iter().find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case(key)
+                .then(|| v.trim().to_owned())
+        })
     };
-    let w = w.to_ascii_uppercase();
-    if w == "SELECT" {
-        return "SQL SELECT".to_owned();
-    }
-    match peek_word(r) {
-        Some(n) => format!("{w} {n}"),
-        None => w,
-    }
+    ["DSN", "Data Source", "Server", "Host"]
+        .iter()
+        .find_map(|key| value_of(key))
+        .or_else(|| {
+            parts
+                .iter()
+                .find(|p| !p.contains('='))
+                .map(|p| (*p).to_owned())
+        })
+        .unwrap_or_default()
 }
 
 /// Words that start a load statement (LOAD or a prefix).

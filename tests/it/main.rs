@@ -25,6 +25,8 @@ mod findings_fixtures;
 mod jwt;
 mod jwt_props;
 mod parse_fixtures;
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+mod pg_server;
 mod props;
 mod qvd;
 mod reduce_prop;
@@ -34,6 +36,8 @@ mod run_fixtures;
 mod serve_api;
 #[cfg(feature = "serve")]
 mod serve_browser;
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+mod sql;
 mod store;
 mod symbols_prop;
 mod threads;

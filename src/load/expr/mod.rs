@@ -28,7 +28,7 @@ mod functions;
 
 pub(super) use functions::Func;
 use functions::lookup_function;
-pub(super) use functions::{format_date, format_interval};
+pub(super) use functions::{days_from_civil, format_date, format_interval};
 
 /// A compiled expression.
 #[derive(Clone, Debug)]

@@ -18,6 +18,7 @@ mod fields;
 mod paths;
 mod project;
 mod sources;
+mod sql;
 mod stores;
 mod tables;
 mod variables;
@@ -79,6 +80,10 @@ pub(super) struct Runner<'o> {
     autonumbers: fields::AutoNumbers,
     /// `BINARY` brought security tables with the parent's data.
     binary_access: bool,
+    /// Connections, the databases opened for them, the recording.
+    sql: sql::Connections,
+    /// The connection and line of the `SQL` statement the last load read.
+    sql_read: Option<crate::model::SqlOrigin>,
 }
 
 type R<T> = Result<T, LoadError>;
@@ -112,6 +117,8 @@ impl<'o> Runner<'o> {
             null_as_value: Vec::new(),
             autonumbers: fields::AutoNumbers::default(),
             binary_access: false,
+            sql: sql::Connections::default(),
+            sql_read: None,
         }
     }
 
@@ -131,6 +138,7 @@ impl<'o> Runner<'o> {
 
     /// Runs a parsed script's statements, then finishes the app.
     pub(super) fn run_script(&mut self, body: &[Stmt]) -> R<()> {
+        self.start_sql()?;
         self.run_block(body)?;
         Ok(())
     }
@@ -272,6 +280,8 @@ impl<'o> Runner<'o> {
                 }
             }
             StmtKind::Store(store) => self.run_store(store, span)?,
+            StmtKind::Connect(c) => self.run_connect(c)?,
+            StmtKind::Disconnect => self.run_disconnect(),
             StmtKind::Deferred { text } => return self.run_deferred(text, span),
             StmtKind::Unsupported { keyword } => {
                 self.unsupported(span, &format!("`{keyword}` cannot run offline"))?;

@@ -99,6 +99,14 @@ impl Runner<'_> {
                 Some(f) => f,
                 None => return Ok(None),
             },
+            Source::Sql { text, span } => match self.sql_frame(text, *span)? {
+                Some((frame, connection)) => {
+                    let line = self.app.sources.location(*span).line;
+                    self.sql_read = Some(crate::model::SqlOrigin { connection, line });
+                    frame
+                }
+                None => return Ok(None),
+            },
             Source::Unsupported(name) => {
                 self.unsupported(
                     name.span,

@@ -54,12 +54,18 @@ impl Runner<'_> {
     /// Runs one LOAD (of one file, for a mask), then adds its source to
     /// the lineage of the table its rows went to.
     fn run_one_load(&mut self, ls: &LoadStmt, span: Span) -> R<()> {
-        if self.load_rows(ls, span)?
+        self.sql_read = None;
+        let loaded = self.load_rows(ls, span)?;
+        let sql = self.sql_read.take();
+        if loaded
             && let (Some(source), Some((section, name))) =
                 (lineage_of(&ls.load), self.last_table.clone())
             && let Some(t) = self.model_mut(section).table_mut(&name)
         {
             t.add_lineage(&source);
+            if let Some(origin) = sql {
+                t.add_sql(origin);
+            }
         }
         Ok(())
     }
@@ -468,8 +474,24 @@ fn default_name(load: &crate::script::ast::Load) -> String {
         Source::Resident(n) => n.name.clone(),
         Source::Inline { .. } => String::from("INLINE"),
         Source::Preceding(inner) => default_name(inner),
+        Source::Sql { text, .. } => sql_table_name(text),
         Source::Autogenerate(_) | Source::Unsupported(_) => String::from("AUTOGENERATE"),
     }
+}
+
+/// The name of a table an unlabelled `SQL SELECT … FROM t` makes: `t`
+/// without schema or quotes (`SQL` when no simple `FROM` is found).
+fn sql_table_name(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case("FROM"))
+        .and_then(|i| words.get(i + 1))
+        .map(|t| t.trim_end_matches([';', ',', ')']))
+        .and_then(|t| t.rsplit('.').next())
+        .map(|t| t.trim_matches(['"', '`', '[', ']']).to_string())
+        .filter(|t| !t.is_empty() && !t.starts_with('('))
+        .unwrap_or_else(|| String::from("SQL"))
 }
 
 /// The first name that appears twice.
@@ -522,6 +544,7 @@ fn lineage_of(load: &Load) -> Option<String> {
         Source::Resident(table) => Some(format!("RESIDENT {};", table.name)),
         Source::Autogenerate(_) => Some(String::from("AUTOGENERATE;")),
         Source::Preceding(inner) => lineage_of(inner),
+        Source::Sql { text, .. } => Some(format!("SQL {text};")),
         Source::Unsupported(_) => None,
     }
 }

@@ -406,7 +406,7 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 
 /// Qlik's date serial (days since 1899-12-30) of a civil date (Howard
 /// Hinnant's algorithm, shifted from the Unix epoch).
-pub(super) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(in crate::load) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
