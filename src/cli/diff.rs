@@ -61,6 +61,7 @@ pub(super) fn run(args: &DiffArgs) -> Exit {
         allow_unsupported: args.allow_unsupported,
         // Two versions of a script would write the same files.
         write_stores: false,
+        max_rows: None,
     };
     let old = match script.load_path(&args.old) {
         Ok(a) => a,

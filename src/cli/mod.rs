@@ -96,6 +96,11 @@ pub(crate) struct ScriptArgs {
     /// stored file is only kept for later loads in the same run).
     #[arg(long)]
     pub write_stores: bool,
+    /// The most rows a JOIN, KEEP, AUTOGENERATE, WHILE or reshaping prefix
+    /// may make; a statement that would make more stops with an error
+    /// before building anything (default: what fits in half the memory).
+    #[arg(long, value_name = "N")]
+    pub max_rows: Option<usize>,
 }
 
 /// `KEY=DIR` of `--lib` and `--map-path` (`key` names the key in the
@@ -125,6 +130,7 @@ impl ScriptArgs {
             map_paths: self.map_paths.clone(),
             allow_unsupported: self.allow_unsupported,
             write_stores: self.write_stores,
+            max_rows: self.max_rows,
         }
     }
 

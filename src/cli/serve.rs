@@ -63,6 +63,7 @@ pub(super) fn run(args: ServeArgs) -> Exit {
             map_paths: args.script.map_paths.clone(),
             allow_unsupported: args.script.allow_unsupported,
             write_stores: args.script.write_stores,
+            max_rows: args.script.max_rows,
         },
         access: args.eval.options(args.script.uppercase),
         tokens: TokenPolicy {

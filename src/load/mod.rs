@@ -54,6 +54,10 @@ pub struct LoadOptions {
     /// file goes into the run's overlay, read by later loads of the same
     /// path, and a note says where it would have been written.
     pub write_stores: bool,
+    /// The most rows a JOIN, KEEP or generating load may make (`--max-rows`);
+    /// `None`: what fits in half the machine's memory (see
+    /// `run::limits`).
+    pub max_rows: Option<usize>,
 }
 
 /// Reads, decodes (BOM, UTF-8, UTF-16, Windows-1252), parses and runs a

@@ -8,14 +8,19 @@
 //! - [`sources`]: what a LOAD reads (INLINE, files, RESIDENT, AUTOGENERATE);
 //! - [`excel`]: sheets of Excel workbooks, with their notes and errors;
 //! - [`project`]: a load level's fields, WHERE, GROUP BY, ORDER BY;
+//! - [`reshape`]: the prefixes that reshape a load's rows (CROSSTABLE,
+//!   GENERIC, HIERARCHY, INTERVALMATCH, SAMPLE);
+//! - [`limits`]: the most rows a JOIN, KEEP or generating load may make;
 //! - [`tables`]: where a LOAD's rows go (new table, CONCATENATE, JOIN,
 //!   KEEP, MAPPING) and `DROP`/`RENAME`.
 
 mod control;
 mod excel;
 mod expansion;
+mod limits;
 mod paths;
 mod project;
+mod reshape;
 mod sources;
 mod stores;
 mod tables;

@@ -17,7 +17,15 @@ use crate::load::frame::{Frame, FrameColumn};
 impl Runner<'_> {
     /// Applies a load level's field list, WHERE, GROUP BY, ORDER BY and
     /// DISTINCT to its input.
-    pub(super) fn project(&self, load: &crate::script::ast::Load, mut input: Frame) -> R<Frame> {
+    ///
+    /// `iters` gives each input row's `IterNo()` (rows a `WHILE` repeated).
+    pub(super) fn project(
+        &self,
+        load: &crate::script::ast::Load,
+        mut input: Frame,
+        iters: Option<&[u32]>,
+    ) -> R<Frame> {
+        let iter_of = |r: usize| iters.and_then(|v| v.get(r)).map_or(1, |&n| n as usize);
         let loose = self.section == Section::Access;
         let binding = Binding::Row {
             names: &input.names,
@@ -155,7 +163,10 @@ impl Runner<'_> {
             };
             let mut keys: Vec<Vec<Value>> = Vec::with_capacity(input.rows);
             for r in 0..input.rows {
-                let rcx = cx.at(r);
+                let rcx = RowScope {
+                    iter_no: iter_of(r),
+                    ..cx.at(r)
+                };
                 let mut k = Vec::with_capacity(order.len());
                 for (e, _) in &order {
                     k.push(eval(e, &rcx).map_err(|f| self.err(f))?);
@@ -192,7 +203,10 @@ impl Runner<'_> {
                 ..RowScope::no_row(self)
             };
             for &r in &rows {
-                let rcx = base.at(r);
+                let rcx = RowScope {
+                    iter_no: iter_of(r),
+                    ..base.at(r)
+                };
                 if let Some(f) = &filter
                     && !truthy(&eval(f, &rcx).map_err(|f| self.err(f))?)
                 {
@@ -223,6 +237,7 @@ impl Runner<'_> {
                         row: first.unwrap_or(0),
                         rec_no: first.map_or(0, |f| f + 1),
                         row_no: out.rows + 1,
+                        iter_no: first.map_or(1, iter_of),
                         out: Some(&out),
                         group: Some(g),
                         env: self,
@@ -258,6 +273,7 @@ impl Runner<'_> {
                         row: r,
                         rec_no: r + 1,
                         row_no: out.rows + 1,
+                        iter_no: iter_of(r),
                         out: Some(&out),
                         group: None,
                         env: self,
