@@ -62,6 +62,7 @@ pub(super) fn run(args: &DiffArgs) -> Exit {
         // Two versions of a script would write the same files.
         write_stores: false,
         max_rows: None,
+        max_iterations: None,
     };
     let old = match script.load_path(&args.old) {
         Ok(a) => a,

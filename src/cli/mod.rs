@@ -101,6 +101,9 @@ pub(crate) struct ScriptArgs {
     /// before building anything (default: what fits in half the memory).
     #[arg(long, value_name = "N")]
     pub max_rows: Option<usize>,
+    /// The most passes a `FOR` or `DO` loop may make (default: a million).
+    #[arg(long, value_name = "N")]
+    pub max_iterations: Option<usize>,
 }
 
 /// `KEY=DIR` of `--lib` and `--map-path` (`key` names the key in the
@@ -131,6 +134,7 @@ impl ScriptArgs {
             allow_unsupported: self.allow_unsupported,
             write_stores: self.write_stores,
             max_rows: self.max_rows,
+            max_iterations: self.max_iterations,
         }
     }
 

@@ -64,6 +64,7 @@ pub(super) fn run(args: ServeArgs) -> Exit {
             allow_unsupported: args.script.allow_unsupported,
             write_stores: args.script.write_stores,
             max_rows: args.script.max_rows,
+            max_iterations: args.script.max_iterations,
         },
         access: args.eval.options(args.script.uppercase),
         tokens: TokenPolicy {

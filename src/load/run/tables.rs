@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use crate::model::RowOrigin;
 use crate::names::{FieldName, TableName};
-use crate::script::ast::{Drop, Load, LoadStmt, Prefix, Rename, Section, Source};
+use crate::script::ast::{Drop, JoinKind, Load, LoadStmt, Prefix, Rename, Section, Source};
 use crate::script::source::Span;
 
 use super::reshape::Reshape;
@@ -278,6 +278,8 @@ impl Runner<'_> {
             } else {
                 let model = self.model_mut(section);
                 let right = table_ops::frame_to_table(model, frame, &target, access);
+                self.check_join(section, &target, &base_name, &right, kind, span)?;
+                let model = self.model_mut(section);
                 table_ops::join(model, &target, right, kind);
                 self.last_table = Some((section, target));
             }
@@ -352,6 +354,50 @@ impl Runner<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// An error when joining `right` (loaded as `name`) into `target`
+    /// would make more rows than the limit, counted before the join.
+    fn check_join(
+        &self,
+        section: Section,
+        target: &str,
+        name: &str,
+        right: &crate::model::Table,
+        kind: JoinKind,
+        span: Span,
+    ) -> R<()> {
+        let model = self.model(section);
+        let (rows, common) = table_ops::join_rows(model, target, right, kind);
+        let fields = model.table(target).map_or(0, |t| t.columns().len()) + right.columns().len()
+            - common.len();
+        let (limit, given) = self.row_limit(fields);
+        if rows <= limit as u128 {
+            return Ok(());
+        }
+        let on = if common.is_empty() {
+            String::from("no common field: a cartesian product")
+        } else {
+            let names: Vec<String> = common
+                .iter()
+                .filter_map(|&f| model.field_name(f))
+                .map(|n| format!("`{}`", n.as_str()))
+                .collect();
+            format!("joined on {}", names.join(", "))
+        };
+        Err(self.err(
+            Fail::new(
+                LoadErrorKind::TooLarge,
+                span,
+                format!(
+                    "`JOIN` of this load (`{name}`, {} rows) into `{target}` ({} rows) would make {rows} rows, more than the row limit of {limit}",
+                    right.len(),
+                    model.table(target).map_or(0, crate::model::Table::len),
+                ),
+            )
+            .label(on)
+            .help(self.limit_help(limit, given)),
+        ))
     }
 
     pub(super) fn unknown_table(&self, name: &str, span: Span, section: Section) -> LoadError {
