@@ -34,6 +34,8 @@ pub enum Exit {
     Denied = 3,
     /// Findings or failed expectations.
     Findings = 4,
+    /// Stopped by Ctrl-C (SIGINT), as shells report it (128 + 2).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -361,6 +363,12 @@ pub(crate) fn main() -> ExitCode {
         report_error(&bug_of_panic(message, info.location()));
         std::process::exit(Exit::Error as i32);
     }));
+    // Ctrl-C stops any command at once: the output files being written are
+    // removed (those complete stay), and the exit code says it was stopped.
+    let _ = ctrlc::set_handler(|| {
+        section_access::atomic::remove_in_flight();
+        std::process::exit(Exit::Interrupted as i32);
+    });
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
