@@ -178,11 +178,15 @@ fn key(t: &Table, fields: &[FieldId], row: usize) -> Option<Vec<SymbolId>> {
 /// The rows [`join`] would make of `right` and table `target`, counted
 /// from how often each key occurs on either side (nothing is built), with
 /// the common fields.
+///
+/// When even every pair of rows would stay within `bound`, nothing is
+/// counted: the product is returned (an upper bound).
 pub(super) fn join_rows(
     model: &Model,
     target: &str,
     right: &Table,
     kind: JoinKind,
+    bound: u128,
 ) -> (u128, Vec<FieldId>) {
     let Some(left) = model.table(target) else {
         return (0, Vec::new());
@@ -191,7 +195,7 @@ pub(super) fn join_rows(
     let keeps_left = matches!(kind, JoinKind::Left | JoinKind::Outer);
     let keeps_right = matches!(kind, JoinKind::Right | JoinKind::Outer);
     let (l, r) = (left.len() as u128, right.len() as u128);
-    if common.is_empty() {
+    if common.is_empty() || l * r + l + r <= bound {
         let n = if r == 0 && keeps_left {
             l
         } else if l == 0 && keeps_right {

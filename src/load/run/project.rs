@@ -14,18 +14,31 @@ use crate::load::error::{Fail, LoadErrorKind};
 use crate::load::expr::{self, Binding, CExpr, Func, RowScope, as_column, compile, eval, truthy};
 use crate::load::frame::{Frame, FrameColumn};
 
+/// Rows a `WHILE` repeated: each one's `IterNo()` and the input record it
+/// repeats.
+pub(super) struct Repeated {
+    pub(super) iters: Vec<u32>,
+    pub(super) records: Vec<usize>,
+}
+
 impl Runner<'_> {
     /// Applies a load level's field list, WHERE, GROUP BY, ORDER BY and
     /// DISTINCT to its input.
     ///
-    /// `iters` gives each input row's `IterNo()` (rows a `WHILE` repeated).
+    /// `repeated` gives, for rows a `WHILE` repeated, each row's
+    /// `IterNo()` and the record it repeats (`RecNo()`).
     pub(super) fn project(
         &self,
         load: &crate::script::ast::Load,
         mut input: Frame,
-        iters: Option<&[u32]>,
+        repeated: Option<&Repeated>,
     ) -> R<Frame> {
-        let iter_of = |r: usize| iters.and_then(|v| v.get(r)).map_or(1, |&n| n as usize);
+        let iter_of = |r: usize| {
+            repeated
+                .and_then(|x| x.iters.get(r))
+                .map_or(1, |&n| n as usize)
+        };
+        let rec_of = |r: usize| repeated.and_then(|x| x.records.get(r)).map_or(r, |&n| n) + 1;
         let loose = self.section == Section::Access;
         let binding = Binding::Row {
             names: &input.names,
@@ -165,6 +178,7 @@ impl Runner<'_> {
             for r in 0..input.rows {
                 let rcx = RowScope {
                     iter_no: iter_of(r),
+                    rec_no: rec_of(r),
                     ..cx.at(r)
                 };
                 let mut k = Vec::with_capacity(order.len());
@@ -205,6 +219,7 @@ impl Runner<'_> {
             for &r in &rows {
                 let rcx = RowScope {
                     iter_no: iter_of(r),
+                    rec_no: rec_of(r),
                     ..base.at(r)
                 };
                 if let Some(f) = &filter
@@ -235,7 +250,7 @@ impl Runner<'_> {
                     let cx = RowScope {
                         input: first.map(|_| &input),
                         row: first.unwrap_or(0),
-                        rec_no: first.map_or(0, |f| f + 1),
+                        rec_no: first.map_or(0, rec_of),
                         row_no: out.rows + 1,
                         iter_no: first.map_or(1, iter_of),
                         out: Some(&out),
@@ -271,7 +286,7 @@ impl Runner<'_> {
                     let cx = RowScope {
                         input: Some(&input),
                         row: r,
-                        rec_no: r + 1,
+                        rec_no: rec_of(r),
                         row_no: out.rows + 1,
                         iter_no: iter_of(r),
                         out: Some(&out),

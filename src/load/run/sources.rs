@@ -11,6 +11,7 @@ use crate::script::ast::{Expr, ExprKind, LoadField, Section, Source};
 use crate::script::source::Span;
 
 use super::paths::io_reason;
+use super::project::Repeated;
 use super::{R, Runner};
 use crate::load::delimited::{FormatProblem, TextFormat, read_file, text_format};
 use crate::load::error::{Fail, LoadErrorKind};
@@ -121,8 +122,8 @@ impl Runner<'_> {
         };
         match &load.while_ {
             Some(w) => {
-                let (input, iters) = self.repeat_while(w, input)?;
-                self.project(load, input, Some(&iters)).map(Some)
+                let (input, repeated) = self.repeat_while(w, input)?;
+                self.project(load, input, Some(&repeated)).map(Some)
             }
             None => self.project(load, input, None).map(Some),
         }
@@ -130,8 +131,9 @@ impl Runner<'_> {
 
     /// `WHILE cond`: each input row repeated while `cond` holds, with
     /// `IterNo()` counting from 1 (a row whose condition fails at once is
-    /// not loaded). Returns the repeated rows and each one's `IterNo()`.
-    fn repeat_while(&self, cond: &Expr, input: Frame) -> R<(Frame, Vec<u32>)> {
+    /// not loaded). Returns the repeated rows, each with its `IterNo()` and
+    /// record.
+    fn repeat_while(&self, cond: &Expr, input: Frame) -> R<(Frame, Repeated)> {
         use crate::load::expr::{Binding, RowScope, compile, eval, truthy};
         let loose = self.section == Section::Access;
         let binding = Binding::Row {
@@ -188,7 +190,13 @@ impl Runner<'_> {
         }
         let mut input = input;
         input.select_rows(&rows);
-        Ok((input, iters))
+        Ok((
+            input,
+            Repeated {
+                iters,
+                records: rows,
+            },
+        ))
     }
 
     /// Reports format problems; true when the load is to be skipped.

@@ -368,10 +368,12 @@ impl Runner<'_> {
         span: Span,
     ) -> R<()> {
         let model = self.model(section);
-        let (rows, common) = table_ops::join_rows(model, target, right, kind);
-        let fields = model.table(target).map_or(0, |t| t.columns().len()) + right.columns().len()
-            - common.len();
-        let (limit, given) = self.row_limit(fields);
+        // The limit of the widest result (no common field) is the lowest:
+        // a join whose every pair of rows stays under it is not counted.
+        let widest = model.table(target).map_or(0, |t| t.columns().len()) + right.columns().len();
+        let (lowest, _) = self.row_limit(widest);
+        let (rows, common) = table_ops::join_rows(model, target, right, kind, lowest as u128);
+        let (limit, given) = self.row_limit(widest - common.len());
         if rows <= limit as u128 {
             return Ok(());
         }
