@@ -25,6 +25,7 @@ mod exists_prop;
 mod findings_fixtures;
 mod jwt;
 mod jwt_props;
+mod limits;
 mod parse_fixtures;
 mod props;
 mod qvd;

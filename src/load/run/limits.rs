@@ -4,6 +4,9 @@
 //! built, so a cartesian product of two large tables is refused at once
 //! with its size.
 //!
+//! A KEEP only removes rows: it cannot pass a limit its two tables were
+//! already held to.
+//!
 //! The limit is `--max-rows` ([`LoadOptions::max_rows`]) or, by default,
 //! the rows that fit in half the machine's memory: on Linux the
 //! `MemTotal` line of `/proc/meminfo`; where that cannot be read, a
