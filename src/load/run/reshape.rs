@@ -3,7 +3,8 @@
 //!
 //! - `CROSSTABLE (attribute, data [, n])`: the first `n` fields (default 1)
 //!   qualify; every other column becomes one row per input row, its header
-//!   as text in `attribute`, its cell in `data`.
+//!   as text in `attribute`, its cell in `data`. A cell with no value
+//!   (NULL) makes no row, and a warning says so (inferred).
 //! - `GENERIC`: the last two fields are attribute and value; one table per
 //!   attribute value, named `<table>.<value>`, holding the other fields and
 //!   a field named after the value.
@@ -264,7 +265,7 @@ impl Runner<'_> {
     }
 
     /// Applies a reshaping prefix other than `GENERIC` to a load's rows.
-    pub(super) fn reshape(&self, how: &Reshape, span: Span, frame: Frame) -> R<Frame> {
+    pub(super) fn reshape(&mut self, how: &Reshape, span: Span, frame: Frame) -> R<Frame> {
         match how {
             Reshape::Generic => Ok(frame),
             Reshape::Crosstable {
@@ -292,7 +293,18 @@ impl Runner<'_> {
                     span,
                     "`CROSSTABLE`",
                 )?;
-                Ok(crosstable(frame, attribute, data, *qualifiers))
+                let (out, skipped) = crosstable(frame, attribute, data, *qualifiers);
+                if skipped > 0 {
+                    self.warn(
+                        "crosstable-null-cells",
+                        format!(
+                            "`CROSSTABLE`: {skipped} cell{} with no value (NULL) made no row; that Qlik skips them too is inferred, its help does not say",
+                            if skipped == 1 { "" } else { "s" }
+                        ),
+                        Some(span),
+                    );
+                }
+                Ok(out)
             }
             Reshape::Hierarchy(a) => self.hierarchy(a, span, frame),
             Reshape::BelongsTo(a) => self.belongs_to(a, span, frame),
@@ -801,11 +813,21 @@ fn draw(r: u64) -> f64 {
 
 /// `CROSSTABLE`: the first `n` columns qualify, every other column gives
 /// one row per input row.
-fn crosstable(frame: Frame, attribute: &str, data: &str, n: usize) -> Frame {
-    let width = frame.cols.len().saturating_sub(n);
-    let rows: Vec<usize> = (0..frame.rows)
-        .flat_map(|r| std::iter::repeat_n(r, width))
-        .collect();
+fn crosstable(frame: Frame, attribute: &str, data: &str, n: usize) -> (Frame, usize) {
+    // The cells that make rows: every cell of the data columns but those
+    // with no value (NULL: an empty Excel cell, a missing field).
+    let mut cells: Vec<(usize, usize)> = Vec::new();
+    let mut skipped = 0;
+    for r in 0..frame.rows {
+        for (k, c) in frame.cols.iter().skip(n).enumerate() {
+            if id_at(&c.ids, r).is_null() {
+                skipped += 1;
+            } else {
+                cells.push((r, k));
+            }
+        }
+    }
+    let rows: Vec<usize> = cells.iter().map(|&(r, _)| r).collect();
     let mut names: Vec<String> = frame.names.iter().take(n).cloned().collect();
     names.push(attribute.to_string());
     names.push(data.to_string());
@@ -823,11 +845,10 @@ fn crosstable(frame: Frame, attribute: &str, data: &str, n: usize) -> Frame {
         .map(|h| attr.syms.intern(Value::text_only(h)))
         .collect();
     let mut values = FrameColumn::default();
+    let data_cols: Vec<&FrameColumn> = frame.cols.iter().skip(n).collect();
     // Each data column's symbols, once, into the data field's.
-    let maps: Vec<Vec<SymbolId>> = frame
-        .cols
+    let maps: Vec<Vec<SymbolId>> = data_cols
         .iter()
-        .skip(n)
         .map(|c| {
             c.syms
                 .ids()
@@ -835,25 +856,27 @@ fn crosstable(frame: Frame, attribute: &str, data: &str, n: usize) -> Frame {
                 .collect()
         })
         .collect();
-    attr.ids.reserve(rows.len());
-    values.ids.reserve(rows.len());
-    for r in 0..frame.rows {
-        for ((c, &h), map) in frame.cols.iter().skip(n).zip(&headers).zip(&maps) {
-            attr.ids.push(h);
-            let id = id_at(&c.ids, r);
-            values.ids.push(if id.is_null() {
-                SymbolId::NULL
-            } else {
-                id_at(map, id.index())
-            });
-        }
+    attr.ids.reserve(cells.len());
+    values.ids.reserve(cells.len());
+    for &(r, k) in &cells {
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: k enumerates the data columns, and headers, data_cols and maps hold one entry each"
+        )]
+        let (h, c, map) = (headers[k], data_cols[k], &maps[k]);
+        attr.ids.push(h);
+        // Not NULL: NULL cells make no row.
+        values.ids.push(id_at(map, id_at(&c.ids, r).index()));
     }
     cols.push(attr);
     cols.push(values);
-    Frame {
-        names,
-        cols,
-        rows: rows.len(),
-        origins: gather_origins(&frame, &rows),
-    }
+    (
+        Frame {
+            names,
+            cols,
+            rows: rows.len(),
+            origins: gather_origins(&frame, &rows),
+        },
+        skipped,
+    )
 }
