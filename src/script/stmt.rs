@@ -1041,7 +1041,7 @@ impl<'a> StmtParser<'a> {
                     let (r, args) = if up == "GENERIC" {
                         (r, Vec::new())
                     } else {
-                        self.prefix_args(r)?
+                        self.prefix_args(&up, r)?
                     };
                     prefixes.push(Prefix::Reshape { kind, args });
                     r
@@ -1092,8 +1092,22 @@ impl<'a> StmtParser<'a> {
 
     /// `(arg, …)` after a reshaping prefix: each argument a name, a quoted
     /// text or a number, or nothing (`None`).
-    fn prefix_args(&self, r: &'a str) -> R<'a, (&'a str, Vec<Option<Name>>)> {
-        let (mut i, _) = punct(r, "(").map_err(cut)?;
+    fn prefix_args(&self, kw: &str, r: &'a str) -> R<'a, (&'a str, Vec<Option<Name>>)> {
+        let help = || {
+            let example = match kw {
+                "CROSSTABLE" => "`CROSSTABLE (Month, Sales [, 1])`",
+                "HIERARCHY" => "`HIERARCHY (NodeID, ParentID, NodeName, …)`",
+                "HIERARCHYBELONGSTO" => {
+                    "`HIERARCHYBELONGSTO (NodeID, ParentID, NodeName, AncestorID, AncestorName)`"
+                }
+                _ => "`INTERVALMATCH (Time [, Key])`",
+            };
+            format!("the arguments of `{kw}` go in parentheses, before the LOAD: {example}")
+        };
+        let (t, ()) = sp(r)?;
+        let Some(mut i) = opt_punct(t, "(") else {
+            return PErr::unexpected(t, "`(`").with_help(&help()).fail();
+        };
         let mut args = Vec::new();
         loop {
             let (t, ()) = sp(i)?;
@@ -1121,7 +1135,10 @@ impl<'a> StmtParser<'a> {
             match opt_punct(i, ",") {
                 Some(x) => i = x,
                 None => {
-                    let (x, _) = punct(i, ")").map_err(cut)?;
+                    let (t, ()) = sp(i)?;
+                    let Some(x) = opt_punct(t, ")") else {
+                        return PErr::unexpected(t, "`,` or `)`").with_help(&help()).fail();
+                    };
                     return Ok((x, args));
                 }
             }

@@ -7,7 +7,7 @@
 //!   (NULL) makes no row, and a warning says so (inferred).
 //! - `GENERIC`: the last two fields are attribute and value; one table per
 //!   attribute value, named `<table>.<value>`, holding the other fields and
-//!   a field named after the value.
+//!   a field named after the value (rows without an attribute make none).
 //! - `HIERARCHY (NodeID, ParentID, NodeName [, ParentName, PathSource,
 //!   PathName, PathDelimiter, Depth])`: the expanded nodes table; one row
 //!   per path from a root (a node whose parent id is no node id) to a
@@ -16,7 +16,8 @@
 //! - `HIERARCHYBELONGSTO (NodeID, ParentID, NodeName, AncestorID,
 //!   AncestorName [, DepthDiff])`: one row per node and ancestor (the node
 //!   itself included, at depth difference 0); the parent id field gives way
-//!   to the ancestor id field, in its place.
+//!   to the ancestor id field, in its place, and the node's other fields
+//!   stay on each of its rows (inferred: the help's example has none).
 //! - `INTERVALMATCH (field [, key…])`: the load gives intervals (start,
 //!   end, then the keys); each interval gets one row per loaded value of
 //!   `field` (with its key values, for keys) inside it, ends included.
