@@ -881,3 +881,25 @@ fn crosstable(frame: Frame, attribute: &str, data: &str, n: usize) -> (Frame, us
         skipped,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_are_fixed_and_spread_over_the_unit_interval() {
+        let draws: Vec<f64> = (0..10_000).map(draw).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        assert_eq!(draws, (0..10_000).map(draw).collect::<Vec<_>>());
+        let below = draws.iter().filter(|&&d| d < 0.25).count();
+        assert!((2_200..2_800).contains(&below), "{below}");
+    }
+
+    #[test]
+    fn keys_compare_numbers_as_numbers_and_the_rest_as_text() {
+        assert!(key_of(&Value::Null).is_none());
+        assert!(key_of(&Value::from_text("1")) == key_of(&Value::Num(1.0)));
+        assert!(key_of(&Value::from_text("01")) == key_of(&Value::Num(1.0)));
+        assert!(key_of(&Value::text_only("a")) != key_of(&Value::text_only("A")));
+    }
+}
