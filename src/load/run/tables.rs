@@ -1,7 +1,8 @@
 //! Where a LOAD's rows go and how tables change afterwards: the LOAD
 //! statement's prefixes (`MAPPING`, `CONCATENATE`, `JOIN`, `KEEP`,
-//! `FIRST`, `SAMPLE`, `REPLACE`, the reshaping prefixes), table names and `QUALIFY`, new tables and automatic
-//! concatenation, then `DROP` and `RENAME`.
+//! `FIRST`, `SAMPLE`, `REPLACE`, the reshaping prefixes), table names and
+//! `QUALIFY`, new tables and automatic concatenation, then `DROP` and
+//! `RENAME`.
 
 use std::collections::HashSet;
 
