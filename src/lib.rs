@@ -10,6 +10,7 @@
 //! With the default feature `serve`, `serve` is the local preview server.
 
 pub mod access;
+pub mod atomic;
 pub mod audit;
 pub mod bug;
 pub mod jwt;

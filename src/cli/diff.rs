@@ -77,6 +77,8 @@ pub(super) fn run(args: &DiffArgs) -> Exit {
         connect: args.connect.clone(),
         record: None,
         replay: args.replay.clone(),
+        max_rows: None,
+        max_iterations: None,
     };
     let old = match script.load_path(&args.old) {
         Ok(a) => a,

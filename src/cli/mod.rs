@@ -34,6 +34,8 @@ pub enum Exit {
     Denied = 3,
     /// Findings or failed expectations.
     Findings = 4,
+    /// Stopped by Ctrl-C (SIGINT), as shells report it (128 + 2).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -116,6 +118,14 @@ pub(crate) struct ScriptArgs {
     /// no database.
     #[arg(long, value_name = "DIR")]
     pub replay: Option<PathBuf>,
+    /// The most rows a JOIN, KEEP, AUTOGENERATE, WHILE or reshaping prefix
+    /// may make; a statement that would make more stops with an error
+    /// before building anything (default: what fits in half the memory).
+    #[arg(long, value_name = "N")]
+    pub max_rows: Option<usize>,
+    /// The most passes a `FOR` or `DO` loop may make (default: a million).
+    #[arg(long, value_name = "N")]
+    pub max_iterations: Option<usize>,
 }
 
 /// `KEY=DIR` of `--lib` and `--map-path` (`key` names the key in the
@@ -153,6 +163,8 @@ impl ScriptArgs {
             connect: self.connect.clone(),
             record: self.record.clone(),
             replay: self.replay.clone(),
+            max_rows: self.max_rows,
+            max_iterations: self.max_iterations,
         }
     }
 
@@ -379,6 +391,12 @@ pub(crate) fn main() -> ExitCode {
         report_error(&bug_of_panic(message, info.location()));
         std::process::exit(Exit::Error as i32);
     }));
+    // Ctrl-C stops any command at once: the output files being written are
+    // removed (those complete stay), and the exit code says it was stopped.
+    let _ = ctrlc::set_handler(|| {
+        section_access::atomic::remove_in_flight();
+        std::process::exit(Exit::Interrupted as i32);
+    });
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -318,9 +318,9 @@ fn write_tables(app: &App, decision: &Decision, dir: &Path) -> io::Result<()> {
                 }
             })
             .collect();
-        let file = std::fs::File::create(dir.join(format!("{name}.csv")))?;
-        t.write_csv(io::BufWriter::new(file))
-            .map_err(io::Error::other)?;
+        let mut bytes = Vec::new();
+        t.write_csv(&mut bytes).map_err(io::Error::other)?;
+        section_access::atomic::write(&dir.join(format!("{name}.csv")), &bytes)?;
     }
     Ok(())
 }

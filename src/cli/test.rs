@@ -52,7 +52,7 @@ pub(super) fn run(args: &TestArgs) -> Exit {
             .expectations
             .file_name()
             .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
-        if let Err(e) = std::fs::write(path, junit(&name, &results)) {
+        if let Err(e) = section_access::atomic::write(path, junit(&name, &results).as_bytes()) {
             eprintln!("error: cannot write `{}`: {e}", path.display());
             return Exit::Error;
         }

@@ -70,6 +70,13 @@ pub struct LoadOptions {
     /// Serve SQL statements from a recording in this folder, with no
     /// database.
     pub replay: Option<PathBuf>,
+    /// The most rows a JOIN, KEEP or generating load may make (`--max-rows`);
+    /// `None`: what fits in half the machine's memory (see
+    /// `run::limits`).
+    pub max_rows: Option<usize>,
+    /// The most passes a `FOR` or `DO` loop may make (`--max-iterations`);
+    /// `None`: a million.
+    pub max_iterations: Option<usize>,
 }
 
 /// Reads, decodes (BOM, UTF-8, UTF-16, Windows-1252), parses and runs a

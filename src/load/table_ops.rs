@@ -175,6 +175,64 @@ fn key(t: &Table, fields: &[FieldId], row: usize) -> Option<Vec<SymbolId>> {
     Some(k)
 }
 
+/// The rows [`join`] would make of `right` and table `target`, counted
+/// from how often each key occurs on either side (nothing is built), with
+/// the common fields.
+///
+/// When even every pair of rows would stay within `bound`, nothing is
+/// counted: the product is returned (an upper bound).
+pub(super) fn join_rows(
+    model: &Model,
+    target: &str,
+    right: &Table,
+    kind: JoinKind,
+    bound: u128,
+) -> (u128, Vec<FieldId>) {
+    let Some(left) = model.table(target) else {
+        return (0, Vec::new());
+    };
+    let common = common_fields(left, right);
+    let keeps_left = matches!(kind, JoinKind::Left | JoinKind::Outer);
+    let keeps_right = matches!(kind, JoinKind::Right | JoinKind::Outer);
+    let (l, r) = (left.len() as u128, right.len() as u128);
+    if common.is_empty() || l * r + l + r <= bound {
+        let n = if r == 0 && keeps_left {
+            l
+        } else if l == 0 && keeps_right {
+            r
+        } else {
+            l * r
+        };
+        return (n, common);
+    }
+    // Per key: rows on the left, rows on the right. A NULL key matches
+    // nothing.
+    let mut counts: HashMap<Vec<SymbolId>, (u128, u128)> = HashMap::new();
+    let mut alone: u128 = 0;
+    for row in 0..right.len() {
+        match key(right, &common, row) {
+            Some(k) => counts.entry(k).or_default().1 += 1,
+            None if keeps_right => alone += 1,
+            None => {}
+        }
+    }
+    for row in 0..left.len() {
+        match key(left, &common, row) {
+            Some(k) => counts.entry(k).or_default().0 += 1,
+            None if keeps_left => alone += 1,
+            None => {}
+        }
+    }
+    let n = counts.values().fold(alone, |n, &(a, b)| {
+        n + match (a, b) {
+            (0, b) if keeps_right => b,
+            (a, 0) if keeps_left => a,
+            (a, b) => a * b,
+        }
+    });
+    (n, common)
+}
+
 /// Joins `right` into table `target` on all common fields (none: the
 /// cartesian product, as Qlik does).
 pub(super) fn join(model: &mut Model, target: &str, right: Table, kind: JoinKind) {

@@ -27,6 +27,7 @@ pub use ids::{RowId, SymbolId};
 pub use symbols::Symbols;
 pub(crate) use symbols::{spread, tag};
 pub use table::{Column, RowOrigin, SqlOrigin, Table};
+pub(crate) use value::num_bits as value_bits;
 pub use value::{Value, format_number, parse_number};
 
 use crate::names::{FieldName, TableName};

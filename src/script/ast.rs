@@ -424,11 +424,30 @@ pub enum Prefix {
     },
     /// `FIRST n` — load at most n rows.
     First(Expr),
-    /// Prefixes accepted with no effect offline: `BUFFER`, `ADD`, `REPLACE`,
-    /// `MERGE` (partial reload only), `SEMANTIC`, …
+    /// `SAMPLE p` — keep each row with probability p.
+    Sample(Expr),
+    /// A prefix that reshapes the rows of the load: `CROSSTABLE`,
+    /// `GENERIC`, `HIERARCHY`, `HIERARCHYBELONGSTO`, `INTERVALMATCH`.
+    Reshape {
+        /// The keyword, upper-cased, where it is written.
+        kind: Name,
+        /// The arguments in parentheses as written: a name, a quoted text
+        /// or a number each; `None` for an empty place (`a, , b`).
+        args: Vec<Option<Name>>,
+    },
+    /// `ADD ONLY`, `REPLACE ONLY`, `MERGE ONLY`: the statement runs in
+    /// partial reloads only (the keyword, upper-cased).
+    PartialOnly(Name),
+    /// `REPLACE` (not `ONLY`): the table the rows would concatenate to is
+    /// dropped first.
+    Replace,
+    /// `MERGE … ON keys` (not `ONLY`): the rows are a change log applied to
+    /// a table.
+    Merge(Name),
+    /// Prefixes accepted with no effect offline: `BUFFER`, `ADD` (a full
+    /// reload runs the load as it is), `SEMANTIC`.
     Ignored(String),
-    /// Prefixes Qlik has that change the table shape in ways not supported
-    /// here: `CROSSTABLE`, `GENERIC`, `HIERARCHY`, `INTERVALMATCH`, …
+    /// Prefixes Qlik has that are not supported here (`WHEN`, `UNLESS`).
     Unsupported(Name),
 }
 

@@ -17,7 +17,8 @@ use super::error::{ParseErrorKind, ParseWarning};
 use super::expr::{ExprParser, cut};
 use super::lex::{
     Extent, PErr, PResult, at_kw, blank_comments, bracketed, describe, is_ident_char, kw, name,
-    opt_kw, opt_punct, peek_word, punct, quoted, scan, sp, sp_line, split_commas, word_at,
+    number_at, opt_kw, opt_punct, peek_word, punct, quoted, scan, sp, sp_line, split_commas,
+    word_at,
 };
 use super::source::Span;
 
@@ -1342,16 +1343,31 @@ impl<'a> StmtParser<'a> {
                     r
                 }
                 "BUFFER" | "ADD" | "REPLACE" | "MERGE" | "SEMANTIC" => {
-                    prefixes.push(Prefix::Ignored(up.clone()));
+                    let only = opt_kw(r, "ONLY").is_some();
+                    prefixes.push(match up.as_str() {
+                        _ if only => Prefix::PartialOnly(name_here(r)),
+                        "REPLACE" => Prefix::Replace,
+                        "MERGE" => Prefix::Merge(name_here(r)),
+                        _ => Prefix::Ignored(up.clone()),
+                    });
                     self.skip_ignored_prefix(&up, r)?
                 }
                 "CROSSTABLE" | "GENERIC" | "HIERARCHY" | "HIERARCHYBELONGSTO" | "INTERVALMATCH" => {
-                    let (x, ()) = sp(r)?;
-                    let rest = paren_group(x).map_or(r, |(_, rest)| rest);
-                    prefixes.push(Prefix::Unsupported(name_here(r)));
+                    let kind = name_here(r);
+                    let (r, args) = if up == "GENERIC" {
+                        (r, Vec::new())
+                    } else {
+                        self.prefix_args(&up, r)?
+                    };
+                    prefixes.push(Prefix::Reshape { kind, args });
+                    r
+                }
+                "SAMPLE" => {
+                    let (rest, p) = self.c.expr(r).map_err(cut)?;
+                    prefixes.push(Prefix::Sample(p));
                     rest
                 }
-                "SAMPLE" | "WHEN" | "UNLESS" => {
+                "WHEN" | "UNLESS" => {
                     let (rest, _) = self.c.expr(r).map_err(cut)?;
                     prefixes.push(Prefix::Unsupported(name_here(r)));
                     rest
@@ -1388,6 +1404,61 @@ impl<'a> StmtParser<'a> {
             r = x;
         }
         Ok(r)
+    }
+
+    /// `(arg, …)` after a reshaping prefix: each argument a name, a quoted
+    /// text or a number, or nothing (`None`).
+    fn prefix_args(&self, kw: &str, r: &'a str) -> R<'a, (&'a str, Vec<Option<Name>>)> {
+        let help = || {
+            let example = match kw {
+                "CROSSTABLE" => "`CROSSTABLE (Month, Sales [, 1])`",
+                "HIERARCHY" => "`HIERARCHY (NodeID, ParentID, NodeName, …)`",
+                "HIERARCHYBELONGSTO" => {
+                    "`HIERARCHYBELONGSTO (NodeID, ParentID, NodeName, AncestorID, AncestorName)`"
+                }
+                _ => "`INTERVALMATCH (Time [, Key])`",
+            };
+            format!("the arguments of `{kw}` go in parentheses, before the LOAD: {example}")
+        };
+        let (t, ()) = sp(r)?;
+        let Some(mut i) = opt_punct(t, "(") else {
+            return PErr::unexpected(t, "`(`").with_help(&help()).fail();
+        };
+        let mut args = Vec::new();
+        loop {
+            let (t, ()) = sp(i)?;
+            if t.starts_with([',', ')']) {
+                args.push(None);
+                i = t;
+            } else if t.starts_with('\'') {
+                let (z, n) = quoted(t, '\'').map_err(cut)?;
+                args.push(Some(Name {
+                    name: n,
+                    span: self.c.span(t, z),
+                }));
+                i = z;
+            } else if let Some((num, z)) = number_at(t) {
+                args.push(Some(Name {
+                    name: num.to_owned(),
+                    span: self.c.span(t, z),
+                }));
+                i = z;
+            } else {
+                let (z, n) = self.name_node(t)?;
+                args.push(Some(n));
+                i = z;
+            }
+            match opt_punct(i, ",") {
+                Some(x) => i = x,
+                None => {
+                    let (t, ()) = sp(i)?;
+                    let Some(x) = opt_punct(t, ")") else {
+                        return PErr::unexpected(t, "`,` or `)`").with_help(&help()).fail();
+                    };
+                    return Ok((x, args));
+                }
+            }
+        }
     }
 
     /// `[(Table)]` after CONCATENATE, JOIN, KEEP.

@@ -14,6 +14,7 @@ mod common;
 mod access_fixtures;
 mod cli_audit;
 mod cli_check;
+mod cli_interrupt;
 mod cli_preview;
 #[cfg(feature = "serve")]
 mod cli_serve;
@@ -24,6 +25,7 @@ mod exists_prop;
 mod findings_fixtures;
 mod jwt;
 mod jwt_props;
+mod limits;
 mod parse_fixtures;
 #[cfg(all(feature = "postgres", feature = "sqlite"))]
 mod pg_server;

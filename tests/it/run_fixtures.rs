@@ -23,6 +23,8 @@ fn options(dir: &Path) -> LoadOptions {
     if let Ok(text) = std::fs::read_to_string(dir.join("options.json")) {
         let v: Json = serde_json::from_str(&text).unwrap();
         opts.allow_unsupported = v["allow_unsupported"].as_bool().unwrap_or(false);
+        opts.max_rows = v["max_rows"].as_u64().map(|n| n as usize);
+        opts.max_iterations = v["max_iterations"].as_u64().map(|n| n as usize);
         if let Some(libs) = v["libs"].as_object() {
             for (k, p) in libs {
                 opts.libs.insert(k.clone(), dir.join(p.as_str().unwrap()));

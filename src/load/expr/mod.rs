@@ -261,6 +261,9 @@ pub(super) struct RowScope<'a> {
     pub(super) rec_no: usize,
     /// 1-based number of the output row being built (`RowNo()`).
     pub(super) row_no: usize,
+    /// 1-based iteration of a `WHILE` load on its input row (`IterNo()`);
+    /// 1 elsewhere.
+    pub(super) iter_no: usize,
     /// The rows output so far (`Peek` without a table, `Exists`).
     pub(super) out: Option<&'a Frame>,
     /// Rows of the current group (aggregation).
@@ -276,6 +279,7 @@ impl<'a> RowScope<'a> {
             row: 0,
             rec_no: 0,
             row_no: 0,
+            iter_no: 1,
             out: None,
             group: None,
         }
@@ -289,6 +293,7 @@ impl<'a> RowScope<'a> {
             row,
             rec_no: row + 1,
             row_no: self.row_no,
+            iter_no: self.iter_no,
             out: self.out,
             group: None,
         }

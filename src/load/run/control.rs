@@ -11,7 +11,8 @@ use super::{Flow, R, Runner};
 use crate::load::error::{Fail, LoadError, LoadErrorKind, did_you_mean};
 use crate::load::expr::{compare, num_of, truthy, value_text};
 
-/// How many passes a FOR or DO loop may make.
+/// How many passes a FOR or DO loop may make, unless `--max-iterations`
+/// says otherwise.
 const MAX_ITERATIONS: usize = 1_000_000;
 
 /// A defined sub.
@@ -114,13 +115,7 @@ impl Runner<'_> {
                 .unwrap_or(i)
                 + step;
             passes += 1;
-            if passes >= MAX_ITERATIONS {
-                return Err(self.err(Fail::new(
-                    LoadErrorKind::TooDeep,
-                    span,
-                    format!("`FOR` loop ran {MAX_ITERATIONS} times"),
-                )));
-            }
+            self.check_passes(passes, "FOR", span)?;
         }
         Ok(Flow::Normal)
     }
@@ -212,18 +207,35 @@ impl Runner<'_> {
                 break;
             }
             passes += 1;
-            if passes >= MAX_ITERATIONS {
-                return Err(self.err(
-                    Fail::new(
-                        LoadErrorKind::TooDeep,
-                        span,
-                        format!("`DO` loop ran {MAX_ITERATIONS} times"),
-                    )
-                    .help("check the loop's `WHILE`/`UNTIL` condition"),
-                ));
-            }
+            self.check_passes(passes, "DO", span)?;
         }
         Ok(Flow::Normal)
+    }
+
+    /// An error when a loop has made as many passes as it may.
+    fn check_passes(&self, passes: usize, what: &str, span: Span) -> R<()> {
+        let (limit, given) = match self.opts.max_iterations {
+            Some(n) => (n, true),
+            None => (MAX_ITERATIONS, false),
+        };
+        if passes < limit {
+            return Ok(());
+        }
+        let how = if given {
+            format!(
+                "the limit is `--max-iterations {limit}`; raise it if the loop is meant to run longer"
+            )
+        } else {
+            format!("a loop may run {limit} times; `--max-iterations N` sets another limit")
+        };
+        Err(self.err(
+            Fail::new(
+                LoadErrorKind::TooDeep,
+                span,
+                format!("`{what}` loop ran {limit} times (the loop limit)"),
+            )
+            .help(format!("check the loop's end condition; {how}")),
+        ))
     }
 
     /// `SUB name(params) … END SUB`: defines (or redefines) the sub.

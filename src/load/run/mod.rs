@@ -8,6 +8,9 @@
 //! - [`sources`]: what a LOAD reads (INLINE, files, RESIDENT, AUTOGENERATE);
 //! - [`excel`]: sheets of Excel workbooks, with their notes and errors;
 //! - [`project`]: a load level's fields, WHERE, GROUP BY, ORDER BY;
+//! - [`reshape`]: the prefixes that reshape a load's rows (CROSSTABLE,
+//!   GENERIC, HIERARCHY, INTERVALMATCH, SAMPLE);
+//! - [`limits`]: the most rows a JOIN, KEEP or generating load may make;
 //! - [`tables`]: where a LOAD's rows go (new table, CONCATENATE, JOIN,
 //!   KEEP, MAPPING) and `DROP`/`RENAME`.
 
@@ -15,8 +18,10 @@ mod control;
 mod excel;
 mod expansion;
 mod fields;
+mod limits;
 mod paths;
 mod project;
+mod reshape;
 mod sources;
 mod sql;
 mod stores;

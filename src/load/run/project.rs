@@ -14,10 +14,31 @@ use crate::load::error::{Fail, LoadErrorKind};
 use crate::load::expr::{self, Binding, CExpr, Func, RowScope, as_column, compile, eval, truthy};
 use crate::load::frame::{Frame, FrameColumn};
 
+/// Rows a `WHILE` repeated: each one's `IterNo()` and the input record it
+/// repeats.
+pub(super) struct Repeated {
+    pub(super) iters: Vec<u32>,
+    pub(super) records: Vec<usize>,
+}
+
 impl Runner<'_> {
     /// Applies a load level's field list, WHERE, GROUP BY, ORDER BY and
     /// DISTINCT to its input.
-    pub(super) fn project(&self, load: &crate::script::ast::Load, mut input: Frame) -> R<Frame> {
+    ///
+    /// `repeated` gives, for rows a `WHILE` repeated, each row's
+    /// `IterNo()` and the record it repeats (`RecNo()`).
+    pub(super) fn project(
+        &self,
+        load: &crate::script::ast::Load,
+        mut input: Frame,
+        repeated: Option<&Repeated>,
+    ) -> R<Frame> {
+        let iter_of = |r: usize| {
+            repeated
+                .and_then(|x| x.iters.get(r))
+                .map_or(1, |&n| n as usize)
+        };
+        let rec_of = |r: usize| repeated.and_then(|x| x.records.get(r)).map_or(r, |&n| n) + 1;
         let loose = self.section == Section::Access;
         let binding = Binding::Row {
             names: &input.names,
@@ -155,7 +176,11 @@ impl Runner<'_> {
             };
             let mut keys: Vec<Vec<Value>> = Vec::with_capacity(input.rows);
             for r in 0..input.rows {
-                let rcx = cx.at(r);
+                let rcx = RowScope {
+                    iter_no: iter_of(r),
+                    rec_no: rec_of(r),
+                    ..cx.at(r)
+                };
                 let mut k = Vec::with_capacity(order.len());
                 for (e, _) in &order {
                     k.push(eval(e, &rcx).map_err(|f| self.err(f))?);
@@ -192,7 +217,11 @@ impl Runner<'_> {
                 ..RowScope::no_row(self)
             };
             for &r in &rows {
-                let rcx = base.at(r);
+                let rcx = RowScope {
+                    iter_no: iter_of(r),
+                    rec_no: rec_of(r),
+                    ..base.at(r)
+                };
                 if let Some(f) = &filter
                     && !truthy(&eval(f, &rcx).map_err(|f| self.err(f))?)
                 {
@@ -221,8 +250,9 @@ impl Runner<'_> {
                     let cx = RowScope {
                         input: first.map(|_| &input),
                         row: first.unwrap_or(0),
-                        rec_no: first.map_or(0, |f| f + 1),
+                        rec_no: first.map_or(0, rec_of),
                         row_no: out.rows + 1,
+                        iter_no: first.map_or(1, iter_of),
                         out: Some(&out),
                         group: Some(g),
                         env: self,
@@ -256,8 +286,9 @@ impl Runner<'_> {
                     let cx = RowScope {
                         input: Some(&input),
                         row: r,
-                        rec_no: r + 1,
+                        rec_no: rec_of(r),
                         row_no: out.rows + 1,
+                        iter_no: iter_of(r),
                         out: Some(&out),
                         group: None,
                         env: self,

@@ -11,6 +11,7 @@ use crate::script::ast::{Expr, ExprKind, LoadField, Section, Source};
 use crate::script::source::Span;
 
 use super::paths::io_reason;
+use super::project::Repeated;
 use super::{R, Runner};
 use crate::load::delimited::{FormatProblem, TextFormat, read_file, text_format};
 use crate::load::error::{Fail, LoadErrorKind};
@@ -24,10 +25,6 @@ impl Runner<'_> {
     /// Runs one load level (and the levels below it); `None` when the
     /// source was skipped as unsupported.
     pub(super) fn eval_load(&mut self, load: &crate::script::ast::Load) -> R<Option<Frame>> {
-        if let Some(w) = &load.while_ {
-            self.unsupported(w.span, "`WHILE` clauses on loads are not supported")?;
-            return Ok(None);
-        }
         let access = self.section == Section::Access;
         let input = match &load.source {
             Source::Inline {
@@ -83,12 +80,28 @@ impl Runner<'_> {
             Source::Autogenerate(e) => {
                 let v = self.eval_expr(e)?;
                 let n = num_of(&v).unwrap_or(-1.0);
-                if !(0.0..=1e9).contains(&n) {
+                if !(n >= 0.0 && n.is_finite()) {
                     return Err(self.err(Fail::new(
                         LoadErrorKind::BadArgument,
                         e.span,
                         format!("`AUTOGENERATE` needs a row count, got `{}`", v.text()),
                     )));
+                }
+                let (limit, given) = self.row_limit(load.fields.len());
+                let limit = limit.min(crate::model::MAX_ROWS);
+                if n > limit as f64 {
+                    return Err(self.err(
+                        Fail::new(
+                            LoadErrorKind::TooLarge,
+                            e.span,
+                            format!(
+                                "`AUTOGENERATE {}` would make more than {limit} rows (the row limit)",
+                                v.text()
+                            ),
+                        )
+                        .label("too many rows")
+                        .help(self.limit_help(limit, given)),
+                    ));
                 }
                 Frame {
                     rows: n as usize,
@@ -115,7 +128,83 @@ impl Runner<'_> {
                 return Ok(None);
             }
         };
-        self.project(load, input).map(Some)
+        match &load.while_ {
+            Some(w) => {
+                let (input, repeated) = self.repeat_while(w, input)?;
+                self.project(load, input, Some(&repeated)).map(Some)
+            }
+            None => self.project(load, input, None).map(Some),
+        }
+    }
+
+    /// `WHILE cond`: each input row repeated while `cond` holds, with
+    /// `IterNo()` counting from 1 (a row whose condition fails at once is
+    /// not loaded). Returns the repeated rows, each with its `IterNo()` and
+    /// record.
+    fn repeat_while(&self, cond: &Expr, input: Frame) -> R<(Frame, Repeated)> {
+        use crate::load::expr::{Binding, RowScope, compile, eval, truthy};
+        let loose = self.section == Section::Access;
+        let binding = Binding::Row {
+            names: &input.names,
+            loose,
+        };
+        let mut agg = false;
+        let c = compile(cond, binding, &mut agg).map_err(|f| self.err(f))?;
+        if agg {
+            return Err(self.err(Fail::new(
+                LoadErrorKind::BadArgument,
+                cond.span,
+                "aggregation functions belong in the field list, not in WHILE",
+            )));
+        }
+        let (limit, given) = self.row_limit(input.cols.len() + 1);
+        let mut rows = Vec::new();
+        let mut iters = Vec::new();
+        let base = RowScope {
+            input: Some(&input),
+            ..RowScope::no_row(self)
+        };
+        for r in 0..input.rows {
+            let mut k: u32 = 1;
+            loop {
+                let cx = RowScope {
+                    iter_no: k as usize,
+                    ..base.at(r)
+                };
+                if !truthy(&eval(&c, &cx).map_err(|f| self.err(f))?) {
+                    break;
+                }
+                if rows.len() >= limit || k == u32::MAX {
+                    return Err(self.err(
+                        Fail::new(
+                            LoadErrorKind::TooLarge,
+                            cond.span,
+                            format!(
+                                "this `WHILE` made {} rows and still holds (the row limit is {limit})",
+                                rows.len()
+                            ),
+                        )
+                        .label("still true")
+                        .help(format!(
+                            "a condition that never turns false repeats forever; {}",
+                            self.limit_help(limit, given)
+                        )),
+                    ));
+                }
+                rows.push(r);
+                iters.push(k);
+                k += 1;
+            }
+        }
+        let mut input = input;
+        input.select_rows(&rows);
+        Ok((
+            input,
+            Repeated {
+                iters,
+                records: rows,
+            },
+        ))
     }
 
     /// Reports format problems; true when the load is to be skipped.

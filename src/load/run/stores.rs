@@ -193,7 +193,7 @@ impl Runner<'_> {
         let path = &store.path;
         let target = self.resolve_path(&path.name);
         if self.opts.write_stores {
-            return std::fs::write(&target, &bytes).map_err(|e| {
+            return crate::atomic::write(&target, &bytes).map_err(|e| {
                 self.err(
                     Fail::new(
                         LoadErrorKind::CannotWrite,

@@ -1,15 +1,17 @@
 //! Where a LOAD's rows go and how tables change afterwards: the LOAD
 //! statement's prefixes (`MAPPING`, `CONCATENATE`, `JOIN`, `KEEP`,
-//! `FIRST`), table names and `QUALIFY`, new tables and automatic
-//! concatenation, then `DROP` and `RENAME`.
+//! `FIRST`, `SAMPLE`, `REPLACE`, the reshaping prefixes), table names and
+//! `QUALIFY`, new tables and automatic concatenation, then `DROP` and
+//! `RENAME`.
 
 use std::collections::HashSet;
 
 use crate::model::RowOrigin;
 use crate::names::{FieldName, TableName};
-use crate::script::ast::{Drop, Load, LoadStmt, Prefix, Rename, Section, Source};
+use crate::script::ast::{Drop, JoinKind, Load, LoadStmt, Prefix, Rename, Section, Source};
 use crate::script::source::Span;
 
+use super::reshape::Reshape;
 use super::{R, Runner, other};
 use crate::load::error::{Fail, LoadError, LoadErrorKind, did_you_mean};
 use crate::load::expr::Mapping;
@@ -78,6 +80,9 @@ impl Runner<'_> {
         let mut noconcat = false;
         let mut join: Option<(crate::script::ast::JoinKind, Option<String>, bool)> = None;
         let mut first: Option<usize> = None;
+        let mut sample: Option<(f64, Span)> = None;
+        let mut reshape: Option<(Reshape, Span)> = None;
+        let mut replace = false;
         for p in &ls.prefixes {
             match p {
                 Prefix::Mapping => mapping = true,
@@ -93,6 +98,39 @@ impl Runner<'_> {
                     let v = self.eval_expr(e)?;
                     let n = num_of(&v).unwrap_or(0.0);
                     first = Some(if n > 0.0 { n as usize } else { 0 });
+                }
+                Prefix::Sample(e) => {
+                    let v = self.eval_expr(e)?;
+                    match num_of(&v) {
+                        Some(p) if (0.0..=1.0).contains(&p) => sample = Some((p, e.span)),
+                        _ => {
+                            return Err(self.err(
+                                Fail::new(
+                                    LoadErrorKind::BadArgument,
+                                    e.span,
+                                    format!(
+                                        "`SAMPLE` needs a probability from 0 to 1, got `{}`",
+                                        v.text()
+                                    ),
+                                )
+                                .help("`SAMPLE 0.1 LOAD …` keeps about one row in ten"),
+                            ));
+                        }
+                    }
+                }
+                Prefix::Reshape { kind, args } => {
+                    reshape = Some((self.reshape_of(kind, args)?, kind.span));
+                }
+                // A full reload disregards these (Qlik's help).
+                Prefix::PartialOnly(_) => return Ok(false),
+                Prefix::Replace => replace = true,
+                Prefix::Merge(name) => {
+                    return self
+                        .unsupported(
+                            name.span,
+                            "`MERGE` without `ONLY` (a change log applied to a table) is not supported",
+                        )
+                        .map(|()| false);
                 }
                 Prefix::Ignored(_) => {}
                 Prefix::Unsupported(name) => {
@@ -126,6 +164,12 @@ impl Runner<'_> {
         }
         if let Some(n) = first {
             frame.truncate(n);
+        }
+        if let Some((p, at)) = sample {
+            self.sample(&mut frame, p, at);
+        }
+        if let Some((how, at)) = &reshape {
+            frame = self.reshape(how, *at, frame)?;
         }
         if mapping {
             let mut m = Mapping::default();
@@ -194,6 +238,28 @@ impl Runner<'_> {
             ]);
         }
         let section = self.section;
+        if let Some((Reshape::Generic, at)) = &reshape {
+            if join.is_some() || concat.is_some() {
+                return self
+                    .unsupported(
+                        *at,
+                        "`GENERIC` with `JOIN`, `KEEP` or `CONCATENATE` is not supported",
+                    )
+                    .map(|()| false);
+            }
+            for (value, part) in self.generic_frames(&frame, *at)? {
+                let mut part = part;
+                if access && let Some(last) = part.names.last_mut() {
+                    *last = last.to_uppercase();
+                }
+                let name = self.unique_name(section, &format!("{base_name}.{value}"));
+                let model = self.model_mut(section);
+                let table = table_ops::frame_to_table(model, part, &name, access);
+                model.push_table(table);
+                self.last_table = Some((section, name));
+            }
+            return Ok(true);
+        }
         if let Some((kind, target, keep)) = join {
             let target = match target {
                 Some(t) => t,
@@ -220,6 +286,8 @@ impl Runner<'_> {
             } else {
                 let model = self.model_mut(section);
                 let right = table_ops::frame_to_table(model, frame, &target, access);
+                self.check_join(section, &target, &base_name, &right, kind, span)?;
+                let model = self.model_mut(section);
                 table_ops::join(model, &target, right, kind);
                 self.last_table = Some((section, target));
             }
@@ -265,6 +333,21 @@ impl Runner<'_> {
                 .map(|t| t.name.as_str().to_string())
         };
         match into {
+            Some(t) if replace => {
+                // `REPLACE`: the table it would go to is dropped first, the
+                // rows make a new table in its place.
+                let name = match &ls.label {
+                    Some(l) => l.name.clone(),
+                    None => t.clone(),
+                };
+                let model = self.model_mut(section);
+                model.remove_table(&t);
+                let name = self.unique_name(section, &name);
+                let model = self.model_mut(section);
+                let table = table_ops::frame_to_table(model, frame, &name, access);
+                model.push_table(table);
+                self.last_table = Some((section, name));
+            }
             Some(t) => {
                 let model = self.model_mut(section);
                 table_ops::append(model, &t, frame, access);
@@ -279,6 +362,52 @@ impl Runner<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// An error when joining `right` (loaded as `name`) into `target`
+    /// would make more rows than the limit, counted before the join.
+    fn check_join(
+        &self,
+        section: Section,
+        target: &str,
+        name: &str,
+        right: &crate::model::Table,
+        kind: JoinKind,
+        span: Span,
+    ) -> R<()> {
+        let model = self.model(section);
+        // The limit of the widest result (no common field) is the lowest:
+        // a join whose every pair of rows stays under it is not counted.
+        let widest = model.table(target).map_or(0, |t| t.columns().len()) + right.columns().len();
+        let (lowest, _) = self.row_limit(widest);
+        let (rows, common) = table_ops::join_rows(model, target, right, kind, lowest as u128);
+        let (limit, given) = self.row_limit(widest - common.len());
+        if rows <= limit as u128 {
+            return Ok(());
+        }
+        let on = if common.is_empty() {
+            String::from("no common field: a cartesian product")
+        } else {
+            let names: Vec<String> = common
+                .iter()
+                .filter_map(|&f| model.field_name(f))
+                .map(|n| format!("`{}`", n.as_str()))
+                .collect();
+            format!("joined on {}", names.join(", "))
+        };
+        Err(self.err(
+            Fail::new(
+                LoadErrorKind::TooLarge,
+                span,
+                format!(
+                    "`JOIN` of this load (`{name}`, {} rows) into `{target}` ({} rows) would make {rows} rows, more than the row limit of {limit}",
+                    right.len(),
+                    model.table(target).map_or(0, crate::model::Table::len),
+                ),
+            )
+            .label(on)
+            .help(self.limit_help(limit, given)),
+        ))
     }
 
     pub(super) fn unknown_table(&self, name: &str, span: Span, section: Section) -> LoadError {

@@ -60,7 +60,7 @@ pub(super) fn call(
         }
         TableFn::RecNo => Value::Num(cx.rec_no as f64),
         TableFn::RowNo => Value::Num(cx.row_no as f64),
-        TableFn::IterNo => Value::Num(1.0),
+        TableFn::IterNo => Value::Num(cx.iter_no as f64),
         TableFn::Exists => {
             let name = field_name_arg(args, 0, cx)?;
             let v = ev(args, 1, cx)?;
