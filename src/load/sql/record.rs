@@ -104,7 +104,7 @@ impl Recorder {
                     created: String::from("1970-01-01 00:00:00"),
                 };
                 let written = qvd(&table).map_err(|bug| std::io::Error::other(bug.what()))?;
-                std::fs::write(self.dir.join(&name), written.bytes)?;
+                crate::atomic::write(&self.dir.join(&name), &written.bytes)?;
                 Some(name)
             }
         };
@@ -119,7 +119,7 @@ impl Recorder {
 
     fn save(&self) -> std::io::Result<()> {
         let text = serde_json::to_string_pretty(&self.manifest).map_err(std::io::Error::other)?;
-        std::fs::write(self.dir.join(MANIFEST), text + "\n")
+        crate::atomic::write(&self.dir.join(MANIFEST), (text + "\n").as_bytes())
     }
 }
 
