@@ -40,6 +40,7 @@ macro_rules! num_arg {
 }
 
 mod aggregation;
+mod calendar;
 mod conditional;
 mod date;
 mod number;
@@ -53,6 +54,7 @@ use crate::script::source::Span;
 
 use super::{CExpr, RowScope, eval, num_of};
 use aggregation::AggregationFn;
+use calendar::CalendarFn;
 use conditional::ConditionalFn;
 use date::DateFn;
 use date::days_from_civil;
@@ -88,6 +90,7 @@ enum Domain {
     Table(TableFn),
     Date(DateFn),
     Aggregation(AggregationFn),
+    Calendar(CalendarFn),
     Qvd(QvdFn),
 }
 
@@ -191,6 +194,60 @@ funcs! {
     QvdFieldName = "QvdFieldName", 2, 2 => Qvd(QvdFn);
     QvdTableName = "QvdTableName", 1, 1 => Qvd(QvdFn);
     QvdCreateTime = "QvdCreateTime", 1, 1 => Qvd(QvdFn);
+    Hour = "Hour", 1, 1 => Date(DateFn);
+    Minute = "Minute", 1, 1 => Date(DateFn);
+    Second = "Second", 1, 1 => Date(DateFn);
+    MakeTime = "MakeTime", 1, 3 => Date(DateFn);
+    Time = "Time", 1, 2 => Date(DateFn);
+    TimeHash = "Time#", 1, 2 => Date(DateFn);
+    Timestamp = "Timestamp", 1, 2 => Date(DateFn);
+    TimestampHash = "Timestamp#", 1, 2 => Date(DateFn);
+    Interval = "Interval", 1, 2 => Date(DateFn);
+    IntervalHash = "Interval#", 1, 2 => Date(DateFn);
+    YearStart = "YearStart", 1, 3 => Calendar(CalendarFn);
+    YearEnd = "YearEnd", 1, 3 => Calendar(CalendarFn);
+    YearName = "YearName", 1, 3 => Calendar(CalendarFn);
+    QuarterStart = "QuarterStart", 1, 3 => Calendar(CalendarFn);
+    QuarterEnd = "QuarterEnd", 1, 3 => Calendar(CalendarFn);
+    QuarterName = "QuarterName", 1, 3 => Calendar(CalendarFn);
+    MonthStart = "MonthStart", 1, 2 => Calendar(CalendarFn);
+    MonthEnd = "MonthEnd", 1, 2 => Calendar(CalendarFn);
+    MonthName = "MonthName", 1, 2 => Calendar(CalendarFn);
+    MonthsStart = "MonthsStart", 2, 4 => Calendar(CalendarFn);
+    MonthsEnd = "MonthsEnd", 2, 4 => Calendar(CalendarFn);
+    MonthsName = "MonthsName", 2, 4 => Calendar(CalendarFn);
+    WeekStart = "WeekStart", 1, 3 => Calendar(CalendarFn);
+    WeekEnd = "WeekEnd", 1, 3 => Calendar(CalendarFn);
+    WeekName = "WeekName", 1, 3 => Calendar(CalendarFn);
+    DayStart = "DayStart", 1, 3 => Calendar(CalendarFn);
+    DayEnd = "DayEnd", 1, 3 => Calendar(CalendarFn);
+    DayName = "DayName", 1, 3 => Calendar(CalendarFn);
+    InYear = "InYear", 3, 4 => Calendar(CalendarFn);
+    InYearToDate = "InYearToDate", 3, 4 => Calendar(CalendarFn);
+    InQuarter = "InQuarter", 3, 4 => Calendar(CalendarFn);
+    InQuarterToDate = "InQuarterToDate", 3, 4 => Calendar(CalendarFn);
+    InMonth = "InMonth", 3, 3 => Calendar(CalendarFn);
+    InMonthToDate = "InMonthToDate", 3, 3 => Calendar(CalendarFn);
+    InMonths = "InMonths", 4, 5 => Calendar(CalendarFn);
+    InMonthsToDate = "InMonthsToDate", 4, 5 => Calendar(CalendarFn);
+    InWeek = "InWeek", 3, 4 => Calendar(CalendarFn);
+    InWeekToDate = "InWeekToDate", 3, 4 => Calendar(CalendarFn);
+    InDay = "InDay", 3, 4 => Calendar(CalendarFn);
+    InDayToDate = "InDayToDate", 3, 4 => Calendar(CalendarFn);
+    AddMonths = "AddMonths", 2, 3 => Calendar(CalendarFn);
+    AddYears = "AddYears", 2, 2 => Calendar(CalendarFn);
+    Week = "Week", 1, 4 => Calendar(CalendarFn);
+    WeekYear = "WeekYear", 1, 4 => Calendar(CalendarFn);
+    WeekDay = "WeekDay", 1, 2 => Calendar(CalendarFn);
+    MakeWeekDate = "MakeWeekDate", 1, 3 => Calendar(CalendarFn);
+    Age = "Age", 2, 2 => Calendar(CalendarFn);
+    NetWorkDays = "NetWorkDays", 2, MANY => Calendar(CalendarFn);
+    FirstWorkDate = "FirstWorkDate", 2, MANY => Calendar(CalendarFn);
+    LastWorkDate = "LastWorkDate", 2, MANY => Calendar(CalendarFn);
+    DayNumberOfYear = "DayNumberOfYear", 1, 2 => Calendar(CalendarFn);
+    DayNumberOfQuarter = "DayNumberOfQuarter", 1, 2 => Calendar(CalendarFn);
+    SetDateYear = "SetDateYear", 2, 2 => Calendar(CalendarFn);
+    SetDateYearMonth = "SetDateYearMonth", 3, 3 => Calendar(CalendarFn);
 }
 
 /// A function's name and arity.
@@ -338,6 +395,7 @@ pub(super) fn call(
         Domain::Table(f) => table::call(f, args, span, cx),
         Domain::Date(f) => date::call(f, args, span, cx),
         Domain::Aggregation(f) => aggregation::call(f, args, distinct, span, cx),
+        Domain::Calendar(f) => calendar::call(f, args, span, cx),
         Domain::Qvd(f) => qvd::call(f, args, span, cx),
     }
 }
