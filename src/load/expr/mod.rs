@@ -244,6 +244,12 @@ pub(super) trait Env {
     /// Where a path named by the script is (a file `STORE` kept, `lib://`,
     /// `--map-path`, `DIRECTORY`, the script's folder), as `FROM` finds it.
     fn file_path(&self, path: &str) -> std::path::PathBuf;
+    /// Every table loaded so far, security tables first, each model's in
+    /// the order they were made (`NoOfTables`, `TableName` …).
+    fn tables(&self) -> Vec<(&Model, &Table)>;
+    /// The number `AutoNumber` gives `key` in the counter named `counter`:
+    /// 1, 2, … in the order keys are first met in the run.
+    fn autonumber(&self, counter: &str, key: Value) -> usize;
 }
 
 /// What an evaluation can see: the run (variables, models, mapping

@@ -26,7 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::model::{FieldId, Model, Table};
+use crate::model::{FieldId, Model, Symbols, Table, Value};
 use crate::script::ast::{ExitWhat, Section, Stmt, StmtKind};
 use crate::script::source::{Location, SharedText, SourceId, Span};
 
@@ -63,6 +63,8 @@ pub(super) struct Runner<'o> {
     /// Expanded texts already registered, by statement position and text.
     expansion_cache: HashMap<(SourceId, u32, String), (SourceId, SharedText)>,
     notes: RefCell<Vec<&'static str>>,
+    /// `AutoNumber`'s counters: the keys met so far, by counter name.
+    autonumbers: RefCell<HashMap<String, Symbols>>,
     /// The span of the statement running (expansion errors point at it).
     current: Span,
     /// The path of the file being read, as the script names it
@@ -96,6 +98,7 @@ impl<'o> Runner<'o> {
             expansions: HashMap::new(),
             expansion_cache: HashMap::new(),
             notes: RefCell::new(Vec::new()),
+            autonumbers: RefCell::new(HashMap::new()),
             current: Span::default(),
             file: None,
             overlay: stores::Overlay::default(),
@@ -356,5 +359,18 @@ impl Env for Runner<'_> {
 
     fn file_path(&self, path: &str) -> PathBuf {
         self.local_file(path).0
+    }
+
+    fn tables(&self) -> Vec<(&Model, &Table)> {
+        [&self.app.access, &self.app.data]
+            .into_iter()
+            .flat_map(|m| m.tables().iter().map(move |t| (m, t)))
+            .collect()
+    }
+
+    fn autonumber(&self, counter: &str, key: Value) -> usize {
+        let mut counters = self.autonumbers.borrow_mut();
+        let keys = counters.entry(counter.to_string()).or_default();
+        keys.intern(key).index() + 1
     }
 }

@@ -1,6 +1,15 @@
 //! Aggregation functions over the rows of a GROUP BY group: `Sum`,
 //! `Count`, `Min`, `Max`, `Avg`, `Only`, `Concat`, `MinString`,
-//! `MaxString`, with `DISTINCT`.
+//! `MaxString`, `FirstSortedValue`, `Mode`, `Median`, `Fractile`, `Stdev`
+//! and the counters `NullCount`, `TextCount`, `NumericCount`,
+//! `MissingCount`, with `DISTINCT`.
+//!
+//! Qlik's help pages ("Basic/Counter/Statistical/String aggregation
+//! functions") fix the edge cases followed here: `Mode` and
+//! `FirstSortedValue` give NULL when several values tie; `Median`,
+//! `Fractile` and `Stdev` read numeric values only (`Stdev` is the sample
+//! deviation, NULL under two values); `MissingCount` counts what is not
+//! numeric, NULL included.
 
 use std::cmp::Ordering;
 
@@ -23,6 +32,15 @@ pub(super) enum AggregationFn {
     Concat,
     MinString,
     MaxString,
+    FirstSortedValue,
+    Mode,
+    Median,
+    Fractile,
+    Stdev,
+    NullCount,
+    TextCount,
+    NumericCount,
+    MissingCount,
 }
 
 /// Evaluates an aggregation over `cx`'s group.
@@ -39,6 +57,9 @@ pub(super) fn call(
     let Some(inner) = args.first() else {
         return Ok(Value::Null);
     };
+    if f == AggregationFn::FirstSortedValue {
+        return first_sorted(args, distinct, group, cx);
+    }
     let mut values: Vec<Value> = Vec::with_capacity(group.len());
     let mut weights: Vec<f64> = Vec::new();
     for &r in group {
@@ -103,6 +124,71 @@ pub(super) fn call(
             };
             pick.cloned().unwrap_or(Value::Null)
         }
+        AggregationFn::Mode => {
+            let mut counts = Symbols::default();
+            let mut n: Vec<usize> = Vec::new();
+            for v in values.iter().filter(|v| !v.is_null()) {
+                let id = counts.intern(v.clone());
+                match n.get_mut(id.index()) {
+                    Some(c) => *c += 1,
+                    None => n.push(1),
+                }
+            }
+            let most = n.iter().copied().max().unwrap_or(0);
+            let mut winners = n
+                .iter()
+                .enumerate()
+                .filter(|&(_, &c)| c == most && most > 0);
+            match (winners.next(), winners.next()) {
+                (Some((i, _)), None) => values
+                    .iter()
+                    .filter(|v| !v.is_null())
+                    .find(|v| counts.lookup(v).is_some_and(|id| id.index() == i))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                _ => Value::Null,
+            }
+        }
+        AggregationFn::Median | AggregationFn::Fractile => {
+            let fraction = if f == AggregationFn::Median {
+                0.5
+            } else {
+                match args.get(1) {
+                    Some(e) => match num_of(&eval(e, cx)?) {
+                        Some(p) if (0.0..=1.0).contains(&p) => p,
+                        _ => return Ok(Value::Null),
+                    },
+                    None => return Ok(Value::Null),
+                }
+            };
+            let mut n: Vec<f64> = nums().collect();
+            n.sort_by(f64::total_cmp);
+            fractile(&n, fraction).map_or(Value::Null, number)
+        }
+        AggregationFn::Stdev => {
+            let n: Vec<f64> = nums().collect();
+            if n.len() < 2 {
+                Value::Null
+            } else {
+                let mean = n.iter().sum::<f64>() / n.len() as f64;
+                let ss: f64 = n.iter().map(|x| (x - mean) * (x - mean)).sum();
+                number((ss / (n.len() - 1) as f64).sqrt())
+            }
+        }
+        AggregationFn::NullCount => {
+            Value::Num(values.iter().filter(|v| v.is_null()).count() as f64)
+        }
+        AggregationFn::NumericCount => Value::Num(nums().count() as f64),
+        AggregationFn::TextCount => Value::Num(
+            values
+                .iter()
+                .filter(|v| !v.is_null() && v.num().is_none())
+                .count() as f64,
+        ),
+        AggregationFn::MissingCount => {
+            Value::Num(values.iter().filter(|v| v.num().is_none()).count() as f64)
+        }
+        AggregationFn::FirstSortedValue => Value::Null,
         AggregationFn::Concat => {
             let delim = match args.get(1) {
                 Some(e) => eval(e, cx)?.text().into_owned(),
@@ -126,4 +212,83 @@ pub(super) fn call(
             text(parts.join(&delim))
         }
     })
+}
+
+/// The value at `fraction` of sorted numbers, interpolating between
+/// neighbours (Qlik's `Fractile`; `Median` is 0.5).
+fn fractile(sorted: &[f64], fraction: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let pos = fraction * last as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let (a, b) = (sorted.get(lo)?, sorted.get(hi)?);
+    Some(a + (b - a) * (pos - lo as f64))
+}
+
+/// `FirstSortedValue(value, weight[, rank])`: the value of the row with
+/// the `rank`-th lowest weight (a negative rank counts from the highest);
+/// NULL when another value shares that weight. Rows whose weight is not a
+/// number take no part. With `DISTINCT`, equal (value, weight) pairs count
+/// once.
+fn first_sorted(
+    args: &[CExpr],
+    distinct: bool,
+    group: &[usize],
+    cx: &RowScope<'_>,
+) -> Result<Value, Fail> {
+    let (Some(value), Some(weight)) = (args.first(), args.get(1)) else {
+        return Ok(Value::Null);
+    };
+    let rank = match args.get(2) {
+        Some(e) => match num_of(&eval(e, cx)?) {
+            Some(r) if r.trunc() != 0.0 => r.trunc() as i64,
+            _ => return Ok(Value::Null),
+        },
+        None => 1,
+    };
+    let mut items: Vec<(f64, Value)> = Vec::with_capacity(group.len());
+    for &r in group {
+        let rcx = cx.at(r);
+        if let Some(w) = num_of(&eval(weight, &rcx)?) {
+            let v = eval(value, &rcx)?;
+            if distinct && items.iter().any(|(w2, v2)| *w2 == w && v2.same_as(&v)) {
+                continue;
+            }
+            items.push((w, v));
+        }
+    }
+    items.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let index = if rank > 0 {
+        usize::try_from(rank - 1).ok()
+    } else {
+        usize::try_from(-rank)
+            .ok()
+            .and_then(|k| items.len().checked_sub(k))
+    };
+    let Some((w, v)) = index.and_then(|i| items.get(i)) else {
+        return Ok(Value::Null);
+    };
+    let mut ties = items.iter().filter(|(w2, _)| w2 == w);
+    let alone = ties.clone().count() == 1;
+    Ok(
+        if alone || (distinct && ties.all(|(_, v2)| v2.same_as(v))) {
+            v.clone()
+        } else {
+            Value::Null
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fractile;
+
+    #[test]
+    fn fractiles_interpolate() {
+        let n = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(fractile(&n, 0.5), Some(2.5));
+        assert_eq!(fractile(&n, 0.0), Some(1.0));
+        assert_eq!(fractile(&n, 1.0), Some(4.0));
+        assert_eq!(fractile(&[], 0.5), None);
+    }
 }

@@ -623,6 +623,12 @@ mod tests {
         fn file_path(&self, path: &str) -> std::path::PathBuf {
             std::path::PathBuf::from(path)
         }
+        fn tables(&self) -> Vec<(&crate::model::Model, &crate::model::Table)> {
+            Vec::new()
+        }
+        fn autonumber(&self, _: &str, _: Value) -> usize {
+            0
+        }
     }
 
     #[test]

@@ -248,6 +248,45 @@ funcs! {
     DayNumberOfQuarter = "DayNumberOfQuarter", 1, 2 => Calendar(CalendarFn);
     SetDateYear = "SetDateYear", 2, 2 => Calendar(CalendarFn);
     SetDateYearMonth = "SetDateYearMonth", 3, 3 => Calendar(CalendarFn);
+    Even = "Even", 1, 1 => Number(NumberFn);
+    Odd = "Odd", 1, 1 => Number(NumberFn);
+    Fmod = "Fmod", 2, 2 => Number(NumberFn);
+    Frac = "Frac", 1, 1 => Number(NumberFn);
+    Fact = "Fact", 1, 1 => Number(NumberFn);
+    Combin = "Combin", 2, 2 => Number(NumberFn);
+    Permut = "Permut", 2, 2 => Number(NumberFn);
+    BitCount = "BitCount", 1, 1 => Number(NumberFn);
+    Money = "Money", 1, 4 => Number(NumberFn);
+    MoneyHash = "Money#", 1, 4 => Number(NumberFn);
+    Pi = "Pi", 0, 0 => Number(NumberFn);
+    E = "E", 0, 0 => Number(NumberFn);
+    Sin = "Sin", 1, 1 => Number(NumberFn);
+    Cos = "Cos", 1, 1 => Number(NumberFn);
+    Tan = "Tan", 1, 1 => Number(NumberFn);
+    ASin = "ASin", 1, 1 => Number(NumberFn);
+    ACos = "ACos", 1, 1 => Number(NumberFn);
+    ATan = "ATan", 1, 1 => Number(NumberFn);
+    ATan2 = "ATan2", 2, 2 => Number(NumberFn);
+    SinH = "SinH", 1, 1 => Number(NumberFn);
+    CosH = "CosH", 1, 1 => Number(NumberFn);
+    TanH = "TanH", 1, 1 => Number(NumberFn);
+    FirstSortedValue = "FirstSortedValue", 2, 3 => Aggregation(AggregationFn);
+    Mode = "Mode", 1, 1 => Aggregation(AggregationFn);
+    Median = "Median", 1, 1 => Aggregation(AggregationFn);
+    Fractile = "Fractile", 2, 2 => Aggregation(AggregationFn);
+    Stdev = "Stdev", 1, 1 => Aggregation(AggregationFn);
+    NullCount = "NullCount", 1, 1 => Aggregation(AggregationFn);
+    TextCount = "TextCount", 1, 1 => Aggregation(AggregationFn);
+    NumericCount = "NumericCount", 1, 1 => Aggregation(AggregationFn);
+    MissingCount = "MissingCount", 1, 1 => Aggregation(AggregationFn);
+    AutoNumber = "AutoNumber", 1, 2 => Table(TableFn);
+    AutoNumberHash128 = "AutoNumberHash128", 1, MANY => Table(TableFn);
+    AutoNumberHash256 = "AutoNumberHash256", 1, MANY => Table(TableFn);
+    NoOfTables = "NoOfTables", 0, 0 => Table(TableFn);
+    TableName = "TableName", 1, 1 => Table(TableFn);
+    TableNumber = "TableNumber", 1, 1 => Table(TableFn);
+    FieldName = "FieldName", 2, 2 => Table(TableFn);
+    FieldNumber = "FieldNumber", 2, 2 => Table(TableFn);
 }
 
 /// A function's name and arity.
@@ -328,6 +367,26 @@ impl Func {
                 | RangeSum
                 | RangeMin
                 | RangeMax
+                | Even
+                | Odd
+                | Fmod
+                | Frac
+                | Fact
+                | Combin
+                | Permut
+                | BitCount
+                | Pi
+                | E
+                | Sin
+                | Cos
+                | Tan
+                | ASin
+                | ACos
+                | ATan
+                | ATan2
+                | SinH
+                | CosH
+                | TanH
         )
     }
 
@@ -340,6 +399,7 @@ impl Func {
                     | Func::FieldValue
                     | Func::FieldValueCount
                     | Func::FieldIndex
+                    | Func::FieldNumber
                     | Func::Peek,
                 0
             )

@@ -8,7 +8,9 @@ use crate::load::error::Fail;
 use crate::model::{Value, format_number, parse_number};
 use crate::script::source::Span;
 
+use super::date::variable_or;
 use super::{ev, ev_num};
+use crate::load::expr::boolean;
 use crate::load::expr::{CExpr, RowScope, num_of, number};
 
 /// A number function.
@@ -32,6 +34,28 @@ pub(super) enum NumberFn {
     RangeSum,
     RangeMin,
     RangeMax,
+    Even,
+    Odd,
+    Fmod,
+    Frac,
+    Fact,
+    Combin,
+    Permut,
+    BitCount,
+    Money,
+    MoneyHash,
+    Pi,
+    E,
+    Sin,
+    Cos,
+    Tan,
+    ASin,
+    ACos,
+    ATan,
+    ATan2,
+    SinH,
+    CosH,
+    TanH,
 }
 
 /// Evaluates a number function.
@@ -145,6 +169,84 @@ pub(super) fn call(
                 (Some(a), _) => number(a),
             }
         }
+        NumberFn::Even | NumberFn::Odd => {
+            let x = num_arg!(args, cx, 0);
+            if x.fract() != 0.0 {
+                return Ok(Value::Null);
+            }
+            let even = x.rem_euclid(2.0) == 0.0;
+            boolean(even == (f == NumberFn::Even))
+        }
+        NumberFn::Fmod => {
+            let a = num_arg!(args, cx, 0);
+            let b = num_arg!(args, cx, 1);
+            // The remainder of the division truncated towards zero: the
+            // sign of `a` (fmod(-9, 2) is -1).
+            if b == 0.0 { Value::Null } else { number(a % b) }
+        }
+        NumberFn::Frac => {
+            let x = num_arg!(args, cx, 0);
+            // Qlik's frac(-1.4) is 0.6: what is left above the floor.
+            number(x - x.floor())
+        }
+        NumberFn::Fact => {
+            let n = num_arg!(args, cx, 0);
+            if n < 0.0 || n.fract() != 0.0 {
+                return Ok(Value::Null);
+            }
+            number((1..=n as u64).map(|k| k as f64).product())
+        }
+        NumberFn::Combin | NumberFn::Permut => {
+            let n = num_arg!(args, cx, 0).trunc();
+            let k = num_arg!(args, cx, 1).trunc();
+            if n < 0.0 || k < 0.0 || k > n {
+                return Ok(Value::Null);
+            }
+            let mut r = 1.0;
+            for i in 0..k as u64 {
+                r *= n - i as f64;
+                if f == NumberFn::Combin {
+                    r /= i as f64 + 1.0;
+                }
+            }
+            number(r.round())
+        }
+        NumberFn::BitCount => {
+            let x = num_arg!(args, cx, 0);
+            Value::Num(f64::from((x as i64).count_ones()))
+        }
+        NumberFn::Money => {
+            let v = ev(args, 0, cx)?;
+            let Some(n) = num_of(&v) else {
+                return Ok(Value::Null);
+            };
+            let fmt = text_arg!(args, cx, 1, or money_format(cx));
+            let dec = text_arg!(args, cx, 2, or variable_or(cx, "MoneyDecimalSep", "."));
+            let thou = text_arg!(args, cx, 3, or variable_or(cx, "MoneyThousandSep", ","));
+            Value::Dual(n, Arc::from(format_pattern(n, &fmt, &dec, &thou)))
+        }
+        NumberFn::MoneyHash => {
+            let t = text_arg!(args, cx, 0);
+            let fmt = text_arg!(args, cx, 1, or money_format(cx));
+            let dec = text_arg!(args, cx, 2, or variable_or(cx, "MoneyDecimalSep", "."));
+            let thou = text_arg!(args, cx, 3, or variable_or(cx, "MoneyThousandSep", ","));
+            match parse_money(&t, &fmt, &dec, &thou) {
+                Some(n) => Value::Dual(n, Arc::from(t.as_str())),
+                None => Value::Null,
+            }
+        }
+        NumberFn::Pi => Value::Num(std::f64::consts::PI),
+        NumberFn::E => Value::Num(std::f64::consts::E),
+        NumberFn::Sin => number(num_arg!(args, cx, 0).sin()),
+        NumberFn::Cos => number(num_arg!(args, cx, 0).cos()),
+        NumberFn::Tan => number(num_arg!(args, cx, 0).tan()),
+        NumberFn::ASin => number(num_arg!(args, cx, 0).asin()),
+        NumberFn::ACos => number(num_arg!(args, cx, 0).acos()),
+        NumberFn::ATan => number(num_arg!(args, cx, 0).atan()),
+        NumberFn::ATan2 => number(num_arg!(args, cx, 0).atan2(num_arg!(args, cx, 1))),
+        NumberFn::SinH => number(num_arg!(args, cx, 0).sinh()),
+        NumberFn::CosH => number(num_arg!(args, cx, 0).cosh()),
+        NumberFn::TanH => number(num_arg!(args, cx, 0).tanh()),
     })
 }
 
@@ -203,6 +305,75 @@ fn format_num(n: f64, fmt: &str, dec: &str, thou: &str) -> String {
     out
 }
 
+/// The script's `MoneyFormat` (Qlik's US default when unset).
+fn money_format(cx: &RowScope<'_>) -> String {
+    variable_or(cx, "MoneyFormat", "$#,##0.00;-$#,##0.00")
+}
+
+/// The section of a `positive;negative` pattern that shows `n`, and the
+/// number it shows (a negative section shows the magnitude: its own text
+/// says the sign).
+fn section(n: f64, fmt: &str) -> (&str, f64) {
+    match fmt.split_once(';') {
+        Some((_, neg)) if n < 0.0 => (neg, -n),
+        Some((pos, _)) => (pos, n),
+        None => (fmt, n),
+    }
+}
+
+/// The literal text before and after the digits of a pattern section
+/// (`$`, ` kr`, `(` … `)`), and the digits' part between them.
+fn split_literals(section: &str) -> (&str, &str, &str) {
+    let is_digit = |c: char| matches!(c, '0' | '#');
+    let Some(first) = section.find(is_digit) else {
+        return (section, "", "");
+    };
+    let last = section.rfind(is_digit).map_or(first, |i| i + 1);
+    let (head, rest) = section.split_at(first);
+    let (core, tail) = rest.split_at(last - first);
+    (head, core, tail)
+}
+
+/// Formats with a pattern that may carry literal text and a negative
+/// section (`$#,##0.00;($#,##0.00)`, `#.##0,00 kr`); the pattern writes
+/// its separators as `dec` and `thou`.
+fn format_pattern(n: f64, fmt: &str, dec: &str, thou: &str) -> String {
+    let (sec, x) = section(n, fmt);
+    let (head, core, tail) = split_literals(sec);
+    // The core in the `.`/`,` spelling `format_num` reads.
+    let core: String = core
+        .chars()
+        .map(|c| {
+            let s = c.to_string();
+            if s == dec {
+                '.'
+            } else if s == thou {
+                ','
+            } else {
+                c
+            }
+        })
+        .collect();
+    format!("{head}{}{tail}", format_num(x, &core, dec, thou))
+}
+
+/// Reads a money text: the pattern's literal text (currency symbols) is
+/// dropped, a negative section's text makes the number negative.
+fn parse_money(t: &str, fmt: &str, dec: &str, thou: &str) -> Option<f64> {
+    let t = t.trim();
+    let sections: Vec<&str> = fmt.split(';').collect();
+    for (i, sec) in sections.iter().enumerate() {
+        let (head, _, tail) = split_literals(sec);
+        let (head, tail) = (head.trim(), tail.trim());
+        if let Some(body) = t.strip_prefix(head).and_then(|b| b.strip_suffix(tail))
+            && let Some(n) = parse_formatted(body.trim(), dec, thou)
+        {
+            return Some(if i == 1 && n > 0.0 { -n } else { n });
+        }
+    }
+    parse_formatted(t, dec, thou)
+}
+
 fn parse_formatted(t: &str, dec: &str, thou: &str) -> Option<f64> {
     let mut s = t.trim().to_string();
     if !thou.is_empty() {
@@ -226,5 +397,30 @@ mod tests {
         assert_eq!(format_num(7.0, "0000", ".", ","), "0007");
         assert_eq!(format_num(0.256, "0.0%", ".", ","), "25.6%");
         assert_eq!(format_num(-1.23456, "0.00", ",", "."), "-1,23");
+    }
+
+    #[test]
+    fn money_patterns_keep_their_literal_text() {
+        let us = "$#,##0.00;-$#,##0.00";
+        assert_eq!(format_pattern(9035.5, us, ".", ","), "$9,035.50");
+        assert_eq!(format_pattern(-12.0, us, ".", ","), "-$12.00");
+        assert_eq!(
+            format_pattern(-12.0, "$#,##0.00;($#,##0.00)", ".", ","),
+            "($12.00)"
+        );
+        assert_eq!(
+            format_pattern(4567.89, "#.##0,00 kr", ",", "."),
+            "4.567,89 kr"
+        );
+        assert_eq!(parse_money("$9,035.50", us, ".", ","), Some(9035.5));
+        assert_eq!(parse_money("-$12.00", us, ".", ","), Some(-12.0));
+        assert_eq!(
+            parse_money("($12.00)", "$#,##0.00;($#,##0.00)", ".", ","),
+            Some(-12.0)
+        );
+        assert_eq!(
+            parse_money("4.567,89 kr", "#.##0,00 kr", ",", "."),
+            Some(4567.89)
+        );
     }
 }

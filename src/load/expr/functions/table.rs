@@ -31,6 +31,14 @@ pub(super) enum TableFn {
     FileExtension,
     FilePath,
     FileDir,
+    AutoNumber,
+    AutoNumberHash128,
+    AutoNumberHash256,
+    NoOfTables,
+    TableName,
+    TableNumber,
+    FieldName,
+    FieldNumber,
 }
 
 /// Evaluates a table or system function.
@@ -115,6 +123,78 @@ pub(super) fn call(
                 Some((_, t)) if f == TableFn::NoOfRows => Value::Num(t.len() as f64),
                 Some((_, t)) => Value::Num(t.columns().len() as f64),
                 None => Value::Null,
+            }
+        }
+        TableFn::AutoNumber => {
+            let key = ev(args, 0, cx)?;
+            if key.is_null() {
+                return Ok(Value::Null);
+            }
+            // One counter per AutoID; calls without one share a counter.
+            let counter = match args.get(1) {
+                Some(e) => format!("id:{}", eval(e, cx)?.text()),
+                None => String::from("default"),
+            };
+            Value::Num(cx.env.autonumber(&counter, key) as f64)
+        }
+        TableFn::AutoNumberHash128 | TableFn::AutoNumberHash256 => {
+            // The combination of the arguments' texts, as `Hash128` joins
+            // them; each function keeps its own counter.
+            let mut parts = Vec::with_capacity(args.len());
+            for i in 0..args.len() {
+                parts.push(ev(args, i, cx)?.text().into_owned());
+            }
+            let counter = if f == TableFn::AutoNumberHash128 {
+                "hash128"
+            } else {
+                "hash256"
+            };
+            let key = Value::text_only(&parts.join("\u{1f}"));
+            Value::Num(cx.env.autonumber(counter, key) as f64)
+        }
+        TableFn::NoOfTables => Value::Num(cx.env.tables().len() as f64),
+        TableFn::TableName => {
+            let n = num_arg!(args, cx, 0);
+            let tables = cx.env.tables();
+            match usize::try_from(n.trunc() as i64)
+                .ok()
+                .and_then(|i| tables.get(i))
+            {
+                Some((_, t)) if n >= 0.0 => text(t.name.as_str()),
+                _ => Value::Null,
+            }
+        }
+        TableFn::TableNumber => {
+            let name = text_arg!(args, cx, 0);
+            cx.env
+                .tables()
+                .iter()
+                .position(|(_, t)| t.name.as_str() == name)
+                .map_or(Value::Null, |i| Value::Num(i as f64))
+        }
+        TableFn::FieldName | TableFn::FieldNumber => {
+            let table = text_arg!(args, cx, 1);
+            let Some((model, t)) = cx.env.table(&table) else {
+                return Ok(Value::Null);
+            };
+            let names: Vec<&str> = t
+                .fields()
+                .filter_map(|fid| model.field_name(fid).map(|n| n.as_str()))
+                .collect();
+            if f == TableFn::FieldName {
+                let n = num_arg!(args, cx, 0);
+                match usize::try_from(n.trunc() as i64 - 1)
+                    .ok()
+                    .and_then(|i| names.get(i))
+                {
+                    Some(name) if n >= 1.0 => text(name),
+                    _ => Value::Null,
+                }
+            } else {
+                let field = field_name_arg(args, 0, cx)?;
+                // 1-based; 0 when the table has no such field.
+                let pos = names.iter().position(|n| *n == field).map_or(0, |i| i + 1);
+                Value::Num(pos as f64)
             }
         }
         TableFn::Peek => peek(args, span, cx)?,
