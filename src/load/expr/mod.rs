@@ -117,6 +117,15 @@ pub(super) fn compile(e: &Expr, b: Binding<'_>, has_agg: &mut bool) -> Result<CE
             args,
             distinct,
         } => {
+            if let Some(reason) = functions::unsupported(name) {
+                return Err(Fail::new(
+                    LoadErrorKind::Unsupported,
+                    e.span,
+                    format!("function `{name}` cannot be evaluated offline"),
+                )
+                .label("not supported offline")
+                .help(reason));
+            }
             let Some(spec) = lookup_function(name) else {
                 let known = functions::names();
                 let mut fail = Fail::new(

@@ -41,6 +41,7 @@ macro_rules! num_arg {
 
 mod aggregation;
 mod calendar;
+mod catalog;
 mod conditional;
 mod date;
 mod number;
@@ -300,6 +301,12 @@ pub(super) struct Spec {
 /// The function named `name` (case-insensitive, exact otherwise).
 pub(super) fn lookup_function(name: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+}
+
+/// The reason Qlik's function `name` is not supported offline (`None` for
+/// a supported function or a name Qlik does not have).
+pub(super) fn unsupported(name: &str) -> Option<&'static str> {
+    catalog::unsupported(name)
 }
 
 /// Every supported function name.
