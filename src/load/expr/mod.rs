@@ -231,6 +231,20 @@ impl Mapping {
         let id = self.keys.lookup(key)?;
         self.values.get(id.index())
     }
+
+    /// The pairs, in the order they were added.
+    pub(super) fn pairs(&self) -> impl Iterator<Item = (Value, &Value)> + '_ {
+        self.values.iter().enumerate().map(|(i, v)| {
+            #[expect(
+                clippy::expect_used,
+                reason = "INVARIANT: `insert` pushes a value exactly when it adds a key, so key i exists"
+            )]
+            let key = crate::model::SymbolId::from_index(i)
+                .and_then(|id| self.keys.get(id))
+                .expect("a key for every value");
+            (key, v)
+        })
+    }
 }
 
 /// What functions can see of the run.

@@ -216,7 +216,7 @@ pub(super) fn call(
 
 /// The value at `fraction` of sorted numbers, interpolating between
 /// neighbours (Qlik's `Fractile`; `Median` is 0.5).
-fn fractile(sorted: &[f64], fraction: f64) -> Option<f64> {
+pub(super) fn fractile(sorted: &[f64], fraction: f64) -> Option<f64> {
     let last = sorted.len().checked_sub(1)?;
     let pos = fraction * last as f64;
     let lo = pos.floor() as usize;

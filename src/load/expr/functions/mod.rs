@@ -288,6 +288,26 @@ funcs! {
     TableNumber = "TableNumber", 1, 1 => Table(TableFn);
     FieldName = "FieldName", 2, 2 => Table(TableFn);
     FieldNumber = "FieldNumber", 2, 2 => Table(TableFn);
+    Class = "Class", 2, 4 => Conditional(ConditionalFn);
+    EmptyIsNull = "EmptyIsNull", 1, 1 => Conditional(ConditionalFn);
+    IsPartialReload = "IsPartialReload", 0, 0 => Conditional(ConditionalFn);
+    Sqr = "Sqr", 1, 1 => Number(NumberFn);
+    RangeAvg = "RangeAvg", 1, MANY => Number(NumberFn);
+    RangeCount = "RangeCount", 1, MANY => Number(NumberFn);
+    RangeNullCount = "RangeNullCount", 1, MANY => Number(NumberFn);
+    RangeNumericCount = "RangeNumericCount", 1, MANY => Number(NumberFn);
+    RangeTextCount = "RangeTextCount", 1, MANY => Number(NumberFn);
+    RangeMissingCount = "RangeMissingCount", 1, MANY => Number(NumberFn);
+    RangeOnly = "RangeOnly", 1, MANY => Number(NumberFn);
+    RangeMode = "RangeMode", 1, MANY => Number(NumberFn);
+    RangeStdev = "RangeStdev", 1, MANY => Number(NumberFn);
+    RangeMaxString = "RangeMaxString", 1, MANY => Number(NumberFn);
+    RangeMinString = "RangeMinString", 1, MANY => Number(NumberFn);
+    RangeFractile = "RangeFractile", 2, MANY => Number(NumberFn);
+    LookUp = "LookUp", 3, 4 => Table(TableFn);
+    MapSubstring = "MapSubstring", 2, 2 => Table(TableFn);
+    LevenshteinDist = "LevenshteinDist", 2, 2 => Text(TextFn);
+    Evaluate = "Evaluate", 1, 1 => Text(TextFn);
 }
 
 /// A function's name and arity.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::load::error::Fail;
+use crate::load::error::{Fail, LoadErrorKind};
 use crate::model::{Value, format_number, parse_number};
 use crate::script::source::Span;
 
@@ -56,13 +56,26 @@ pub(super) enum NumberFn {
     SinH,
     CosH,
     TanH,
+    Sqr,
+    RangeAvg,
+    RangeCount,
+    RangeNullCount,
+    RangeNumericCount,
+    RangeTextCount,
+    RangeMissingCount,
+    RangeOnly,
+    RangeMode,
+    RangeStdev,
+    RangeMaxString,
+    RangeMinString,
+    RangeFractile,
 }
 
 /// Evaluates a number function.
 pub(super) fn call(
     f: NumberFn,
     args: &[CExpr],
-    _span: Span,
+    span: Span,
     cx: &RowScope<'_>,
 ) -> Result<Value, Fail> {
     Ok(match f {
@@ -247,6 +260,106 @@ pub(super) fn call(
         NumberFn::SinH => number(num_arg!(args, cx, 0).sinh()),
         NumberFn::CosH => number(num_arg!(args, cx, 0).cosh()),
         NumberFn::TanH => number(num_arg!(args, cx, 0).tanh()),
+        NumberFn::Sqr => {
+            let x = num_arg!(args, cx, 0);
+            number(x * x)
+        }
+        NumberFn::RangeFractile => {
+            let p = num_arg!(args, cx, 0);
+            if !(0.0..=1.0).contains(&p) {
+                return Ok(Value::Null);
+            }
+            let mut n: Vec<f64> = Vec::new();
+            for i in 1..args.len() {
+                if let Some(x) = ev_num(args, i, cx)? {
+                    n.push(x);
+                }
+            }
+            n.sort_by(f64::total_cmp);
+            super::aggregation::fractile(&n, p).map_or(Value::Null, number)
+        }
+        NumberFn::RangeAvg
+        | NumberFn::RangeCount
+        | NumberFn::RangeNullCount
+        | NumberFn::RangeNumericCount
+        | NumberFn::RangeTextCount
+        | NumberFn::RangeMissingCount
+        | NumberFn::RangeOnly
+        | NumberFn::RangeMode
+        | NumberFn::RangeStdev
+        | NumberFn::RangeMaxString
+        | NumberFn::RangeMinString => {
+            let mut values = Vec::with_capacity(args.len());
+            for i in 0..args.len() {
+                values.push(ev(args, i, cx)?);
+            }
+            range(f, &values, span)?
+        }
+    })
+}
+
+/// The `Range*` functions over their arguments' values, as the
+/// aggregations of the same name treat a group's values.
+fn range(f: NumberFn, values: &[Value], span: Span) -> Result<Value, Fail> {
+    let nums: Vec<f64> = values.iter().filter_map(Value::num).collect();
+    let present = || values.iter().filter(|v| !v.is_null());
+    let count = |n: usize| Value::Num(n as f64);
+    Ok(match f {
+        NumberFn::RangeAvg if nums.is_empty() => Value::Null,
+        NumberFn::RangeAvg => number(nums.iter().sum::<f64>() / nums.len() as f64),
+        NumberFn::RangeCount => count(present().count()),
+        NumberFn::RangeNullCount => count(values.iter().filter(|v| v.is_null()).count()),
+        NumberFn::RangeNumericCount => count(nums.len()),
+        NumberFn::RangeTextCount => count(present().filter(|v| v.num().is_none()).count()),
+        NumberFn::RangeMissingCount => count(values.iter().filter(|v| v.num().is_none()).count()),
+        NumberFn::RangeOnly => {
+            let mut it = present();
+            match it.next() {
+                Some(first) if it.all(|v| v.same_as(first)) => first.clone(),
+                _ => Value::Null,
+            }
+        }
+        NumberFn::RangeMode => {
+            // The most frequent value; NULL when several are.
+            let mut best: Option<(&Value, usize)> = None;
+            let mut tie = false;
+            for v in present() {
+                let n = present().filter(|w| w.same_as(v)).count();
+                match best {
+                    Some((b, bn)) if n == bn && !b.same_as(v) => tie = true,
+                    Some((_, bn)) if n <= bn => {}
+                    _ => {
+                        best = Some((v, n));
+                        tie = false;
+                    }
+                }
+            }
+            match best {
+                Some((v, _)) if !tie => v.clone(),
+                _ => Value::Null,
+            }
+        }
+        NumberFn::RangeStdev if nums.len() < 2 => Value::Null,
+        NumberFn::RangeStdev => {
+            let mean = nums.iter().sum::<f64>() / nums.len() as f64;
+            let ss: f64 = nums.iter().map(|x| (x - mean) * (x - mean)).sum();
+            number((ss / (nums.len() - 1) as f64).sqrt())
+        }
+        NumberFn::RangeMaxString => present()
+            .max_by(|a, b| a.text().cmp(&b.text()))
+            .cloned()
+            .unwrap_or(Value::Null),
+        NumberFn::RangeMinString => present()
+            .min_by(|a, b| a.text().cmp(&b.text()))
+            .cloned()
+            .unwrap_or(Value::Null),
+        _ => {
+            return Err(Fail::new(
+                LoadErrorKind::Bug,
+                span,
+                format!("`{f:?}` is not a range function"),
+            ));
+        }
     })
 }
 

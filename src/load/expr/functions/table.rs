@@ -8,7 +8,7 @@ use crate::model::{SymbolId, Symbols, Value};
 use crate::script::source::Span;
 
 use super::{arg, ev};
-use crate::load::expr::{CExpr, RowScope, boolean, eval, num_of, text};
+use crate::load::expr::{CExpr, RowScope, boolean, compare, eval, num_of, text};
 
 /// A table or system function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub(super) enum TableFn {
     TableNumber,
     FieldName,
     FieldNumber,
+    LookUp,
+    MapSubstring,
 }
 
 /// Evaluates a table or system function.
@@ -197,6 +199,41 @@ pub(super) fn call(
                 Value::Num(pos as f64)
             }
         }
+        TableFn::LookUp => lookup(args, span, cx)?,
+        TableFn::MapSubstring => {
+            let name = text_arg!(args, cx, 0);
+            let t = text_arg!(args, cx, 1);
+            let Some(map) = cx.env.mapping(&name) else {
+                return Err(Fail::new(
+                    LoadErrorKind::UnknownTable,
+                    span,
+                    format!("mapping table `{name}` not found"),
+                )
+                .help("load it with `MAPPING LOAD` before this statement"));
+            };
+            let pairs: Vec<(String, String)> = map
+                .pairs()
+                .map(|(k, v)| (k.text().into_owned(), v.text().into_owned()))
+                .filter(|(k, _)| !k.is_empty())
+                .collect();
+            // Left to right, not again over what a replacement wrote; at
+            // each place the first key of the mapping table that matches.
+            let mut out = String::with_capacity(t.len());
+            let mut rest = t.as_str();
+            while let Some(c) = rest.chars().next() {
+                match pairs.iter().find(|(k, _)| rest.starts_with(k.as_str())) {
+                    Some((k, v)) => {
+                        out.push_str(v);
+                        rest = rest.get(k.len()..).unwrap_or("");
+                    }
+                    None => {
+                        out.push(c);
+                        rest = rest.get(c.len_utf8()..).unwrap_or("");
+                    }
+                }
+            }
+            text(out)
+        }
         TableFn::Peek => peek(args, span, cx)?,
         TableFn::Previous => match (cx.input, cx.row.checked_sub(1)) {
             (Some(_), Some(prev)) => match arg(args, 0) {
@@ -241,6 +278,57 @@ fn field_name_arg(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<String,
         Some(CExpr::Name(n)) => Ok(n.clone()),
         Some(e) => Ok(eval(e, cx)?.text().into_owned()),
         None => Ok(String::new()),
+    }
+}
+
+/// `LookUp(field, match_field, match_value[, table])`: `field` of the first
+/// row of `table` (the rows this load has output so far when absent)
+/// whose `match_field` equals `match_value`; NULL when none does.
+fn lookup(args: &[CExpr], span: Span, cx: &RowScope<'_>) -> Result<Value, Fail> {
+    let field = text_arg!(args, cx, 0);
+    let key_field = text_arg!(args, cx, 1);
+    let want = ev(args, 2, cx)?;
+    if want.is_null() {
+        return Ok(Value::Null);
+    }
+    let equal = |v: &Value| compare(v, &want) == Some(std::cmp::Ordering::Equal);
+    match args.get(3) {
+        Some(e) => {
+            let table = eval(e, cx)?.text().into_owned();
+            let Some((model, t)) = cx.env.table(&table) else {
+                return Err(Fail::new(
+                    LoadErrorKind::UnknownTable,
+                    span,
+                    format!("table `{table}` not found"),
+                ));
+            };
+            let col = |name: &str| {
+                model
+                    .find_field(name)
+                    .filter(|&f| t.has_field(f))
+                    .and_then(|f| t.column(f).map(|ids| (f, ids)))
+            };
+            let (Some((kf, keys)), Some((vf, vals))) = (col(&key_field), col(&field)) else {
+                return Ok(Value::Null);
+            };
+            for (k, v) in keys.iter().zip(vals) {
+                if model.value(kf, *k).is_some_and(|k| equal(&k)) {
+                    return Ok(model.value(vf, *v).unwrap_or(Value::Null));
+                }
+            }
+            Ok(Value::Null)
+        }
+        None => {
+            let Some(out) = cx.out else {
+                return Ok(Value::Null);
+            };
+            let (Some(kc), Some(vc)) = (out.position(&key_field), out.position(&field)) else {
+                return Ok(Value::Null);
+            };
+            Ok((0..out.rows)
+                .find(|&r| equal(&out.value(kc, r)))
+                .map_or(Value::Null, |r| out.value(vc, r)))
+        }
     }
 }
 
