@@ -52,6 +52,11 @@ pub(super) enum CalendarFn {
     DayStart,
     DayEnd,
     DayName,
+    LunarWeekStart,
+    LunarWeekEnd,
+    LunarWeekName,
+    InLunarWeek,
+    InLunarWeekToDate,
     InYear,
     InYearToDate,
     InQuarter,
@@ -92,6 +97,9 @@ enum Period {
     Week { first_day: i64 },
     /// A day starting at a fraction of the day.
     Day { start: f64 },
+    /// A lunar week: seven days counted from January 1 (moved by `offset`
+    /// days), the year's last week cut short at the next year's first.
+    Lunar { offset: i64 },
 }
 
 impl Period {
@@ -110,6 +118,10 @@ impl Period {
                 (week_start(serial.floor() as i64, first_day) + 7 * shift) as f64
             }
             Period::Day { start } => (serial - start).floor() + start + shift as f64,
+            Period::Lunar { offset } => {
+                let start = lunar_start(serial.floor() as i64, offset);
+                lunar_start(start + 7 * shift, offset) as f64
+            }
         }
     }
 
@@ -123,10 +135,27 @@ impl Period {
     fn shift(self, serial: f64, shift: i64) -> f64 {
         match self {
             Period::Months { n, .. } => add_months(serial, n * shift, false),
-            Period::Week { .. } => serial + 7.0 * shift as f64,
+            Period::Week { .. } | Period::Lunar { .. } => serial + 7.0 * shift as f64,
             Period::Day { .. } => serial + shift as f64,
         }
     }
+}
+
+/// The first day of the lunar week holding `day`, and its year's first.
+fn lunar_base(day: i64, offset: i64) -> (i64, i64) {
+    let (y, _, _) = civil_from_days(day - offset);
+    let base = days_from_civil(y, 1, 1) + offset;
+    let base = if day < base {
+        days_from_civil(y - 1, 1, 1) + offset
+    } else {
+        base
+    };
+    (base + 7 * (day - base).div_euclid(7), base)
+}
+
+/// The first day of the lunar week holding `day`.
+fn lunar_start(day: i64, offset: i64) -> i64 {
+    lunar_base(day, offset).0
 }
 
 /// Monday = 0 … Sunday = 6 (day 0, 1899-12-30, was a Saturday).
@@ -282,6 +311,29 @@ pub(super) fn call(
                 }
             }
         }
+        C::LunarWeekStart | C::LunarWeekEnd | C::LunarWeekName => {
+            let Some(d) = date_arg(args, 0, cx)? else {
+                return Ok(Value::Null);
+            };
+            let Some(shift) = int_or(args, 1, cx, 0)? else {
+                return Ok(Value::Null);
+            };
+            let Some(offset) = int_or(args, 2, cx, 0)? else {
+                return Ok(Value::Null);
+            };
+            let p = Period::Lunar { offset };
+            match f {
+                C::LunarWeekStart => date_dual(p.start(d, shift), cx),
+                C::LunarWeekEnd => date_dual(p.next_start(d, shift) - MS, cx),
+                _ => {
+                    let start = p.start(d, shift);
+                    let (_, base) = lunar_base(start as i64, offset);
+                    let (y, _, _) = civil_from_days(base - offset);
+                    let week = (start as i64 - base).div_euclid(7) + 1;
+                    Value::Dual(start, Arc::from(format!("{y}/{week:02}")))
+                }
+            }
+        }
         C::DayStart | C::DayEnd | C::DayName => {
             let Some(d) = date_arg(args, 0, cx)? else {
                 return Ok(Value::Null);
@@ -308,7 +360,9 @@ pub(super) fn call(
         | C::InWeek
         | C::InWeekToDate
         | C::InDay
-        | C::InDayToDate => {
+        | C::InDayToDate
+        | C::InLunarWeek
+        | C::InLunarWeekToDate => {
             let Some(d) = date_arg(args, 0, cx)? else {
                 return Ok(Value::Null);
             };
@@ -336,6 +390,12 @@ pub(super) fn call(
                     };
                     Period::Week { first_day }
                 }
+                C::InLunarWeek | C::InLunarWeekToDate => {
+                    let Some(offset) = int_or(args, 3, cx, 0)? else {
+                        return Ok(Value::Null);
+                    };
+                    Period::Lunar { offset }
+                }
                 _ => {
                     let Some(start) = num_or(args, 3, cx, 0.0)? else {
                         return Ok(Value::Null);
@@ -350,6 +410,7 @@ pub(super) fn call(
                     | C::InMonthToDate
                     | C::InWeekToDate
                     | C::InDayToDate
+                    | C::InLunarWeekToDate
             );
             in_period(p, d, base, shift, to_date)
         }

@@ -223,6 +223,11 @@ funcs! {
     DayStart = "DayStart", 1, 3 => Calendar(CalendarFn);
     DayEnd = "DayEnd", 1, 3 => Calendar(CalendarFn);
     DayName = "DayName", 1, 3 => Calendar(CalendarFn);
+    LunarWeekStart = "LunarWeekStart", 1, 3 => Calendar(CalendarFn);
+    LunarWeekEnd = "LunarWeekEnd", 1, 3 => Calendar(CalendarFn);
+    LunarWeekName = "LunarWeekName", 1, 3 => Calendar(CalendarFn);
+    InLunarWeek = "InLunarWeek", 3, 4 => Calendar(CalendarFn);
+    InLunarWeekToDate = "InLunarWeekToDate", 3, 4 => Calendar(CalendarFn);
     InYear = "InYear", 3, 4 => Calendar(CalendarFn);
     InYearToDate = "InYearToDate", 3, 4 => Calendar(CalendarFn);
     InQuarter = "InQuarter", 3, 4 => Calendar(CalendarFn);
