@@ -306,7 +306,9 @@ pub(super) fn call(
                         first_day,
                         ..weeks_settings(cx)
                     };
-                    let (y, w) = weeks.number(start as i64);
+                    // The shifted date's own week: with broken weeks the
+                    // week start may still lie in the year before.
+                    let (y, w) = weeks.number(d.floor() as i64 + 7 * shift);
                     Value::Dual(start, Arc::from(format!("{y}/{w:02}")))
                 }
             }

@@ -1,9 +1,11 @@
 //! Script functions: the supported set, resolved by exact name
 //! (case-insensitive) at compile time, evaluated with Qlik's semantics.
 //!
-//! A function not listed here is a `load::unknown-function` error: an
-//! approximation would silently change what a user sees. Clock-dependent
-//! functions (`Today`, `Now`) and random ones are deliberately absent.
+//! A function not listed here is an error: an approximation would
+//! silently change what a user sees. One of Qlik's own that this tool
+//! cannot evaluate (the clock, randomness, the server …) is a
+//! `load::unsupported` error with the reason `catalog.rs` gives; any other
+//! name is `load::unknown-function`.
 //!
 //! The functions are split by domain, one file each; this file holds the
 //! table of names and arities ([`lookup_function`]), what the compiler
