@@ -41,6 +41,12 @@ pub(super) enum AggregationFn {
     TextCount,
     NumericCount,
     MissingCount,
+    FractileExc,
+    Skew,
+    Kurtosis,
+    Sterr,
+    Correl,
+    Steyx,
 }
 
 /// Evaluates an aggregation over `cx`'s group.
@@ -59,6 +65,27 @@ pub(super) fn call(
     };
     if f == AggregationFn::FirstSortedValue {
         return first_sorted(args, distinct, group, cx);
+    }
+    if matches!(f, AggregationFn::Correl | AggregationFn::Steyx) {
+        // Pairs of the two arguments, rows where both are numbers.
+        let (Some(a), Some(b)) = (args.first(), args.get(1)) else {
+            return Ok(Value::Null);
+        };
+        let mut pairs = Vec::with_capacity(group.len());
+        for &r in group {
+            let rcx = cx.at(r);
+            if let (Some(x), Some(y)) = (num_of(&eval(a, &rcx)?), num_of(&eval(b, &rcx)?)) {
+                pairs.push((x, y));
+            }
+        }
+        let stat = if f == AggregationFn::Correl {
+            correl(&pairs)
+        } else {
+            // STEYX(y, x): the pairs come as (y, x).
+            let swapped: Vec<(f64, f64)> = pairs.iter().map(|&(y, x)| (x, y)).collect();
+            steyx(&swapped)
+        };
+        return Ok(stat.map_or(Value::Null, number));
     }
     let mut values: Vec<Value> = Vec::with_capacity(group.len());
     let mut weights: Vec<f64> = Vec::new();
@@ -167,14 +194,31 @@ pub(super) fn call(
         }
         AggregationFn::Stdev => {
             let n: Vec<f64> = nums().collect();
-            if n.len() < 2 {
-                Value::Null
-            } else {
-                let mean = n.iter().sum::<f64>() / n.len() as f64;
-                let ss: f64 = n.iter().map(|x| (x - mean) * (x - mean)).sum();
-                number((ss / (n.len() - 1) as f64).sqrt())
-            }
+            stdev(&n).map_or(Value::Null, number)
         }
+        AggregationFn::Sterr => {
+            let n: Vec<f64> = nums().collect();
+            stdev(&n)
+                .map(|s| s / (n.len() as f64).sqrt())
+                .map_or(Value::Null, number)
+        }
+        AggregationFn::Skew => skew(&nums().collect::<Vec<_>>()).map_or(Value::Null, number),
+        AggregationFn::Kurtosis => {
+            kurtosis(&nums().collect::<Vec<_>>()).map_or(Value::Null, number)
+        }
+        AggregationFn::FractileExc => {
+            let fraction = match args.get(1) {
+                Some(e) => match num_of(&eval(e, cx)?) {
+                    Some(p) => p,
+                    None => return Ok(Value::Null),
+                },
+                None => return Ok(Value::Null),
+            };
+            let mut n: Vec<f64> = nums().collect();
+            n.sort_by(f64::total_cmp);
+            fractile_exc(&n, fraction).map_or(Value::Null, number)
+        }
+        AggregationFn::Correl | AggregationFn::Steyx => Value::Null,
         AggregationFn::NullCount => {
             Value::Num(values.iter().filter(|v| v.is_null()).count() as f64)
         }
@@ -212,6 +256,98 @@ pub(super) fn call(
             text(parts.join(&delim))
         }
     })
+}
+
+/// The sample standard deviation; `None` under two numbers.
+pub(super) fn stdev(n: &[f64]) -> Option<f64> {
+    if n.len() < 2 {
+        return None;
+    }
+    let mean = n.iter().sum::<f64>() / n.len() as f64;
+    let ss: f64 = n.iter().map(|x| (x - mean) * (x - mean)).sum();
+    Some((ss / (n.len() - 1) as f64).sqrt())
+}
+
+/// The numbers' standard scores (`None` under two numbers or without
+/// spread).
+fn scores(n: &[f64]) -> Option<Vec<f64>> {
+    let s = stdev(n).filter(|s| *s > 0.0)?;
+    let mean = n.iter().sum::<f64>() / n.len() as f64;
+    Some(n.iter().map(|x| (x - mean) / s).collect())
+}
+
+/// Skewness as Excel's SKEW computes it (Qlik's help: `RangeSkew(1,2,4)`
+/// is 0.93521952958283); `None` under three numbers.
+pub(super) fn skew(n: &[f64]) -> Option<f64> {
+    if n.len() < 3 {
+        return None;
+    }
+    let k = n.len() as f64;
+    let z = scores(n)?;
+    Some(k / ((k - 1.0) * (k - 2.0)) * z.iter().map(|z| z.powi(3)).sum::<f64>())
+}
+
+/// Excess kurtosis as Excel's KURT computes it (Qlik's help:
+/// `RangeKurtosis(1,2,4,7)` is -0.28571428571429); `None` under four.
+pub(super) fn kurtosis(n: &[f64]) -> Option<f64> {
+    if n.len() < 4 {
+        return None;
+    }
+    let k = n.len() as f64;
+    let z = scores(n)?;
+    let sum4: f64 = z.iter().map(|z| z.powi(4)).sum();
+    Some(
+        k * (k + 1.0) / ((k - 1.0) * (k - 2.0) * (k - 3.0)) * sum4
+            - 3.0 * (k - 1.0) * (k - 1.0) / ((k - 2.0) * (k - 3.0)),
+    )
+}
+
+/// Sums over pairs: (Σdx², Σdy², Σdxdy) around the means.
+fn moments(pairs: &[(f64, f64)]) -> (f64, f64, f64) {
+    let k = pairs.len() as f64;
+    let mx = pairs.iter().map(|p| p.0).sum::<f64>() / k;
+    let my = pairs.iter().map(|p| p.1).sum::<f64>() / k;
+    pairs.iter().fold((0.0, 0.0, 0.0), |(xx, yy, xy), &(x, y)| {
+        let (dx, dy) = (x - mx, y - my);
+        (xx + dx * dx, yy + dy * dy, xy + dx * dy)
+    })
+}
+
+/// Pearson's correlation of (x, y) pairs; `None` under two pairs or
+/// without spread.
+pub(super) fn correl(pairs: &[(f64, f64)]) -> Option<f64> {
+    if pairs.len() < 2 {
+        return None;
+    }
+    let (xx, yy, xy) = moments(pairs);
+    (xx > 0.0 && yy > 0.0).then(|| xy / (xx * yy).sqrt())
+}
+
+/// The standard error of y predicted from x by a linear regression
+/// (Excel's STEYX) over (x, y) pairs; `None` under three pairs.
+fn steyx(pairs: &[(f64, f64)]) -> Option<f64> {
+    if pairs.len() < 3 {
+        return None;
+    }
+    let (xx, yy, xy) = moments(pairs);
+    if xx <= 0.0 {
+        return None;
+    }
+    let k = pairs.len() as f64;
+    Some(((yy - xy * xy / xx) / (k - 2.0)).max(0.0).sqrt())
+}
+
+/// The exclusive fractile (Excel's PERCENTILE.EXC) of sorted numbers;
+/// `None` when `fraction` falls outside what they can tell.
+pub(super) fn fractile_exc(sorted: &[f64], fraction: f64) -> Option<f64> {
+    let k = sorted.len() as f64;
+    let rank = fraction * (k + 1.0);
+    if !(1.0..=k).contains(&rank) {
+        return None;
+    }
+    let lo = rank.floor() as usize;
+    let (a, b) = (sorted.get(lo - 1)?, sorted.get((rank.ceil() as usize) - 1)?);
+    Some(a + (b - a) * (rank - lo as f64))
 }
 
 /// The value at `fraction` of sorted numbers, interpolating between
@@ -290,5 +426,20 @@ mod tests {
         assert_eq!(fractile(&n, 0.0), Some(1.0));
         assert_eq!(fractile(&n, 1.0), Some(4.0));
         assert_eq!(fractile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn statistics_match_the_help_examples() {
+        use super::{correl, fractile_exc, kurtosis, skew};
+        let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-12);
+        assert!(close(skew(&[1.0, 2.0, 4.0]), 0.935_219_529_582_83));
+        assert!(close(
+            kurtosis(&[1.0, 2.0, 4.0, 7.0]),
+            -0.285_714_285_714_29
+        ));
+        let r = correl(&[(2.0, 3.0), (6.0, 8.0), (9.0, 4.0)]);
+        assert!(r.is_some_and(|r| (r - 0.269).abs() < 1e-3));
+        assert_eq!(fractile_exc(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
+        assert_eq!(fractile_exc(&[1.0, 2.0, 3.0, 4.0], 0.1), None);
     }
 }

@@ -315,6 +315,16 @@ funcs! {
     MapSubstring = "MapSubstring", 2, 2 => Table(TableFn);
     LevenshteinDist = "LevenshteinDist", 2, 2 => Text(TextFn);
     Evaluate = "Evaluate", 1, 1 => Text(TextFn);
+    FractileExc = "FractileExc", 2, 2 => Aggregation(AggregationFn);
+    Skew = "Skew", 1, 1 => Aggregation(AggregationFn);
+    Kurtosis = "Kurtosis", 1, 1 => Aggregation(AggregationFn);
+    Sterr = "Sterr", 1, 1 => Aggregation(AggregationFn);
+    Correl = "Correl", 2, 2 => Aggregation(AggregationFn);
+    Steyx = "STEYX", 2, 2 => Aggregation(AggregationFn);
+    RangeFractileExc = "RangeFractileExc", 2, MANY => Number(NumberFn);
+    RangeSkew = "RangeSkew", 1, MANY => Number(NumberFn);
+    RangeKurtosis = "RangeKurtosis", 1, MANY => Number(NumberFn);
+    RangeCorrel = "RangeCorrel", 2, MANY => Number(NumberFn);
 }
 
 /// A function's name and arity.

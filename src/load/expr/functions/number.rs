@@ -69,6 +69,10 @@ pub(super) enum NumberFn {
     RangeMaxString,
     RangeMinString,
     RangeFractile,
+    RangeFractileExc,
+    RangeSkew,
+    RangeKurtosis,
+    RangeCorrel,
 }
 
 /// Evaluates a number function.
@@ -264,7 +268,31 @@ pub(super) fn call(
             let x = num_arg!(args, cx, 0);
             number(x * x)
         }
-        NumberFn::RangeFractile => {
+        NumberFn::RangeCorrel => {
+            // Arguments in (x, y) pairs; pairs where both are numbers.
+            let mut pairs = Vec::with_capacity(args.len() / 2);
+            for i in (0..args.len().saturating_sub(1)).step_by(2) {
+                if let (Some(x), Some(y)) = (ev_num(args, i, cx)?, ev_num(args, i + 1, cx)?) {
+                    pairs.push((x, y));
+                }
+            }
+            super::aggregation::correl(&pairs).map_or(Value::Null, number)
+        }
+        NumberFn::RangeSkew | NumberFn::RangeKurtosis => {
+            let mut n: Vec<f64> = Vec::new();
+            for i in 0..args.len() {
+                if let Some(x) = ev_num(args, i, cx)? {
+                    n.push(x);
+                }
+            }
+            let stat = if f == NumberFn::RangeSkew {
+                super::aggregation::skew(&n)
+            } else {
+                super::aggregation::kurtosis(&n)
+            };
+            stat.map_or(Value::Null, number)
+        }
+        NumberFn::RangeFractile | NumberFn::RangeFractileExc => {
             let p = num_arg!(args, cx, 0);
             if !(0.0..=1.0).contains(&p) {
                 return Ok(Value::Null);
@@ -276,7 +304,12 @@ pub(super) fn call(
                 }
             }
             n.sort_by(f64::total_cmp);
-            super::aggregation::fractile(&n, p).map_or(Value::Null, number)
+            let at = if f == NumberFn::RangeFractile {
+                super::aggregation::fractile(&n, p)
+            } else {
+                super::aggregation::fractile_exc(&n, p)
+            };
+            at.map_or(Value::Null, number)
         }
         NumberFn::RangeAvg
         | NumberFn::RangeCount
@@ -339,12 +372,7 @@ fn range(f: NumberFn, values: &[Value], span: Span) -> Result<Value, Fail> {
                 _ => Value::Null,
             }
         }
-        NumberFn::RangeStdev if nums.len() < 2 => Value::Null,
-        NumberFn::RangeStdev => {
-            let mean = nums.iter().sum::<f64>() / nums.len() as f64;
-            let ss: f64 = nums.iter().map(|x| (x - mean) * (x - mean)).sum();
-            number((ss / (nums.len() - 1) as f64).sqrt())
-        }
+        NumberFn::RangeStdev => super::aggregation::stdev(&nums).map_or(Value::Null, number),
         NumberFn::RangeMaxString => present()
             .max_by(|a, b| a.text().cmp(&b.text()))
             .cloned()
