@@ -325,6 +325,10 @@ funcs! {
     RangeSkew = "RangeSkew", 1, MANY => Number(NumberFn);
     RangeKurtosis = "RangeKurtosis", 1, MANY => Number(NumberFn);
     RangeCorrel = "RangeCorrel", 2, MANY => Number(NumberFn);
+    Fv = "FV", 3, 5 => Number(NumberFn);
+    Pv = "PV", 3, 5 => Number(NumberFn);
+    Pmt = "Pmt", 3, 5 => Number(NumberFn);
+    NPer = "nPer", 3, 5 => Number(NumberFn);
 }
 
 /// A function's name and arity.

@@ -73,6 +73,10 @@ pub(super) enum NumberFn {
     RangeSkew,
     RangeKurtosis,
     RangeCorrel,
+    Fv,
+    Pv,
+    Pmt,
+    NPer,
 }
 
 /// Evaluates a number function.
@@ -268,6 +272,45 @@ pub(super) fn call(
             let x = num_arg!(args, cx, 0);
             number(x * x)
         }
+        NumberFn::Fv | NumberFn::Pv | NumberFn::Pmt | NumberFn::NPer => {
+            // Excel's annuity formulas, which Qlik's help follows
+            // (FV(0.005, 36, -20) is $786.72). The third and fourth
+            // arguments differ by function: FV(rate, nper, pmt, pv),
+            // PV(rate, nper, pmt, fv), Pmt(rate, nper, pv, fv),
+            // nPer(rate, pmt, pv, fv); the fifth is the type.
+            let rate = num_arg!(args, cx, 0);
+            let b = num_arg!(args, cx, 1);
+            let c = num_arg!(args, cx, 2);
+            let d = if args.len() > 3 {
+                num_arg!(args, cx, 3)
+            } else {
+                0.0
+            };
+            let due = if args.len() > 4 {
+                num_arg!(args, cx, 4) != 0.0
+            } else {
+                false
+            };
+            let which = match f {
+                NumberFn::Fv => Annuity::Fv,
+                NumberFn::Pv => Annuity::Pv,
+                NumberFn::Pmt => Annuity::Pmt,
+                _ => Annuity::NPer,
+            };
+            let r = annuity(which, rate, b, c, d, due);
+            match f {
+                NumberFn::NPer => r.map_or(Value::Null, number),
+                _ => match r.filter(|x| x.is_finite()) {
+                    Some(x) => {
+                        let fmt = money_format(cx);
+                        let dec = variable_or(cx, "MoneyDecimalSep", ".");
+                        let thou = variable_or(cx, "MoneyThousandSep", ",");
+                        Value::Dual(x, Arc::from(format_pattern(x, &fmt, &dec, &thou)))
+                    }
+                    None => Value::Null,
+                },
+            }
+        }
         NumberFn::RangeCorrel => {
             // Arguments in (x, y) pairs; pairs where both are numbers.
             let mut pairs = Vec::with_capacity(args.len() / 2);
@@ -446,6 +489,68 @@ fn format_num(n: f64, fmt: &str, dec: &str, thou: &str) -> String {
     out
 }
 
+/// What an annuity formula solves for.
+#[derive(Clone, Copy)]
+enum Annuity {
+    Fv,
+    Pv,
+    Pmt,
+    NPer,
+}
+
+/// FV, PV, Pmt or nPer (see the call) with payments at the period's end,
+/// or its start when `due`.
+fn annuity(f: Annuity, rate: f64, b: f64, c: f64, d: f64, due: bool) -> Option<f64> {
+    let t = if due { 1.0 + rate } else { 1.0 };
+    Some(match f {
+        Annuity::Fv => {
+            let (n, pmt, pv) = (b, c, d);
+            if rate == 0.0 {
+                -(pv + pmt * n)
+            } else {
+                let g = (1.0 + rate).powf(n);
+                -(pv * g + pmt * t * (g - 1.0) / rate)
+            }
+        }
+        Annuity::Pv => {
+            let (n, pmt, fv) = (b, c, d);
+            if rate == 0.0 {
+                -(fv + pmt * n)
+            } else {
+                let g = (1.0 + rate).powf(n);
+                -(fv + pmt * t * (g - 1.0) / rate) / g
+            }
+        }
+        Annuity::Pmt => {
+            let (n, pv, fv) = (b, c, d);
+            if rate == 0.0 {
+                if n == 0.0 {
+                    return None;
+                }
+                -(fv + pv) / n
+            } else {
+                let g = (1.0 + rate).powf(n);
+                -(rate * (fv + pv * g)) / (t * (g - 1.0))
+            }
+        }
+        Annuity::NPer => {
+            let (pmt, pv, fv) = (b, c, d);
+            if rate == 0.0 {
+                if pmt == 0.0 {
+                    return None;
+                }
+                -(fv + pv) / pmt
+            } else {
+                let x = (pmt * t - fv * rate) / (pmt * t + pv * rate);
+                if x <= 0.0 {
+                    return None;
+                }
+                x.ln() / (1.0 + rate).ln()
+            }
+        }
+    })
+}
+
 /// The script's `MoneyFormat` (Qlik's US default when unset).
 fn money_format(cx: &RowScope<'_>) -> String {
     variable_or(cx, "MoneyFormat", "$#,##0.00;-$#,##0.00")
@@ -562,6 +667,29 @@ mod tests {
         assert_eq!(
             parse_money("4.567,89 kr", "#.##0,00 kr", ",", "."),
             Some(4567.89)
+        );
+    }
+
+    #[test]
+    fn annuities_follow_excel() {
+        let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 0.005);
+        assert!(close(
+            annuity(Annuity::Fv, 0.005, 36.0, -20.0, 0.0, false),
+            786.72
+        ));
+        assert!(close(
+            annuity(Annuity::Pv, 0.005, 60.0, -100.0, 0.0, false),
+            5172.56
+        ));
+        assert!(close(
+            annuity(Annuity::Pmt, 0.1 / 12.0, 4.0, 5000.0, 0.0, false),
+            -1276.15
+        ));
+        let n = annuity(Annuity::NPer, 0.005, -100.0, 5172.56, 0.0, false);
+        assert!(n.is_some_and(|n| (n - 60.0).abs() < 1e-3));
+        assert_eq!(
+            annuity(Annuity::Fv, 0.0, 10.0, -5.0, -50.0, false),
+            Some(100.0)
         );
     }
 }
