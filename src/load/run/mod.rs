@@ -26,7 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::model::{FieldId, Model, Symbols, Table, Value};
+use crate::model::{FieldId, Model, Table};
 use crate::script::ast::{ExitWhat, Section, Stmt, StmtKind};
 use crate::script::source::{Location, SharedText, SourceId, Span};
 
@@ -63,8 +63,9 @@ pub(super) struct Runner<'o> {
     /// Expanded texts already registered, by statement position and text.
     expansion_cache: HashMap<(SourceId, u32, String), (SourceId, SharedText)>,
     notes: RefCell<Vec<&'static str>>,
-    /// `AutoNumber`'s counters: the keys met so far, by counter name.
-    autonumbers: RefCell<HashMap<String, Symbols>>,
+    /// The counters of the `AutoNumber` function: the keys met so far, by
+    /// counter name.
+    autonumber_calls: RefCell<HashMap<String, crate::model::Symbols>>,
     /// The span of the statement running (expansion errors point at it).
     current: Span,
     /// The path of the file being read, as the script names it
@@ -98,7 +99,7 @@ impl<'o> Runner<'o> {
             expansions: HashMap::new(),
             expansion_cache: HashMap::new(),
             notes: RefCell::new(Vec::new()),
-            autonumbers: RefCell::new(HashMap::new()),
+            autonumber_calls: RefCell::new(HashMap::new()),
             current: Span::default(),
             file: None,
             overlay: stores::Overlay::default(),
@@ -368,8 +369,8 @@ impl Env for Runner<'_> {
             .collect()
     }
 
-    fn autonumber(&self, counter: &str, key: Value) -> usize {
-        let mut counters = self.autonumbers.borrow_mut();
+    fn autonumber(&self, counter: &str, key: crate::model::Value) -> usize {
+        let mut counters = self.autonumber_calls.borrow_mut();
         let keys = counters.entry(counter.to_string()).or_default();
         keys.intern(key).index() + 1
     }
