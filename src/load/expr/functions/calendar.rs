@@ -25,8 +25,8 @@ use crate::model::Value;
 use crate::script::source::Span;
 
 use super::date::{
-    civil_from_days, date_format, days_from_civil, days_in_month, format_date, month_name,
-    serial_of, timestamp_format, variable_or,
+    civil_from_days, date_format, days_from_civil, days_in_month, format_date, in_range,
+    month_name, serial_of, timestamp_format, variable_or,
 };
 use super::{ev, ev_num};
 use crate::load::expr::{CExpr, RowScope, boolean};
@@ -735,9 +735,12 @@ fn num_or(args: &[CExpr], i: usize, cx: &RowScope<'_>, default: f64) -> Result<O
     }
 }
 
-/// [`num_or`] as a whole number (truncated).
+/// [`num_or`] as a whole number (truncated); `None` past what a calendar
+/// can count (a shift, year or count beyond `date::MAX_DAYS`).
 fn int_or(args: &[CExpr], i: usize, cx: &RowScope<'_>, default: i64) -> Result<Option<i64>, Fail> {
-    Ok(num_or(args, i, cx, default as f64)?.map(|n| n.trunc() as i64))
+    Ok(num_or(args, i, cx, default as f64)?
+        .and_then(in_range)
+        .map(|n| n.trunc() as i64))
 }
 
 /// A `first_month_of_year` argument: 1–12 (1 when absent; outside the

@@ -49,7 +49,9 @@ pub(super) fn call(
 ) -> Result<Value, Fail> {
     Ok(match f {
         DateFn::Date => {
-            let n = num_arg!(args, cx, 0);
+            let Some(n) = in_range(num_arg!(args, cx, 0)) else {
+                return Ok(Value::Null);
+            };
             let fmt = text_arg!(args, cx, 1, or date_format(cx));
             Value::Dual(n, Arc::from(format_date(n, &fmt, cx.env)))
         }
@@ -62,7 +64,10 @@ pub(super) fn call(
             }
         }
         DateFn::MakeDate => {
-            let y = num_arg!(args, cx, 0) as i64;
+            let Some(y) = in_range(num_arg!(args, cx, 0)) else {
+                return Ok(Value::Null);
+            };
+            let y = y as i64;
             let m = if args.len() > 1 {
                 num_arg!(args, cx, 1) as i64
             } else {
@@ -118,11 +123,15 @@ pub(super) fn call(
             } else {
                 0.0
             };
-            let t = (h * 3600.0 + m * 60.0 + s) / 86_400.0;
+            let Some(t) = in_range((h * 3600.0 + m * 60.0 + s) / 86_400.0) else {
+                return Ok(Value::Null);
+            };
             Value::Dual(t, Arc::from(format_date(t, &time_format(cx), cx.env)))
         }
         DateFn::Time | DateFn::Timestamp | DateFn::Interval => {
-            let n = num_arg!(args, cx, 0);
+            let Some(n) = in_range(num_arg!(args, cx, 0)) else {
+                return Ok(Value::Null);
+            };
             let default = match f {
                 DateFn::Timestamp => timestamp_format(cx),
                 _ => time_format(cx),
@@ -160,7 +169,7 @@ pub(super) fn call(
 /// timestamps, then as a plain number.
 pub(super) fn serial_of(v: &Value, cx: &RowScope<'_>) -> Option<f64> {
     if let Some(n) = v.num() {
-        return Some(n);
+        return in_range(n);
     }
     if v.is_null() {
         return None;
@@ -172,6 +181,17 @@ pub(super) fn serial_of(v: &Value, cx: &RowScope<'_>) -> Option<f64> {
         .or_else(|| parse_date(&t, "YYYY-MM-DD", cx.env))
         .or_else(|| parse_date(&t, "YYYY-MM-DD hh:mm:ss[.fff]", cx.env))
         .or_else(|| parse_number(t.trim()))
+        .and_then(in_range)
+}
+
+/// The largest day serial (either side of 1899-12-30) the date functions
+/// read: some 27,000 years, past any date Qlik shows; beyond it the
+/// calendar arithmetic would overflow, and a call gives NULL.
+pub(super) const MAX_DAYS: f64 = 10_000_000.0;
+
+/// `n` when it is a day serial the date functions can read.
+pub(super) fn in_range(n: f64) -> Option<f64> {
+    (n.is_finite() && n.abs() <= MAX_DAYS).then_some(n)
 }
 
 /// A script variable's text, or `default` when it is not set.

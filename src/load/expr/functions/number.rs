@@ -215,6 +215,11 @@ pub(super) fn call(
             if n < 0.0 || n.fract() != 0.0 {
                 return Ok(Value::Null);
             }
+            // Past 170! the product is no finite number: NULL, without
+            // multiplying that far.
+            if n > 170.0 {
+                return Ok(Value::Null);
+            }
             number((1..=n as u64).map(|k| k as f64).product())
         }
         NumberFn::Combin | NumberFn::Permut => {
@@ -223,11 +228,21 @@ pub(super) fn call(
             if n < 0.0 || k < 0.0 || k > n {
                 return Ok(Value::Null);
             }
+            // Combin(n, k) = Combin(n, n - k): the shorter product.
+            let k = if f == NumberFn::Combin {
+                k.min(n - k)
+            } else {
+                k
+            };
             let mut r = 1.0;
             for i in 0..k as u64 {
                 r *= n - i as f64;
                 if f == NumberFn::Combin {
                     r /= i as f64 + 1.0;
+                }
+                // Once infinite it stays so: stop (the call is NULL).
+                if !r.is_finite() {
+                    break;
                 }
             }
             number(r.round())
