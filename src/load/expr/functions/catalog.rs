@@ -500,6 +500,33 @@ pub(super) fn unsupported(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Where Qlik's help leaves a point open, the reading taken.
+#[cfg(test)]
+const CHOICES: &str = "
+Where the help pages leave a point open, the reading taken:
+
+- `MonthEnd`, `QuarterEnd`, `YearEnd`, `WeekEnd` are the last millisecond of
+  the period and show in `DateFormat` (the pages say so, though one example
+  table shows a time); `DayStart`/`DayEnd` show in `TimestampFormat`.
+- `MonthsName` and `QuarterName` show the year of the period's last month
+  (`MonthsName(4, '10/19/2013', 0, 2)` is `Oct-Jan 2014` on its page).
+- Without `FirstWeekDay`, `BrokenWeeks` and `ReferenceDay`, weeks are ISO
+  weeks (Monday, unbroken, January 4), the defaults the pages give;
+  `WeekDay` without its second argument uses `FirstWeekDay`.
+- `AutoNumber` without an AutoID shares one counter with every other such
+  call of the run; `AutoNumberHash128` and `AutoNumberHash256` each keep one
+  counter over the combination of their arguments.
+- `NoOfTables`, `TableName` and `TableNumber` count the security tables
+  first, then the application tables, each in the order they were made.
+- `Money`, `FV`, `PV` and `Pmt` show in `MoneyFormat` (`$#,##0.00;-$#,##0.00`
+  when the script sets none).
+- `Skew`, `Kurtosis`, `Fractile`, `FractileExc`, `Stdev` and the annuity
+  functions compute as Excel does, which the pages' examples match.
+- `Evaluate` reads its text as an expression over the script's variables,
+  as `LET` would; a text that is no expression gives NULL.
+- A date, count or shift beyond 10 million days gives NULL.
+";
+
 /// `docs/functions.md`: the catalog as tables, one per category.
 #[cfg(test)]
 fn markdown() -> String {
@@ -517,6 +544,7 @@ fn markdown() -> String {
          `BLESS=1 cargo test --lib catalog` rewrites it).\n\n",
     );
     let _ = writeln!(out, "Supported: {yes} of {total}.");
+    out.push_str(CHOICES);
     let mut current = None;
     for &(category, name, status) in CATALOG {
         if current != Some(category) {
