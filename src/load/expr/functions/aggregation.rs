@@ -13,7 +13,7 @@
 
 use std::cmp::Ordering;
 
-use crate::load::error::Fail;
+use crate::load::error::{Fail, LoadErrorKind};
 use crate::model::{Symbols, Value};
 use crate::script::source::Span;
 
@@ -47,6 +47,10 @@ pub(super) enum AggregationFn {
     Sterr,
     Correl,
     Steyx,
+    Npv,
+    Irr,
+    Xnpv,
+    Xirr,
 }
 
 /// Evaluates an aggregation over `cx`'s group.
@@ -65,6 +69,12 @@ pub(super) fn call(
     };
     if f == AggregationFn::FirstSortedValue {
         return first_sorted(args, distinct, group, cx);
+    }
+    if matches!(
+        f,
+        AggregationFn::Npv | AggregationFn::Irr | AggregationFn::Xnpv | AggregationFn::Xirr
+    ) {
+        return cash_flows(f, args, group, span, cx);
     }
     if matches!(f, AggregationFn::Correl | AggregationFn::Steyx) {
         // Pairs of the two arguments, rows where both are numbers.
@@ -218,7 +228,12 @@ pub(super) fn call(
             n.sort_by(f64::total_cmp);
             fractile_exc(&n, fraction).map_or(Value::Null, number)
         }
-        AggregationFn::Correl | AggregationFn::Steyx => Value::Null,
+        AggregationFn::Correl
+        | AggregationFn::Steyx
+        | AggregationFn::Npv
+        | AggregationFn::Irr
+        | AggregationFn::Xnpv
+        | AggregationFn::Xirr => Value::Null,
         AggregationFn::NullCount => {
             Value::Num(values.iter().filter(|v| v.is_null()).count() as f64)
         }
@@ -256,6 +271,163 @@ pub(super) fn call(
             text(parts.join(&delim))
         }
     })
+}
+
+/// `NPV(rate, value)`, `IRR(value)`, `XNPV(rate, pmt, date)` and
+/// `XIRR(pmt, date)` over the group's rows in load order; rows whose
+/// value (or payment or date) is not a number take no part. NPV and XNPV
+/// show in the script's `MoneyFormat`, as Qlik's help says.
+fn cash_flows(
+    f: AggregationFn,
+    args: &[CExpr],
+    group: &[usize],
+    span: Span,
+    cx: &RowScope<'_>,
+) -> Result<Value, Fail> {
+    let with_rate = matches!(f, AggregationFn::Npv | AggregationFn::Xnpv);
+    let rate = if with_rate {
+        match args.first() {
+            Some(e) => match num_of(&eval(e, cx)?) {
+                Some(r) => Some(r),
+                None => return Ok(Value::Null),
+            },
+            None => return Ok(Value::Null),
+        }
+    } else {
+        None
+    };
+    let rest = args.get(usize::from(with_rate)..).unwrap_or(&[]);
+    let dated = matches!(f, AggregationFn::Xnpv | AggregationFn::Xirr);
+    let mut flows: Vec<(f64, f64)> = Vec::with_capacity(group.len());
+    for &r in group {
+        let rcx = cx.at(r);
+        let Some(v) = rest.first() else {
+            return Ok(Value::Null);
+        };
+        let Some(amount) = num_of(&eval(v, &rcx)?) else {
+            continue;
+        };
+        let when = if dated {
+            match rest.get(1) {
+                Some(d) => match super::date::serial_of(&eval(d, &rcx)?, &rcx) {
+                    Some(d) => d,
+                    None => continue,
+                },
+                None => return Ok(Value::Null),
+            }
+        } else {
+            flows.len() as f64
+        };
+        flows.push((amount, when));
+    }
+    let result = match (f, rate) {
+        (AggregationFn::Npv, Some(r)) => npv(r, &flows),
+        (AggregationFn::Xnpv, Some(r)) => xnpv(r, &flows),
+        (AggregationFn::Irr, _) => irr(&flows),
+        (AggregationFn::Xirr, _) => xirr(&flows),
+        _ => {
+            return Err(Fail::new(
+                LoadErrorKind::Bug,
+                span,
+                format!("`{f:?}` is not a cash-flow aggregation with its rate"),
+            ));
+        }
+    };
+    Ok(match result {
+        Some(x) if with_rate => super::number::money(x, cx),
+        Some(x) => number(x),
+        None => Value::Null,
+    })
+}
+
+/// Net present value of flows at whole periods 0, 1, … (each flow's
+/// second part), discounted from one period before the first: Excel's
+/// NPV, Qlik's `RangeNPV(0.1,-10000,3000,4200,6800)` = 1188.44.
+pub(super) fn npv(rate: f64, flows: &[(f64, f64)]) -> Option<f64> {
+    if rate <= -1.0 || flows.is_empty() {
+        return None;
+    }
+    Some(
+        flows
+            .iter()
+            .map(|(v, t)| v / (1.0 + rate).powf(t + 1.0))
+            .sum(),
+    )
+}
+
+/// Net present value of dated flows, discounted to the first flow's date
+/// by years of 365 days (Excel's XNPV).
+pub(super) fn xnpv(rate: f64, flows: &[(f64, f64)]) -> Option<f64> {
+    let &(_, first) = flows.first()?;
+    if rate <= -1.0 {
+        return None;
+    }
+    Some(
+        flows
+            .iter()
+            .map(|(v, d)| v / (1.0 + rate).powf((d - first) / 365.0))
+            .sum(),
+    )
+}
+
+/// The rate that brings flows at periods 0, 1, … to a present value of
+/// zero; `None` without both a payment and an income, or when it is not
+/// found.
+pub(super) fn irr(flows: &[(f64, f64)]) -> Option<f64> {
+    solve_rate(flows, |r, fl| {
+        // The present value at period 0 is `npv` times (1 + r).
+        npv(r, fl).map(|v| v * (1.0 + r))
+    })
+}
+
+/// [`irr`] for dated flows (Excel's XIRR).
+pub(super) fn xirr(flows: &[(f64, f64)]) -> Option<f64> {
+    solve_rate(flows, xnpv)
+}
+
+/// The rate where `value(rate, flows)` is zero: Newton's method from 10%
+/// (with a numeric slope), then halving an interval if it strays.
+fn solve_rate(
+    flows: &[(f64, f64)],
+    value: impl Fn(f64, &[(f64, f64)]) -> Option<f64>,
+) -> Option<f64> {
+    if !(flows.iter().any(|f| f.0 > 0.0) && flows.iter().any(|f| f.0 < 0.0)) {
+        return None;
+    }
+    let mut r = 0.1;
+    for _ in 0..100 {
+        let v = value(r, flows)?;
+        let h = 1e-7 * (1.0 + r.abs());
+        let slope = (value(r + h, flows)? - v) / h;
+        if slope == 0.0 || !slope.is_finite() {
+            break;
+        }
+        let next = r - v / slope;
+        if !next.is_finite() || next <= -1.0 {
+            break;
+        }
+        if (next - r).abs() < 1e-12 {
+            return Some(next);
+        }
+        r = next;
+    }
+    // Bisection over (-1, 1e6) where the value changes sign.
+    let (mut lo, mut hi) = (-0.999_999_999, 1e6);
+    let (mut vlo, vhi) = (value(lo, flows)?, value(hi, flows)?);
+    if vlo.signum() == vhi.signum() {
+        return None;
+    }
+    for _ in 0..300 {
+        let mid = (lo + hi) / 2.0;
+        let vm = value(mid, flows)?;
+        if vm.signum() == vlo.signum() {
+            lo = mid;
+            vlo = vm;
+        } else {
+            hi = mid;
+        }
+    }
+    Some((lo + hi) / 2.0)
 }
 
 /// The sample standard deviation; `None` under two numbers.
@@ -441,5 +613,23 @@ mod tests {
         assert!(r.is_some_and(|r| (r - 0.269).abs() < 1e-3));
         assert_eq!(fractile_exc(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
         assert_eq!(fractile_exc(&[1.0, 2.0, 3.0, 4.0], 0.1), None);
+    }
+
+    #[test]
+    fn cash_flows_match_the_help_examples() {
+        use super::{irr, npv};
+        let at = |v: &[f64]| -> Vec<(f64, f64)> {
+            v.iter().enumerate().map(|(i, &x)| (x, i as f64)).collect()
+        };
+        let n = npv(0.1, &at(&[-10000.0, 3000.0, 4200.0, 6800.0]));
+        assert!(n.is_some_and(|n| (n - 1188.44).abs() < 0.005), "{n:?}");
+        let r = irr(&at(&[
+            -70000.0, 12000.0, 15000.0, 18000.0, 21000.0, 26000.0,
+        ]));
+        assert!(r.is_some_and(|r| (r - 0.0866).abs() < 0.00005), "{r:?}");
+        // A NULL keeps its period: (-2000, NULL, 7000) is 0.8708.
+        let r = irr(&[(-2000.0, 0.0), (7000.0, 2.0)]);
+        assert!(r.is_some_and(|r| (r - 0.8708).abs() < 0.00005), "{r:?}");
+        assert_eq!(irr(&at(&[1.0, 2.0])), None);
     }
 }

@@ -134,10 +134,10 @@ pub(super) static CATALOG: &[(Category, &str, Status)] = &[
     (Category::Aggregation, "LINEST_SEY", No(NOT_YET)),
     (Category::Aggregation, "LINEST_SSREG", No(NOT_YET)),
     (Category::Aggregation, "LINEST_SSRESID", No(NOT_YET)),
-    (Category::Aggregation, "IRR", No(NOT_YET)),
-    (Category::Aggregation, "NPV", No(NOT_YET)),
-    (Category::Aggregation, "XIRR", No(NOT_YET)),
-    (Category::Aggregation, "XNPV", No(NOT_YET)),
+    (Category::Aggregation, "IRR", Yes),
+    (Category::Aggregation, "NPV", Yes),
+    (Category::Aggregation, "XIRR", Yes),
+    (Category::Aggregation, "XNPV", Yes),
     (Category::Aggregation, "Chi2Test_chi2", No(NOT_YET)),
     (Category::Aggregation, "Chi2Test_df", No(NOT_YET)),
     (Category::Aggregation, "Chi2Test_p", No(NOT_YET)),
@@ -386,7 +386,7 @@ pub(super) static CATALOG: &[(Category, &str, Status)] = &[
     (Category::Range, "RangeCount", Yes),
     (Category::Range, "RangeFractile", Yes),
     (Category::Range, "RangeFractileExc", Yes),
-    (Category::Range, "RangeIRR", No(NOT_YET)),
+    (Category::Range, "RangeIRR", Yes),
     (Category::Range, "RangeKurtosis", Yes),
     (Category::Range, "RangeMax", Yes),
     (Category::Range, "RangeMaxString", Yes),
@@ -394,7 +394,7 @@ pub(super) static CATALOG: &[(Category, &str, Status)] = &[
     (Category::Range, "RangeMinString", Yes),
     (Category::Range, "RangeMissingCount", Yes),
     (Category::Range, "RangeMode", Yes),
-    (Category::Range, "RangeNPV", No(NOT_YET)),
+    (Category::Range, "RangeNPV", Yes),
     (Category::Range, "RangeNullCount", Yes),
     (Category::Range, "RangeNumericCount", Yes),
     (Category::Range, "RangeOnly", Yes),
@@ -402,8 +402,8 @@ pub(super) static CATALOG: &[(Category, &str, Status)] = &[
     (Category::Range, "RangeStdev", Yes),
     (Category::Range, "RangeSum", Yes),
     (Category::Range, "RangeTextCount", Yes),
-    (Category::Range, "RangeXIRR", No(NOT_YET)),
-    (Category::Range, "RangeXNPV", No(NOT_YET)),
+    (Category::Range, "RangeXIRR", Yes),
+    (Category::Range, "RangeXNPV", Yes),
     (Category::StatDistribution, "BetaDensity", No(NOT_YET)),
     (Category::StatDistribution, "BetaDist", No(NOT_YET)),
     (Category::StatDistribution, "BetaInv", No(NOT_YET)),
@@ -518,8 +518,12 @@ Where the help pages leave a point open, the reading taken:
   counter over the combination of their arguments.
 - `NoOfTables`, `TableName` and `TableNumber` count the security tables
   first, then the application tables, each in the order they were made.
-- `Money`, `FV`, `PV` and `Pmt` show in `MoneyFormat` (`$#,##0.00;-$#,##0.00`
-  when the script sets none).
+- `Money`, `FV`, `PV`, `Pmt`, `NPV`, `XNPV`, `RangeNPV` and `RangeXNPV` show
+  in `MoneyFormat` (`$#,##0.00;-$#,##0.00` when the script sets none).
+- In `RangeNPV` and `RangeIRR` an argument that is not a number keeps its
+  period (the help's `RangeIRR(-2000, NULL, 7000)` is 0.8708); the `NPV` and
+  `IRR` aggregations skip such rows. `IRR` and `XIRR` solve by Newton's
+  method, so the last digits may differ from Qlik's.
 - `Skew`, `Kurtosis`, `Fractile`, `FractileExc`, `Stdev` and the annuity
   functions compute as Excel does, which the pages' examples match.
 - `Evaluate` reads its text as an expression over the script's variables,

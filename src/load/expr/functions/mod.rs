@@ -329,6 +329,14 @@ funcs! {
     Pv = "PV", 3, 5 => Number(NumberFn);
     Pmt = "Pmt", 3, 5 => Number(NumberFn);
     NPer = "nPer", 3, 5 => Number(NumberFn);
+    RangeNpv = "RangeNPV", 2, MANY => Number(NumberFn);
+    RangeIrr = "RangeIRR", 1, MANY => Number(NumberFn);
+    RangeXnpv = "RangeXNPV", 3, MANY => Number(NumberFn);
+    RangeXirr = "RangeXIRR", 2, MANY => Number(NumberFn);
+    Npv = "NPV", 2, 2 => Aggregation(AggregationFn);
+    Irr = "IRR", 1, 1 => Aggregation(AggregationFn);
+    Xnpv = "XNPV", 3, 3 => Aggregation(AggregationFn);
+    Xirr = "XIRR", 2, 2 => Aggregation(AggregationFn);
 }
 
 /// A function's name and arity.

@@ -77,6 +77,10 @@ pub(super) enum NumberFn {
     Pv,
     Pmt,
     NPer,
+    RangeNpv,
+    RangeIrr,
+    RangeXnpv,
+    RangeXirr,
 }
 
 /// Evaluates a number function.
@@ -316,14 +320,53 @@ pub(super) fn call(
             match f {
                 NumberFn::NPer => r.map_or(Value::Null, number),
                 _ => match r.filter(|x| x.is_finite()) {
-                    Some(x) => {
-                        let fmt = money_format(cx);
-                        let dec = variable_or(cx, "MoneyDecimalSep", ".");
-                        let thou = variable_or(cx, "MoneyThousandSep", ",");
-                        Value::Dual(x, Arc::from(format_pattern(x, &fmt, &dec, &thou)))
-                    }
+                    Some(x) => money(x, cx),
                     None => Value::Null,
                 },
+            }
+        }
+        NumberFn::RangeNpv | NumberFn::RangeIrr => {
+            // A value that is not a number keeps its period (Qlik's help:
+            // RangeIRR(-2000, NULL, 7000) is 0.8708).
+            let with_rate = f == NumberFn::RangeNpv;
+            let rate = if with_rate {
+                num_arg!(args, cx, 0)
+            } else {
+                0.0
+            };
+            let mut flows = Vec::with_capacity(args.len());
+            for (period, i) in (usize::from(with_rate)..args.len()).enumerate() {
+                if let Some(v) = ev_num(args, i, cx)? {
+                    flows.push((v, period as f64));
+                }
+            }
+            if with_rate {
+                super::aggregation::npv(rate, &flows).map_or(Value::Null, |x| money(x, cx))
+            } else {
+                super::aggregation::irr(&flows).map_or(Value::Null, number)
+            }
+        }
+        NumberFn::RangeXnpv | NumberFn::RangeXirr => {
+            // (payment, date) pairs after the rate; pairs where both are
+            // numbers.
+            let with_rate = f == NumberFn::RangeXnpv;
+            let rate = if with_rate {
+                num_arg!(args, cx, 0)
+            } else {
+                0.0
+            };
+            let from = usize::from(with_rate);
+            let mut flows = Vec::with_capacity(args.len() / 2);
+            for i in (from..args.len().saturating_sub(1)).step_by(2) {
+                let date = super::date::serial_of(&ev(args, i + 1, cx)?, cx);
+                if let (Some(p), Some(d)) = (ev_num(args, i, cx)?, date) {
+                    flows.push((p, d));
+                }
+            }
+            if with_rate {
+                super::aggregation::xnpv(rate, &flows).map_or(Value::Null, |x| money(x, cx))
+            } else {
+                super::aggregation::xirr(&flows).map_or(Value::Null, number)
             }
         }
         NumberFn::RangeCorrel => {
@@ -564,6 +607,17 @@ fn annuity(f: Annuity, rate: f64, b: f64, c: f64, d: f64, due: bool) -> Option<f
             }
         }
     })
+}
+
+/// A number shown in the script's `MoneyFormat` and money separators.
+pub(super) fn money(x: f64, cx: &RowScope<'_>) -> Value {
+    if !x.is_finite() {
+        return Value::Null;
+    }
+    let fmt = money_format(cx);
+    let dec = variable_or(cx, "MoneyDecimalSep", ".");
+    let thou = variable_or(cx, "MoneyThousandSep", ",");
+    Value::Dual(x, Arc::from(format_pattern(x, &fmt, &dec, &thou)))
 }
 
 /// The script's `MoneyFormat` (Qlik's US default when unset).
