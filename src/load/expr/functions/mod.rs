@@ -44,6 +44,7 @@ macro_rules! num_arg {
 mod aggregation;
 mod calendar;
 mod catalog;
+mod color;
 mod conditional;
 mod date;
 mod number;
@@ -58,6 +59,7 @@ use crate::script::source::Span;
 use super::{CExpr, RowScope, eval, num_of};
 use aggregation::AggregationFn;
 use calendar::CalendarFn;
+use color::ColorFn;
 use conditional::ConditionalFn;
 use date::DateFn;
 use date::days_from_civil;
@@ -94,6 +96,7 @@ enum Domain {
     Date(DateFn),
     Aggregation(AggregationFn),
     Calendar(CalendarFn),
+    Color(ColorFn),
     Qvd(QvdFn),
 }
 
@@ -337,6 +340,28 @@ funcs! {
     Irr = "IRR", 1, 1 => Aggregation(AggregationFn);
     Xnpv = "XNPV", 3, 3 => Aggregation(AggregationFn);
     Xirr = "XIRR", 2, 2 => Aggregation(AggregationFn);
+    Rgb = "RGB", 3, 3 => Color(ColorFn);
+    Argb = "ARGB", 4, 4 => Color(ColorFn);
+    Colormix1 = "Colormix1", 3, 3 => Color(ColorFn);
+    Colormix2 = "Colormix2", 3, 4 => Color(ColorFn);
+    Black = "Black", 0, 1 => Color(ColorFn);
+    Blue = "Blue", 0, 1 => Color(ColorFn);
+    Brown = "Brown", 0, 1 => Color(ColorFn);
+    Cyan = "Cyan", 0, 1 => Color(ColorFn);
+    DarkGray = "DarkGray", 0, 1 => Color(ColorFn);
+    Green = "Green", 0, 1 => Color(ColorFn);
+    LightBlue = "LightBlue", 0, 1 => Color(ColorFn);
+    LightCyan = "LightCyan", 0, 1 => Color(ColorFn);
+    LightGray = "LightGray", 0, 1 => Color(ColorFn);
+    LightGreen = "LightGreen", 0, 1 => Color(ColorFn);
+    LightMagenta = "LightMagenta", 0, 1 => Color(ColorFn);
+    LightRed = "LightRed", 0, 1 => Color(ColorFn);
+    Magenta = "Magenta", 0, 1 => Color(ColorFn);
+    Red = "Red", 0, 1 => Color(ColorFn);
+    White = "White", 0, 1 => Color(ColorFn);
+    Yellow = "Yellow", 0, 1 => Color(ColorFn);
+    QlikTechBlue = "QlikTechBlue", 0, 1 => Color(ColorFn);
+    QlikTechGray = "QlikTechGray", 0, 1 => Color(ColorFn);
 }
 
 /// A function's name and arity.
@@ -512,6 +537,7 @@ pub(super) fn call(
         Domain::Date(f) => date::call(f, args, span, cx),
         Domain::Aggregation(f) => aggregation::call(f, args, distinct, span, cx),
         Domain::Calendar(f) => calendar::call(f, args, span, cx),
+        Domain::Color(f) => color::call(f, args, span, cx),
         Domain::Qvd(f) => qvd::call(f, args, span, cx),
     }
 }
