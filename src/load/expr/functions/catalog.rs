@@ -307,7 +307,7 @@ pub(super) static CATALOG: &[(Category, &str, Status)] = &[
     (Category::File, "FileExtension", Yes),
     (Category::File, "FileName", Yes),
     (Category::File, "FilePath", Yes),
-    (Category::File, "FileSize", No(NOT_YET)),
+    (Category::File, "FileSize", Yes),
     (Category::File, "FileTime", No(FILE_TIME)),
     (Category::File, "GetFolderPath", No(SERVER)),
     (Category::File, "QvdCreateTime", Yes),

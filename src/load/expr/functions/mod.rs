@@ -340,6 +340,7 @@ funcs! {
     Irr = "IRR", 1, 1 => Aggregation(AggregationFn);
     Xnpv = "XNPV", 3, 3 => Aggregation(AggregationFn);
     Xirr = "XIRR", 2, 2 => Aggregation(AggregationFn);
+    FileSize = "FileSize", 0, 1 => Table(TableFn);
     Rgb = "RGB", 3, 3 => Color(ColorFn);
     Argb = "ARGB", 4, 4 => Color(ColorFn);
     Colormix1 = "Colormix1", 3, 3 => Color(ColorFn);

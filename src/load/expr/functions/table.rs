@@ -41,6 +41,7 @@ pub(super) enum TableFn {
     FieldNumber,
     LookUp,
     MapSubstring,
+    FileSize,
 }
 
 /// Evaluates a table or system function.
@@ -200,6 +201,21 @@ pub(super) fn call(
             }
         }
         TableFn::LookUp => lookup(args, span, cx)?,
+        TableFn::FileSize => {
+            // The named file, found as `FROM` finds it, or the file being
+            // read; NULL when there is none.
+            let path = match args.first() {
+                Some(_) => text_arg!(args, cx, 0),
+                None => match cx.env.file() {
+                    Some(p) => p.to_string(),
+                    None => return Ok(Value::Null),
+                },
+            };
+            match std::fs::metadata(cx.env.file_path(&path)) {
+                Ok(m) if m.is_file() => Value::Num(m.len() as f64),
+                _ => Value::Null,
+            }
+        }
         TableFn::MapSubstring => {
             let name = text_arg!(args, cx, 0);
             let t = text_arg!(args, cx, 1);
