@@ -117,6 +117,15 @@ pub(super) fn compile(e: &Expr, b: Binding<'_>, has_agg: &mut bool) -> Result<CE
             args,
             distinct,
         } => {
+            if let Some(reason) = functions::unsupported(name) {
+                return Err(Fail::new(
+                    LoadErrorKind::Unsupported,
+                    e.span,
+                    format!("function `{name}` cannot be evaluated offline"),
+                )
+                .label("not supported offline")
+                .help(reason));
+            }
             let Some(spec) = lookup_function(name) else {
                 let known = functions::names();
                 let mut fail = Fail::new(
@@ -222,6 +231,20 @@ impl Mapping {
         let id = self.keys.lookup(key)?;
         self.values.get(id.index())
     }
+
+    /// The pairs, in the order they were added.
+    pub(super) fn pairs(&self) -> impl Iterator<Item = (Value, &Value)> + '_ {
+        self.values.iter().enumerate().map(|(i, v)| {
+            #[expect(
+                clippy::expect_used,
+                reason = "INVARIANT: `insert` pushes a value exactly when it adds a key, so key i exists"
+            )]
+            let key = crate::model::SymbolId::from_index(i)
+                .and_then(|id| self.keys.get(id))
+                .expect("a key for every value");
+            (key, v)
+        })
+    }
 }
 
 /// What functions can see of the run.
@@ -244,6 +267,12 @@ pub(super) trait Env {
     /// Where a path named by the script is (a file `STORE` kept, `lib://`,
     /// `--map-path`, `DIRECTORY`, the script's folder), as `FROM` finds it.
     fn file_path(&self, path: &str) -> std::path::PathBuf;
+    /// Every table loaded so far, security tables first, each model's in
+    /// the order they were made (`NoOfTables`, `TableName` …).
+    fn tables(&self) -> Vec<(&Model, &Table)>;
+    /// The number `AutoNumber` gives `key` in the counter named `counter`:
+    /// 1, 2, … in the order keys are first met in the run.
+    fn autonumber(&self, counter: &str, key: Value) -> usize;
 }
 
 /// What an evaluation can see: the run (variables, models, mapping

@@ -70,6 +70,9 @@ pub(super) struct Runner<'o> {
     /// Expanded texts already registered, by statement position and text.
     expansion_cache: HashMap<(SourceId, u32, String), (SourceId, SharedText)>,
     notes: RefCell<Vec<&'static str>>,
+    /// The counters of the `AutoNumber` function: the keys met so far, by
+    /// counter name.
+    autonumber_calls: RefCell<HashMap<String, crate::model::Symbols>>,
     /// The span of the statement running (expansion errors point at it).
     current: Span,
     /// The path of the file being read, as the script names it
@@ -115,6 +118,7 @@ impl<'o> Runner<'o> {
             expansions: HashMap::new(),
             expansion_cache: HashMap::new(),
             notes: RefCell::new(Vec::new()),
+            autonumber_calls: RefCell::new(HashMap::new()),
             current: Span::default(),
             file: None,
             overlay: stores::Overlay::default(),
@@ -436,5 +440,18 @@ impl Env for Runner<'_> {
 
     fn file_path(&self, path: &str) -> PathBuf {
         self.local_file(path).0
+    }
+
+    fn tables(&self) -> Vec<(&Model, &Table)> {
+        [&self.app.access, &self.app.data]
+            .into_iter()
+            .flat_map(|m| m.tables().iter().map(move |t| (m, t)))
+            .collect()
+    }
+
+    fn autonumber(&self, counter: &str, key: crate::model::Value) -> usize {
+        let mut counters = self.autonumber_calls.borrow_mut();
+        let keys = counters.entry(counter.to_string()).or_default();
+        keys.intern(key).index() + 1
     }
 }

@@ -3,10 +3,12 @@
 //! `Null`, `True`, `False`.
 
 use crate::load::error::Fail;
-use crate::model::{Value, parse_number};
+use std::sync::Arc;
+
+use crate::model::{Value, format_number, parse_number};
 use crate::script::source::Span;
 
-use super::ev;
+use super::{ev, ev_num};
 use crate::load::expr::{CExpr, RowScope, boolean, truthy, wildcard_match};
 
 /// A conditional or classifying function.
@@ -25,6 +27,9 @@ pub(super) enum ConditionalFn {
     Null,
     True,
     False,
+    Class,
+    EmptyIsNull,
+    IsPartialReload,
 }
 
 /// Evaluates a conditional function.
@@ -101,6 +106,43 @@ pub(super) fn call(
         ConditionalFn::Null => Value::Null,
         ConditionalFn::True => Value::Num(-1.0),
         ConditionalFn::False => Value::Num(0.0),
+        ConditionalFn::Class => {
+            // `class(23, 10)` is `20 <= x < 30`, a dual whose number is
+            // the lower bound; `label` replaces `x`, `offset` moves the
+            // classes' start.
+            let x = num_arg!(args, cx, 0);
+            let width = num_arg!(args, cx, 1);
+            if width == 0.0 {
+                return Ok(Value::Null);
+            }
+            let label = text_arg!(args, cx, 2, or "x");
+            let offset = if args.len() > 3 {
+                match ev_num(args, 3, cx)? {
+                    Some(o) => o,
+                    None => return Ok(Value::Null),
+                }
+            } else {
+                0.0
+            };
+            let low = ((x - offset) / width).floor() * width + offset;
+            let high = low + width;
+            let shown = format!(
+                "{} <= {label} < {}",
+                format_number(low),
+                format_number(high)
+            );
+            Value::Dual(low, Arc::from(shown))
+        }
+        ConditionalFn::EmptyIsNull => {
+            let v = ev(args, 0, cx)?;
+            if !v.is_null() && v.num().is_none() && v.text().is_empty() {
+                Value::Null
+            } else {
+                v
+            }
+        }
+        // A run here is always a full reload.
+        ConditionalFn::IsPartialReload => boolean(false),
     })
 }
 

@@ -28,6 +28,16 @@ pub(super) enum DateFn {
     Year,
     Month,
     Day,
+    Hour,
+    Minute,
+    Second,
+    MakeTime,
+    Time,
+    TimeHash,
+    Timestamp,
+    TimestampHash,
+    Interval,
+    IntervalHash,
 }
 
 /// Evaluates a date function.
@@ -39,7 +49,9 @@ pub(super) fn call(
 ) -> Result<Value, Fail> {
     Ok(match f {
         DateFn::Date => {
-            let n = num_arg!(args, cx, 0);
+            let Some(n) = in_range(num_arg!(args, cx, 0)) else {
+                return Ok(Value::Null);
+            };
             let fmt = text_arg!(args, cx, 1, or date_format(cx));
             Value::Dual(n, Arc::from(format_date(n, &fmt, cx.env)))
         }
@@ -52,7 +64,10 @@ pub(super) fn call(
             }
         }
         DateFn::MakeDate => {
-            let y = num_arg!(args, cx, 0) as i64;
+            let Some(y) = in_range(num_arg!(args, cx, 0)) else {
+                return Ok(Value::Null);
+            };
+            let y = y as i64;
             let m = if args.len() > 1 {
                 num_arg!(args, cx, 1) as i64
             } else {
@@ -74,16 +89,7 @@ pub(super) fn call(
         }
         DateFn::Year | DateFn::Month | DateFn::Day => {
             let v = ev(args, 0, cx)?;
-            let serial = match v.num() {
-                Some(n) => Some(n),
-                None => {
-                    let t = v.text().into_owned();
-                    parse_date(&t, &date_format(cx), cx.env)
-                        .or_else(|| parse_date(&t, "YYYY-MM-DD", cx.env))
-                        .or_else(|| parse_number(t.trim()))
-                }
-            };
-            let Some(serial) = serial else {
+            let Some(serial) = serial_of(&v, cx) else {
                 return Ok(Value::Null);
             };
             let (y, m, d) = civil_from_days(serial.floor() as i64);
@@ -93,16 +99,185 @@ pub(super) fn call(
                 _ => Value::Dual(m as f64, Arc::from(month_name(m, false, cx.env).as_str())),
             }
         }
+        DateFn::Hour | DateFn::Minute | DateFn::Second => {
+            let v = ev(args, 0, cx)?;
+            let Some(serial) = serial_of(&v, cx) else {
+                return Ok(Value::Null);
+            };
+            let (_, h, mi, s, _) = split_serial(serial);
+            Value::Num(match f {
+                DateFn::Hour => h,
+                DateFn::Minute => mi,
+                _ => s,
+            } as f64)
+        }
+        DateFn::MakeTime => {
+            let h = num_arg!(args, cx, 0);
+            let m = if args.len() > 1 {
+                num_arg!(args, cx, 1)
+            } else {
+                0.0
+            };
+            let s = if args.len() > 2 {
+                num_arg!(args, cx, 2)
+            } else {
+                0.0
+            };
+            let Some(t) = in_range((h * 3600.0 + m * 60.0 + s) / 86_400.0) else {
+                return Ok(Value::Null);
+            };
+            Value::Dual(t, Arc::from(format_date(t, &time_format(cx), cx.env)))
+        }
+        DateFn::Time | DateFn::Timestamp | DateFn::Interval => {
+            let Some(n) = in_range(num_arg!(args, cx, 0)) else {
+                return Ok(Value::Null);
+            };
+            let default = match f {
+                DateFn::Timestamp => timestamp_format(cx),
+                _ => time_format(cx),
+            };
+            let fmt = text_arg!(args, cx, 1, or default);
+            let shown = if f == DateFn::Interval {
+                format_interval(n, &fmt, cx.env)
+            } else {
+                format_date(n, &fmt, cx.env)
+            };
+            Value::Dual(n, Arc::from(shown))
+        }
+        DateFn::TimeHash | DateFn::TimestampHash | DateFn::IntervalHash => {
+            let t = text_arg!(args, cx, 0);
+            let default = match f {
+                DateFn::TimestampHash => timestamp_format(cx),
+                _ => time_format(cx),
+            };
+            let fmt = text_arg!(args, cx, 1, or default);
+            let read = match f {
+                DateFn::IntervalHash => parse_interval(&t, &fmt),
+                DateFn::TimeHash => parse_time(&t, &fmt, cx.env),
+                _ => parse_date(&t, &fmt, cx.env),
+            };
+            match read {
+                Some(n) => Value::Dual(n, Arc::from(t.as_str())),
+                None => Value::Null,
+            }
+        }
     })
 }
 
-fn date_format(cx: &RowScope<'_>) -> String {
+/// A value as a day serial: its number, or its text read with the
+/// script's `DateFormat`, then `TimestampFormat`, `TimeFormat`, then ISO dates and
+/// timestamps, then as a plain number.
+pub(super) fn serial_of(v: &Value, cx: &RowScope<'_>) -> Option<f64> {
+    if let Some(n) = v.num() {
+        return in_range(n);
+    }
+    if v.is_null() {
+        return None;
+    }
+    let t = v.text().into_owned();
+    parse_date(&t, &date_format(cx), cx.env)
+        .or_else(|| parse_date(&t, &timestamp_format(cx), cx.env))
+        .or_else(|| parse_time(&t, &time_format(cx), cx.env))
+        .or_else(|| parse_date(&t, "YYYY-MM-DD", cx.env))
+        .or_else(|| parse_date(&t, "YYYY-MM-DD hh:mm:ss[.fff]", cx.env))
+        .or_else(|| parse_number(t.trim()))
+        .and_then(in_range)
+}
+
+/// The largest day serial (either side of 1899-12-30) the date functions
+/// read: some 27,000 years, past any date Qlik shows; beyond it the
+/// calendar arithmetic would overflow, and a call gives NULL.
+pub(super) const MAX_DAYS: f64 = 10_000_000.0;
+
+/// `n` when it is a day serial the date functions can read.
+pub(super) fn in_range(n: f64) -> Option<f64> {
+    (n.is_finite() && n.abs() <= MAX_DAYS).then_some(n)
+}
+
+/// A script variable's text, or `default` when it is not set.
+pub(super) fn variable_or(cx: &RowScope<'_>, name: &str, default: &str) -> String {
+    cx.env
+        .variable(name)
+        .map_or_else(|| String::from(default), str::to_string)
+}
+
+/// The script's `TimeFormat` (Qlik's default `hh:mm:ss`).
+pub(super) fn time_format(cx: &RowScope<'_>) -> String {
+    variable_or(cx, "TimeFormat", "hh:mm:ss")
+}
+
+/// The script's `TimestampFormat`.
+pub(super) fn timestamp_format(cx: &RowScope<'_>) -> String {
+    variable_or(cx, "TimestampFormat", "YYYY-MM-DD hh:mm:ss[.fff]")
+}
+
+/// A time of day read with a time format: a fraction of a day.
+fn parse_time(t: &str, fmt: &str, env: &dyn Env) -> Option<f64> {
+    // A time format has no date part: read it on a fixed day.
+    let day = days_from_civil(2000, 1, 1) as f64;
+    let with_day = format!("2000-01-01 {}", t.trim());
+    parse_date(&with_day, &format!("YYYY-MM-DD {fmt}"), env).map(|n| n - day)
+}
+
+/// A length of time read with an interval format (`hh` may pass 23, `D`
+/// counts days): in days.
+fn parse_interval(t: &str, fmt: &str) -> Option<f64> {
+    let mut rest = t.trim();
+    let negative = rest.starts_with('-');
+    if negative {
+        rest = rest.get(1..)?;
+    }
+    let mut total_ms: i64 = 0;
+    let mut first = true;
+    for tok in tokenize(fmt) {
+        match tok {
+            Ok(tk @ ("D" | "DD" | "hh" | "mm" | "MM" | "ss" | "fff")) => {
+                // The leading part may have any number of digits.
+                let max = if first {
+                    usize::MAX
+                } else if tk == "fff" {
+                    3
+                } else {
+                    2
+                };
+                first = false;
+                let n = rest
+                    .bytes()
+                    .take(max)
+                    .take_while(u8::is_ascii_digit)
+                    .count();
+                if n == 0 {
+                    return None;
+                }
+                let v: i64 = rest.get(..n)?.parse().ok()?;
+                rest = rest.get(n..)?;
+                total_ms += v * match tk {
+                    "D" | "DD" => 86_400_000,
+                    "hh" => 3_600_000,
+                    "mm" | "MM" => 60_000,
+                    "ss" => 1000,
+                    _ => 10i64.pow(3 - n as u32),
+                };
+            }
+            Ok("[" | "]") => {}
+            Ok(_) => return None,
+            Err(c) => rest = rest.strip_prefix(c)?,
+        }
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    let days = total_ms as f64 / 86_400_000.0;
+    Some(if negative { -days } else { days })
+}
+
+pub(super) fn date_format(cx: &RowScope<'_>) -> String {
     cx.env
         .variable("DateFormat")
         .map_or_else(|| String::from("YYYY-MM-DD"), str::to_string)
 }
 
-fn month_name(m: i64, long: bool, env: &dyn Env) -> String {
+pub(super) fn month_name(m: i64, long: bool, env: &dyn Env) -> String {
     const SHORT: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -207,7 +382,7 @@ fn tokenize(fmt: &str) -> Vec<Result<&'static str, char>> {
 
 /// A day serial's date and time parts: (days, hours, minutes, seconds,
 /// milliseconds), the time rounded to the millisecond.
-fn split_serial(serial: f64) -> (i64, i64, i64, i64, i64) {
+pub(super) fn split_serial(serial: f64) -> (i64, i64, i64, i64, i64) {
     let day = serial.floor();
     let mut ms = ((serial - day) * 86_400_000.0).round() as i64;
     let mut day = day as i64;
@@ -241,7 +416,10 @@ fn render(serial: f64, fmt: &str, env: &dyn Env, interval: bool) -> String {
     let (y, m, d) = civil_from_days(day);
     let toks = tokenize(fmt);
     let twelve = toks.contains(&Ok("TT"));
-    let hour = if interval {
+    // An interval with a day part (`D hh:mm`) counts whole days there and
+    // the hours within the day.
+    let days_shown = interval && toks.iter().any(|t| matches!(t, Ok("D" | "DD")));
+    let hour = if interval && !days_shown {
         day * 24 + h
     } else if twelve {
         (h + 11) % 12 + 1
@@ -261,6 +439,8 @@ fn render(serial: f64, fmt: &str, env: &dyn Env, interval: bool) -> String {
             Ok("MMM") => out.push_str(&month_name(m, false, env)),
             Ok("MM") => out.push_str(&format!("{m:02}")),
             Ok("M") => out.push_str(&m.to_string()),
+            Ok("DD") if days_shown => out.push_str(&format!("{day:02}")),
+            Ok("D") if days_shown => out.push_str(&day.to_string()),
             Ok("DD") => out.push_str(&format!("{d:02}")),
             Ok("D") => out.push_str(&d.to_string()),
             Ok("hh") => out.push_str(&format!("{hour:02}")),
@@ -275,7 +455,7 @@ fn render(serial: f64, fmt: &str, env: &dyn Env, interval: bool) -> String {
     out
 }
 
-fn parse_date(t: &str, fmt: &str, env: &dyn Env) -> Option<f64> {
+pub(super) fn parse_date(t: &str, fmt: &str, env: &dyn Env) -> Option<f64> {
     let toks = tokenize(fmt);
     if toks.contains(&Ok("[")) {
         // The optional part present, then absent.
@@ -395,7 +575,7 @@ fn parse_tokens(t: &str, toks: &[Result<&'static str, char>], env: &dyn Env) -> 
     Some(day + ms_of_day as f64 / 86_400_000.0)
 }
 
-fn days_in_month(y: i64, m: i64) -> i64 {
+pub(super) fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -416,7 +596,7 @@ pub(in crate::load) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468 + 25_569
 }
 
-fn civil_from_days(serial: i64) -> (i64, i64, i64) {
+pub(super) fn civil_from_days(serial: i64) -> (i64, i64, i64) {
     let z = serial - 25_569 + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -462,6 +642,12 @@ mod tests {
         fn note(&self, _: &'static str) {}
         fn file_path(&self, path: &str) -> std::path::PathBuf {
             std::path::PathBuf::from(path)
+        }
+        fn tables(&self) -> Vec<(&crate::model::Model, &crate::model::Table)> {
+            Vec::new()
+        }
+        fn autonumber(&self, _: &str, _: Value) -> usize {
+            0
         }
     }
 

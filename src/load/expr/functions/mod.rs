@@ -1,9 +1,11 @@
 //! Script functions: the supported set, resolved by exact name
 //! (case-insensitive) at compile time, evaluated with Qlik's semantics.
 //!
-//! A function not listed here is a `load::unknown-function` error: an
-//! approximation would silently change what a user sees. Clock-dependent
-//! functions (`Today`, `Now`) and random ones are deliberately absent.
+//! A function not listed here is an error: an approximation would
+//! silently change what a user sees. One of Qlik's own that this tool
+//! cannot evaluate (the clock, randomness, the server …) is a
+//! `load::unsupported` error with the reason `catalog.rs` gives; any other
+//! name is `load::unknown-function`.
 //!
 //! The functions are split by domain, one file each; this file holds the
 //! table of names and arities ([`lookup_function`]), what the compiler
@@ -40,6 +42,9 @@ macro_rules! num_arg {
 }
 
 mod aggregation;
+mod calendar;
+mod catalog;
+mod color;
 mod conditional;
 mod date;
 mod number;
@@ -53,6 +58,8 @@ use crate::script::source::Span;
 
 use super::{CExpr, RowScope, eval, num_of};
 use aggregation::AggregationFn;
+use calendar::CalendarFn;
+use color::ColorFn;
 use conditional::ConditionalFn;
 use date::DateFn;
 pub(in crate::load) use date::{days_from_civil, format_date, format_interval};
@@ -87,6 +94,8 @@ enum Domain {
     Table(TableFn),
     Date(DateFn),
     Aggregation(AggregationFn),
+    Calendar(CalendarFn),
+    Color(ColorFn),
     Qvd(QvdFn),
 }
 
@@ -190,6 +199,169 @@ funcs! {
     QvdFieldName = "QvdFieldName", 2, 2 => Qvd(QvdFn);
     QvdTableName = "QvdTableName", 1, 1 => Qvd(QvdFn);
     QvdCreateTime = "QvdCreateTime", 1, 1 => Qvd(QvdFn);
+    Hour = "Hour", 1, 1 => Date(DateFn);
+    Minute = "Minute", 1, 1 => Date(DateFn);
+    Second = "Second", 1, 1 => Date(DateFn);
+    MakeTime = "MakeTime", 1, 3 => Date(DateFn);
+    Time = "Time", 1, 2 => Date(DateFn);
+    TimeHash = "Time#", 1, 2 => Date(DateFn);
+    Timestamp = "Timestamp", 1, 2 => Date(DateFn);
+    TimestampHash = "Timestamp#", 1, 2 => Date(DateFn);
+    Interval = "Interval", 1, 2 => Date(DateFn);
+    IntervalHash = "Interval#", 1, 2 => Date(DateFn);
+    YearStart = "YearStart", 1, 3 => Calendar(CalendarFn);
+    YearEnd = "YearEnd", 1, 3 => Calendar(CalendarFn);
+    YearName = "YearName", 1, 3 => Calendar(CalendarFn);
+    QuarterStart = "QuarterStart", 1, 3 => Calendar(CalendarFn);
+    QuarterEnd = "QuarterEnd", 1, 3 => Calendar(CalendarFn);
+    QuarterName = "QuarterName", 1, 3 => Calendar(CalendarFn);
+    MonthStart = "MonthStart", 1, 2 => Calendar(CalendarFn);
+    MonthEnd = "MonthEnd", 1, 2 => Calendar(CalendarFn);
+    MonthName = "MonthName", 1, 2 => Calendar(CalendarFn);
+    MonthsStart = "MonthsStart", 2, 4 => Calendar(CalendarFn);
+    MonthsEnd = "MonthsEnd", 2, 4 => Calendar(CalendarFn);
+    MonthsName = "MonthsName", 2, 4 => Calendar(CalendarFn);
+    WeekStart = "WeekStart", 1, 3 => Calendar(CalendarFn);
+    WeekEnd = "WeekEnd", 1, 3 => Calendar(CalendarFn);
+    WeekName = "WeekName", 1, 3 => Calendar(CalendarFn);
+    DayStart = "DayStart", 1, 3 => Calendar(CalendarFn);
+    DayEnd = "DayEnd", 1, 3 => Calendar(CalendarFn);
+    DayName = "DayName", 1, 3 => Calendar(CalendarFn);
+    LunarWeekStart = "LunarWeekStart", 1, 3 => Calendar(CalendarFn);
+    LunarWeekEnd = "LunarWeekEnd", 1, 3 => Calendar(CalendarFn);
+    LunarWeekName = "LunarWeekName", 1, 3 => Calendar(CalendarFn);
+    InLunarWeek = "InLunarWeek", 3, 4 => Calendar(CalendarFn);
+    InLunarWeekToDate = "InLunarWeekToDate", 3, 4 => Calendar(CalendarFn);
+    InYear = "InYear", 3, 4 => Calendar(CalendarFn);
+    InYearToDate = "InYearToDate", 3, 4 => Calendar(CalendarFn);
+    InQuarter = "InQuarter", 3, 4 => Calendar(CalendarFn);
+    InQuarterToDate = "InQuarterToDate", 3, 4 => Calendar(CalendarFn);
+    InMonth = "InMonth", 3, 3 => Calendar(CalendarFn);
+    InMonthToDate = "InMonthToDate", 3, 3 => Calendar(CalendarFn);
+    InMonths = "InMonths", 4, 5 => Calendar(CalendarFn);
+    InMonthsToDate = "InMonthsToDate", 4, 5 => Calendar(CalendarFn);
+    InWeek = "InWeek", 3, 4 => Calendar(CalendarFn);
+    InWeekToDate = "InWeekToDate", 3, 4 => Calendar(CalendarFn);
+    InDay = "InDay", 3, 4 => Calendar(CalendarFn);
+    InDayToDate = "InDayToDate", 3, 4 => Calendar(CalendarFn);
+    AddMonths = "AddMonths", 2, 3 => Calendar(CalendarFn);
+    AddYears = "AddYears", 2, 2 => Calendar(CalendarFn);
+    Week = "Week", 1, 4 => Calendar(CalendarFn);
+    WeekYear = "WeekYear", 1, 4 => Calendar(CalendarFn);
+    WeekDay = "WeekDay", 1, 2 => Calendar(CalendarFn);
+    MakeWeekDate = "MakeWeekDate", 1, 3 => Calendar(CalendarFn);
+    Age = "Age", 2, 2 => Calendar(CalendarFn);
+    NetWorkDays = "NetWorkDays", 2, MANY => Calendar(CalendarFn);
+    FirstWorkDate = "FirstWorkDate", 2, MANY => Calendar(CalendarFn);
+    LastWorkDate = "LastWorkDate", 2, MANY => Calendar(CalendarFn);
+    DayNumberOfYear = "DayNumberOfYear", 1, 2 => Calendar(CalendarFn);
+    DayNumberOfQuarter = "DayNumberOfQuarter", 1, 2 => Calendar(CalendarFn);
+    SetDateYear = "SetDateYear", 2, 2 => Calendar(CalendarFn);
+    SetDateYearMonth = "SetDateYearMonth", 3, 3 => Calendar(CalendarFn);
+    Even = "Even", 1, 1 => Number(NumberFn);
+    Odd = "Odd", 1, 1 => Number(NumberFn);
+    Fmod = "Fmod", 2, 2 => Number(NumberFn);
+    Frac = "Frac", 1, 1 => Number(NumberFn);
+    Fact = "Fact", 1, 1 => Number(NumberFn);
+    Combin = "Combin", 2, 2 => Number(NumberFn);
+    Permut = "Permut", 2, 2 => Number(NumberFn);
+    BitCount = "BitCount", 1, 1 => Number(NumberFn);
+    Money = "Money", 1, 4 => Number(NumberFn);
+    MoneyHash = "Money#", 1, 4 => Number(NumberFn);
+    Pi = "Pi", 0, 0 => Number(NumberFn);
+    E = "E", 0, 0 => Number(NumberFn);
+    Sin = "Sin", 1, 1 => Number(NumberFn);
+    Cos = "Cos", 1, 1 => Number(NumberFn);
+    Tan = "Tan", 1, 1 => Number(NumberFn);
+    ASin = "ASin", 1, 1 => Number(NumberFn);
+    ACos = "ACos", 1, 1 => Number(NumberFn);
+    ATan = "ATan", 1, 1 => Number(NumberFn);
+    ATan2 = "ATan2", 2, 2 => Number(NumberFn);
+    SinH = "SinH", 1, 1 => Number(NumberFn);
+    CosH = "CosH", 1, 1 => Number(NumberFn);
+    TanH = "TanH", 1, 1 => Number(NumberFn);
+    FirstSortedValue = "FirstSortedValue", 2, 3 => Aggregation(AggregationFn);
+    Mode = "Mode", 1, 1 => Aggregation(AggregationFn);
+    Median = "Median", 1, 1 => Aggregation(AggregationFn);
+    Fractile = "Fractile", 2, 2 => Aggregation(AggregationFn);
+    Stdev = "Stdev", 1, 1 => Aggregation(AggregationFn);
+    NullCount = "NullCount", 1, 1 => Aggregation(AggregationFn);
+    TextCount = "TextCount", 1, 1 => Aggregation(AggregationFn);
+    NumericCount = "NumericCount", 1, 1 => Aggregation(AggregationFn);
+    MissingCount = "MissingCount", 1, 1 => Aggregation(AggregationFn);
+    AutoNumber = "AutoNumber", 1, 2 => Table(TableFn);
+    AutoNumberHash128 = "AutoNumberHash128", 1, MANY => Table(TableFn);
+    AutoNumberHash256 = "AutoNumberHash256", 1, MANY => Table(TableFn);
+    NoOfTables = "NoOfTables", 0, 0 => Table(TableFn);
+    TableName = "TableName", 1, 1 => Table(TableFn);
+    TableNumber = "TableNumber", 1, 1 => Table(TableFn);
+    FieldName = "FieldName", 2, 2 => Table(TableFn);
+    FieldNumber = "FieldNumber", 2, 2 => Table(TableFn);
+    Class = "Class", 2, 4 => Conditional(ConditionalFn);
+    EmptyIsNull = "EmptyIsNull", 1, 1 => Conditional(ConditionalFn);
+    IsPartialReload = "IsPartialReload", 0, 0 => Conditional(ConditionalFn);
+    Sqr = "Sqr", 1, 1 => Number(NumberFn);
+    RangeAvg = "RangeAvg", 1, MANY => Number(NumberFn);
+    RangeCount = "RangeCount", 1, MANY => Number(NumberFn);
+    RangeNullCount = "RangeNullCount", 1, MANY => Number(NumberFn);
+    RangeNumericCount = "RangeNumericCount", 1, MANY => Number(NumberFn);
+    RangeTextCount = "RangeTextCount", 1, MANY => Number(NumberFn);
+    RangeMissingCount = "RangeMissingCount", 1, MANY => Number(NumberFn);
+    RangeOnly = "RangeOnly", 1, MANY => Number(NumberFn);
+    RangeMode = "RangeMode", 1, MANY => Number(NumberFn);
+    RangeStdev = "RangeStdev", 1, MANY => Number(NumberFn);
+    RangeMaxString = "RangeMaxString", 1, MANY => Number(NumberFn);
+    RangeMinString = "RangeMinString", 1, MANY => Number(NumberFn);
+    RangeFractile = "RangeFractile", 2, MANY => Number(NumberFn);
+    LookUp = "LookUp", 3, 4 => Table(TableFn);
+    MapSubstring = "MapSubstring", 2, 2 => Table(TableFn);
+    LevenshteinDist = "LevenshteinDist", 2, 2 => Text(TextFn);
+    Evaluate = "Evaluate", 1, 1 => Text(TextFn);
+    FractileExc = "FractileExc", 2, 2 => Aggregation(AggregationFn);
+    Skew = "Skew", 1, 1 => Aggregation(AggregationFn);
+    Kurtosis = "Kurtosis", 1, 1 => Aggregation(AggregationFn);
+    Sterr = "Sterr", 1, 1 => Aggregation(AggregationFn);
+    Correl = "Correl", 2, 2 => Aggregation(AggregationFn);
+    Steyx = "STEYX", 2, 2 => Aggregation(AggregationFn);
+    RangeFractileExc = "RangeFractileExc", 2, MANY => Number(NumberFn);
+    RangeSkew = "RangeSkew", 1, MANY => Number(NumberFn);
+    RangeKurtosis = "RangeKurtosis", 1, MANY => Number(NumberFn);
+    RangeCorrel = "RangeCorrel", 2, MANY => Number(NumberFn);
+    Fv = "FV", 3, 5 => Number(NumberFn);
+    Pv = "PV", 3, 5 => Number(NumberFn);
+    Pmt = "Pmt", 3, 5 => Number(NumberFn);
+    NPer = "nPer", 3, 5 => Number(NumberFn);
+    RangeNpv = "RangeNPV", 2, MANY => Number(NumberFn);
+    RangeIrr = "RangeIRR", 1, MANY => Number(NumberFn);
+    RangeXnpv = "RangeXNPV", 3, MANY => Number(NumberFn);
+    RangeXirr = "RangeXIRR", 2, MANY => Number(NumberFn);
+    Npv = "NPV", 2, 2 => Aggregation(AggregationFn);
+    Irr = "IRR", 1, 1 => Aggregation(AggregationFn);
+    Xnpv = "XNPV", 3, 3 => Aggregation(AggregationFn);
+    Xirr = "XIRR", 2, 2 => Aggregation(AggregationFn);
+    FileSize = "FileSize", 0, 1 => Table(TableFn);
+    Rgb = "RGB", 3, 3 => Color(ColorFn);
+    Argb = "ARGB", 4, 4 => Color(ColorFn);
+    Colormix1 = "Colormix1", 3, 3 => Color(ColorFn);
+    Colormix2 = "Colormix2", 3, 4 => Color(ColorFn);
+    Black = "Black", 0, 1 => Color(ColorFn);
+    Blue = "Blue", 0, 1 => Color(ColorFn);
+    Brown = "Brown", 0, 1 => Color(ColorFn);
+    Cyan = "Cyan", 0, 1 => Color(ColorFn);
+    DarkGray = "DarkGray", 0, 1 => Color(ColorFn);
+    Green = "Green", 0, 1 => Color(ColorFn);
+    LightBlue = "LightBlue", 0, 1 => Color(ColorFn);
+    LightCyan = "LightCyan", 0, 1 => Color(ColorFn);
+    LightGray = "LightGray", 0, 1 => Color(ColorFn);
+    LightGreen = "LightGreen", 0, 1 => Color(ColorFn);
+    LightMagenta = "LightMagenta", 0, 1 => Color(ColorFn);
+    LightRed = "LightRed", 0, 1 => Color(ColorFn);
+    Magenta = "Magenta", 0, 1 => Color(ColorFn);
+    Red = "Red", 0, 1 => Color(ColorFn);
+    White = "White", 0, 1 => Color(ColorFn);
+    Yellow = "Yellow", 0, 1 => Color(ColorFn);
+    QlikTechBlue = "QlikTechBlue", 0, 1 => Color(ColorFn);
+    QlikTechGray = "QlikTechGray", 0, 1 => Color(ColorFn);
 }
 
 /// A function's name and arity.
@@ -203,6 +375,12 @@ pub(super) struct Spec {
 /// The function named `name` (case-insensitive, exact otherwise).
 pub(super) fn lookup_function(name: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+}
+
+/// The reason Qlik's function `name` is not supported offline (`None` for
+/// a supported function or a name Qlik does not have).
+pub(super) fn unsupported(name: &str) -> Option<&'static str> {
+    catalog::unsupported(name)
 }
 
 /// Every supported function name.
@@ -270,6 +448,26 @@ impl Func {
                 | RangeSum
                 | RangeMin
                 | RangeMax
+                | Even
+                | Odd
+                | Fmod
+                | Frac
+                | Fact
+                | Combin
+                | Permut
+                | BitCount
+                | Pi
+                | E
+                | Sin
+                | Cos
+                | Tan
+                | ASin
+                | ACos
+                | ATan
+                | ATan2
+                | SinH
+                | CosH
+                | TanH
         )
     }
 
@@ -282,6 +480,7 @@ impl Func {
                     | Func::FieldValue
                     | Func::FieldValueCount
                     | Func::FieldIndex
+                    | Func::FieldNumber
                     | Func::Peek,
                 0
             )
@@ -337,6 +536,8 @@ pub(super) fn call(
         Domain::Table(f) => table::call(f, args, span, cx),
         Domain::Date(f) => date::call(f, args, span, cx),
         Domain::Aggregation(f) => aggregation::call(f, args, distinct, span, cx),
+        Domain::Calendar(f) => calendar::call(f, args, span, cx),
+        Domain::Color(f) => color::call(f, args, span, cx),
         Domain::Qvd(f) => qvd::call(f, args, span, cx),
     }
 }

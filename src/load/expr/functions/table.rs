@@ -8,7 +8,7 @@ use crate::model::{SymbolId, Symbols, Value};
 use crate::script::source::Span;
 
 use super::{arg, ev};
-use crate::load::expr::{CExpr, RowScope, boolean, eval, num_of, text};
+use crate::load::expr::{CExpr, RowScope, boolean, compare, eval, num_of, text};
 
 /// A table or system function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +31,17 @@ pub(super) enum TableFn {
     FileExtension,
     FilePath,
     FileDir,
+    AutoNumber,
+    AutoNumberHash128,
+    AutoNumberHash256,
+    NoOfTables,
+    TableName,
+    TableNumber,
+    FieldName,
+    FieldNumber,
+    LookUp,
+    MapSubstring,
+    FileSize,
 }
 
 /// Evaluates a table or system function.
@@ -117,6 +128,128 @@ pub(super) fn call(
                 None => Value::Null,
             }
         }
+        TableFn::AutoNumber => {
+            let key = ev(args, 0, cx)?;
+            if key.is_null() {
+                return Ok(Value::Null);
+            }
+            // One counter per AutoID; calls without one share a counter.
+            let counter = match args.get(1) {
+                Some(e) => format!("id:{}", eval(e, cx)?.text()),
+                None => String::from("default"),
+            };
+            Value::Num(cx.env.autonumber(&counter, key) as f64)
+        }
+        TableFn::AutoNumberHash128 | TableFn::AutoNumberHash256 => {
+            // The combination of the arguments' texts, as `Hash128` joins
+            // them; each function keeps its own counter.
+            let mut parts = Vec::with_capacity(args.len());
+            for i in 0..args.len() {
+                parts.push(ev(args, i, cx)?.text().into_owned());
+            }
+            let counter = if f == TableFn::AutoNumberHash128 {
+                "hash128"
+            } else {
+                "hash256"
+            };
+            let key = Value::text_only(&parts.join("\u{1f}"));
+            Value::Num(cx.env.autonumber(counter, key) as f64)
+        }
+        TableFn::NoOfTables => Value::Num(cx.env.tables().len() as f64),
+        TableFn::TableName => {
+            let n = num_arg!(args, cx, 0);
+            let tables = cx.env.tables();
+            match usize::try_from(n.trunc() as i64)
+                .ok()
+                .and_then(|i| tables.get(i))
+            {
+                Some((_, t)) if n >= 0.0 => text(t.name.as_str()),
+                _ => Value::Null,
+            }
+        }
+        TableFn::TableNumber => {
+            let name = text_arg!(args, cx, 0);
+            cx.env
+                .tables()
+                .iter()
+                .position(|(_, t)| t.name.as_str() == name)
+                .map_or(Value::Null, |i| Value::Num(i as f64))
+        }
+        TableFn::FieldName | TableFn::FieldNumber => {
+            let table = text_arg!(args, cx, 1);
+            let Some((model, t)) = cx.env.table(&table) else {
+                return Ok(Value::Null);
+            };
+            let names: Vec<&str> = t
+                .fields()
+                .filter_map(|fid| model.field_name(fid).map(|n| n.as_str()))
+                .collect();
+            if f == TableFn::FieldName {
+                let n = num_arg!(args, cx, 0);
+                match usize::try_from(n.trunc() as i64 - 1)
+                    .ok()
+                    .and_then(|i| names.get(i))
+                {
+                    Some(name) if n >= 1.0 => text(name),
+                    _ => Value::Null,
+                }
+            } else {
+                let field = field_name_arg(args, 0, cx)?;
+                // 1-based; 0 when the table has no such field.
+                let pos = names.iter().position(|n| *n == field).map_or(0, |i| i + 1);
+                Value::Num(pos as f64)
+            }
+        }
+        TableFn::LookUp => lookup(args, span, cx)?,
+        TableFn::FileSize => {
+            // The named file, found as `FROM` finds it, or the file being
+            // read; NULL when there is none.
+            let path = match args.first() {
+                Some(_) => text_arg!(args, cx, 0),
+                None => match cx.env.file() {
+                    Some(p) => p.to_string(),
+                    None => return Ok(Value::Null),
+                },
+            };
+            match std::fs::metadata(cx.env.file_path(&path)) {
+                Ok(m) if m.is_file() => Value::Num(m.len() as f64),
+                _ => Value::Null,
+            }
+        }
+        TableFn::MapSubstring => {
+            let name = text_arg!(args, cx, 0);
+            let t = text_arg!(args, cx, 1);
+            let Some(map) = cx.env.mapping(&name) else {
+                return Err(Fail::new(
+                    LoadErrorKind::UnknownTable,
+                    span,
+                    format!("mapping table `{name}` not found"),
+                )
+                .help("load it with `MAPPING LOAD` before this statement"));
+            };
+            let pairs: Vec<(String, String)> = map
+                .pairs()
+                .map(|(k, v)| (k.text().into_owned(), v.text().into_owned()))
+                .filter(|(k, _)| !k.is_empty())
+                .collect();
+            // Left to right, not again over what a replacement wrote; at
+            // each place the first key of the mapping table that matches.
+            let mut out = String::with_capacity(t.len());
+            let mut rest = t.as_str();
+            while let Some(c) = rest.chars().next() {
+                match pairs.iter().find(|(k, _)| rest.starts_with(k.as_str())) {
+                    Some((k, v)) => {
+                        out.push_str(v);
+                        rest = rest.get(k.len()..).unwrap_or("");
+                    }
+                    None => {
+                        out.push(c);
+                        rest = rest.get(c.len_utf8()..).unwrap_or("");
+                    }
+                }
+            }
+            text(out)
+        }
         TableFn::Peek => peek(args, span, cx)?,
         TableFn::Previous => match (cx.input, cx.row.checked_sub(1)) {
             (Some(_), Some(prev)) => match arg(args, 0) {
@@ -161,6 +294,57 @@ fn field_name_arg(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<String,
         Some(CExpr::Name(n)) => Ok(n.clone()),
         Some(e) => Ok(eval(e, cx)?.text().into_owned()),
         None => Ok(String::new()),
+    }
+}
+
+/// `LookUp(field, match_field, match_value[, table])`: `field` of the first
+/// row of `table` (the rows this load has output so far when absent)
+/// whose `match_field` equals `match_value`; NULL when none does.
+fn lookup(args: &[CExpr], span: Span, cx: &RowScope<'_>) -> Result<Value, Fail> {
+    let field = text_arg!(args, cx, 0);
+    let key_field = text_arg!(args, cx, 1);
+    let want = ev(args, 2, cx)?;
+    if want.is_null() {
+        return Ok(Value::Null);
+    }
+    let equal = |v: &Value| compare(v, &want) == Some(std::cmp::Ordering::Equal);
+    match args.get(3) {
+        Some(e) => {
+            let table = eval(e, cx)?.text().into_owned();
+            let Some((model, t)) = cx.env.table(&table) else {
+                return Err(Fail::new(
+                    LoadErrorKind::UnknownTable,
+                    span,
+                    format!("table `{table}` not found"),
+                ));
+            };
+            let col = |name: &str| {
+                model
+                    .find_field(name)
+                    .filter(|&f| t.has_field(f))
+                    .and_then(|f| t.column(f).map(|ids| (f, ids)))
+            };
+            let (Some((kf, keys)), Some((vf, vals))) = (col(&key_field), col(&field)) else {
+                return Ok(Value::Null);
+            };
+            for (k, v) in keys.iter().zip(vals) {
+                if model.value(kf, *k).is_some_and(|k| equal(&k)) {
+                    return Ok(model.value(vf, *v).unwrap_or(Value::Null));
+                }
+            }
+            Ok(Value::Null)
+        }
+        None => {
+            let Some(out) = cx.out else {
+                return Ok(Value::Null);
+            };
+            let (Some(kc), Some(vc)) = (out.position(&key_field), out.position(&field)) else {
+                return Ok(Value::Null);
+            };
+            Ok((0..out.rows)
+                .find(|&r| equal(&out.value(kc, r)))
+                .map_or(Value::Null, |r| out.value(vc, r)))
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use crate::model::Value;
 use crate::script::source::Span;
 
 use super::{bad, ev};
-use crate::load::expr::{CExpr, RowScope, text};
+use crate::load::expr::{Binding, CExpr, RowScope, compile, eval, text};
 
 /// A text function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +46,8 @@ pub(super) enum TextFn {
     Hash128,
     Hash160,
     Hash256,
+    LevenshteinDist,
+    Evaluate,
 }
 
 /// Evaluates a text function.
@@ -229,6 +231,25 @@ pub(super) fn call(
             let bytes = digest.get(..n).unwrap_or(&digest);
             text(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
         }
+        TextFn::LevenshteinDist => {
+            let a: Vec<char> = text_arg!(args, cx, 0).chars().collect();
+            let b: Vec<char> = text_arg!(args, cx, 1).chars().collect();
+            Value::Num(levenshtein(&a, &b) as f64)
+        }
+        TextFn::Evaluate => {
+            // The text as an expression over the variables, as a LET
+            // evaluates it; NULL when it is no valid expression (Qlik's
+            // rule), or when it fails.
+            let t = text_arg!(args, cx, 0);
+            let Ok(e) = crate::script::parse_expr(span.source, &t) else {
+                return Ok(Value::Null);
+            };
+            let mut has_agg = false;
+            match compile(&e, Binding::Vars, &mut has_agg) {
+                Ok(c) if !has_agg => eval(&c, &RowScope::no_row(cx.env)).unwrap_or(Value::Null),
+                _ => Value::Null,
+            }
+        }
     })
 }
 
@@ -279,6 +300,29 @@ fn text_between(t: &str, a: &str, b: &str, occ: usize) -> Option<String> {
     let after = rest.get(i + a.len()..)?;
     let j = after.find(b)?;
     after.get(..j).map(str::to_string)
+}
+
+/// The edit distance between two texts (insertions, deletions and
+/// substitutions of characters).
+fn levenshtein(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diag = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let up = row.get(j + 1).copied().unwrap_or(0);
+            let left = row.get(j).copied().unwrap_or(0);
+            let cost = usize::from(ca != cb);
+            let best = (diag + cost).min(up + 1).min(left + 1);
+            diag = up;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = best;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
 }
 
 #[cfg(test)]
