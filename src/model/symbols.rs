@@ -263,6 +263,64 @@ impl Symbols {
         })
     }
 
+    /// The texts `bytes` holds end to end (text `i` ending at `ends[i]`),
+    /// text `i` as id `i`: what interning them in that order makes, with
+    /// the index built in one pass (hashed side by side, inserted in the
+    /// order of their buckets, so the table is written front to back).
+    /// `None` when two texts are equal, or the texts are not what a text
+    /// store holds (ends not ascending, or not on character boundaries).
+    pub(crate) fn from_distinct_texts(bytes: String, ends: Vec<u32>) -> Option<Self> {
+        use rayon::prelude::*;
+        let n = ends.len();
+        let text = |i: usize| -> Option<&str> {
+            let end = *ends.get(i)? as usize;
+            let start = match i.checked_sub(1) {
+                Some(p) => *ends.get(p)? as usize,
+                None => 0,
+            };
+            bytes.get(start..end)
+        };
+        let tagged = |i: usize| -> Option<(u32, u32)> {
+            Some((tag(Key::Text(text(i)?).hash()), u32::try_from(i).ok()?))
+        };
+        let mut tags: Vec<(u32, u32)> = if n >= 1 << 16 {
+            (0..n).into_par_iter().map(tagged).collect::<Option<_>>()?
+        } else {
+            (0..n).map(tagged).collect::<Option<_>>()?
+        };
+        // Every position is an id.
+        SymbolId::from_index(n.saturating_sub(1))?;
+        // The buckets a table of `n` entries has (hashbrown's: 8/7 of
+        // them, to a power of two): inserting by bucket writes the table
+        // in order. Only speed depends on it.
+        let buckets = (n.max(8) * 8 / 7).next_power_of_two() as u64;
+        let bucket = |t: u32| spread(t) & (buckets - 1);
+        if n >= 1 << 16 {
+            tags.par_sort_unstable_by_key(|&(t, i)| (bucket(t), t, i));
+        } else {
+            tags.sort_unstable_by_key(|&(t, i)| (bucket(t), t, i));
+        }
+        // Equal texts have equal tags, side by side now.
+        for pair in tags.windows(2) {
+            if let [(a, i), (b, j)] = pair
+                && a == b
+                && text(*i as usize) == text(*j as usize)
+            {
+                return None;
+            }
+        }
+        let mut index = HashTable::with_capacity(n);
+        for &(t, i) in &tags {
+            // INVARIANT: i < n, checked to be an id above.
+            index.insert_unique(spread(t), (SymbolId::from_raw(i), t), |&(_, t)| spread(t));
+        }
+        Some(Self {
+            store: Store::Texts { bytes, ends },
+            index,
+            ..Self::default()
+        })
+    }
+
     /// A symbol table whose every id is taken: the next new value finds
     /// it full (4 billion values cannot be loaded in a test).
     #[cfg(test)]
@@ -712,6 +770,38 @@ impl Symbols {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn distinct_texts_in_one_pass_are_what_interning_them_makes() {
+        for n in [1usize, 7, 5000, 70_000] {
+            let texts: Vec<String> = (0..n).map(|i| format!("name-{i}-é")).collect();
+            let mut bytes = String::new();
+            let mut ends = Vec::new();
+            let mut one_by_one = Symbols::default();
+            for t in &texts {
+                bytes.push_str(t);
+                ends.push(bytes.len() as u32);
+                one_by_one.intern_pure_text(t);
+            }
+            let bulk = Symbols::from_distinct_texts(bytes, ends).unwrap();
+            assert_eq!(bulk.len(), one_by_one.len());
+            for (i, t) in texts.iter().enumerate() {
+                let id = bulk.find_text(t).unwrap();
+                assert_eq!(id.index(), i);
+                assert_eq!(Some(id), one_by_one.find_text(t));
+                assert_eq!(bulk.get(id).unwrap().text(), t.as_str());
+            }
+            assert_eq!(bulk.find_text("name-x"), None);
+            // Interning more after the bulk build goes on from there.
+            let mut more = bulk.clone();
+            assert_eq!(more.intern_pure_text("new").index(), n);
+            assert_eq!(more.intern_pure_text(&texts[0]).index(), 0);
+        }
+        // Two equal texts, or ends out of order: not a table of distinct texts.
+        assert!(Symbols::from_distinct_texts("abab".into(), vec![2, 4]).is_none());
+        assert!(Symbols::from_distinct_texts("abc".into(), vec![2, 1]).is_none());
+        assert!(Symbols::from_distinct_texts("é".into(), vec![1]).is_none());
+    }
+
     use super::*;
 
     #[test]

@@ -344,6 +344,12 @@ fn symbols<S: ReadAt + ?Sized>(
     {
         return Ok((run, IdList::Prefix(n), true));
     }
+    if syms.is_empty()
+        && n >= TEXT_TABLE_MIN
+        && let Some(texts) = text_table(src, at, f.length, n)?
+    {
+        return Ok((texts, IdList::Prefix(n), false));
+    }
     let mut window = Window::new(src, at, f.length);
     let mut map = IdList::default();
     let mut numbers = false;
@@ -407,6 +413,46 @@ fn symbols<S: ReadAt + ?Sized>(
         )));
     }
     Ok((syms, map, numbers))
+}
+
+/// Symbol tables at least this long are tried as [`text_table`]s.
+const TEXT_TABLE_MIN: usize = 1 << 12;
+
+/// A symbol table of `n` texts only (type 4: names, codes, user ids),
+/// `length` bytes at `at` of `src`, as interning them one by one would
+/// make, the index built in one pass; `None` when it holds anything else,
+/// two equal texts, or is damaged (the entry by entry reading then says
+/// what is wrong).
+fn text_table<S: ReadAt + ?Sized>(
+    src: &S,
+    at: u64,
+    length: u64,
+    n: usize,
+) -> Result<Option<Symbols>, QvdError> {
+    // The texts take the table's bytes less a type byte and a NUL each.
+    let size = usize::try_from(length.saturating_sub(2 * n as u64)).unwrap_or(0);
+    let mut bytes = String::with_capacity(size);
+    let mut ends: Vec<u32> = Vec::with_capacity(n);
+    let mut window = Window::new(src, at, length);
+    while ends.len() < n {
+        match entry(window.bytes()) {
+            Ok(Some((Entry::Text(t), used))) => {
+                bytes.push_str(t);
+                let Ok(end) = u32::try_from(bytes.len()) else {
+                    return Ok(None);
+                };
+                ends.push(end);
+                window.consume(used);
+            }
+            Ok(None) => {
+                if !window.more()? {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(_)) | Err(_) => return Ok(None),
+        }
+    }
+    Ok(Symbols::from_distinct_texts(bytes, ends))
 }
 
 /// A symbol table of `n` ints (type 1, five bytes each, `length` bytes at
