@@ -386,3 +386,71 @@ fn odbc_tables_give_the_preview_and_audit_of_the_same_rows_inline() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["tables"][1]["rows"], 5, "{v}");
 }
+
+#[test]
+fn sqlite_values_arrive_as_qlik_receives_typed_data() {
+    let dir = temp("sqlite-types");
+    let db = sqlite_file(&dir, "types-sqlite.sql");
+    let url = format!("sqlite:{}", db.display());
+    let app = run_file(&fixture("types.qvs"), &options("Directory", url)).unwrap();
+    let (names, rows) = table_texts(&app.data, "Typed");
+    assert_eq!(names, ["i", "n", "digits", "d", "ts", "word", "absent"]);
+    let s = |t: &str| Some(t.to_string());
+    assert_eq!(
+        rows,
+        [
+            vec![
+                s("42"),
+                s("10.5"),
+                s("007"),
+                s("2024-01-31"),
+                s("2024-01-31 18:00:00"),
+                s("x"),
+                None
+            ],
+            vec![
+                s("-1"),
+                s("-0.001"),
+                s("12"),
+                s("not a date"),
+                s("2024-02-01 00:00:00.500"),
+                s("y"),
+                None
+            ],
+        ]
+    );
+    let (_, values) = table(&app.data, "Typed");
+    assert!(matches!(&values[0][2], Value::Text(t) if &**t == "007"));
+    assert!(matches!(&values[0][3], Value::Dual(n, _) if *n == 45322.0));
+    assert!(matches!(&values[1][3], Value::Text(_)));
+    let codes: Vec<&str> = app.warnings.iter().map(|w| w.code).collect();
+    assert!(
+        codes.contains(&"sql-declared-date") && codes.contains(&"sql-digit-text"),
+        "{codes:?}"
+    );
+    // A file that is not there, and a statement SQLite refuses.
+    let missing = format!("Directory=sqlite:{}", dir.join("nope.sqlite").display());
+    let (code, err) = failed("types.qvs", &["--connect", &missing]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("load::cannot-connect") && err.contains("no SQLite file"),
+        "{err}"
+    );
+    let (code, err) = failed(
+        "bad-sql.qvs",
+        &["--connect", &format!("Directory=sqlite:{}", db.display())],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("load::sql-failed") && err.contains("no such table: no_such_table"),
+        "{err}"
+    );
+    // Writes are refused: the file is opened read-only.
+    let full = sqlite_file(&temp("sqlite-writes"), "schema.sql");
+    let (code, err) = failed(
+        "writes.qvs",
+        &["--connect", &format!("Directory=sqlite:{}", full.display())],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("readonly"), "{err}");
+}
