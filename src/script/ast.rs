@@ -244,6 +244,20 @@ pub struct Invalid {
     pub at: Span,
 }
 
+impl Invalid {
+    /// The parse error, in `text` (the text the statement was parsed from).
+    pub fn error(&self, text: &str) -> super::ParseError {
+        super::ParseError::new(
+            self.kind,
+            self.message.clone(),
+            self.label.clone(),
+            self.help.clone(),
+            self.at,
+            text,
+        )
+    }
+}
+
 /// A `CONNECT` statement.
 #[derive(Clone, Debug, Serialize)]
 pub struct Connect {

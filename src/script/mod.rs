@@ -45,15 +45,7 @@ impl Parsed {
     /// ([`ast::StmtKind::Invalid`]), in the order of the text: the error
     /// Qlik gives if that statement runs. `text` is the text parsed.
     pub fn first_error(&self, text: &str) -> Option<ParseError> {
-        let invalid = first_invalid(&self.script.body)?;
-        Some(ParseError::new(
-            invalid.kind,
-            invalid.message.clone(),
-            invalid.label.clone(),
-            invalid.help.clone(),
-            invalid.at,
-            text,
-        ))
+        first_invalid(&self.script.body).map(|invalid| invalid.error(text))
     }
 }
 

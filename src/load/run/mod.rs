@@ -321,16 +321,8 @@ impl<'o> Runner<'o> {
             .sources
             .get(invalid.at.source)
             .map_or("", |f| f.text.as_str());
-        let e = crate::script::ParseError::new(
-            invalid.kind,
-            invalid.message.clone(),
-            invalid.label.clone(),
-            invalid.help.clone(),
-            invalid.at,
-            text,
-        );
         LoadError::from_parse(
-            e,
+            invalid.error(text),
             &self.app.sources,
             self.expansions.get(&invalid.at.source),
         )

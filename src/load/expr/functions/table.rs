@@ -4,7 +4,7 @@
 //! `FieldValue`, `NoOfRows` …) and the document's name.
 
 use crate::load::error::{Fail, LoadErrorKind};
-use crate::model::{SymbolId, Symbols, Value};
+use crate::model::{Model, SymbolId, Symbols, Table, Value};
 use crate::script::source::Span;
 
 use super::{arg, ev};
@@ -297,6 +297,23 @@ fn field_name_arg(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<String,
     }
 }
 
+/// The table whose name argument `e` gives; an unknown-table error at
+/// `span` when there is none.
+fn table_named<'c>(
+    e: &CExpr,
+    span: Span,
+    cx: &'c RowScope<'_>,
+) -> Result<(&'c Model, &'c Table), Fail> {
+    let table = eval(e, cx)?.text().into_owned();
+    cx.env.table(&table).ok_or_else(|| {
+        Fail::new(
+            LoadErrorKind::UnknownTable,
+            span,
+            format!("table `{table}` not found"),
+        )
+    })
+}
+
 /// `LookUp(field, match_field, match_value[, table])`: `field` of the first
 /// row of `table` (the rows this load has output so far when absent)
 /// whose `match_field` equals `match_value`; NULL when none does.
@@ -310,14 +327,7 @@ fn lookup(args: &[CExpr], span: Span, cx: &RowScope<'_>) -> Result<Value, Fail> 
     let equal = |v: &Value| compare(v, &want) == Some(std::cmp::Ordering::Equal);
     match args.get(3) {
         Some(e) => {
-            let table = eval(e, cx)?.text().into_owned();
-            let Some((model, t)) = cx.env.table(&table) else {
-                return Err(Fail::new(
-                    LoadErrorKind::UnknownTable,
-                    span,
-                    format!("table `{table}` not found"),
-                ));
-            };
+            let (model, t) = table_named(e, span, cx)?;
             let col = |name: &str| {
                 model
                     .find_field(name)
@@ -364,14 +374,7 @@ fn peek(args: &[CExpr], span: Span, cx: &RowScope<'_>) -> Result<Value, Fail> {
     };
     match args.get(2) {
         Some(e) => {
-            let table = eval(e, cx)?.text().into_owned();
-            let Some((model, t)) = cx.env.table(&table) else {
-                return Err(Fail::new(
-                    LoadErrorKind::UnknownTable,
-                    span,
-                    format!("table `{table}` not found"),
-                ));
-            };
+            let (model, t) = table_named(e, span, cx)?;
             let Some(fid) = model.find_field(&field).filter(|&f| t.has_field(f)) else {
                 return Ok(Value::Null);
             };
