@@ -1,10 +1,12 @@
 //! `MERGE … ON keys` in a full reload (Qlik's help, "Merge"): the load is
 //! a change log whose first field is the operation (`Insert`, `Update`,
-//! `Delete`, or `i`, `u`, `d`). It loads as a normal LOAD (the operation
-//! field stays in the table), but of the records that share a key (in the
-//! table it goes to and in the change log) only the latest is kept, by the
-//! sequence field when there is one, else in load order; when the latest
-//! is a `Delete`, none is kept.
+//! `Delete`, or `i`, `u`, `d`). It loads as a normal LOAD, but of the
+//! records that share a key (in the table it goes to and in the change
+//! log) only the latest is kept, by the sequence field when there is one,
+//! else in load order; when the latest is a `Delete`, none is kept. The
+//! table it goes to is the `CONCATENATE` table, else one with the same
+//! fields but the operation, else a new one: the operation is not one of
+//! the table's fields.
 
 use std::collections::HashMap;
 
@@ -36,19 +38,38 @@ struct Latest {
     delete: bool,
 }
 
+/// A change log read: the latest record of each key, in the order the
+/// keys first appear.
+pub(super) struct Log {
+    latest: HashMap<Key, Latest>,
+    order: Vec<Key>,
+    key_cols: Vec<usize>,
+    seq_col: Option<usize>,
+}
+
 impl Runner<'_> {
-    /// Applies the change log `frame` to `target` (the table its rows will
-    /// go to, if there is one): drops the target's rows that a later record
-    /// replaces or deletes, keeps in `frame` only the latest record of each
-    /// key that is not a delete, and sets `SequenceNoVar`.
-    pub(super) fn apply_merge(
+    /// Reads the change log `frame`: checks each operation, takes the
+    /// operation field out of the frame (Qlik finds the table to modify by
+    /// the other fields), finds the latest record of each key and sets
+    /// `SequenceNoVar`.
+    pub(super) fn merge_log(
         &mut self,
         m: &Merge<'_>,
         frame: &mut Frame,
-        target: Option<&str>,
-        section: Section,
         load_span: Span,
-    ) -> R<()> {
+    ) -> R<Log> {
+        if frame.names.is_empty() || frame.cols.is_empty() {
+            return Err(self.err(
+                Fail::new(LoadErrorKind::BadArgument, load_span, "a `MERGE` load needs the operation as its first field")
+                    .help("`MERGE ON Key LOAD Operation, Key, Value …` with `Insert`, `Update` or `Delete` in `Operation`"),
+            ));
+        }
+        let mut deletes = Vec::with_capacity(frame.rows);
+        for row in 0..frame.rows {
+            deletes.push(self.merge_operation(frame, row, load_span)?);
+        }
+        frame.names.remove(0);
+        frame.cols.remove(0);
         let mut key_cols = Vec::with_capacity(m.keys.len());
         for k in m.keys {
             key_cols.push(self.merge_field(frame, k, "key")?);
@@ -60,8 +81,7 @@ impl Runner<'_> {
         let mut latest: HashMap<Key, Latest> = HashMap::new();
         let mut order: Vec<Key> = Vec::new();
         let mut max_seq: Option<(f64, Value)> = None;
-        for row in 0..frame.rows {
-            let delete = self.merge_operation(frame, row, load_span)?;
+        for (row, &delete) in deletes.iter().enumerate() {
             let seq = match (seq_col, m.seq) {
                 (Some(c), Some(name)) => {
                     let v = frame.value(c, row);
@@ -108,6 +128,32 @@ impl Runner<'_> {
         if let (Some(var), Some((_, v))) = (m.seq_var, &max_seq) {
             self.set_var(&var.name, v);
         }
+        Ok(Log {
+            latest,
+            order,
+            key_cols,
+            seq_col,
+        })
+    }
+
+    /// Applies a change log to `target` (the table its rows will go to, if
+    /// there is one): drops the target's rows that a later record replaces
+    /// or deletes, and keeps in `frame` only the latest record of each key
+    /// that is not a delete.
+    pub(super) fn merge_into(
+        &mut self,
+        log: Log,
+        frame: &mut Frame,
+        target: Option<&str>,
+        section: Section,
+        load_span: Span,
+    ) -> R<()> {
+        let Log {
+            mut latest,
+            order,
+            key_cols,
+            seq_col,
+        } = log;
         // The target's rows: a row whose key the change log names is dropped,
         // unless its own sequence number is later than the change log's.
         let mut beaten: Vec<Key> = Vec::new();
@@ -186,7 +232,10 @@ impl Runner<'_> {
                     name.span,
                     format!("the {what} field `{}` of `MERGE` is not loaded", name.name),
                 )
-                .help(format!("the change log loads {}", list(&frame.names))),
+                .help(format!(
+                    "the change log's fields after the operation are {}",
+                    list(&frame.names)
+                )),
             )
         })
     }

@@ -312,6 +312,10 @@ impl Runner<'_> {
             }
             return Ok(true);
         }
+        let log = match &merge {
+            Some((m, _)) => Some(self.merge_log(m, &mut frame, ls.load.span)?),
+            None => None,
+        };
         let into = if let Some(t) = concat {
             let t = match t {
                 Some(t) => t,
@@ -351,8 +355,8 @@ impl Runner<'_> {
                 })
                 .map(|t| t.name.as_str().to_string())
         };
-        if let Some((m, _)) = &merge {
-            self.apply_merge(m, &mut frame, into.as_deref(), section, ls.load.span)?;
+        if let Some(log) = log {
+            self.merge_into(log, &mut frame, into.as_deref(), section, ls.load.span)?;
         }
         match into {
             Some(t) if replace => {
