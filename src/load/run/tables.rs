@@ -262,7 +262,7 @@ impl Runner<'_> {
                 return self
                     .unsupported(
                         *at,
-                        "`GENERIC` with `JOIN`, `KEEP` or `CONCATENATE` is not supported",
+                        "`GENERIC` with `JOIN`, `KEEP` or `CONCATENATE` is not supported: Qlik's help (\"Generic\") does not document what that combination does",
                     )
                     .map(|()| false);
             }
