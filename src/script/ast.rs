@@ -455,9 +455,18 @@ pub enum Prefix {
     /// `REPLACE` (not `ONLY`): the table the rows would concatenate to is
     /// dropped first.
     Replace,
-    /// `MERGE … ON keys` (not `ONLY`): the rows are a change log applied to
-    /// a table.
-    Merge(Name),
+    /// `MERGE [(SequenceNoField [, SequenceNoVar])] ON keys` (not `ONLY`):
+    /// the rows are a change log applied to a table.
+    Merge {
+        /// The `MERGE` keyword, where it is written.
+        kw: Name,
+        /// `SequenceNoField`: the field that orders the operations.
+        seq: Option<Name>,
+        /// `SequenceNoVar`: the variable given the largest sequence number.
+        seq_var: Option<Name>,
+        /// `ON` keys: the fields that identify a record.
+        keys: Vec<Name>,
+    },
     /// Prefixes accepted with no effect offline: `BUFFER`, `ADD` (a full
     /// reload runs the load as it is), `SEMANTIC`.
     Ignored(String),

@@ -1342,12 +1342,16 @@ impl<'a> StmtParser<'a> {
                     prefixes.push(Prefix::First(n));
                     r
                 }
+                "MERGE" if opt_kw(r, "ONLY").is_none() => {
+                    let (r, merge) = self.merge_prefix(name_here(r), r)?;
+                    prefixes.push(merge);
+                    r
+                }
                 "BUFFER" | "ADD" | "REPLACE" | "MERGE" | "SEMANTIC" => {
                     let only = opt_kw(r, "ONLY").is_some();
                     prefixes.push(match up.as_str() {
                         _ if only => Prefix::PartialOnly(name_here(r)),
                         "REPLACE" => Prefix::Replace,
-                        "MERGE" => Prefix::Merge(name_here(r)),
                         _ => Prefix::Ignored(up.clone()),
                     });
                     self.skip_ignored_prefix(&up, r)?
@@ -1404,6 +1408,44 @@ impl<'a> StmtParser<'a> {
             r = x;
         }
         Ok(r)
+    }
+
+    /// `MERGE [(SequenceNoField [, SequenceNoVar])] ON keys` (not `ONLY`),
+    /// after the keyword.
+    fn merge_prefix(&self, kw: Name, r: &'a str) -> R<'a, (&'a str, Prefix)> {
+        let (mut r, ()) = sp(r)?;
+        let mut seq = None;
+        let mut seq_var = None;
+        if let Some(x) = opt_punct(r, "(") {
+            let (x, field) = self.name_node(x)?;
+            seq = Some(field);
+            let x = match opt_punct(x, ",") {
+                Some(x) => {
+                    let (x, var) = self.name_node(x)?;
+                    seq_var = Some(var);
+                    x
+                }
+                None => x,
+            };
+            let (x, _) = punct(x, ")").map_err(cut)?;
+            r = x;
+        }
+        let Some(x) = opt_kw(r, "ON") else {
+            let (t, ()) = sp(r)?;
+            return PErr::unexpected(t, "`ON`")
+                .with_help("`MERGE [(SequenceNoField [, SequenceNoVar])] ON Key1, Key2 LOAD …`")
+                .fail();
+        };
+        let (r, keys) = self.names(x)?;
+        Ok((
+            r,
+            Prefix::Merge {
+                kw,
+                seq,
+                seq_var,
+                keys,
+            },
+        ))
     }
 
     /// `(arg, …)` after a reshaping prefix: each argument a name, a quoted

@@ -53,8 +53,15 @@ impl Runner<'_> {
         let v = self.eval_cond(subject, span)?;
         for (values, body) in cases {
             for c in values {
-                let w = self.eval_cond(c, span)?;
-                if compare(&v, &w).is_some_and(std::cmp::Ordering::is_eq) {
+                // `CASE $(vList)`: the expanded text may hold several values.
+                let ws = match c {
+                    Cond::Deferred(text) => self.expand_list(text, span)?,
+                    _ => vec![self.eval_cond(c, span)?],
+                };
+                if ws
+                    .iter()
+                    .any(|w| compare(&v, w).is_some_and(std::cmp::Ordering::is_eq))
+                {
                     return self.run_block(body);
                 }
             }
@@ -155,30 +162,39 @@ impl Runner<'_> {
                 let dirs = matches!(items, ForEachItems::DirList(_));
                 Ok(self.list_files(&mask, dirs))
             }
-            ForEachItems::Deferred(text) => {
-                let expanded = self.expand(text, span)?;
-                let (id, expanded) = self.add_expansion(expanded, span);
-                let mut out = Vec::new();
-                for (start, end) in split_top_level(&expanded) {
-                    // INVARIANT: split_top_level gives ranges of the text it
-                    // was given, at char boundaries (its delimiters are ASCII).
-                    let piece = expanded[start..end].trim();
-                    if piece.is_empty() {
-                        continue;
-                    }
-                    // Parse the piece in place so spans point into the source.
-                    let lead = expanded
-                        .get(start..end)
-                        .map_or(0, |p| p.len() - p.trim_start().len());
-                    let padded = format!("{}{}", " ".repeat(start + lead), piece);
-                    let e = crate::script::parse_expr(id, &padded).map_err(|e| {
-                        LoadError::from_parse(e, &self.app.sources, self.expansions.get(&id))
-                    })?;
-                    out.push(value_text(&self.eval_expr(&e)?));
-                }
-                Ok(out)
-            }
+            ForEachItems::Deferred(text) => Ok(self
+                .expand_list(text, span)?
+                .iter()
+                .map(value_text)
+                .collect()),
         }
+    }
+
+    /// The values of a list written with `$(…)` (`IN $(vList)`,
+    /// `CASE $(vList)`): Qlik expands the text first, so each of its
+    /// top-level comma-separated pieces is a value of its own.
+    fn expand_list(&mut self, text: &str, span: Span) -> R<Vec<Value>> {
+        let expanded = self.expand(text, span)?;
+        let (id, expanded) = self.add_expansion(expanded, span);
+        let mut out = Vec::new();
+        for (start, end) in split_top_level(&expanded) {
+            // INVARIANT: split_top_level gives ranges of the text it
+            // was given, at char boundaries (its delimiters are ASCII).
+            let piece = expanded[start..end].trim();
+            if piece.is_empty() {
+                continue;
+            }
+            // Parse the piece in place so spans point into the source.
+            let lead = expanded
+                .get(start..end)
+                .map_or(0, |p| p.len() - p.trim_start().len());
+            let padded = format!("{}{}", " ".repeat(start + lead), piece);
+            let e = crate::script::parse_expr(id, &padded).map_err(|e| {
+                LoadError::from_parse(e, &self.app.sources, self.expansions.get(&id))
+            })?;
+            out.push(self.eval_expr(&e)?);
+        }
+        Ok(out)
     }
 
     /// `DO [WHILE|UNTIL …] … LOOP [WHILE|UNTIL …]`.

@@ -19,6 +19,7 @@ mod excel;
 mod expansion;
 mod fields;
 mod limits;
+mod merge;
 mod paths;
 mod project;
 mod reshape;

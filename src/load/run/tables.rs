@@ -11,6 +11,7 @@ use crate::names::{FieldName, TableName};
 use crate::script::ast::{Drop, JoinKind, Load, LoadStmt, Prefix, Rename, Section, Source};
 use crate::script::source::Span;
 
+use super::merge::Merge;
 use super::reshape::Reshape;
 use super::{R, Runner, other};
 use crate::load::error::{Fail, LoadError, LoadErrorKind, did_you_mean};
@@ -83,6 +84,7 @@ impl Runner<'_> {
         let mut sample: Option<(f64, Span)> = None;
         let mut reshape: Option<(Reshape, Span)> = None;
         let mut replace = false;
+        let mut merge: Option<(Merge<'_>, Span)> = None;
         for p in &ls.prefixes {
             match p {
                 Prefix::Mapping => mapping = true,
@@ -124,13 +126,18 @@ impl Runner<'_> {
                 // A full reload disregards these (Qlik's help).
                 Prefix::PartialOnly(_) => return Ok(false),
                 Prefix::Replace => replace = true,
-                Prefix::Merge(name) => {
-                    return self
-                        .unsupported(
-                            name.span,
-                            "`MERGE` without `ONLY` (a change log applied to a table) is not supported",
-                        )
-                        .map(|()| false);
+                Prefix::Merge {
+                    kw,
+                    seq,
+                    seq_var,
+                    keys,
+                } => {
+                    let m = Merge {
+                        seq: seq.as_ref(),
+                        seq_var: seq_var.as_ref(),
+                        keys,
+                    };
+                    merge = Some((m, kw.span));
                 }
                 Prefix::Ignored(_) => {}
                 Prefix::Unsupported(name) => {
@@ -238,12 +245,24 @@ impl Runner<'_> {
             ]);
         }
         let section = self.section;
+        if let Some((_, at)) = &merge
+            && (join.is_some() || matches!(reshape, Some((Reshape::Generic, _))))
+        {
+            return Err(self.err(
+                Fail::new(
+                    LoadErrorKind::BadArgument,
+                    *at,
+                    "`MERGE` applies a change log to one table: it does not go with `JOIN`, `KEEP` or `GENERIC`",
+                )
+                .help("`MERGE [(Seq)] ON Key [CONCATENATE (Table)] LOAD …`"),
+            ));
+        }
         if let Some((Reshape::Generic, at)) = &reshape {
             if join.is_some() || concat.is_some() {
                 return self
                     .unsupported(
                         *at,
-                        "`GENERIC` with `JOIN`, `KEEP` or `CONCATENATE` is not supported",
+                        "`GENERIC` with `JOIN`, `KEEP` or `CONCATENATE` is not supported: Qlik's help (\"Generic\") does not document what that combination does",
                     )
                     .map(|()| false);
             }
@@ -293,6 +312,10 @@ impl Runner<'_> {
             }
             return Ok(true);
         }
+        let log = match &merge {
+            Some((m, _)) => Some(self.merge_log(m, &mut frame, ls.load.span)?),
+            None => None,
+        };
         let into = if let Some(t) = concat {
             let t = match t {
                 Some(t) => t,
@@ -332,6 +355,9 @@ impl Runner<'_> {
                 })
                 .map(|t| t.name.as_str().to_string())
         };
+        if let Some(log) = log {
+            self.merge_into(log, &mut frame, into.as_deref(), section, ls.load.span)?;
+        }
         match into {
             Some(t) if replace => {
                 // `REPLACE`: the table it would go to is dropped first, the
