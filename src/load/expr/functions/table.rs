@@ -8,7 +8,7 @@ use crate::model::{Model, SymbolId, Symbols, Table, Value};
 use crate::script::source::Span;
 
 use super::{arg, ev};
-use crate::load::expr::{CExpr, RowScope, boolean, compare, eval, num_of, text};
+use crate::load::expr::{CExpr, Mapping, RowScope, boolean, compare, eval, num_of, text};
 
 /// A table or system function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,14 +55,7 @@ pub(super) fn call(
         TableFn::ApplyMap => {
             let name = text_arg!(args, cx, 0);
             let key = ev(args, 1, cx)?;
-            let Some(map) = cx.env.mapping(&name) else {
-                return Err(Fail::new(
-                    LoadErrorKind::UnknownTable,
-                    span,
-                    format!("mapping table `{name}` not found"),
-                )
-                .help("load it with `MAPPING LOAD` before this statement"));
-            };
+            let map = mapping_named(&name, span, cx)?;
             match map.get(&key) {
                 Some(v) => v.clone(),
                 None if args.len() > 2 => ev(args, 2, cx)?,
@@ -219,14 +212,7 @@ pub(super) fn call(
         TableFn::MapSubstring => {
             let name = text_arg!(args, cx, 0);
             let t = text_arg!(args, cx, 1);
-            let Some(map) = cx.env.mapping(&name) else {
-                return Err(Fail::new(
-                    LoadErrorKind::UnknownTable,
-                    span,
-                    format!("mapping table `{name}` not found"),
-                )
-                .help("load it with `MAPPING LOAD` before this statement"));
-            };
+            let map = mapping_named(&name, span, cx)?;
             let pairs: Vec<(String, String)> = map
                 .pairs()
                 .map(|(k, v)| (k.text().into_owned(), v.text().into_owned()))
@@ -295,6 +281,19 @@ fn field_name_arg(args: &[CExpr], i: usize, cx: &RowScope<'_>) -> Result<String,
         Some(e) => Ok(eval(e, cx)?.text().into_owned()),
         None => Ok(String::new()),
     }
+}
+
+/// The mapping table `name`; an unknown-table error at `span` when no
+/// `MAPPING LOAD` made it.
+fn mapping_named<'c>(name: &str, span: Span, cx: &'c RowScope<'_>) -> Result<&'c Mapping, Fail> {
+    cx.env.mapping(name).ok_or_else(|| {
+        Fail::new(
+            LoadErrorKind::UnknownTable,
+            span,
+            format!("mapping table `{name}` not found"),
+        )
+        .help("load it with `MAPPING LOAD` before this statement")
+    })
 }
 
 /// The table whose name argument `e` gives; an unknown-table error at
