@@ -82,6 +82,84 @@ impl BitSet {
         changed
     }
 
+    /// [`BitSet::retain`] for a `keep` that may run on several threads at
+    /// once: the words in pieces side by side (the same set at any thread
+    /// count).
+    pub fn par_retain(&mut self, keep: impl Fn(usize) -> bool + Sync) -> bool {
+        use rayon::prelude::*;
+        /// Words a piece of work takes (65,536 members).
+        const PIECE: usize = 1024;
+        if self.words.len() <= PIECE {
+            return self.retain(keep);
+        }
+        self.words
+            .par_chunks_mut(PIECE)
+            .enumerate()
+            .map(|(p, words)| {
+                let mut changed = false;
+                for (i, w) in words.iter_mut().enumerate() {
+                    let base = (p * PIECE + i) * 64;
+                    let mut bits = *w;
+                    while bits != 0 {
+                        let b = bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        if !keep(base + b) {
+                            *w &= !(1 << b);
+                            changed = true;
+                        }
+                    }
+                }
+                changed
+            })
+            .reduce(|| false, |a, b| a || b)
+    }
+
+    /// The set (for integers below `len`) of `image(m)` for each member `m`
+    /// that has one, the members taken in pieces side by side (the same
+    /// set at any thread count).
+    pub fn par_image(&self, len: usize, image: impl Fn(usize) -> Option<usize> + Sync) -> BitSet {
+        use rayon::prelude::*;
+        /// Words a piece of work takes (65,536 members).
+        const PIECE: usize = 1024;
+        if self.words.len() <= PIECE {
+            // One piece: no second set to make and merge.
+            let mut out = BitSet::new(len);
+            for m in self.iter() {
+                if let Some(j) = image(m) {
+                    out.insert(j);
+                }
+            }
+            return out;
+        }
+        self.words
+            .par_chunks(PIECE)
+            .enumerate()
+            .fold(
+                || BitSet::new(len),
+                |mut out, (p, words)| {
+                    for (i, &w) in words.iter().enumerate() {
+                        let base = (p * PIECE + i) * 64;
+                        let mut bits = w;
+                        while bits != 0 {
+                            let b = bits.trailing_zeros() as usize;
+                            bits &= bits - 1;
+                            if let Some(j) = image(base + b) {
+                                out.insert(j);
+                            }
+                        }
+                    }
+                    out
+                },
+            )
+            .reduce(
+                || BitSet::new(len),
+                |mut a, b| {
+                    a.union_with(&b);
+                    a
+                },
+            )
+    }
+
     /// Keeps only members also in `other`; true if anything changed.
     pub fn intersect_with(&mut self, other: &BitSet) -> bool {
         let mut changed = false;
@@ -156,6 +234,26 @@ impl BitSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parallel_retain_and_image_are_the_sequential_ones() {
+        for len in [0usize, 70, 64 * 1024, 64 * 1024 * 3 + 17] {
+            let mut a = BitSet::full(len);
+            a.retain(|i| !i.is_multiple_of(3));
+            let mut b = BitSet::full(len);
+            assert_eq!(b.par_retain(|i| !i.is_multiple_of(3)), len > 0);
+            assert_eq!(a, b);
+            assert!(!b.par_retain(|i| !i.is_multiple_of(3)));
+            let image = |i: usize| (!i.is_multiple_of(5)).then_some(i / 7);
+            let mut want = BitSet::new(len / 7 + 1);
+            for m in a.iter() {
+                if let Some(j) = image(m) {
+                    want.insert(j);
+                }
+            }
+            assert_eq!(a.par_image(len / 7 + 1, image), want);
+        }
+    }
 
     #[test]
     fn union_count_is_the_count_of_the_union() {

@@ -268,18 +268,15 @@ impl Links {
                     .map(|(j, m)| {
                         let needed = cons.iter().any(|c| c.contains(&j));
                         needed.then(|| {
-                            let mut keys = BitSet::new(hub.keys);
                             let ids = m.keys(model);
-                            if let Some(rows) = possible.get(m.table) {
-                                for r in rows.iter() {
-                                    if let Some(&k) = ids.get(r)
-                                        && !k.is_null()
-                                    {
-                                        keys.insert(k.index());
-                                    }
-                                }
-                            }
-                            keys
+                            possible.get(m.table).map_or_else(
+                                || BitSet::new(hub.keys),
+                                |rows| {
+                                    rows.par_image(hub.keys, |r| {
+                                        ids.get(r).filter(|k| !k.is_null()).map(|k| k.index())
+                                    })
+                                },
+                            )
                         })
                     })
                     .collect();
@@ -397,7 +394,7 @@ fn build_hub(model: &Model, fields: Vec<FieldId>, members: &[usize]) -> Hub {
 /// Removes from `rows` every row whose id is NULL or not in `allowed`;
 /// true if anything was removed.
 fn restrict(rows: &mut BitSet, ids: &[SymbolId], allowed: &BitSet) -> bool {
-    rows.retain(|r| {
+    rows.par_retain(|r| {
         #[expect(
             clippy::indexing_slicing,
             reason = "INVARIANT: `rows` and `ids` are one table's: its rows are below its column length"
