@@ -294,11 +294,14 @@ impl Symbols {
         // them, to a power of two): inserting by bucket writes the table
         // in order. Only speed depends on it.
         let buckets = (n.max(8) * 8 / 7).next_power_of_two() as u64;
-        let bucket = |t: u32| spread(t) & (buckets - 1);
+        // By bucket, then tag: one integer to compare. The order among
+        // equal tags (equal hashes) changes only where they sit in the
+        // index, never an id or a lookup.
+        let key = |&(t, _): &(u32, u32)| ((spread(t) & (buckets - 1)) << 32) | u64::from(t);
         if n >= 1 << 16 {
-            tags.par_sort_unstable_by_key(|&(t, i)| (bucket(t), t, i));
+            tags.par_sort_unstable_by_key(key);
         } else {
-            tags.sort_unstable_by_key(|&(t, i)| (bucket(t), t, i));
+            tags.sort_unstable_by_key(key);
         }
         // Equal texts have equal tags, side by side now.
         for pair in tags.windows(2) {
