@@ -332,6 +332,16 @@ fn a_recording_replays_byte_for_byte_with_the_server_stopped() {
         err.contains("load::not-recorded") && err.contains("bad-sql.qvs:4"),
         "{err}"
     );
+    // A damaged recording is a located error that says what is wrong.
+    std::fs::write(rec.join("0001.qvd"), b"<QvdTableHeader>").unwrap();
+    let o = run(&["check", app, "--replay", rec.to_str().unwrap()]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("load::bad-file")
+            && err.contains("0001.qvd` cannot be read: the file has no end of header"),
+        "{err}"
+    );
 }
 
 /// The `PostgreSQL Unicode` driver of unixODBC (Debian `odbc-postgresql`),

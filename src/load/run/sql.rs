@@ -3,6 +3,7 @@
 
 use crate::load::error::{Fail, LoadErrorKind};
 use crate::load::frame::Frame;
+use crate::load::qvd::QvdError;
 use crate::load::sql::{self, Database, Notes, OpenError, Recorder, Replay, ResultSet};
 use crate::script::ast::Connect;
 use crate::script::source::Span;
@@ -77,24 +78,18 @@ impl Runner<'_> {
             } else {
                 format!("`{name}`")
             };
-            let fail = Fail::new(
-                LoadErrorKind::NoConnection,
-                c.span,
-                format!("no database is mapped to the connection {shown}"),
-            )
-            .label("this connection")
-            .help(format!(
-                "map it to a database with `--connect {}=postgresql://USER@HOST/DB` (or `=sqlite:PATH`, or `=env:VAR` to keep the password out of the command line), or answer from a recording with `--replay DIR`",
-                if name.is_empty() { "NAME" } else { name.as_str() }
-            ));
+            let message = format!("no database is mapped to the connection {shown}");
             if self.opts.allow_unsupported {
-                self.unsupported(
-                    c.span,
-                    &format!("no database is mapped to the connection {shown}"),
-                )?;
-                return Ok(());
+                return self.unsupported(c.span, &message);
             }
-            return Err(self.err(fail));
+            return Err(self.err(
+                Fail::new(LoadErrorKind::NoConnection, c.span, message)
+                    .label("this connection")
+                    .help(format!(
+                        "map it to a database with `--connect {}=postgresql://USER@HOST/DB` (or `=sqlite:PATH`, or `=env:VAR` to keep the password out of the command line), or answer from a recording with `--replay DIR`",
+                        if name.is_empty() { "NAME" } else { name.as_str() }
+                    )),
+            ));
         };
         let db = sql::open(url).map_err(|e| {
             let (kind, why) = match e {
@@ -163,10 +158,14 @@ impl Runner<'_> {
             };
             let seeds = std::collections::HashMap::new();
             let read = crate::load::qvd::read(&file, (None, &seeds)).map_err(|e| {
+                let why = match e {
+                    QvdError::Io(e) => super::paths::io_reason(&e),
+                    QvdError::Bad(why) => why,
+                };
                 self.err(Fail::new(
                     LoadErrorKind::BadFile,
                     span,
-                    format!("the recording's `{}` cannot be read: {e:?}", file.display()),
+                    format!("the recording's `{}` cannot be read: {why}", file.display()),
                 ))
             })?;
             return Ok(Some((read.frame, name)));
