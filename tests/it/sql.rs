@@ -78,6 +78,8 @@ const WHO: &[&[&str]] = &[
     &["--user", "CY"],
     &["--user", "DI"],
     &["--user", "EVE", "--group", "SALES"],
+    // Only a row with a NULL USERID names group HR: no match (SPEC §3).
+    &["--user", "FAY", "--group", "HR"],
     &["--user", "ZED"],
 ];
 
