@@ -132,9 +132,11 @@ fn model_value(model: &crate::model::Model, field: crate::model::FieldId, id: Sy
 /// The origins of `rows` picked from `frame`.
 fn gather_origins(frame: &Frame, rows: &[usize]) -> Option<Vec<RowOrigin>> {
     frame.origins.as_ref().map(|o| {
-        rows.iter()
-            .map(|&r| o.get(r).copied().unwrap_or_default())
-            .collect()
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "INVARIANT: rows holds rows below the frame's row count, which its origins hold"
+        )]
+        rows.iter().map(|&r| o[r]).collect()
     })
 }
 
