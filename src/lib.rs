@@ -13,6 +13,7 @@ pub mod access;
 pub mod atomic;
 pub mod audit;
 pub mod bug;
+pub mod export;
 pub mod jwt;
 mod lists;
 pub mod load;
@@ -21,7 +22,7 @@ pub mod names;
 mod pieces;
 pub mod reduce;
 pub mod script;
-mod secrets;
+pub mod secrets;
 #[cfg(feature = "serve")]
 pub mod serve;
 #[cfg(test)]

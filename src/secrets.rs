@@ -63,7 +63,7 @@ fn secrets(text: &str) -> Vec<std::ops::Range<usize>> {
 
 /// `text` with each password replaced by `***` (URLs, connect strings,
 /// `--connect` arguments).
-pub(crate) fn masked(text: &str) -> String {
+pub fn masked(text: &str) -> String {
     let mut ranges = secrets(text);
     ranges.sort_by_key(|r| std::cmp::Reverse(r.start));
     let mut out = text.to_string();

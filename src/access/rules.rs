@@ -185,8 +185,10 @@ pub struct Evaluator<'a> {
 }
 
 mod index;
+mod shape;
 
 pub(crate) use index::{MatchIndex, Named, Origin};
+pub(crate) use shape::{IdCell, IdText, RulesShape};
 
 /// How a security symbol counts in a cell: classified once per field, so
 /// that matching and expanding never compare text per row.
@@ -1138,30 +1140,15 @@ impl<'a> Evaluator<'a> {
                 continue;
             };
             let text = text.trim();
-            let exact: Vec<&(FieldId, FieldName)> = self
-                .data
-                .live
-                .iter()
-                .filter(|(_, n)| n.as_str() == text)
-                .collect();
-            let hits: Vec<&(FieldId, FieldName)> = if exact.is_empty() {
-                let upper = text.to_uppercase();
-                let folded: Vec<_> = self
-                    .data
-                    .live
-                    .iter()
-                    .filter(|(_, n)| n.as_str().to_uppercase() == upper)
-                    .collect();
-                for (_, n) in &folded {
+            let (hits, folded) = self.omit_targets(text);
+            if folded {
+                for (_, n) in &hits {
                     notes.push(|| Note::new(
                         "omit-case-insensitive",
                         format!("`OMIT` value `{text}` hides field `{n}`: section access upper-cases OMIT values, so they are compared with field names regardless of case [inf]"),
                     ));
                 }
-                folded
-            } else {
-                exact
-            };
+            }
             if hits.is_empty() {
                 notes.push(|| {
                     Note::new(
@@ -1186,6 +1173,31 @@ impl<'a> Evaluator<'a> {
         }
         out.sort_by_key(|(f, _)| *f);
         out
+    }
+}
+
+impl Evaluator<'_> {
+    /// The application fields an `OMIT` value (trimmed) hides: those named
+    /// exactly, else those named regardless of case (then `true`: section
+    /// access upper-cases OMIT values).
+    fn omit_targets(&self, text: &str) -> (Vec<&(FieldId, FieldName)>, bool) {
+        let exact: Vec<&(FieldId, FieldName)> = self
+            .data
+            .live
+            .iter()
+            .filter(|(_, n)| n.as_str() == text)
+            .collect();
+        if !exact.is_empty() {
+            return (exact, false);
+        }
+        let upper = text.to_uppercase();
+        let folded = self
+            .data
+            .live
+            .iter()
+            .filter(|(_, n)| n.as_str().to_uppercase() == upper)
+            .collect();
+        (folded, true)
     }
 }
 

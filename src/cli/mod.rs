@@ -4,6 +4,7 @@
 mod audit;
 mod check;
 mod diff;
+mod export;
 mod preview;
 #[cfg(feature = "serve")]
 mod serve;
@@ -139,7 +140,15 @@ fn key_and_dir(s: &str, key: &str) -> Result<(String, PathBuf), String> {
     }
 }
 
+/// `NAME=URL` of a SQL source, or, with no `NAME=`, the database URL of
+/// `verify` (kept under the empty name).
 fn parse_connect(s: &str) -> Result<(String, String), String> {
+    let bare = s.starts_with("postgresql://")
+        || s.starts_with("postgres://")
+        || (s.starts_with("env:") && !s.contains('='));
+    if bare {
+        return Ok((String::new(), s.to_string()));
+    }
     section_access::load::parse_connect(s)
 }
 
@@ -160,7 +169,12 @@ impl ScriptArgs {
             allow_unsupported: self.allow_unsupported,
             write_stores: self.write_stores,
             binary_script: self.binary_script.clone(),
-            connect: self.connect.clone(),
+            connect: self
+                .connect
+                .iter()
+                .filter(|(name, _)| !name.is_empty())
+                .cloned()
+                .collect(),
             record: self.record.clone(),
             replay: self.replay.clone(),
             max_rows: self.max_rows,
@@ -176,6 +190,27 @@ impl ScriptArgs {
     /// Runs the script at `path` (e.g. the other side of a diff) with these
     /// options, reporting a load error on stderr.
     pub(crate) fn load_path(&self, path: &Path) -> Result<App, Exit> {
+        if let Some(url) = self.database() {
+            eprintln!(
+                "error: `--connect {}` names no connection: a SQL source is `--connect NAME=URL` (a bare URL is the database of `verify`)",
+                section_access::secrets::masked(url)
+            );
+            return Err(Exit::Usage);
+        }
+        self.load_database_path(path)
+    }
+
+    /// The bare `--connect URL` (the database of `verify`), if given.
+    pub(crate) fn database(&self) -> Option<&str> {
+        self.connect
+            .iter()
+            .find(|(name, _)| name.is_empty())
+            .map(|(_, url)| url.as_str())
+    }
+
+    /// [`ScriptArgs::load_path`] for `verify`, whose bare `--connect URL`
+    /// is its database.
+    pub(crate) fn load_database_path(&self, path: &Path) -> Result<App, Exit> {
         run_file(path, &self.load_options()).map_err(|e| {
             report_error(&e);
             Exit::Error
@@ -343,6 +378,12 @@ enum Command {
     Test(test::TestArgs),
     /// Who gained or lost what between two versions of a script.
     Diff(diff::DiffArgs),
+    /// The rules and data as PostgreSQL tables with row-level security.
+    Export(export::ExportArgs),
+    /// Export into a real PostgreSQL server and prove it gives every
+    /// identity what the audit gives (exit 4 on any difference).
+    #[cfg(feature = "postgres")]
+    Verify(export::VerifyArgs),
     /// A local preview server with the engine's JWT handshake, and a web page.
     #[cfg(feature = "serve")]
     Serve(serve::ServeArgs),
@@ -437,6 +478,9 @@ fn run(command: Command) -> Exit {
         Command::Audit(args) => audit::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Export(args) => export::run(&args),
+        #[cfg(feature = "postgres")]
+        Command::Verify(args) => export::verify(&args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args),
     }

@@ -23,6 +23,8 @@ mod inline;
 mod qvd;
 mod run;
 mod sql;
+#[cfg(feature = "postgres")]
+pub(crate) use sql::postgres::describe as describe_pg_error;
 mod store;
 mod table_ops;
 

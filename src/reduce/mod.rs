@@ -188,6 +188,18 @@ impl Links {
         }
     }
 
+    /// The link points, for exporters that state the propagation in
+    /// another language: per hub, its fields and, per member table, the
+    /// tables on that member's side of the hub (itself included).
+    pub(crate) fn hubs(&self) -> impl Iterator<Item = (&[FieldId], Vec<(usize, &BitSet)>)> {
+        self.hubs.iter().map(|h| {
+            (
+                h.fields.as_slice(),
+                h.members.iter().map(|m| (m.table, &m.side)).collect(),
+            )
+        })
+    }
+
     /// Fields that link tables (key fields), sorted.
     pub fn key_fields(&self) -> Vec<FieldId> {
         let mut out: Vec<FieldId> = self

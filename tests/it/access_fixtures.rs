@@ -18,7 +18,7 @@ use section_access::access::{Evaluator, Options, PreviewReport, Product};
 use section_access::load::{LoadOptions, Uppercase, run_file};
 use section_access::names::{Email, GroupName, Identity, UserId};
 
-fn options(o: Option<&Json>) -> Options {
+pub(crate) fn options(o: Option<&Json>) -> Options {
     let mut opts = Options::default();
     let Some(o) = o else { return opts };
     if let Some(p) = o.get("product").and_then(Json::as_str) {

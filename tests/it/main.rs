@@ -22,6 +22,8 @@ mod corpus;
 mod duckdb_crosscheck;
 mod excel;
 mod exists_prop;
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+mod export;
 mod findings_fixtures;
 mod jwt;
 mod jwt_props;

@@ -156,6 +156,11 @@ impl PgServer {
         Some(server)
     }
 
+    /// The folder of the server's programs (`psql` among them).
+    pub(crate) fn bin(&self) -> &Path {
+        &self.bin
+    }
+
     /// The URL of database `postgres` with `password`.
     pub(crate) fn url(&self, password: &str) -> String {
         format!(

@@ -14,7 +14,7 @@ mod convert;
 #[cfg(feature = "odbc")]
 mod odbc;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub(crate) mod postgres;
 mod record;
 #[cfg(feature = "sqlite")]
 mod sqlite;

@@ -28,7 +28,7 @@ impl Pg {
 
 /// A driver error as one line: the server's message (and where in the
 /// statement), or why the server could not be reached.
-fn describe(e: &postgres::Error) -> String {
+pub(crate) fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => {
             let at = match db.position() {

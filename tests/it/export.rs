@@ -1,0 +1,543 @@
+//! `export --target postgres` and `verify` against a real PostgreSQL server
+//! the tests start themselves: every access scenario, the example app,
+//! generated app S and random apps give, identity by identity, as the
+//! reader role, exactly what the audit gives; `load.sql` runs in `psql`;
+//! both identity modes; the masking views; the refusals.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use proptest::prelude::*;
+use serde_json::Value as Json;
+
+use section_access::access::Options;
+use section_access::export::verify::{Verification, verify};
+use section_access::load::{LoadOptions, run_file, run_source};
+use section_access::names::{Email, GroupName, Identity, UserId};
+
+use crate::access_fixtures::options;
+use crate::common::{root, run, stdout, text};
+use crate::pg_server::{PASSWORD, PgServer};
+
+fn temp(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sa-export-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn differences(v: &Verification) -> String {
+    v.identities
+        .iter()
+        .filter(|c| !c.agrees())
+        .map(|c| {
+            format!(
+                "{:?}\n  database {:?}\n  audit    {:?}",
+                c.identity, c.database, c.audit
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn identity(case: &Json) -> Identity {
+    let groups = case
+        .get("groups")
+        .and_then(Json::as_array)
+        .map(|g| {
+            g.iter()
+                .map(|x| GroupName::new(x.as_str().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Identity::new(
+        case.get("user").and_then(Json::as_str).map(UserId::new),
+        case.get("email").and_then(Json::as_str).map(Email::new),
+        groups,
+    )
+}
+
+#[test]
+fn every_access_scenario_agrees_identity_by_identity() {
+    let Some(pg) = PgServer::start("export:scenarios") else {
+        return;
+    };
+    let url = pg.url(PASSWORD);
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/access"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let app = run_file(&dir.join("script.qvs"), &LoadOptions::default()).unwrap();
+        let expected: Json =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
+        // The scenario's identities, per set of options its cases use.
+        let mut by_options: BTreeMap<String, (Options, Vec<Identity>)> = BTreeMap::new();
+        by_options.insert("{}".into(), (Options::default(), Vec::new()));
+        for case in expected.as_array().unwrap() {
+            let key = case
+                .get("options")
+                .map_or("{}".to_string(), Json::to_string);
+            by_options
+                .entry(key)
+                .or_insert_with(|| (options(case.get("options")), Vec::new()))
+                .1
+                .push(identity(case));
+        }
+        for (key, (opts, ids)) in &by_options {
+            match verify(&app, opts, &url, None, ids, false) {
+                Ok(v) => {
+                    checked += v.identities.len();
+                    if !v.agrees() {
+                        failures.push(format!("{name} {key}:\n{}", differences(&v)));
+                    }
+                }
+                Err(e) => failures.push(format!("{name} {key}: {e}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 80, "only {checked} identities checked");
+}
+
+#[test]
+fn the_example_and_generated_app_s_agree() {
+    let Some(pg) = PgServer::start("export:apps") else {
+        return;
+    };
+    let url = pg.url(PASSWORD);
+    let mut apps = vec![root().join("fixtures/example/app.qvs")];
+    if let Some(gen_py) = crate::common::shared("bench/gen.py", "export: app S") {
+        let dir = temp("app-s");
+        let ok = Command::new("python3")
+            .arg(&gen_py)
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "gen.py failed");
+        apps.push(dir.join("app.qvs"));
+    }
+    for app_path in apps {
+        let app = run_file(&app_path, &LoadOptions::default()).unwrap();
+        let v = verify(&app, &Options::default(), &url, None, &[], false).unwrap();
+        assert!(v.agrees(), "{}: {}", app_path.display(), differences(&v));
+        assert!(v.identities.len() >= 7, "{}", v.text());
+    }
+}
+
+/// `psql` of the server's installation.
+fn psql(pg: &PgServer, dir: &Path, args: &[&str]) -> std::process::Output {
+    // Beside `initdb`, or on the PATH (Debian's wrapper).
+    let beside = pg.bin().join("psql");
+    let bin = if beside.is_file() {
+        beside
+    } else {
+        PathBuf::from("psql")
+    };
+    Command::new(bin)
+        .current_dir(dir)
+        .env("PGPASSWORD", PASSWORD)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p"])
+        .arg(pg.port.to_string())
+        .args(["-U", crate::pg_server::USER, "-d", "postgres"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn sql(pg: &PgServer, statements: &str) -> String {
+    let o = psql(pg, &std::env::temp_dir(), &["-A", "-t", "-c", statements]);
+    assert!(o.status.success(), "{statements}: {}", text(&o.stderr));
+    text(&o.stdout).trim().to_string()
+}
+
+#[test]
+fn load_sql_runs_in_psql_and_the_reader_sees_what_the_audit_says() {
+    let Some(pg) = PgServer::start("export:psql") else {
+        return;
+    };
+    let out = temp("psql");
+    let o = run(&[
+        "export",
+        "fixtures/example/app.qvs",
+        "--target",
+        "postgres",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(stdout(&o).contains("load.sql"));
+    assert!(
+        text(&o.stderr).contains("trusted tier"),
+        "{}",
+        text(&o.stderr)
+    );
+    let loaded = psql(&pg, &out, &["-f", "load.sql"]);
+    assert!(loaded.status.success(), "{}", text(&loaded.stderr));
+    let as_reader = |settings: &str, query: &str| {
+        sql(
+            &pg,
+            &format!("SET ROLE section_access_reader; {settings} {query}"),
+        )
+    };
+    // ANNA: NORTH and SOUTH.
+    assert_eq!(
+        as_reader(
+            "SET section_access.userid = ' anna ';",
+            "SELECT count(*) FROM section_access.\"Customers\";"
+        ),
+        "4"
+    );
+    assert_eq!(
+        as_reader(
+            "SET section_access.userid = 'anna';",
+            "SELECT section_access.decision();"
+        ),
+        "(granted,,USER)"
+    );
+    // Nobody set: denied, every table empty.
+    assert_eq!(
+        as_reader("", "SELECT section_access.decision();"),
+        "(denied,no-matching-row,)"
+    );
+    assert_eq!(
+        as_reader("", "SELECT count(*) FROM section_access.\"Products\";"),
+        "0"
+    );
+    // FINANCE (comma-separated groups) sees all, MARGIN masked in the view.
+    assert_eq!(
+        as_reader(
+            "SET section_access.userid = 'x'; SET section_access.groups = 'staff, finance';",
+            "SELECT count(*), count(\"MARGIN\") FROM section_access.\"Orders__visible\";"
+        ),
+        "10|0"
+    );
+    // BOB: MARGIN omitted, EAST only.
+    assert_eq!(
+        as_reader(
+            "SET section_access.userid = 'bob';",
+            "SELECT section_access.omitted();"
+        ),
+        "{MARGIN}"
+    );
+    // AUDITORS: reduced to nothing.
+    assert_eq!(
+        as_reader(
+            "SET section_access.groups = '[\"AUDITORS\"]';",
+            "SELECT (section_access.decision()).reason;"
+        ),
+        "reduced-to-nothing"
+    );
+    // The owner is not subject to the policies; the reader cannot read the rules.
+    assert_eq!(
+        sql(&pg, "SELECT count(*) FROM section_access.\"Orders\";"),
+        "10"
+    );
+    let denied = psql(
+        &pg,
+        &out,
+        &[
+            "-c",
+            "SET ROLE section_access_reader; SELECT count(*) FROM section_access._sa_sec_0;",
+        ],
+    );
+    assert!(!denied.status.success());
+    assert!(
+        text(&denied.stderr).contains("permission denied"),
+        "{}",
+        text(&denied.stderr)
+    );
+}
+
+#[test]
+fn current_user_mode_takes_the_role_and_its_groups() {
+    let Some(pg) = PgServer::start("export:current-user") else {
+        return;
+    };
+    let out = temp("current-user");
+    let o = run(&[
+        "export",
+        "fixtures/example/app.qvs",
+        "--out",
+        out.to_str().unwrap(),
+        "--schema",
+        "sa",
+        "--identity",
+        "current-user",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(!text(&o.stderr).contains("trusted tier"));
+    let loaded = psql(&pg, &out, &["-f", "load.sql"]);
+    assert!(loaded.status.success(), "{}", text(&loaded.stderr));
+    sql(
+        &pg,
+        "CREATE ROLE anna; CREATE ROLE someone; CREATE ROLE finance; \
+         GRANT section_access_reader TO anna, someone; GRANT finance TO someone;",
+    );
+    let as_role =
+        |role: &str, query: &str| sql(&pg, &format!("SET SESSION AUTHORIZATION {role}; {query}"));
+    assert_eq!(
+        as_role("anna", "SELECT count(*) FROM sa.\"Customers\";"),
+        "4"
+    );
+    assert_eq!(
+        as_role("someone", "SELECT count(*) FROM sa.\"Orders\";"),
+        "10"
+    );
+    assert_eq!(
+        as_role("someone", "SELECT sa.identity_groups();"),
+        "{FINANCE}"
+    );
+    // Session settings are ignored in this mode.
+    assert_eq!(
+        as_role(
+            "anna",
+            "SET section_access.userid = 'ADMIN'; SELECT count(*) FROM sa.\"Orders\";"
+        ),
+        "6"
+    );
+}
+
+/// Every file under `fixtures/export-errors/<name>/`: `script.qvs` cannot
+/// be exported, and the error holds `expected.txt`.
+#[test]
+fn scripts_that_cannot_be_exported_exactly_are_refused_with_the_reason() {
+    let root_dir = root().join("fixtures/export-errors");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&root_dir).unwrap() {
+        let dir = entry.unwrap().path();
+        let out = temp(&format!(
+            "err-{}",
+            dir.file_name().unwrap().to_string_lossy()
+        ));
+        let o = run(&[
+            "export",
+            dir.join("script.qvs").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let want = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", dir.display());
+        assert!(
+            text(&o.stderr).contains(want.trim()),
+            "{}: {}",
+            dir.display(),
+            text(&o.stderr)
+        );
+        assert!(!out.join("load.sql").exists());
+        n += 1;
+    }
+    assert!(n >= 3);
+}
+
+#[test]
+fn verify_without_a_database_says_how_to_give_one() {
+    let o = run(&["verify", "fixtures/example/app.qvs"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--connect postgresql://"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = run(&[
+        "check",
+        "fixtures/example/app.qvs",
+        "--connect",
+        "postgresql://u:hidden@h/db",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!text(&o.stderr).contains("hidden"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn verify_exits_0_when_every_identity_agrees_and_1_on_a_failed_login() {
+    let Some(pg) = PgServer::start("export:cli") else {
+        return;
+    };
+    let o = run(&[
+        "verify",
+        "fixtures/example/app.qvs",
+        "--connect",
+        &pg.url(PASSWORD),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&o),
+        text(&o.stderr)
+    );
+    assert!(stdout(&o).contains(
+        "7 identities, 4 tables: the database gives every identity exactly what the audit gives"
+    ));
+    let o = run(&[
+        "verify",
+        "fixtures/example/app.qvs",
+        "--connect",
+        &pg.url("wrong"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!text(&o.stderr).contains("wrong"), "{}", text(&o.stderr));
+}
+
+/// A random app: a security table over fields A and B (values, `*`,
+/// blanks), and data tables over random subsets of A–D, as the reducer's
+/// property test builds them.
+/// A security row: ADMIN (else USER), user, group (3 = `*`), A, B (3 =
+/// `*`, `None` = blank).
+type SecurityRow = (bool, u8, u8, Option<u8>, Option<u8>);
+
+/// A data table: field indices and rows of cells (`None` = NULL).
+type DataTable = (Vec<usize>, Vec<Vec<Option<u8>>>);
+
+#[derive(Clone, Debug)]
+struct RandomApp {
+    security: Vec<SecurityRow>,
+    tables: Vec<DataTable>,
+    identities: Vec<(u8, Vec<u8>)>,
+}
+
+fn random_app() -> impl Strategy<Value = RandomApp> {
+    let cell = proptest::option::weighted(0.85, 0u8..3);
+    let sec_row = (
+        any::<bool>(),
+        0u8..4,
+        0u8..4,
+        proptest::option::weighted(0.8, 0u8..4),
+        proptest::option::weighted(0.7, 0u8..4),
+    );
+    let table = proptest::sample::subsequence((0..4usize).collect::<Vec<_>>(), 1..=3)
+        .prop_flat_map(move |fields| {
+            let n = fields.len();
+            (
+                Just(fields),
+                proptest::collection::vec(proptest::collection::vec(cell.clone(), n), 0..6),
+            )
+        });
+    (
+        proptest::collection::vec(sec_row, 1..6),
+        proptest::collection::vec(table, 1..=3),
+        proptest::collection::vec((0u8..4, proptest::collection::vec(0u8..3, 0..3)), 1..5),
+    )
+        .prop_map(|(security, tables, identities)| RandomApp {
+            security,
+            tables,
+            identities,
+        })
+}
+
+impl RandomApp {
+    fn script(&self) -> String {
+        // USERID/GROUP 3 is `*`; A/B value 3 is `*`, None a blank.
+        let id = |v: u8, prefix: &str| {
+            if v == 3 {
+                "*".to_string()
+            } else {
+                format!("{prefix}{v}")
+            }
+        };
+        let val = |v: Option<u8>| {
+            v.map_or(String::new(), |v| {
+                if v == 3 { "*".into() } else { v.to_string() }
+            })
+        };
+        let mut s =
+            String::from("Section Access;\nSA:\nLOAD * INLINE [\nACCESS, USERID, GROUP, A, B\n");
+        for (admin, user, group, a, b) in &self.security {
+            s.push_str(&format!(
+                "{}, {}, {}, {}, {}\n",
+                if *admin { "ADMIN" } else { "USER" },
+                id(*user, "U"),
+                id(*group, "G"),
+                val(*a),
+                val(*b)
+            ));
+        }
+        s.push_str("];\nSection Application;\n");
+        for (i, (fields, rows)) in self.tables.iter().enumerate() {
+            let names: Vec<&str> = fields.iter().map(|&f| ["A", "B", "C", "D"][f]).collect();
+            s.push_str(&format!("T{i}:\nLOAD * INLINE [\n{}\n", names.join(", ")));
+            for row in rows {
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|c| c.map_or(String::new(), |c| c.to_string()))
+                    .collect();
+                s.push_str(&format!("{}\n", cells.join(", ")));
+            }
+            s.push_str("];\n");
+        }
+        s
+    }
+
+    fn identities(&self) -> Vec<Identity> {
+        self.identities
+            .iter()
+            .map(|(u, groups)| {
+                Identity::new(
+                    Some(UserId::new(&format!("u{u}"))),
+                    None,
+                    groups
+                        .iter()
+                        .map(|g| GroupName::new(&format!("g{g}")))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn random_apps_agree_with_the_audit() {
+    let Some(pg) = PgServer::start("export:random") else {
+        return;
+    };
+    let url = pg.url(PASSWORD);
+    let dir = temp("random");
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(24);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let exported = std::sync::atomic::AtomicUsize::new(0);
+    let result = runner.run(&random_app(), |app| {
+        let loaded =
+            run_source(&dir.join("app.qvs"), &app.script(), &LoadOptions::default()).unwrap();
+        match verify(
+            &loaded,
+            &Options::default(),
+            &url,
+            None,
+            &app.identities(),
+            false,
+        ) {
+            Ok(v) => {
+                exported.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                prop_assert!(v.agrees(), "{}\n{}", app.script(), differences(&v));
+            }
+            // Loops are refused (qlik loosens a table; the export does not guess).
+            Err(e) => prop_assert!(
+                e.to_string().contains("form a loop"),
+                "{}\n{e}",
+                app.script()
+            ),
+        }
+        Ok(())
+    });
+    result.unwrap();
+    let exported = exported.into_inner();
+    assert!(
+        exported * 2 >= cases as usize,
+        "only {exported} of {cases} random apps could be exported"
+    );
+}
