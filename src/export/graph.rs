@@ -62,33 +62,25 @@ impl Graph {
             .flatten()
             .into_iter()
             .collect();
-        for (h, hub) in self.hubs.iter().enumerate() {
-            let Some((_, key, _)) = hub.members.iter().find(|(table, _, _)| *table == t) else {
-                continue;
-            };
-            for (m, (table, _, active)) in hub.members.iter().enumerate() {
-                let Some(active) = active else { continue };
-                if *table == t {
-                    continue;
-                }
-                let s = &self.schema;
-                parts.push(if active == "true" {
-                    format!(
-                        "{key} = ANY ((SELECT {s}.{}())::text[])",
-                        self.function(h, m)
-                    )
-                } else if hub.nulls {
-                    format!(
-                        "(NOT ({active}) OR {key} = ANY ((SELECT {s}.{}())::text[]))",
-                        self.function(h, m)
-                    )
-                } else {
-                    format!(
-                        "{key} = ANY ((SELECT {s}.{}())::text[])",
-                        self.allowed(h, m)
-                    )
-                });
-            }
+        let s = &self.schema;
+        for (h, m, key, active) in self.neighbours(t, None) {
+            let hub_nulls = self.hubs.get(h).is_some_and(|hub| hub.nulls);
+            parts.push(if active == "true" {
+                format!(
+                    "{key} = ANY ((SELECT {s}.{}())::text[])",
+                    self.function(h, m)
+                )
+            } else if hub_nulls {
+                format!(
+                    "(NOT ({active}) OR {key} = ANY ((SELECT {s}.{}())::text[]))",
+                    self.function(h, m)
+                )
+            } else {
+                format!(
+                    "{key} = ANY ((SELECT {s}.{}())::text[])",
+                    self.allowed(h, m)
+                )
+            });
         }
         if parts.is_empty() {
             "true".to_string()
@@ -100,6 +92,25 @@ impl Graph {
     /// The constraints on table `t` through its hubs (but `except`): per
     /// constraint, when it applies (`"true"`: always) and the condition.
     fn constraints(&self, t: usize, except: Option<usize>) -> Vec<(&str, String)> {
+        self.neighbours(t, except)
+            .into_iter()
+            .map(|(h, m, key, active)| {
+                (
+                    active,
+                    format!(
+                        "{key} IN (SELECT unnest({}.{}()))",
+                        self.schema,
+                        self.function(h, m)
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    /// The members that may constrain table `t` through its hubs (but
+    /// `except`): hub, member, `t`'s key in that hub, and when the
+    /// member's side holds a selection.
+    fn neighbours(&self, t: usize, except: Option<usize>) -> Vec<(usize, usize, &str, &str)> {
         let mut out = Vec::new();
         for (h, hub) in self.hubs.iter().enumerate() {
             if Some(h) == except {
@@ -109,18 +120,9 @@ impl Graph {
                 continue;
             };
             for (m, (table, _, active)) in hub.members.iter().enumerate() {
-                let Some(active) = active else { continue };
-                if *table == t {
-                    continue;
+                if let (Some(active), false) = (active, *table == t) {
+                    out.push((h, m, key.as_str(), active.as_str()));
                 }
-                out.push((
-                    active.as_str(),
-                    format!(
-                        "{key} IN (SELECT unnest({}.{}()))",
-                        self.schema,
-                        self.function(h, m)
-                    ),
-                ));
             }
         }
         out

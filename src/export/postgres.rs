@@ -3,11 +3,12 @@
 //! `notes/export.md` (beside the repository) for the traps it avoids.
 
 use std::collections::HashSet;
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 use crate::access::{self, Evaluator, IdCell, IdText, RulesShape};
 use crate::load::App;
-use crate::model::{FieldId, Model, SymbolId};
+use crate::model::{BitSet, FieldId, Model, SymbolId};
+use crate::reduce::Links;
 
 use super::graph::{Graph, GraphHub, definer, definer_branches};
 use super::{ExportError, IdentityMode, Options, Plan, READER_ROLE, Step, ident, literal};
@@ -36,7 +37,6 @@ fn refuse(why: impl fmt::Display) -> ExportError {
     ExportError(format!("{ERR_PREFIX}: {why}"))
 }
 
-use std::fmt;
 
 impl<'a> Exporter<'a> {
     fn new(
@@ -544,28 +544,16 @@ impl<'a> Exporter<'a> {
             })
             .collect();
         let graph = |prefix: &'static str, own: Vec<Option<String>>| {
-            let hubs = self
-                .shape
-                .links
-                .hubs()
-                .map(|(fields, members)| GraphHub {
-                    nulls: members
-                        .iter()
-                        .any(|&(table, _)| has_null(sec, table, fields)),
-                    members: members
-                        .iter()
-                        .map(|&(table, side)| {
-                            let active = side
-                                .iter()
-                                .any(|u| own.get(u).is_some_and(Option::is_some))
-                                .then(|| "true".to_string());
-                            let cols: Vec<String> =
-                                fields.iter().map(|f| format!("_f{}", f.0)).collect();
-                            (table, key_expr(&cols), active)
-                        })
-                        .collect(),
-                })
-                .collect();
+            let hubs = graph_hubs(
+                self.shape.links,
+                sec,
+                |f| format!("_f{}", f.0),
+                |_, side| {
+                    side.iter()
+                        .any(|u| own.get(u).is_some_and(Option::is_some))
+                        .then(|| "true".to_string())
+                },
+            );
             Graph {
                 schema: self.s.clone(),
                 prefix,
@@ -723,40 +711,27 @@ impl<'a> Exporter<'a> {
                 (!parts.is_empty()).then(|| parts.join(" AND "))
             })
             .collect();
-        let hubs = self
-            .shape
-            .data_links
-            .hubs()
-            .map(|(fields, members)| GraphHub {
-                nulls: members
+        let hubs = graph_hubs(
+            self.shape.data_links,
+            data,
+            |f| self.column(f),
+            |fields, side| {
+                let selections: Vec<String> = self
+                    .shape
+                    .reductions
                     .iter()
-                    .any(|&(table, _)| has_null(data, table, fields)),
-                members: members
-                    .iter()
-                    .map(|&(table, side)| {
-                        let selections: Vec<String> = self
-                            .shape
-                            .reductions
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, r)| {
-                                !fields.contains(&r.data)
-                                    && side.iter().any(|u| {
-                                        data.tables().get(u).is_some_and(|tb| tb.has_field(r.data))
-                                    })
+                    .enumerate()
+                    .filter(|(_, r)| {
+                        !fields.contains(&r.data)
+                            && side.iter().any(|u| {
+                                data.tables().get(u).is_some_and(|tb| tb.has_field(r.data))
                             })
-                            .map(|(i, _)| format!("cardinality({}) > 0", self.s_of(i)))
-                            .collect();
-                        let cols: Vec<String> = fields.iter().map(|f| self.column(*f)).collect();
-                        (
-                            table,
-                            key_expr(&cols),
-                            (!selections.is_empty()).then(|| selections.join(" OR ")),
-                        )
                     })
-                    .collect(),
-            })
-            .collect();
+                    .map(|(i, _)| format!("cardinality({}) > 0", self.s_of(i)))
+                    .collect();
+                (!selections.is_empty()).then(|| selections.join(" OR "))
+            },
+        );
         Graph {
             schema: self.s.clone(),
             prefix: "d",
@@ -1123,4 +1098,30 @@ fn has_null(model: &Model, t: usize, fields: &[FieldId]) -> bool {
             .filter_map(|f| tb.column(*f))
             .any(|col| col.iter().any(|id| id.is_null()))
     })
+}
+
+/// The hubs of `links` (over the tables of `model`) as a [`Graph`] has
+/// them: per member, its key over the columns `column` names and when its
+/// side holds a selection (`active`, from the hub's fields and the side).
+fn graph_hubs(
+    links: &Links,
+    model: &Model,
+    column: impl Fn(FieldId) -> String,
+    active: impl Fn(&[FieldId], &BitSet) -> Option<String>,
+) -> Vec<GraphHub> {
+    links
+        .hubs()
+        .map(|(fields, members)| {
+            let cols: Vec<String> = fields.iter().map(|f| column(*f)).collect();
+            GraphHub {
+                nulls: members
+                    .iter()
+                    .any(|&(table, _)| has_null(model, table, fields)),
+                members: members
+                    .iter()
+                    .map(|&(table, side)| (table, key_expr(&cols), active(fields, side)))
+                    .collect(),
+            }
+        })
+        .collect()
 }

@@ -44,6 +44,25 @@ pub(crate) fn options(o: Option<&Json>) -> Options {
     opts
 }
 
+/// The identity of a case: `user`, `groups` and `email`.
+pub(crate) fn identity(case: &Json) -> Identity {
+    let groups = case
+        .get("groups")
+        .and_then(Json::as_array)
+        .map(|g| {
+            g.iter()
+                .map(|x| GroupName::new(x.as_str().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let email = case.get("email").and_then(Json::as_str).map(Email::new);
+    Identity::new(
+        case.get("user").and_then(Json::as_str).map(UserId::new),
+        email,
+        groups,
+    )
+}
+
 /// Subset comparison; returns the first difference as a path.
 fn differs(path: &str, want: &Json, got: &Json) -> Option<String> {
     match (want, got) {
@@ -116,17 +135,7 @@ fn every_scenario_gives_its_expected_answers() {
         for case in expected.as_array().unwrap() {
             cases += 1;
             let user = case["user"].as_str().unwrap();
-            let groups = case
-                .get("groups")
-                .and_then(Json::as_array)
-                .map(|g| {
-                    g.iter()
-                        .map(|x| GroupName::new(x.as_str().unwrap()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let email = case.get("email").and_then(Json::as_str).map(Email::new);
-            let identity = Identity::new(Some(UserId::new(user)), email, groups);
+            let identity = identity(case);
             let opts = options(case.get("options"));
             let decision = Evaluator::new(&app, opts).evaluate(&identity);
             let got = serde_json::to_value(PreviewReport::new(&app, &identity, &decision)).unwrap();

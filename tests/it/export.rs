@@ -14,9 +14,9 @@ use serde_json::Value as Json;
 use section_access::access::Options;
 use section_access::export::verify::{Verification, verify};
 use section_access::load::{LoadOptions, run_file, run_source};
-use section_access::names::{Email, GroupName, Identity, UserId};
+use section_access::names::{GroupName, Identity, UserId};
 
-use crate::access_fixtures::options;
+use crate::access_fixtures::{identity, options};
 use crate::common::{root, run, stdout, text};
 use crate::pg_server::{PASSWORD, PgServer};
 
@@ -39,23 +39,6 @@ fn differences(v: &Verification) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn identity(case: &Json) -> Identity {
-    let groups = case
-        .get("groups")
-        .and_then(Json::as_array)
-        .map(|g| {
-            g.iter()
-                .map(|x| GroupName::new(x.as_str().unwrap()))
-                .collect()
-        })
-        .unwrap_or_default();
-    Identity::new(
-        case.get("user").and_then(Json::as_str).map(UserId::new),
-        case.get("email").and_then(Json::as_str).map(Email::new),
-        groups,
-    )
 }
 
 #[test]
