@@ -37,7 +37,6 @@ fn refuse(why: impl fmt::Display) -> ExportError {
     ExportError(format!("{ERR_PREFIX}: {why}"))
 }
 
-
 impl<'a> Exporter<'a> {
     fn new(
         app: &'a App,
@@ -350,58 +349,64 @@ impl<'a> Exporter<'a> {
             }
         }
         // What each symbol of a reduction field allows, of OMIT hides.
-        let rel = format!("{}._sa_value", self.s);
-        steps.push(Step::Sql(format!(
-            "CREATE TABLE {rel} (field int, symbol int, value text);\nALTER TABLE {rel} ENABLE ROW LEVEL SECURITY;\n"
-        )));
-        let mut csv = Vec::new();
-        csv_row(
-            &mut csv,
-            ["field", "symbol", "value"]
-                .map(|h| Some(h.to_string()))
-                .into_iter(),
-        );
+        let mut values = Vec::new();
         for (i, r) in self.shape.reductions.iter().enumerate() {
             for (sym, ids) in r.values.iter().enumerate() {
                 for &id in ids {
                     let text = cell_text(&self.app.data, r.data, id, "(reduction values)")?;
-                    csv_row(
-                        &mut csv,
-                        [Some(i.to_string()), Some(sym.to_string()), text].into_iter(),
-                    );
+                    values.push(vec![Some(i.to_string()), Some(sym.to_string()), text]);
                 }
             }
         }
-        steps.push(Step::Copy {
-            table: format!("{rel} (field, symbol, value)"),
-            file: "data/sa_value.csv".into(),
-            data: csv,
-        });
-        let rel = format!("{}._sa_omit", self.s);
-        steps.push(Step::Sql(format!(
-            "CREATE TABLE {rel} (symbol int, field text);\nALTER TABLE {rel} ENABLE ROW LEVEL SECURITY;\n"
-        )));
-        let mut csv = Vec::new();
-        csv_row(
-            &mut csv,
-            ["symbol", "field"].map(|h| Some(h.to_string())).into_iter(),
+        self.rules_table(
+            steps,
+            "_sa_value",
+            &[("field", "int"), ("symbol", "int"), ("value", "text")],
+            values,
         );
+        let mut hides = Vec::new();
         if let Some((_, per_symbol)) = &self.shape.omit {
             for (sym, names) in per_symbol.iter().enumerate() {
                 for name in names {
-                    csv_row(
-                        &mut csv,
-                        [Some(sym.to_string()), Some(name.as_str().to_string())].into_iter(),
-                    );
+                    hides.push(vec![Some(sym.to_string()), Some(name.as_str().to_string())]);
                 }
             }
         }
+        self.rules_table(
+            steps,
+            "_sa_omit",
+            &[("symbol", "int"), ("field", "text")],
+            hides,
+        );
+        Ok(())
+    }
+
+    /// A table of the rules (the reader cannot read it: row security on,
+    /// no policy) with its rows.
+    fn rules_table(
+        &self,
+        steps: &mut Vec<Step>,
+        name: &str,
+        columns: &[(&str, &str)],
+        rows: Vec<Vec<Option<String>>>,
+    ) {
+        let rel = format!("{}.{name}", self.s);
+        let defs: Vec<String> = columns.iter().map(|(c, ty)| format!("{c} {ty}")).collect();
+        let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+        steps.push(Step::Sql(format!(
+            "CREATE TABLE {rel} ({});\nALTER TABLE {rel} ENABLE ROW LEVEL SECURITY;\n",
+            defs.join(", ")
+        )));
+        let mut csv = Vec::new();
+        csv_row(&mut csv, names.iter().map(|c| Some((*c).to_string())));
+        for row in rows {
+            csv_row(&mut csv, row.into_iter());
+        }
         steps.push(Step::Copy {
-            table: format!("{rel} (symbol, field)"),
-            file: "data/sa_omit.csv".into(),
+            table: format!("{rel} ({})", names.join(", ")),
+            file: format!("data/{}.csv", name.trim_start_matches('_')),
             data: csv,
         });
-        Ok(())
     }
 
     /// The security fields that link security tables.
