@@ -665,57 +665,35 @@ impl<'a> Exporter<'a> {
     /// The application model's propagation of the applied reduction fields.
     fn data_graph(&self) -> Graph {
         let data = &self.app.data;
-        let own = data
-            .tables()
-            .iter()
-            .map(|tb| {
-                let parts: Vec<String> = self
-                    .shape
-                    .reductions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| tb.has_field(r.data))
-                    .map(|(i, r)| {
-                        format!(
-                            "(cardinality({}) = 0 OR {} IN (SELECT unnest({}._sa_s{i}())))",
-                            self.s_of(i),
-                            self.column(r.data),
-                            self.s
-                        )
-                    })
-                    .collect();
-                (!parts.is_empty()).then(|| parts.join(" AND "))
-            })
-            .collect();
-        // In a policy, a field with no NULL in the table reads the filter
-        // function (S_f, or every value when S_f is empty) as an array.
-        let own_policy = data
-            .tables()
-            .iter()
-            .enumerate()
-            .map(|(t, tb)| {
-                let parts: Vec<String> = self
-                    .shape
-                    .reductions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| tb.has_field(r.data))
-                    .map(|(i, r)| {
-                        let col = self.column(r.data);
-                        if has_null(data, t, &[r.data]) {
-                            format!(
-                                "(cardinality({}) = 0 OR {col} = ANY ({}))",
-                                self.s_of(i),
-                                self.s_of(i)
-                            )
-                        } else {
-                            format!("{col} = ANY ((SELECT {}._sa_sf{i}())::text[])", self.s)
-                        }
-                    })
-                    .collect();
-                (!parts.is_empty()).then(|| parts.join(" AND "))
-            })
-            .collect();
+        // Per table, its reduction fields' conditions: exact (definer
+        // functions), and as a policy reads them (a field with no NULL in
+        // the table reads the filter function, S_f or every value when
+        // S_f is empty, as an array an index serves).
+        let conditions = |policy: bool| -> Vec<Option<String>> {
+            data.tables()
+                .iter()
+                .enumerate()
+                .map(|(t, tb)| {
+                    let parts: Vec<String> = self
+                        .shape
+                        .reductions
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| tb.has_field(r.data))
+                        .map(|(i, r)| {
+                            let (col, s, all) = (self.column(r.data), &self.s, self.s_of(i));
+                            if policy && !has_null(data, t, &[r.data]) {
+                                format!("{col} = ANY ((SELECT {s}._sa_sf{i}())::text[])")
+                            } else {
+                                format!("(cardinality({all}) = 0 OR {col} IN (SELECT unnest({s}._sa_s{i}())))")
+                            }
+                        })
+                        .collect();
+                    (!parts.is_empty()).then(|| parts.join(" AND "))
+                })
+                .collect()
+        };
+        let (own, own_policy) = (conditions(false), conditions(true));
         let hubs = graph_hubs(
             self.shape.data_links,
             data,
