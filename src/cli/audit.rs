@@ -6,11 +6,12 @@
 //! identity, or a self-contained HTML page. Exits 4 when a finding reaches
 //! `--fail-on`.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use section_access::Identity;
 use section_access::access::Options;
@@ -86,27 +87,29 @@ pub(super) fn extra_identities(path: Option<&Path>) -> Result<Vec<Identity>, Exi
     }
 }
 
-/// A progress line on stderr while many grants are decided; silent unless
-/// stderr is a terminal. Called by whichever worker has just decided a
-/// grant: the line is redrawn when the percentage grows, by the one worker
-/// that grew it.
+/// A progress bar on stderr while many grants are decided (indicatif;
+/// hidden unless stderr is a terminal). Called by whichever worker has
+/// just decided a grant: the bar moves only forward, whatever order two
+/// workers report in.
 pub(super) fn progress() -> impl Fn(usize, usize) + Sync {
-    let tty = io::stderr().is_terminal();
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("auditing {bar:25} {percent:>3}%  {pos}/{len} distinct grants")
+    {
+        bar.set_style(style);
+    }
     let shown = AtomicUsize::new(0);
     move |done, total| {
-        if !tty || total < 2000 {
+        // A small audit ends before a bar would help.
+        if total < 2000 {
             return;
         }
-        let pct = (done * 100 / total.max(1)).min(100);
-        // One redraw per percent (the first is 1%): the worker that moves
-        // the percentage up draws it.
-        if shown.fetch_max(pct, Ordering::Relaxed) < pct {
-            let filled = pct / 4;
-            let bar: String = "█".repeat(filled) + &"░".repeat(25 - filled.min(25));
-            eprint!("\rauditing {bar} {pct:>3}%  {done}/{total} distinct grants");
-            if pct == 100 {
-                eprintln!();
-            }
+        bar.set_length(total as u64);
+        if shown.fetch_max(done, Ordering::Relaxed) < done {
+            bar.set_position(done as u64);
+        }
+        if done >= total {
+            bar.finish_and_clear();
         }
     }
 }

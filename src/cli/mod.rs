@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use section_access::access::{Options, Product};
 use section_access::bug::Bug;
@@ -211,7 +212,16 @@ impl ScriptArgs {
     /// [`ScriptArgs::load_path`] for `verify`, whose bare `--connect URL`
     /// is its database.
     pub(crate) fn load_database_path(&self, path: &Path) -> Result<App, Exit> {
-        run_file(path, &self.load_options()).map_err(|e| {
+        // A spinner while a long load runs, on a terminal only.
+        let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        spinner.set_message(format!("loading {}", path.display()));
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+            spinner.set_style(style);
+        }
+        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+        let loaded = run_file(path, &self.load_options());
+        spinner.finish_and_clear();
+        loaded.map_err(|e| {
             report_error(&e);
             Exit::Error
         })
@@ -344,9 +354,18 @@ pub(crate) fn emit(text: &str, code: Exit) -> Exit {
     }
 }
 
+/// The version `--version` prints: the package's, and the git commit the
+/// binary was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SECTION_ACCESS_COMMIT"),
+    ")"
+);
+
 /// Evaluate Qlik Section Access offline.
 #[derive(Debug, Parser)]
-#[command(name = "section-access", version, about, long_about = None)]
+#[command(name = "section-access", version = VERSION, about, long_about = None)]
 pub(crate) struct Cli {
     /// When to colour diagnostics on stderr (`auto` honours `NO_COLOR`).
     #[arg(long, value_enum, default_value_t, global = true)]
@@ -380,6 +399,15 @@ enum Command {
     Diff(diff::DiffArgs),
     /// The rules and data as PostgreSQL tables with row-level security.
     Export(export::ExportArgs),
+    /// Print a completion script for a shell (bash, zsh, fish, powershell,
+    /// elvish): e.g. `section-access completions bash > /etc/bash_completion.d/section-access`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `section-access man | man -l -`.
+    Man,
     /// Export into a real PostgreSQL server and prove it gives every
     /// identity what the audit gives (exit 4 on any difference).
     #[cfg(feature = "postgres")]
@@ -469,6 +497,23 @@ pub(crate) fn main() -> ExitCode {
     rayon::scope(|_| run(command)).into()
 }
 
+/// `section-access man`: the manual page of the command line, in roff.
+fn man() -> Exit {
+    let page = clap_mangen::Man::new(Cli::command());
+    let mut out = Vec::new();
+    if let Err(e) = page.render(&mut out) {
+        eprintln!("error: cannot render the manual page: {e}");
+        return Exit::Error;
+    }
+    match std::io::stdout().write_all(&out) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: cannot write the manual page: {e}");
+            Exit::Error
+        }
+    }
+}
+
 /// Runs a command other than `serve`.
 fn run(command: Command) -> Exit {
     match command {
@@ -479,6 +524,12 @@ fn run(command: Command) -> Exit {
         Command::Test(args) => test::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "section-access", &mut std::io::stdout());
+            Exit::Ok
+        }
+        Command::Man => man(),
         #[cfg(feature = "postgres")]
         Command::Verify(args) => export::verify(&args),
         #[cfg(feature = "serve")]

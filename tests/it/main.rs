@@ -14,6 +14,7 @@ mod common;
 mod access_fixtures;
 mod cli_audit;
 mod cli_check;
+mod cli_conventions;
 mod cli_interrupt;
 mod cli_preview;
 #[cfg(feature = "serve")]
