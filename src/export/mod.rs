@@ -9,7 +9,7 @@
 //! what the kept rows allow (computed here, per security symbol, with `*`
 //! expanded and the values matched to the data as the evaluator matches
 //! them), and the propagation through key fields is a nest of semi-joins
-//! ([`graph`]). What cannot be stated exactly is refused with an error
+//! (module `graph`). What cannot be stated exactly is refused with an error
 //! saying why (a model with loops, two values of a key field that look the
 //! same as text, a name PostgreSQL would cut).
 
