@@ -600,32 +600,28 @@ impl Column {
                 (1u64 << width) - 1
             };
             // Stored values below `nulls` are NULL (a bias of -2: 0 and
-            // 1); the others index the symbols from there.
+            // 1); the others index the symbols from there. One loop per
+            // kind of symbol map, so that no row asks which kind it is.
             let nulls = u64::try_from(-self.bias.min(0)).unwrap_or(u64::MAX);
-            let positive = self.bias > 0;
-            for (r, slot) in out.iter_mut().enumerate() {
-                let p = r * size + self.byte;
-                let mut w = [0u8; 8];
-                // INVARIANT: byte < size (the field's bits are within the
-                // record, checked), r < out.len(), and buf holds
-                // out.len() * size + PAD bytes: p + 8 <= that.
-                #[expect(clippy::indexing_slicing, reason = "INVARIANT: see above")]
-                w.copy_from_slice(&buf[p..p + 8]);
-                let stored = (u64::from_le_bytes(w) >> shift) & mask;
-                *slot = if stored < nulls {
-                    SymbolId::NULL
-                } else if let (false, Some(id)) = (
-                    positive,
-                    usize::try_from(stored - nulls)
-                        .ok()
-                        .and_then(|i| self.map.get(i)),
-                ) {
-                    id
-                } else {
-                    // A positive bias, or an index past the symbols (the
-                    // error): the general rule says which.
-                    self.id(stored, first + r)?
-                };
+            let bits = Bits {
+                size,
+                byte: self.byte,
+                shift,
+                mask,
+                nulls,
+            };
+            match (&self.map, self.bias > 0) {
+                (IdList::Prefix(n), false) => {
+                    let n = *n;
+                    self.decode_mapped(buf, first, out, &bits, |i| {
+                        (i < n).then(|| SymbolId::from_index(i)).flatten()
+                    })?;
+                }
+                (IdList::Listed(list), false) => {
+                    self.decode_mapped(buf, first, out, &bits, |i| list.get(i).copied())?;
+                }
+                // A positive bias: the general rule, row by row.
+                (_, true) => self.decode_mapped(buf, first, out, &bits, |_| None)?,
             }
         } else {
             let mask = (1u128 << width) - 1;
@@ -638,6 +634,49 @@ impl Column {
                 // width <= 64: the stored bits fit.
                 *slot = self.id(stored as u64, first + r)?;
             }
+        }
+        Ok(())
+    }
+}
+
+/// Where a column's bits are in each record, and which stored values are
+/// NULL.
+struct Bits {
+    size: usize,
+    byte: usize,
+    shift: u32,
+    mask: u64,
+    nulls: u64,
+}
+
+impl Column {
+    /// [`Column::decode`] of a column whose bits fit in 8 bytes: `map`
+    /// gives the id of a symbol index; an index it does not know goes to
+    /// the general rule ([`Column::id`]), which says what is wrong.
+    fn decode_mapped(
+        &self,
+        buf: &[u8],
+        first: usize,
+        out: &mut [SymbolId],
+        bits: &Bits,
+        map: impl Fn(usize) -> Option<SymbolId>,
+    ) -> Result<(), QvdError> {
+        for (r, slot) in out.iter_mut().enumerate() {
+            let p = r * bits.size + bits.byte;
+            let mut w = [0u8; 8];
+            // INVARIANT: byte < size (the field's bits are within the
+            // record, checked), r < out.len(), and buf holds
+            // out.len() * size + PAD bytes: p + 8 <= that.
+            #[expect(clippy::indexing_slicing, reason = "INVARIANT: see above")]
+            w.copy_from_slice(&buf[p..p + 8]);
+            let stored = (u64::from_le_bytes(w) >> bits.shift) & bits.mask;
+            *slot = if stored < bits.nulls {
+                SymbolId::NULL
+            } else if let Some(id) = usize::try_from(stored - bits.nulls).ok().and_then(&map) {
+                id
+            } else {
+                self.id(stored, first + r)?
+            };
         }
         Ok(())
     }
