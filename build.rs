@@ -15,8 +15,12 @@ fn main() {
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=SECTION_ACCESS_COMMIT={commit}");
     // Built again when HEAD moves: a commit, a checkout, a fetch that
-    // packs the refs.
+    // packs the refs. Only paths that exist: Cargo runs the script again on
+    // every build for one that does not (a fresh repository has no
+    // `packed-refs`), which would recompile the crate each time.
     for path in [".git/HEAD", ".git/refs/heads", ".git/packed-refs"] {
-        println!("cargo:rerun-if-changed={path}");
+        if std::path::Path::new(path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
     }
 }
