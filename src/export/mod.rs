@@ -142,6 +142,11 @@ impl std::error::Error for ExportError {}
 /// `name` as a quoted SQL identifier; PostgreSQL cuts names past 63 bytes,
 /// so a longer one is an error rather than a different name.
 pub(crate) fn ident(name: &str) -> Result<String, ExportError> {
+    if name.is_empty() {
+        return Err(ExportError(
+            "an empty name: PostgreSQL names need at least one character".to_string(),
+        ));
+    }
     if name.len() > 63 {
         return Err(ExportError(format!(
             "`{name}` is {} bytes long: PostgreSQL names are at most 63 bytes and a longer one would be cut",
@@ -160,4 +165,18 @@ pub(crate) fn ident(name: &str) -> Result<String, ExportError> {
 /// `text` as a SQL string literal (standard-conforming strings).
 pub(crate) fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_quoted_or_refused_with_the_reason() {
+        assert_eq!(ident("Sales \"2024\"").unwrap(), "\"Sales \"\"2024\"\"\"");
+        assert!(ident("").unwrap_err().0.contains("empty name"));
+        assert!(ident(&"x".repeat(64)).unwrap_err().0.contains("63 bytes"));
+        assert!(ident("a\0b").unwrap_err().0.contains("NUL"));
+        assert_eq!(literal("it's"), "'it''s'");
+    }
 }

@@ -210,7 +210,13 @@ impl<'a> Exporter<'a> {
             for r in 0..table.len() {
                 let mut cells = Vec::with_capacity(columns.len());
                 for (col, f) in &columns {
-                    let id = col.get(r).copied().unwrap_or(SymbolId::NULL);
+                    let id = col.get(r).copied().ok_or_else(|| {
+                        bug(format!(
+                            "table `{name}` has {} rows but a column of {}",
+                            table.len(),
+                            col.len()
+                        ))
+                    })?;
                     cells.push(cell_text(data, *f, id, name)?);
                 }
                 csv_row(&mut csv, cells.into_iter());
@@ -325,7 +331,12 @@ impl<'a> Exporter<'a> {
                     cells.push(symbol_cell(sym(f, r)));
                 }
                 for &f in &link_cols {
-                    let id = sym(f, r).unwrap_or(SymbolId::NULL);
+                    let id = sym(f, r).ok_or_else(|| {
+                        bug(format!(
+                            "security table `{}` lacks row {r} of a linking field",
+                            table.name
+                        ))
+                    })?;
                     cells.push(cell_text(sec, f, id, table.name.as_str())?);
                 }
                 csv_row(&mut csv, cells.into_iter());

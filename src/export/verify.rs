@@ -100,11 +100,11 @@ pub fn verify(
         .len()
         .div_ceil(rayon::current_num_threads())
         .max(1);
-    let result: Result<Vec<Vec<Checked>>, postgres::Error> = audit
+    let result: Result<Vec<Vec<Checked>>, String> = audit
         .entries
         .par_chunks(piece)
         .map(|entries| {
-            let mut client = Client::connect(url, NoTls)?;
+            let mut client = Client::connect(url, NoTls).map_err(|e| describe(&e))?;
             check(&mut client, &schema, &tables, &audit, entries)
         })
         .collect();
@@ -119,7 +119,11 @@ pub fn verify(
             ))
             .map_err(|e| fail(&format!("dropping schema `{schema}`"), &e))
     };
-    let identities = result.map_err(|e| fail("querying as the reader role", &e))?;
+    let identities = result.map_err(|why| {
+        ExportError(crate::secrets::masked(&format!(
+            "verify: querying as the reader role: {why}"
+        )))
+    })?;
     cleanup?;
     Ok(Verification {
         schema,
@@ -173,7 +177,8 @@ fn check(
     tables: &[String],
     audit: &Audit,
     entries: &[Entry],
-) -> Result<Vec<Checked>, postgres::Error> {
+) -> Result<Vec<Checked>, String> {
+    let pg = |e: postgres::Error| describe(&e);
     let s = format!("\"{}\"", schema.replace('"', "\"\""));
     let counts: Vec<String> = tables
         .iter()
@@ -181,49 +186,53 @@ fn check(
         .collect();
     let query = format!(
         "SELECT (d).decision, (d).reason, ARRAY[{}]::bigint[], {s}.omitted() FROM (SELECT {s}.decision() AS d) x",
-        if counts.is_empty() {
-            "NULL".to_string()
-        } else {
-            counts.join(", ")
-        }
+        counts.join(", ")
     );
-    client.batch_execute(&format!("SET ROLE {READER_ROLE}"))?;
+    client
+        .batch_execute(&format!("SET ROLE {READER_ROLE}"))
+        .map_err(pg)?;
     let set = client.prepare(
         "SELECT set_config('section_access.userid', $1, false), set_config('section_access.email', $2, false), \
          set_config('section_access.groups', $3, false)",
-    )?;
-    let count = client.prepare(&query)?;
+    ).map_err(pg)?;
+    let count = client.prepare(&query).map_err(pg)?;
     let mut out = Vec::with_capacity(entries.len());
     for entry in entries {
-        let Some(grant) = audit.grant_of(entry) else {
-            continue;
-        };
+        let grant = audit.grant_of(entry).ok_or_else(|| {
+            crate::bug::Bug::new(format!(
+                "identity `{}` has no grant in the audit",
+                label(&entry.identity)
+            ))
+            .to_string()
+        })?;
         let id = &entry.identity;
         // Groups as a JSON array: a group name may hold a comma.
         let groups =
             serde_json::Value::from(id.groups.iter().map(|g| g.to_string()).collect::<Vec<_>>())
                 .to_string();
-        client.execute(
-            &set,
-            &[
-                &id.userid.as_ref().map_or(String::new(), |u| u.to_string()),
-                &id.email.as_ref().map_or(String::new(), |e| e.to_string()),
-                &groups,
-            ],
-        )?;
-        let row = client.query_one(&count, &[])?;
-        let decision: String = row.get(0);
+        client
+            .execute(
+                &set,
+                &[
+                    &id.userid.as_ref().map_or(String::new(), |u| u.to_string()),
+                    &id.email.as_ref().map_or(String::new(), |e| e.to_string()),
+                    &groups,
+                ],
+            )
+            .map_err(pg)?;
+        let row = client.query_one(&count, &[]).map_err(pg)?;
+        let decision: String = row.try_get(0).map_err(pg)?;
         let granted = decision == "granted";
-        let rows: Vec<i64> = row.get::<_, Option<Vec<i64>>>(2).unwrap_or_default();
-        let mut omitted: Vec<String> = row.get(3);
+        let rows: Vec<i64> = row.try_get(2).map_err(pg)?;
+        let mut omitted: Vec<String> = row.try_get(3).map_err(pg)?;
         omitted.sort();
         let database = Seen {
             decision,
-            reason: row.get(1),
+            reason: row.try_get(1).map_err(pg)?,
             rows: rows
                 .into_iter()
-                .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
-                .collect(),
+                .map(|n| u64::try_from(n).map_err(|_| format!("a count of {n} rows")))
+                .collect::<Result<_, _>>()?,
             omitted: if granted { omitted } else { Vec::new() },
         };
         let mut audit_omitted = grant.view.omitted.clone();
@@ -244,7 +253,7 @@ fn check(
             database,
         });
     }
-    client.batch_execute("RESET ROLE")?;
+    client.batch_execute("RESET ROLE").map_err(pg)?;
     Ok(out)
 }
 

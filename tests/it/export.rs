@@ -524,3 +524,29 @@ fn random_apps_agree_with_the_audit() {
         "only {exported} of {cases} random apps could be exported"
     );
 }
+
+#[test]
+fn an_app_without_application_tables_is_verified_too() {
+    let Some(pg) = PgServer::start("export:no-tables") else {
+        return;
+    };
+    let script = "Section Access;\nLOAD * INLINE [\nACCESS, USERID\nUSER, U1\n];\n";
+    let app = run_source(
+        &temp("no-tables").join("app.qvs"),
+        script,
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let v = verify(
+        &app,
+        &Options::default(),
+        &pg.url(PASSWORD),
+        None,
+        &[],
+        false,
+    )
+    .unwrap();
+    assert!(v.agrees(), "{}", differences(&v));
+    assert_eq!(v.identities.len(), 1);
+    assert!(v.tables.is_empty());
+}
