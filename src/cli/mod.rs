@@ -218,7 +218,10 @@ impl ScriptArgs {
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
             spinner.set_style(style);
         }
-        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+        // No ticking thread when nothing is drawn (stderr piped).
+        if !spinner.is_hidden() {
+            spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+        }
         let loaded = run_file(path, &self.load_options());
         spinner.finish_and_clear();
         loaded.map_err(|e| {
