@@ -6,14 +6,30 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use section_access::export::audit_sql::Engine;
 use section_access::export::{self, IdentityMode};
 
 use super::{EvalArgs, Exit, ScriptArgs};
 
-/// `--target`.
+/// `export --target`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub(super) enum Target {
-    /// PostgreSQL 15 or later: tables, rules, row-level security, views.
+    /// PostgreSQL 15 or later: tables, rules, row-level security, views
+    /// (`load.sql`).
+    #[default]
+    Postgres,
+    /// DuckDB: the tables and `audit.sql`, the audit of every identity as
+    /// set-based SQL (`duckdb < audit.sql`).
+    Duckdb,
+    /// Spark SQL 3.5 or later: the tables and `audit.sql`, the audit of
+    /// every identity as set-based SQL (`spark-sql -f audit.sql`).
+    Spark,
+}
+
+/// `verify --target`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(super) enum VerifyTarget {
+    /// PostgreSQL 15 or later.
     #[default]
     Postgres,
 }
@@ -46,9 +62,13 @@ pub(super) struct ExportArgs {
     /// The schema that will hold the tables, rules and policies.
     #[arg(long, value_name = "NAME", default_value = "section_access")]
     schema: String,
-    /// Where the database takes the identity from.
+    /// Where the database takes the identity from (`postgres`).
     #[arg(long, value_enum, default_value_t)]
     identity: IdentityArg,
+    /// More identities for `audit.sql` (`duckdb`, `spark`): a CSV with a
+    /// header `userid,email,groups`.
+    #[arg(long, value_name = "FILE.csv")]
+    identities: Option<PathBuf>,
 }
 
 /// Runs `export`.
@@ -58,6 +78,20 @@ pub(super) fn run(args: &ExportArgs) -> Exit {
         Err(code) => return code,
     };
     let rules = args.eval.options(args.script.uppercase);
+    let engine = match args.target {
+        Target::Postgres => None,
+        Target::Duckdb => Some(Engine::DuckDb),
+        Target::Spark => Some(Engine::Spark),
+    };
+    if let Some(engine) = engine {
+        return audit_sql(args, &app, &rules, engine);
+    }
+    if args.identities.is_some() {
+        eprintln!(
+            "error: --identities is for the audit SQL of `--target duckdb` or `--target spark`; the PostgreSQL export serves any identity"
+        );
+        return Exit::Usage;
+    }
     let opts = export::Options {
         schema: args.schema.clone(),
         identity: match args.identity {
@@ -65,7 +99,6 @@ pub(super) fn run(args: &ExportArgs) -> Exit {
             IdentityArg::CurrentUser => IdentityMode::CurrentUser,
         },
     };
-    let Target::Postgres = args.target;
     let plan = match export::postgres(&app, &rules, &opts) {
         Ok(plan) => plan,
         Err(e) => {
@@ -90,6 +123,45 @@ pub(super) fn run(args: &ExportArgs) -> Exit {
     Exit::Ok
 }
 
+/// `export --target duckdb|spark`: `audit.sql` and the tables.
+fn audit_sql(
+    args: &ExportArgs,
+    app: &section_access::load::App,
+    rules: &section_access::access::Options,
+    engine: Engine,
+) -> Exit {
+    let extra = match super::audit::extra_identities(args.identities.as_deref()) {
+        Ok(ids) => ids,
+        Err(code) => return code,
+    };
+    let export = match export::audit_sql::audit_sql(app, rules, &extra, engine, None) {
+        Ok(export) => export,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Error;
+        }
+    };
+    if let Err(e) = export.write(&args.out) {
+        eprintln!(
+            "error: cannot write the export into {}: {e}",
+            args.out.display()
+        );
+        return Exit::Error;
+    }
+    for note in &export.notes {
+        eprintln!("note: {note}");
+    }
+    let run = match engine {
+        Engine::DuckDb => "`duckdb < audit.sql`",
+        Engine::Spark => "`spark-sql -f audit.sql`",
+    };
+    println!(
+        "wrote {}: run it with {run} from that folder",
+        args.out.join("audit.sql").display()
+    );
+    Exit::Ok
+}
+
 /// Arguments of `verify`.
 #[derive(Debug, Args)]
 pub(super) struct VerifyArgs {
@@ -99,7 +171,7 @@ pub(super) struct VerifyArgs {
     eval: EvalArgs,
     /// The database to export into and query.
     #[arg(long, value_enum, default_value_t)]
-    target: Target,
+    target: VerifyTarget,
     /// The schema to load into (must not exist); default
     /// `section_access_verify`, or the first free `section_access_verify_N`.
     #[arg(long, value_name = "NAME")]
@@ -144,7 +216,7 @@ pub(super) fn verify(args: &VerifyArgs) -> Exit {
         None => connect,
     };
     let rules = args.eval.options(args.script.uppercase);
-    let Target::Postgres = args.target;
+    let VerifyTarget::Postgres = args.target;
     match export::verify::verify(
         &app,
         &rules,

@@ -13,8 +13,11 @@
 //! saying why (a model with loops, two values of a key field that look the
 //! same as text, a name PostgreSQL would cut).
 
+/// `export --target duckdb|spark`: the audit as set-based SQL.
+pub mod audit_sql;
 mod graph;
 mod postgres;
+mod rows;
 /// `verify`: the export loaded into a real server and compared with the audit.
 #[cfg(feature = "postgres")]
 pub mod verify;

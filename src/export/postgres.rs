@@ -5,12 +5,13 @@
 use std::collections::HashSet;
 use std::fmt::{self, Write};
 
-use crate::access::{self, Evaluator, IdCell, IdText, RulesShape};
+use crate::access::{self, Evaluator, IdText, RulesShape};
 use crate::load::App;
-use crate::model::{BitSet, FieldId, Model, SymbolId};
+use crate::model::{BitSet, FieldId, Model};
 use crate::reduce::Links;
 
 use super::graph::{Graph, GraphHub, definer, definer_branches};
+use super::rows::{Csv, bug, has_null, security_rows, value_rows};
 use super::{ExportError, IdentityMode, Options, Plan, READER_ROLE, Step, ident, literal};
 
 /// Exports `app`, evaluated under `rules`, to PostgreSQL.
@@ -43,17 +44,7 @@ impl<'a> Exporter<'a> {
         shape: &'a RulesShape<'a>,
         opts: &'a Options,
     ) -> Result<Self, ExportError> {
-        if shape.data_links.is_cyclic() {
-            return Err(refuse(
-                "the application tables form a loop (a circular reference or overlapping synthetic keys); \
-                 qlik loosens one table of a loop and the export states propagation only for models without loops",
-            ));
-        }
-        if shape.links.is_cyclic() {
-            return Err(refuse(
-                "the security tables form a loop through their shared fields",
-            ));
-        }
+        super::rows::exportable(shape, &app.data)?;
         let s = ident(&opts.schema)?;
         let mut tables = Vec::new();
         let mut seen = HashSet::new();
@@ -180,11 +171,7 @@ impl<'a> Exporter<'a> {
             .flat_map(|(fields, _)| fields.to_vec())
             .collect();
         compared.extend(self.shape.reductions.iter().map(|r| r.data));
-        compared.sort();
-        compared.dedup();
-        for &f in &compared {
-            distinct_texts(data, f, "application")?;
-        }
+        let csv = Csv::postgres();
         for (t, (table, (name, cols))) in data.tables().iter().zip(&self.tables).enumerate() {
             let rel = format!("{}.{}", self.s, quoted(name));
             let mut sql = format!("CREATE TABLE {rel} (");
@@ -197,34 +184,11 @@ impl<'a> Exporter<'a> {
             );
             sql.push_str(");\n");
             steps.push(Step::Sql(sql));
-            let mut csv = Vec::new();
-            csv_row(
-                &mut csv,
-                cols.iter()
-                    .map(|(f, _)| data.field_name(*f).map(|n| n.as_str().to_string())),
-            );
-            let columns: Vec<(&[SymbolId], FieldId)> = cols
-                .iter()
-                .filter_map(|(f, _)| table.column(*f).map(|c| (c, *f)))
-                .collect();
-            for r in 0..table.len() {
-                let mut cells = Vec::with_capacity(columns.len());
-                for (col, f) in &columns {
-                    let id = col.get(r).copied().ok_or_else(|| {
-                        bug(format!(
-                            "table `{name}` has {} rows but a column of {}",
-                            table.len(),
-                            col.len()
-                        ))
-                    })?;
-                    cells.push(cell_text(data, *f, id, name)?);
-                }
-                csv_row(&mut csv, cells.into_iter());
-            }
+            let fields: Vec<FieldId> = cols.iter().map(|(f, _)| *f).collect();
             steps.push(Step::Copy {
                 table: rel.clone(),
                 file: format!("data/t{t}.csv"),
-                data: csv,
+                data: csv.table(data, table, &fields)?,
             });
             let mut idx = String::new();
             for (f, c) in cols {
@@ -242,109 +206,23 @@ impl<'a> Exporter<'a> {
     /// The security rows as the decision reads them, and per symbol what a
     /// reduction or OMIT cell allows or hides.
     fn security_tables(&self, steps: &mut Vec<Step>) -> Result<(), ExportError> {
-        let sec = self.shape.security;
-        let links: Vec<FieldId> = self.sec_link_fields();
-        for &f in &links {
-            distinct_texts(sec, f, "security")?;
-        }
-        for (t, (table, st)) in sec.tables().iter().zip(&self.shape.tables).enumerate() {
+        let csv = Csv::postgres();
+        for (t, st) in self.shape.tables.iter().enumerate() {
             let rel = format!("{}._sa_sec_{t}", self.s);
-            let mut cols = vec!["_row int".to_string()];
-            let mut header: Vec<Option<String>> = vec![Some("_row".into())];
-            for j in 0..st.identity.len() {
-                cols.push(format!("_id{j}_any boolean, _id{j} text"));
-                header.push(Some(format!("_id{j}_any")));
-                header.push(Some(format!("_id{j}")));
-            }
-            let access = self
-                .shape
-                .access
-                .as_ref()
-                .filter(|(f, _)| table.has_field(*f));
-            if access.is_some() {
-                cols.push("_level text".into());
-                header.push(Some("_level".into()));
-            }
-            let reductions: Vec<(usize, FieldId)> = self
-                .shape
-                .reductions
+            let rows = security_rows(self.shape, t, &csv)?;
+            let cols: Vec<String> = rows
+                .columns
                 .iter()
-                .enumerate()
-                .filter(|(_, r)| table.has_field(r.security))
-                .map(|(i, r)| (i, r.security))
+                .map(|(c, ty)| format!("{c} {ty}"))
                 .collect();
-            for (i, _) in &reductions {
-                cols.push(format!("_r{i} int"));
-                header.push(Some(format!("_r{i}")));
-            }
-            let omit = self
-                .shape
-                .omit
-                .as_ref()
-                .map(|(f, _)| *f)
-                .filter(|f| table.has_field(*f));
-            if omit.is_some() {
-                cols.push("_omit int".into());
-                header.push(Some("_omit".into()));
-            }
-            let link_cols: Vec<FieldId> = links
-                .iter()
-                .copied()
-                .filter(|f| table.has_field(*f))
-                .collect();
-            for f in &link_cols {
-                cols.push(format!("_f{} text", f.0));
-                header.push(Some(format!("_f{}", f.0)));
-            }
             steps.push(Step::Sql(format!(
                 "CREATE TABLE {rel} ({});\nALTER TABLE {rel} ENABLE ROW LEVEL SECURITY;\n",
                 cols.join(", ")
             )));
-            let mut csv = Vec::new();
-            csv_row(&mut csv, header.into_iter());
-            let sym = |f: FieldId, r: usize| table.column(f).and_then(|c| c.get(r)).copied();
-            for r in 0..table.len() {
-                let mut cells: Vec<Option<String>> = vec![Some(r.to_string())];
-                for col in &st.identity {
-                    let cell = sym(col.field, r)
-                        .filter(|id| !id.is_null())
-                        .and_then(|id| col.cells.get(id.index()));
-                    match cell {
-                        Some(IdCell::Any) => cells.extend([Some("t".into()), None]),
-                        Some(IdCell::Is(text)) => {
-                            no_nul(text, "security value")?;
-                            cells.extend([Some("f".into()), Some(text.clone())]);
-                        }
-                        Some(IdCell::Never) | None => cells.extend([Some("f".into()), None]),
-                    }
-                }
-                if let Some((f, levels)) = access {
-                    let level = sym(*f, r)
-                        .filter(|id| !id.is_null())
-                        .and_then(|id| levels.get(id.index()).copied().flatten());
-                    cells.push(level.map(|l| l.as_str().to_string()));
-                }
-                for (_, f) in &reductions {
-                    cells.push(symbol_cell(sym(*f, r)));
-                }
-                if let Some(f) = omit {
-                    cells.push(symbol_cell(sym(f, r)));
-                }
-                for &f in &link_cols {
-                    let id = sym(f, r).ok_or_else(|| {
-                        bug(format!(
-                            "security table `{}` lacks row {r} of a linking field",
-                            table.name
-                        ))
-                    })?;
-                    cells.push(cell_text(sec, f, id, table.name.as_str())?);
-                }
-                csv_row(&mut csv, cells.into_iter());
-            }
             steps.push(Step::Copy {
                 table: rel.clone(),
                 file: format!("data/sa_sec_{t}.csv"),
-                data: csv,
+                data: rows.csv,
             });
             // A user's rows found through an index, the wildcard rows
             // through a partial one (a million user rows are not scanned).
@@ -360,20 +238,16 @@ impl<'a> Exporter<'a> {
             }
         }
         // What each symbol of a reduction field allows, of OMIT hides.
-        let mut values = Vec::new();
-        for (i, r) in self.shape.reductions.iter().enumerate() {
-            for (sym, ids) in r.values.iter().enumerate() {
-                for &id in ids {
-                    let text = cell_text(&self.app.data, r.data, id, "(reduction values)")?;
-                    values.push(vec![Some(i.to_string()), Some(sym.to_string()), text]);
-                }
-            }
-        }
         self.rules_table(
             steps,
             "_sa_value",
-            &[("field", "int"), ("symbol", "int"), ("value", "text")],
-            values,
+            &[
+                ("field", "int"),
+                ("symbol", "int"),
+                ("vid", "int"),
+                ("value", "text"),
+            ],
+            value_rows(self.shape, &self.app.data)?,
         );
         let mut hides = Vec::new();
         if let Some((_, per_symbol)) = &self.shape.omit {
@@ -409,28 +283,15 @@ impl<'a> Exporter<'a> {
             defs.join(", ")
         )));
         let mut csv = Vec::new();
-        csv_row(&mut csv, names.iter().map(|c| Some((*c).to_string())));
+        Csv::postgres().row(&mut csv, names.iter().map(|c| Some((*c).to_string())));
         for row in rows {
-            csv_row(&mut csv, row.into_iter());
+            Csv::postgres().row(&mut csv, row.into_iter());
         }
         steps.push(Step::Copy {
             table: format!("{rel} ({})", names.join(", ")),
             file: format!("data/{}.csv", name.trim_start_matches('_')),
             data: csv,
         });
-    }
-
-    /// The security fields that link security tables.
-    fn sec_link_fields(&self) -> Vec<FieldId> {
-        let mut out: Vec<FieldId> = self
-            .shape
-            .links
-            .hubs()
-            .flat_map(|(fields, _)| fields.to_vec())
-            .collect();
-        out.sort();
-        out.dedup();
-        out
     }
 
     /// The identity as the session gives it, trimmed and upper-cased as
@@ -1007,91 +868,6 @@ fn or_all(parts: &[String]) -> String {
 /// `name` quoted, its length already checked by [`ident`].
 fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn bug(what: String) -> ExportError {
-    ExportError(format!("{ERR_PREFIX}: {}", crate::bug::Bug::new(what)))
-}
-
-fn no_nul(text: &str, what: &str) -> Result<(), ExportError> {
-    if text.contains('\0') {
-        return Err(refuse(format!(
-            "the {what} `{}` holds a NUL character, which PostgreSQL text cannot hold",
-            text.replace('\0', "\\0")
-        )));
-    }
-    Ok(())
-}
-
-/// A symbol's index as a CSV cell (NULL for NULL).
-fn symbol_cell(id: Option<SymbolId>) -> Option<String> {
-    id.filter(|i| !i.is_null()).map(|i| i.index().to_string())
-}
-
-/// The text of a cell (`None` for NULL).
-fn cell_text(
-    model: &Model,
-    field: FieldId,
-    id: SymbolId,
-    table: &str,
-) -> Result<Option<String>, ExportError> {
-    if id.is_null() {
-        return Ok(None);
-    }
-    let text = model.text(field, id).ok_or_else(|| {
-        bug(format!(
-            "symbol {} past its field in table `{table}`",
-            id.index()
-        ))
-    })?;
-    no_nul(&text, &format!("value in table `{table}`"))?;
-    Ok(Some(text.into_owned()))
-}
-
-/// Refuses a field two of whose values have the same text: policies
-/// compare texts, where qlik tells the values apart by number.
-fn distinct_texts(model: &Model, field: FieldId, side: &str) -> Result<(), ExportError> {
-    let mut seen = HashSet::new();
-    for (_, text) in model.symbols(field).into_iter().flat_map(|s| s.texts()) {
-        if !seen.insert(text.clone()) {
-            let name = model.field_name(field).map_or("", |n| n.as_str());
-            return Err(refuse(format!(
-                "{side} field `{name}` holds two values shown as `{text}` (qlik tells them apart by number); \
-                 policies compare the text, so the export would merge them"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// One CSV record: NULL is `\N` unquoted, every value is quoted.
-fn csv_row(out: &mut Vec<u8>, cells: impl Iterator<Item = Option<String>>) {
-    let mut first = true;
-    for cell in cells {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        match cell {
-            None => out.extend_from_slice(b"\\N"),
-            Some(text) => {
-                out.push(b'"');
-                out.extend_from_slice(text.replace('"', "\"\"").as_bytes());
-                out.push(b'"');
-            }
-        }
-    }
-    out.push(b'\n');
-}
-
-/// True when some row of table `t` has a NULL in one of `fields`.
-fn has_null(model: &Model, t: usize, fields: &[FieldId]) -> bool {
-    model.tables().get(t).is_some_and(|tb| {
-        fields
-            .iter()
-            .filter_map(|f| tb.column(*f))
-            .any(|col| col.iter().any(|id| id.is_null()))
-    })
 }
 
 /// The hubs of `links` (over the tables of `model`) as a [`Graph`] has

@@ -12,6 +12,7 @@
 mod common;
 
 mod access_fixtures;
+mod audit_sql;
 mod cli_audit;
 mod cli_check;
 mod cli_conventions;
@@ -34,6 +35,7 @@ mod parse_fixtures;
 mod pg_server;
 mod props;
 mod qvd;
+mod random_app;
 mod reduce_prop;
 mod run_apps;
 mod run_fixtures;
