@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use section_access::export::audit_sql::Engine;
 use section_access::export::{self, IdentityMode};
 
-use super::{EvalArgs, Exit, ScriptArgs};
+use super::{EvalArgs, Exit, Format, ScriptArgs};
 
 /// `export --target`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -182,6 +182,9 @@ pub(super) struct VerifyArgs {
     /// Keep the schema afterwards (it is dropped by default).
     #[arg(long)]
     keep: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
 /// Runs `verify`: exit 0 when the database agrees on every identity, 4
@@ -226,7 +229,16 @@ pub(super) fn verify(args: &VerifyArgs) -> Exit {
         args.keep,
     ) {
         Ok(v) => {
-            print!("{}", v.text());
+            match args.format {
+                Format::Text => print!("{}", v.text()),
+                Format::Json => match serde_json::to_string_pretty(&v) {
+                    Ok(json) => println!("{json}"),
+                    Err(e) => {
+                        eprintln!("error: cannot write the verification as JSON: {e}");
+                        return Exit::Error;
+                    }
+                },
+            }
             if v.agrees() { Exit::Ok } else { Exit::Findings }
         }
         Err(e) => {

@@ -16,7 +16,7 @@ use crate::names::Identity;
 use super::{COPY_OPTIONS, ExportError, Options, Plan, READER_ROLE, Step, ident};
 
 /// One identity as the database and the audit see it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Seen {
     /// `granted` or `denied`.
     pub decision: String,
@@ -28,7 +28,8 @@ pub struct Seen {
     pub omitted: Vec<String>,
 }
 
-/// The comparison for one identity.
+/// The comparison for one identity (JSON: `{"identity", "audit",
+/// "database", "agrees"}`).
 #[derive(Clone, Debug)]
 pub struct Checked {
     /// Who.
@@ -39,6 +40,18 @@ pub struct Checked {
     pub database: Seen,
 }
 
+impl serde::Serialize for Checked {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Checked", 4)?;
+        st.serialize_field("identity", &self.identity)?;
+        st.serialize_field("audit", &self.audit)?;
+        st.serialize_field("database", &self.database)?;
+        st.serialize_field("agrees", &self.agrees())?;
+        st.end()
+    }
+}
+
 impl Checked {
     /// True when both answers are the same.
     pub fn agrees(&self) -> bool {
@@ -46,7 +59,8 @@ impl Checked {
     }
 }
 
-/// The result of `verify`.
+/// The result of `verify` (JSON: `{"schema", "tables", "identities",
+/// "agrees"}`; rows per table in the order of `tables`).
 #[derive(Clone, Debug)]
 pub struct Verification {
     /// The schema the export was loaded into.
@@ -257,6 +271,18 @@ fn check(
     Ok(out)
 }
 
+impl serde::Serialize for Verification {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Verification", 4)?;
+        st.serialize_field("schema", &self.schema)?;
+        st.serialize_field("tables", &self.tables)?;
+        st.serialize_field("identities", &self.identities)?;
+        st.serialize_field("agrees", &self.agrees())?;
+        st.end()
+    }
+}
+
 impl Verification {
     /// The table of identities × tables, one line per identity; a
     /// difference shows both answers.
@@ -353,5 +379,10 @@ mod tests {
             text.ends_with("2 identities, 1 tables: 1 identities differ\n"),
             "{text}"
         );
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["agrees"], false);
+        assert_eq!(json["identities"][1]["database"]["rows"][0], 4);
+        assert_eq!(json["identities"][1]["agrees"], false);
+        assert_eq!(json["identities"][0]["identity"]["userid"], "ANNA");
     }
 }

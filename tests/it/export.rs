@@ -365,6 +365,24 @@ fn verify_exits_0_when_every_identity_agrees_and_1_on_a_failed_login() {
         "verify",
         "fixtures/example/app.qvs",
         "--connect",
+        &pg.url(PASSWORD),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(json["agrees"], true);
+    assert_eq!(json["tables"].as_array().unwrap().len(), 4);
+    assert_eq!(json["identities"].as_array().unwrap().len(), 7);
+    assert_eq!(json["identities"][1]["identity"]["userid"], "ANNA");
+    assert_eq!(
+        json["identities"][1]["database"]["rows"],
+        serde_json::json!([2, 4, 6, 4])
+    );
+    let o = run(&[
+        "verify",
+        "fixtures/example/app.qvs",
+        "--connect",
         &pg.url("wrong"),
     ]);
     assert_eq!(o.status.code(), Some(1));
