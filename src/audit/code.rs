@@ -98,6 +98,67 @@ impl FindingCode {
         FindingCode::UnreachableDataRows,
     ];
 
+    /// What the code means, in one sentence (the rule's description in
+    /// SARIF and `docs/findings.md`).
+    pub fn summary(self) -> &'static str {
+        match self {
+            FindingCode::NoSectionAccess => {
+                "The script has no section access, so every identity sees all data."
+            }
+            FindingCode::LowercaseSecurityValue => {
+                "An identity column or ACCESS holds lower-case values from a file, RESIDENT or a database; Qlik upper-cases only INLINE values there, so those rows never match."
+            }
+            FindingCode::BlankIdentityCell => {
+                "A blank identity cell matches nobody, so its row grants nothing."
+            }
+            FindingCode::LegacyFieldValue => {
+                "A legacy QlikView column (NTDOMAINSID, NTSID, SERIAL, PASSWORD) holds values other than *, which cannot be checked offline and never match here."
+            }
+            FindingCode::InvalidAccessValue => {
+                "ACCESS holds values other than ADMIN or USER; their rows grant nothing."
+            }
+            FindingCode::UnmatchedSecurityField => {
+                "A security field names no application field, so it reduces nothing."
+            }
+            FindingCode::LowercaseDataValue => {
+                "Data values of a reduction field have lower-case letters that no security value equals: their rows are reachable by no USER."
+            }
+            FindingCode::StarMissesDataValues => {
+                "* in a reduction field means every value the security tables list, and some data values are listed nowhere: nobody with * sees them."
+            }
+            FindingCode::OmitUnknownField => {
+                "An OMIT value names no application field, so it hides nothing."
+            }
+            FindingCode::OmitKeyField => {
+                "OMIT hides a key field, so the tables it links look unrelated to the user."
+            }
+            FindingCode::DuplicateSecurityRow => {
+                "A security table repeats rows; they change nothing but hide what the table means."
+            }
+            FindingCode::NoSchedulerAdmin => {
+                "No ADMIN row matches INTERNAL\\SA_SCHEDULER, so scheduled reloads fail on Qlik Sense Enterprise on Windows."
+            }
+            FindingCode::StrictExclusionDenied => {
+                "Identities are denied because a reduction field matches none of their values in the data (strict exclusion)."
+            }
+            FindingCode::ReducedToNothingDenied => {
+                "Identities are denied because their reduction leaves a reduced table without rows."
+            }
+            FindingCode::CrossProduct => {
+                "Identities see combinations of reduction values that no single security row grants them."
+            }
+            FindingCode::AdminReduced => {
+                "ADMIN identities whose rows still reduce the data: ADMIN does not mean all data."
+            }
+            FindingCode::UnreachableDataRows => {
+                "Rows of an application table that no audited identity sees."
+            }
+            FindingCode::Run(_) => {
+                "A warning of the script run (the loader or the parser), passed on as a finding."
+            }
+        }
+    }
+
     /// The stable code, as in text and JSON output.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -87,6 +87,10 @@ pub struct ScriptLine {
     pub file: String,
     /// 1-based line.
     pub line: u32,
+    /// 1-based column of the line's first character that is not blank,
+    /// in Unicode code points (not part of the JSON).
+    #[serde(skip)]
+    pub column: u32,
     /// The text of that line, trimmed (not part of the JSON).
     #[serde(skip)]
     pub text: Option<String>,
@@ -251,11 +255,16 @@ fn location(app: &App, file: SourceId, line: u32) -> Option<ScriptLine> {
     let shown = base
         .and_then(|b| src.path.strip_prefix(b).ok())
         .unwrap_or(&src.path);
-    let text = src.line_text(line.max(1)).map(|l| l.trim().to_string());
+    let raw = src.line_text(line.max(1));
+    let column = raw.map_or(1, |l| {
+        let blank = l.chars().take_while(|c| c.is_whitespace()).count();
+        u32::try_from(blank).map_or(1, |b| b.saturating_add(1))
+    });
     Some(ScriptLine {
         file: shown.display().to_string().replace('\\', "/"),
         line,
-        text,
+        column,
+        text: raw.map(|l| l.trim().to_string()),
     })
 }
 

@@ -33,6 +33,7 @@ mod identities;
 mod json;
 mod listed;
 mod report;
+pub mod sarif;
 mod view;
 
 use std::sync::Arc;

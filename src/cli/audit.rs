@@ -32,6 +32,8 @@ pub(super) enum AuditFormat {
     Csv,
     /// A self-contained report page.
     Html,
+    /// The findings as SARIF 2.1.0, for code scanning.
+    Sarif,
 }
 
 /// `--fail-on`.
@@ -70,9 +72,43 @@ pub(super) struct AuditArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: AuditFormat,
+    /// With `--format sarif`: where `docs/findings.md` is published, for
+    /// each rule's `helpUri`.
+    #[arg(long, value_name = "URL")]
+    docs_url: Option<String>,
     /// Exit 4 when a finding is at least this severe.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<FailOn>,
+}
+
+/// `findings` as a SARIF 2.1.0 log, files named from the folder the
+/// command runs in (the script's folder as given); `--docs-url` must be an
+/// absolute URL.
+pub(super) fn sarif_text(
+    findings: &[section_access::audit::Finding],
+    script: &Path,
+    docs_url: Option<&str>,
+) -> Result<String, Exit> {
+    if let Some(url) = docs_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        eprintln!("error: --docs-url `{url}` must be an absolute http(s) URL (SARIF wants one)");
+        return Err(Exit::Usage);
+    }
+    let opts = section_access::audit::sarif::SarifOptions {
+        script_dir: script
+            .parent()
+            .map(|p| p.display().to_string().replace('\\', "/"))
+            .unwrap_or_default(),
+        docs_url: docs_url.map(str::to_string),
+    };
+    let log = section_access::audit::sarif::sarif_log(findings, &opts);
+    serde_json::to_string_pretty(&log)
+        .map(|s| s + "\n")
+        .map_err(|e| {
+            eprintln!("error: cannot write the SARIF log: {e}");
+            Exit::Error
+        })
 }
 
 /// The identities of `--identities FILE.csv`, if given; a bad file is
@@ -190,6 +226,16 @@ fn report(args: &AuditArgs, app: &App, opts: &Options, audit: &Audit) -> Exit {
                 ),
             ];
             html::render(audit, &title, &meta)
+        }
+        AuditFormat::Sarif => {
+            match sarif_text(
+                &audit.findings,
+                &args.script.script,
+                args.docs_url.as_deref(),
+            ) {
+                Ok(s) => s,
+                Err(code) => return code,
+            }
         }
         AuditFormat::Text => text_report(audit),
     };

@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use section_access::audit::{Audit, Finding};
@@ -19,8 +19,20 @@ use section_access::model::Model;
 use section_access::script::{self, source::SourceMap};
 
 use super::EvalArgs;
-use super::audit::{FailOn, write_findings};
-use super::{Exit, Format, ScriptArgs, emit};
+use super::audit::{FailOn, sarif_text, write_findings};
+use super::{Exit, ScriptArgs, emit};
+
+/// Output of `check`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(super) enum CheckFormat {
+    /// Readable text for a terminal.
+    #[default]
+    Text,
+    /// Stable JSON (documented in the library's rustdoc).
+    Json,
+    /// The findings as SARIF 2.1.0, for code scanning.
+    Sarif,
+}
 
 /// Arguments of `check`.
 #[derive(Debug, Args)]
@@ -34,7 +46,11 @@ pub(super) struct CheckArgs {
     syntax: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
-    format: Format,
+    format: CheckFormat,
+    /// With `--format sarif`: where `docs/findings.md` is published, for
+    /// each rule's `helpUri`.
+    #[arg(long, value_name = "URL")]
+    docs_url: Option<String>,
     /// Exit 4 when a finding is at least this severe.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<FailOn>,
@@ -101,14 +117,24 @@ pub(super) fn run(args: &CheckArgs) -> Exit {
         _ => Exit::Ok,
     };
     let text = match args.format {
-        Format::Json => match serde_json::to_string_pretty(&report) {
+        CheckFormat::Json => match serde_json::to_string_pretty(&report) {
             Ok(s) => s + "\n",
             Err(e) => {
                 eprintln!("error: cannot write the report: {e}");
                 return Exit::Error;
             }
         },
-        Format::Text => text_report(&report),
+        CheckFormat::Sarif => {
+            match sarif_text(
+                &report.findings,
+                &args.script.script,
+                args.docs_url.as_deref(),
+            ) {
+                Ok(s) => s,
+                Err(code) => return code,
+            }
+        }
+        CheckFormat::Text => text_report(&report),
     };
     emit(&text, code)
 }
@@ -142,7 +168,13 @@ fn syntax_only(args: &CheckArgs) -> Exit {
         .collect();
     let statements = parsed.script.body.len();
     let out = match args.format {
-        Format::Json => {
+        CheckFormat::Sarif => {
+            eprintln!(
+                "error: --format sarif reports findings, and --syntax makes none: leave out --syntax"
+            );
+            return Exit::Usage;
+        }
+        CheckFormat::Json => {
             let doc = serde_json::json!({
                 "script": path.display().to_string(),
                 "syntax": "ok",
@@ -157,7 +189,7 @@ fn syntax_only(args: &CheckArgs) -> Exit {
                 }
             }
         }
-        Format::Text => {
+        CheckFormat::Text => {
             let mut out = format!(
                 "{}: syntax ok ({statements} top-level statements)\n",
                 path.display()

@@ -301,3 +301,42 @@ fn binary_script_stands_in_for_the_parent_app() {
     assert!(out.contains("\"section_access\": true"), "{out}");
     assert!(out.contains("\"Regions\""), "{out}");
 }
+
+#[test]
+fn sarif_from_check_and_audit_names_the_script_as_given() {
+    let script = "fixtures/findings/cross-product/script.qvs";
+    for command in ["check", "audit"] {
+        let o = run(&[
+            command,
+            script,
+            "--format",
+            "sarif",
+            "--docs-url",
+            "https://example.org/findings.md",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let log: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(log["version"], "2.1.0");
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        let cross = results
+            .iter()
+            .find(|r| r["ruleId"] == "cross-product")
+            .unwrap_or_else(|| panic!("{command}: {results:?}"));
+        let loc = &cross["locations"][0]["physicalLocation"];
+        assert_eq!(loc["artifactLocation"]["uri"], script);
+        assert_eq!(loc["region"]["startLine"], 5);
+    }
+    // SARIF reports findings: --syntax makes none; helpUri must be absolute.
+    let o = run(&["check", script, "--syntax", "--format", "sarif"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let o = run(&[
+        "check",
+        script,
+        "--format",
+        "sarif",
+        "--docs-url",
+        "docs/findings.md",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("absolute"), "{}", text(&o.stderr));
+}
