@@ -44,7 +44,7 @@ use crate::names::Identity;
 use crate::reduce::Links;
 
 use super::ExportError;
-use super::rows::{Csv, bug, exportable, security_rows, value_rows};
+use super::rows::{Csv, bug, exportable, held_reductions, security_rows, value_rows};
 
 /// The engine `audit.sql` is written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1070,12 +1070,9 @@ impl Gen<'_> {
         let mut joins = String::new();
         for (t, tb) in data.tables().iter().enumerate() {
             let _ = write!(joins, "\n  LEFT JOIN sa_n{t} n{t} ON n{t}.ctx = c.ctx");
-            let applied: Vec<String> = shape
-                .reductions
+            let applied: Vec<String> = held_reductions(shape, tb)
                 .iter()
-                .enumerate()
-                .filter(|(_, r)| tb.has_field(r.data))
-                .map(|(i, _)| format!("c.a{i}"))
+                .map(|i| format!("c.a{i}"))
                 .collect();
             if applied.is_empty() {
                 continue;

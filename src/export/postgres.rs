@@ -11,7 +11,7 @@ use crate::model::{BitSet, FieldId, Model};
 use crate::reduce::Links;
 
 use super::graph::{Graph, GraphHub, definer, definer_branches};
-use super::rows::{Csv, bug, has_null, security_rows, value_rows};
+use super::rows::{Csv, bug, has_null, held_reductions, security_rows, value_rows};
 use super::{ExportError, IdentityMode, Options, Plan, READER_ROLE, Step, ident, literal};
 
 /// Exports `app`, evaluated under `rules`, to PostgreSQL.
@@ -759,12 +759,9 @@ impl<'a> Exporter<'a> {
             if tb.is_empty() {
                 continue;
             }
-            let applied: Vec<String> = shape
-                .reductions
+            let applied: Vec<String> = held_reductions(shape, tb)
                 .iter()
-                .enumerate()
-                .filter(|(_, r)| tb.has_field(r.data))
-                .map(|(i, _)| format!("cardinality({s}._sa_s{i}()) > 0"))
+                .map(|i| format!("cardinality({s}._sa_s{i}()) > 0"))
                 .collect();
             if applied.is_empty() {
                 continue;

@@ -304,6 +304,17 @@ pub(super) fn distinct_texts(model: &Model, field: FieldId, side: &str) -> Resul
     Ok(())
 }
 
+/// The indices of the reduction fields application table `table` holds.
+pub(super) fn held_reductions(shape: &RulesShape<'_>, table: &Table) -> Vec<usize> {
+    shape
+        .reductions
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| table.has_field(r.data))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// True when some row of table `t` has a NULL in one of `fields`.
 pub(super) fn has_null(model: &Model, t: usize, fields: &[FieldId]) -> bool {
     model.tables().get(t).is_some_and(|tb| {

@@ -154,3 +154,25 @@ fn every_scenario_gives_its_expected_answers() {
         failures.join("\n")
     );
 }
+
+/// A scenario's identities per set of options its cases use (keyed by the
+/// options' JSON; `{}` always present): what the exports check it under.
+pub(crate) fn identities_by_options(
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<String, (Options, Vec<Identity>)> {
+    let expected: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let mut by_options = std::collections::BTreeMap::new();
+    by_options.insert("{}".to_string(), (Options::default(), Vec::new()));
+    for case in expected.as_array().unwrap() {
+        let key = case
+            .get("options")
+            .map_or("{}".to_string(), Json::to_string);
+        by_options
+            .entry(key)
+            .or_insert_with(|| (options(case.get("options")), Vec::new()))
+            .1
+            .push(identity(case));
+    }
+    by_options
+}

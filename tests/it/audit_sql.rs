@@ -21,7 +21,7 @@ use section_access::export::audit_sql::{Engine, Strategy, audit_sql};
 use section_access::load::{App, LoadOptions, run_file, run_source};
 use section_access::names::Identity;
 
-use crate::access_fixtures::{identity, options};
+use crate::access_fixtures::identities_by_options;
 use crate::common::{root, run, text};
 use crate::random_app::random_app;
 
@@ -193,21 +193,7 @@ fn every_access_scenario_agrees_in_duckdb() {
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let app = run_file(&dir.join("script.qvs"), &LoadOptions::default()).unwrap();
-        let expected_json: Json =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
-                .unwrap();
-        let mut by_options: BTreeMap<String, (Options, Vec<Identity>)> = BTreeMap::new();
-        by_options.insert("{}".into(), (Options::default(), Vec::new()));
-        for case in expected_json.as_array().unwrap() {
-            let key = case
-                .get("options")
-                .map_or("{}".to_string(), Json::to_string);
-            by_options
-                .entry(key)
-                .or_insert_with(|| (options(case.get("options")), Vec::new()))
-                .1
-                .push(identity(case));
-        }
+        let by_options = identities_by_options(dir);
         for (n, (key, (opts, ids))) in by_options.iter().enumerate() {
             let want = expected(&app, opts, ids);
             for strategy in strategies(&app, opts) {

@@ -4,19 +4,16 @@
 //! reader role, exactly what the audit gives; `load.sql` runs in `psql`;
 //! both identity modes; the masking views; the refusals.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use proptest::prelude::*;
-use serde_json::Value as Json;
 
 use section_access::access::Options;
 use section_access::export::verify::{Verification, verify};
 use section_access::load::{LoadOptions, run_file, run_source};
-use section_access::names::Identity;
 
-use crate::access_fixtures::{identity, options};
+use crate::access_fixtures::identities_by_options;
 use crate::common::{root, run, stdout, text};
 use crate::pg_server::{PASSWORD, PgServer};
 use crate::random_app::random_app;
@@ -59,22 +56,7 @@ fn every_access_scenario_agrees_identity_by_identity() {
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let app = run_file(&dir.join("script.qvs"), &LoadOptions::default()).unwrap();
-        let expected: Json =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
-                .unwrap();
-        // The scenario's identities, per set of options its cases use.
-        let mut by_options: BTreeMap<String, (Options, Vec<Identity>)> = BTreeMap::new();
-        by_options.insert("{}".into(), (Options::default(), Vec::new()));
-        for case in expected.as_array().unwrap() {
-            let key = case
-                .get("options")
-                .map_or("{}".to_string(), Json::to_string);
-            by_options
-                .entry(key)
-                .or_insert_with(|| (options(case.get("options")), Vec::new()))
-                .1
-                .push(identity(case));
-        }
+        let by_options = identities_by_options(dir);
         for (key, (opts, ids)) in &by_options {
             match verify(&app, opts, &url, None, ids, false) {
                 Ok(v) => {
