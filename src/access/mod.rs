@@ -30,7 +30,7 @@ use crate::reduce::{Reduced, ReducedTable};
 
 pub use report::PreviewReport;
 pub use rules::{Evaluator, SYSTEM_FIELDS};
-pub(crate) use rules::{IdCell, IdText, MatchIndex, Named, Origin, RulesShape};
+pub(crate) use rules::{IdCell, IdText, MatchIndex, Matcher, Named, Origin, RulesShape};
 
 /// The Qlik product whose rules apply (SPEC §4, §5.4).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]

@@ -187,7 +187,7 @@ pub struct Evaluator<'a> {
 mod index;
 mod shape;
 
-pub(crate) use index::{MatchIndex, Named, Origin};
+pub(crate) use index::{MatchIndex, Matcher, Named, Origin};
 pub(crate) use shape::{IdCell, IdText, RulesShape};
 
 /// How a security symbol counts in a cell: classified once per field, so

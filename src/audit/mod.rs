@@ -35,6 +35,7 @@ mod listed;
 mod report;
 pub mod sarif;
 mod view;
+pub mod who;
 
 use std::sync::Arc;
 

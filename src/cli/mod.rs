@@ -10,6 +10,7 @@ mod preview;
 mod serve;
 mod test;
 pub(crate) mod token;
+mod who;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -396,6 +397,9 @@ enum Command {
     Preview(preview::PreviewArgs),
     /// Every identity: decision, reduction, rows per table, and the findings.
     Audit(audit::AuditArgs),
+    /// Who sees rows with given values (`FIELD=VALUE`), or a given row, and
+    /// through which security rows; `--denied`: who does not and why.
+    Who(who::WhoArgs),
     /// Check an expectation file (TOML `[[case]]` tables) against a script.
     Test(test::TestArgs),
     /// Who gained or lost what between two versions of a script.
@@ -524,6 +528,7 @@ fn run(command: Command) -> Exit {
         Command::Token(args) => token::run(args),
         Command::Preview(args) => preview::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Who(args) => who::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Export(args) => export::run(&args),

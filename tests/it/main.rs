@@ -48,3 +48,4 @@ mod sql;
 mod store;
 mod symbols_prop;
 mod threads;
+mod who;

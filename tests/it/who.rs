@@ -1,0 +1,182 @@
+//! `who`: answered from the audit's grants, it lists an identity for a row
+//! (or for rows with a value) exactly when that identity, evaluated on its
+//! own, keeps such a row — on every access scenario, every row of every
+//! table and every value of every reduction field; and the CLI's text,
+//! JSON and errors.
+
+use std::path::PathBuf;
+
+use section_access::access::{Evaluator, Options};
+use section_access::audit::Audit;
+use section_access::audit::who::{Target, who};
+use section_access::load::{LoadOptions, run_file};
+use section_access::names::Identity;
+
+use crate::common::{root, run, stdout, text};
+
+fn scenarios() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/access"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn who_lists_exactly_the_identities_that_keep_the_row_or_value() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for dir in scenarios() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let app = run_file(&dir.join("script.qvs"), &LoadOptions::default()).unwrap();
+        let opts = Options::default();
+        let audit = Audit::run(&app, &opts, &[], &|_, _| {});
+        let ev = Evaluator::new(&app, opts);
+        let decisions: Vec<(Identity, _)> = audit
+            .entries
+            .iter()
+            .map(|e| (e.identity.clone(), ev.evaluate(&e.identity)))
+            .collect();
+        let data = &app.data;
+        // Every row of every table.
+        for (t, table) in data.tables().iter().enumerate() {
+            for r in 0..table.len() {
+                let target = Target::Row {
+                    table: table.name.to_string(),
+                    row: r + 1,
+                };
+                let answer = who(&app, &opts, &audit, &target, true).unwrap();
+                let want: Vec<&Identity> = decisions
+                    .iter()
+                    .filter(|(_, d)| {
+                        d.outcome.is_granted()
+                            && d.reduced
+                                .as_ref()
+                                .and_then(|x| x.rows(t))
+                                .is_some_and(|rows| rows.contains(r))
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                let got: Vec<&Identity> = answer.can.iter().map(|s| &s.identity).collect();
+                if got != want {
+                    failures.push(format!(
+                        "{name} {} row {}: who {got:?}, evaluated {want:?}",
+                        table.name,
+                        r + 1
+                    ));
+                }
+                let cannot = answer.cannot.as_ref().unwrap();
+                assert_eq!(got.len() + cannot.len(), decisions.len(), "{name}");
+                checked += 1;
+            }
+        }
+        // Every value of every reduction field, in the first table holding it.
+        for (_, field, fname) in ev.reduction_fields() {
+            let Some(t) = data.tables().iter().position(|tb| tb.has_field(field)) else {
+                continue;
+            };
+            let table = &data.tables()[t];
+            for (sym, value) in data.symbols(field).unwrap().texts() {
+                let target = Target::Values(vec![(fname.to_string(), value.to_string())]);
+                let answer = who(&app, &opts, &audit, &target, false).unwrap();
+                let col = table.column(field).unwrap();
+                let want: Vec<&Identity> = decisions
+                    .iter()
+                    .filter(|(_, d)| {
+                        d.outcome.is_granted()
+                            && !d.omitted.iter().any(|(f, _)| *f == field)
+                            && d.reduced
+                                .as_ref()
+                                .and_then(|x| x.rows(t))
+                                .is_some_and(|rows| {
+                                    (0..table.len()).any(|r| rows.contains(r) && col[r] == sym)
+                                })
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                let got: Vec<&Identity> = answer.can.iter().map(|s| &s.identity).collect();
+                if got != want {
+                    failures.push(format!(
+                        "{name} {fname}={value}: who {got:?}, evaluated {want:?}"
+                    ));
+                }
+                assert!(answer.cannot.is_none());
+                checked += 1;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 300, "only {checked} questions checked");
+}
+
+#[test]
+fn who_on_the_example_names_the_granting_lines_and_the_reasons() {
+    let o = run(&[
+        "who",
+        "fixtures/example/app.qvs",
+        "REGION=NORTH",
+        "--denied",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = stdout(&o);
+    assert!(out.starts_with("rows of "), "{out}");
+    let anna = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("ANNA"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(anna.contains("app.qvs:"), "{out}");
+    let bob = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("BOB"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(bob.contains("reduced-away"), "{out}");
+    assert!(out.contains("denied:reduced-to-nothing"), "{out}");
+    let o = run(&[
+        "who",
+        "fixtures/example/app.qvs",
+        "--table",
+        "Orders",
+        "--row",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(json["table"], "Orders");
+    assert_eq!(json["rows"], serde_json::json!([1]));
+    assert!(json["cannot"].is_null());
+    assert!(!json["can"].as_array().unwrap().is_empty());
+    assert!(json["can"][0]["granted_by"][0]["line"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn who_says_what_is_wrong_with_the_question() {
+    let o = run(&["who", "fixtures/example/app.qvs", "region=NORTH"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("did you mean `REGION`"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = run(&[
+        "who",
+        "fixtures/example/app.qvs",
+        "--table",
+        "Orders",
+        "--row",
+        "999",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("there is no row 999"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = run(&["who", "fixtures/example/app.qvs"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["who", "fixtures/example/app.qvs", "NOEQUALS"]);
+    assert_eq!(o.status.code(), Some(2));
+}
