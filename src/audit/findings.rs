@@ -237,7 +237,7 @@ fn row_location(app: &App, table: &Table, row: usize) -> Option<ScriptLine> {
 }
 
 /// The location of a matched security row (file path and line).
-pub(super) fn path_location(app: &App, path: &Path, line: u32) -> Option<ScriptLine> {
+pub(crate) fn path_location(app: &App, path: &Path, line: u32) -> Option<ScriptLine> {
     let id = (0u32..)
         .map(SourceId)
         .take_while(|&id| app.sources.get(id).is_some())

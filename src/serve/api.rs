@@ -13,12 +13,16 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::catalog::{self, AccessMatrix};
+use super::catalog::{self, Audited};
 use super::{DEFAULT_PAGE, Loaded, MAX_BODY, MAX_PAGE, State};
 use crate::access::report::IdentityReport;
-use crate::access::{Evaluator, PreviewReport};
+use crate::access::{Decision, Evaluator, PreviewReport};
+use crate::audit::who::{Target, WhoError};
 use crate::jwt::{self, JwtError};
+use crate::load::App;
+use crate::model::{FieldId, SymbolId};
 use crate::names::{Email, GroupName, Identity, UserId};
+use std::path::PathBuf;
 
 const INDEX_HTML: &str = include_str!("web/index.html");
 const APP_JS: &str = include_str!("web/app.js");
@@ -40,6 +44,8 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/api/tables/{name}", get(table_rows))
         .route("/api/audit", get(audit))
         .route("/api/findings", get(findings))
+        .route("/api/who", get(who))
+        .route("/api/explain", get(explain))
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -251,6 +257,10 @@ async fn status(Shared(state): Shared<Arc<State>>) -> Response {
             "warnings": app.warnings,
             "security_tables": counts(&app.access),
             "tables": counts(&app.data),
+            "fields": app.data.tables().iter().map(|t| {
+                let names: Vec<&str> = t.fields().filter_map(|f| app.data.field_name(f)).map(|n| n.as_str()).collect();
+                (t.name.to_string(), Value::from(names))
+            }).collect::<serde_json::Map<String, Value>>(),
             "identities": l.identities.len(),
         })
     });
@@ -446,6 +456,12 @@ struct TableQuery {
 }
 
 fn table_query(raw: Option<&str>) -> Result<TableQuery, ApiError> {
+    identity_query(raw, true)
+}
+
+/// The identity (`userid`, `email`, `group`) of a query, and with `paging`
+/// its `offset` and `limit`.
+fn identity_query(raw: Option<&str>, paging: bool) -> Result<TableQuery, ApiError> {
     let mut q = TableQuery {
         limit: DEFAULT_PAGE,
         ..TableQuery::default()
@@ -463,12 +479,17 @@ fn table_query(raw: Option<&str>) -> Result<TableQuery, ApiError> {
             "userid" => q.userid = Some(v.into_owned()),
             "email" => q.email = Some(v.into_owned()),
             "group" => q.groups.push(v.into_owned()),
-            "offset" => q.offset = number("offset", &v)?,
-            "limit" => q.limit = number("limit", &v)?,
+            "offset" if paging => q.offset = number("offset", &v)?,
+            "limit" if paging => q.limit = number("limit", &v)?,
             other => {
+                let known = if paging {
+                    "userid, email, group, offset, limit"
+                } else {
+                    "userid, email, group"
+                };
                 return Err(bad(
                     "bad-query",
-                    format!("unknown parameter `{other}`; use userid, email, group, offset, limit"),
+                    format!("unknown parameter `{other}`; use {known}"),
                 ));
             }
         }
@@ -482,6 +503,23 @@ fn table_query(raw: Option<&str>) -> Result<TableQuery, ApiError> {
     Ok(q)
 }
 
+/// The identity of a GET request: in the query or a Bearer token, not both.
+fn request_identity(
+    state: &State,
+    q: &TableQuery,
+    headers: &HeaderMap,
+) -> Result<Identity, ApiError> {
+    let typed = q.userid.is_some() || q.email.is_some() || !q.groups.is_empty();
+    match bearer(headers)? {
+        Some(_) if typed => Err(bad(
+            "identity-and-token",
+            "give either an identity in the query or a Bearer token, not both",
+        )),
+        Some(t) => verified(state, &t),
+        None => typed_identity(q.userid.as_deref(), q.email.as_deref(), &q.groups),
+    }
+}
+
 async fn table_rows(
     Shared(state): Shared<Arc<State>>,
     Path(name): Path<String>,
@@ -489,17 +527,7 @@ async fn table_rows(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let q = table_query(raw.as_deref())?;
-    let typed = q.userid.is_some() || q.email.is_some() || !q.groups.is_empty();
-    let identity = match bearer(&headers)? {
-        Some(_) if typed => {
-            return Err(bad(
-                "identity-and-token",
-                "give either an identity in the query or a Bearer token, not both",
-            ));
-        }
-        Some(t) => verified(&state, &t)?,
-        None => typed_identity(q.userid.as_deref(), q.email.as_deref(), &q.groups)?,
-    };
+    let identity = request_identity(&state, &q, &headers)?;
     let l = loaded(&state)?;
     if l.app.data.table(&name).is_none() {
         let known: Vec<String> = l
@@ -547,7 +575,7 @@ async fn table_rows(
     .await?
 }
 
-async fn audit_of(state: &State) -> Result<Arc<AccessMatrix>, ApiError> {
+async fn audit_of(state: &State) -> Result<Arc<Audited>, ApiError> {
     let l = loaded(state)?;
     if let Some(a) = l.audit.get() {
         return Ok(Arc::clone(a));
@@ -564,12 +592,217 @@ async fn audit_of(state: &State) -> Result<Arc<AccessMatrix>, ApiError> {
 
 async fn audit(Shared(state): Shared<Arc<State>>) -> Result<Response, ApiError> {
     let report = audit_of(&state).await?;
-    Ok(axum::Json(&*report).into_response())
+    Ok(axum::Json(&report.matrix).into_response())
 }
 
 async fn findings(Shared(state): Shared<Arc<State>>) -> Result<Response, ApiError> {
     let report = audit_of(&state).await?;
-    Ok(axum::Json(json!({"findings": report.findings})).into_response())
+    Ok(axum::Json(json!({"findings": report.matrix.findings})).into_response())
+}
+
+/// The question of `/api/who`: `field`/`value` pairs (in order), or
+/// `table` and `row`; `denied=1` for the identities that cannot.
+fn who_query(raw: Option<&str>) -> Result<(Target, bool), ApiError> {
+    let (mut fields, mut values) = (Vec::new(), Vec::new());
+    let (mut table, mut row, mut denied) = (None, None, false);
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "field" => fields.push(v.into_owned()),
+            "value" => values.push(v.into_owned()),
+            "table" => table = Some(v.into_owned()),
+            "row" => {
+                row = Some(v.parse::<usize>().map_err(|_| {
+                    bad(
+                        "bad-query",
+                        format!("`row` must be a whole number, got `{v}`"),
+                    )
+                })?);
+            }
+            "denied" => denied = matches!(v.as_ref(), "1" | "true" | "yes"),
+            other => {
+                return Err(bad(
+                    "bad-query",
+                    format!("unknown parameter `{other}`; use field, value, table, row, denied"),
+                ));
+            }
+        }
+    }
+    let target = match (table, row) {
+        (Some(table), Some(row)) if fields.is_empty() => Target::Row { table, row },
+        (None, None) if !fields.is_empty() && fields.len() == values.len() => {
+            Target::Values(fields.into_iter().zip(values).collect())
+        }
+        _ => {
+            return Err(bad(
+                "bad-query",
+                "ask `field=F&value=V` (as many pairs as needed), or `table=T&row=N`",
+            ));
+        }
+    };
+    Ok((target, denied))
+}
+
+async fn who(
+    Shared(state): Shared<Arc<State>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (target, denied) = who_query(raw.as_deref())?;
+    let audited = audit_of(&state).await?;
+    let l = loaded(&state)?;
+    let opts = state.config.access;
+    blocking(move || {
+        crate::audit::who::who(&l.app, &opts, &audited.audit, &target, denied)
+            .map(|answer| axum::Json(answer).into_response())
+            .map_err(|e| match e {
+                WhoError::NoTable(..) | WhoError::NoField(..) | WhoError::NoRow { .. } => {
+                    ApiError::NotFound {
+                        code: "not-found",
+                        message: e.to_string(),
+                    }
+                }
+                WhoError::Bug(m) => ApiError::Internal(m),
+                _ => bad("bad-query", e.to_string()),
+            })
+    })
+    .await?
+}
+
+/// The most values of one field `/api/explain` lists.
+const MAX_FIELD_VALUES: usize = 200;
+
+/// How the reduced model shows: per reduction and key field, each value
+/// selected (S_f), possible (in a row that stays) or excluded, as Qlik
+/// colours them green, white and grey.
+fn model_view(app: &App, ev: &Evaluator<'_>, decision: &Decision) -> Value {
+    let data = &app.data;
+    let shape = ev.shape();
+    let mut fields: Vec<(FieldId, &'static str)> = shape
+        .reductions
+        .iter()
+        .map(|r| (r.data, "reduction"))
+        .collect();
+    for (hub, _) in shape.data_links.hubs() {
+        for &f in hub {
+            if !fields.iter().any(|(x, _)| *x == f) {
+                fields.push((f, "key"));
+            }
+        }
+    }
+    let granted = decision.outcome.is_granted();
+    let reduced = decision.reduced.as_ref();
+    let out: Vec<Value> = fields
+        .iter()
+        .filter(|(f, _)| data.tables().iter().any(|t| t.has_field(*f)))
+        .map(|&(f, kind)| {
+            let possible = reduced.map(|r| r.values(data, f));
+            let selected: Vec<SymbolId> = decision
+                .reduction
+                .iter()
+                .filter(|r| r.applied && r.field == f)
+                .flat_map(|r| r.values.iter().copied())
+                .collect();
+            let all: Vec<(SymbolId, String)> = data
+                .symbols(f)
+                .map(|s| s.texts().map(|(id, t)| (id, t.into_owned())).collect())
+                .unwrap_or_default();
+            let values: Vec<Value> = all
+                .iter()
+                .take(MAX_FIELD_VALUES)
+                .map(|(id, text)| {
+                    let state = if !granted {
+                        "excluded"
+                    } else if selected.contains(id) {
+                        "selected"
+                    } else if possible.as_ref().is_some_and(|p| p.contains(id.index())) {
+                        "possible"
+                    } else {
+                        "excluded"
+                    };
+                    json!({"value": text, "state": state})
+                })
+                .collect();
+            json!({
+                "name": data.field_name(f).map_or("", |n| n.as_str()),
+                "kind": kind,
+                "values": values,
+                "more": all.len().saturating_sub(MAX_FIELD_VALUES),
+            })
+        })
+        .collect();
+    Value::Array(out)
+}
+
+/// The lines of the script around the security rows the identity
+/// matched, per file: two lines of context each side, matched lines
+/// marked (and whether the row was kept).
+fn script_excerpts(app: &App, decision: &Decision) -> Value {
+    // Per file: as shown, its path, and its matched lines (kept or not).
+    type Matched = Vec<(u32, bool)>;
+    let mut files: Vec<(String, PathBuf, Matched)> = Vec::new();
+    for m in &decision.matched_rows {
+        let (Some(path), Some(line)) = (&m.file, m.line) else {
+            continue;
+        };
+        let Some(shown) = crate::audit::findings::path_location(app, path, line) else {
+            continue;
+        };
+        match files.iter_mut().find(|(f, _, _)| *f == shown.file) {
+            Some((_, _, lines)) => lines.push((line, m.kept)),
+            None => files.push((shown.file, path.clone(), vec![(line, m.kept)])),
+        }
+    }
+    let out: Vec<Value> = files
+        .into_iter()
+        .filter_map(|(shown, path, matched)| {
+            let id = (0u32..)
+                .map(crate::script::source::SourceId)
+                .take_while(|&id| app.sources.get(id).is_some())
+                .find(|&id| app.sources.path(id) == Some(path.as_path()))?;
+            let src = app.sources.get(id)?;
+            let mut wanted: Vec<u32> = matched
+                .iter()
+                .flat_map(|(l, _)| l.saturating_sub(2).max(1)..=l.saturating_add(2))
+                .collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let lines: Vec<Value> = wanted
+                .into_iter()
+                .filter_map(|n| {
+                    let text = src.line_text(n)?;
+                    let hit = matched.iter().find(|(l, _)| *l == n);
+                    Some(json!({
+                        "line": n,
+                        "text": text.trim_end(),
+                        "matched": hit.is_some(),
+                        "kept": hit.is_some_and(|(_, k)| *k),
+                    }))
+                })
+                .collect();
+            Some(json!({"file": shown, "lines": lines}))
+        })
+        .collect();
+    Value::Array(out)
+}
+
+async fn explain(
+    Shared(state): Shared<Arc<State>>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let q = identity_query(raw.as_deref(), false)?;
+    let identity = request_identity(&state, &q, &headers)?;
+    let l = loaded(&state)?;
+    let opts = state.config.access;
+    blocking(move || {
+        let ev = Evaluator::new(&l.app, opts);
+        let decision = ev.evaluate(&identity);
+        axum::Json(json!({
+            "fields": model_view(&l.app, &ev, &decision),
+            "script": script_excerpts(&l.app, &decision),
+        }))
+        .into_response()
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -39,9 +39,19 @@ pub struct AccessMatrix {
     pub findings: Vec<Finding>,
 }
 
+/// The audit as the server keeps it: the matrix the page shows, and the
+/// grants `who` answers from.
+#[derive(Debug)]
+pub struct Audited {
+    /// What `/api/audit` returns.
+    pub matrix: AccessMatrix,
+    /// The audit itself.
+    pub audit: Audit,
+}
+
 /// Runs the audit of every identity the security tables name.
-pub fn audit(app: &App, opts: &Options) -> AccessMatrix {
-    let audit = Audit::run(app, opts, &[], &|_, _| {});
+pub fn audit(app: &App, opts: &Options) -> Audited {
+    let mut audit = Audit::run(app, opts, &[], &|_, _| {});
     let identities = audit
         .entries
         .iter()
@@ -52,7 +62,7 @@ pub fn audit(app: &App, opts: &Options) -> AccessMatrix {
             })
         })
         .collect();
-    AccessMatrix {
+    let matrix = AccessMatrix {
         tables: app
             .data
             .tables()
@@ -60,8 +70,9 @@ pub fn audit(app: &App, opts: &Options) -> AccessMatrix {
             .map(|t| (t.name.to_string(), t.len()))
             .collect(),
         identities,
-        findings: audit.findings,
-    }
+        findings: std::mem::take(&mut audit.findings),
+    };
+    Audited { matrix, audit }
 }
 
 #[cfg(test)]
@@ -80,7 +91,7 @@ mod tests {
         let app = app(
             "Section Access;\nSA: LOAD * INLINE [\nACCESS, USERID, GROUP, V\nUSER, a, *, 1\nUSER, *, sales, 2\n];\nSection Application;\nT: LOAD * INLINE [\nV\n1\n2\n3\n];\n",
         );
-        let report = audit(&app, &Options::default());
+        let report = audit(&app, &Options::default()).matrix;
         let labels: Vec<&str> = report.identities.iter().map(|i| i.label.as_str()).collect();
         assert_eq!(labels, ["A", "group:SALES"]);
         assert_eq!(report.tables.get("T"), Some(&3));
@@ -93,7 +104,7 @@ mod tests {
     #[test]
     fn no_section_access_is_a_finding_and_names_nobody() {
         let app = app("T: LOAD * INLINE [\nV\n1\n];\n");
-        let report = audit(&app, &Options::default());
+        let report = audit(&app, &Options::default()).matrix;
         assert!(report.identities.is_empty());
         assert!(
             report

@@ -17,6 +17,8 @@
 //! | `GET /api/tables/{name}?userid=&email=&group=&offset=&limit=` | `{"table", "total", "rows", "offset", "limit", "fields", "data": [[…]]}` (or a Bearer token instead of the query identity) |
 //! | `GET /api/audit` | `{"tables", "identities": [...], "findings": [...]}` |
 //! | `GET /api/findings` | `{"findings": [...]}` |
+//! | `GET /api/who?field=&value=[&field=&value=…]` or `?table=&row=`, `&denied=1` | the answer of [`crate::audit::who`] |
+//! | `GET /api/explain?userid=&email=&group=` | `{"fields": [{"name", "kind", "values": [{"value", "state"}], "more"}], "script": [{"file", "lines": [{"line", "text", "matched", "kept"}]}]}` (or a Bearer token) |
 //!
 //! Errors are JSON `{"error": code, "message": text}`: 400 for a bad
 //! request, 401 for a token (with `"errors": [codes]`), 403 for a denied
@@ -241,7 +243,7 @@ pub(crate) struct Loaded {
     pub(crate) loaded_at: i64,
     pub(crate) identities: Vec<Identity>,
     /// The audit, computed on first request.
-    pub(crate) audit: OnceLock<Arc<catalog::AccessMatrix>>,
+    pub(crate) audit: OnceLock<Arc<catalog::Audited>>,
     /// Files the run read, with their stamps when it started.
     files: Vec<(PathBuf, Stamp)>,
 }

@@ -129,6 +129,53 @@ try {
   });
   check(true, "selecting DE-USER in the matrix shows its three DE rows");
 
+  // The page's state is in its address: a link in a ticket opens the same view.
+  await page.goto(new URL("/?user=us-user&table=Sales", url).toString());
+  await page.waitForFunction(() => document.querySelector("#decision-badge")?.textContent === "GRANTED");
+  await page.waitForFunction(() => document.querySelectorAll("#grid tbody tr").length === 3);
+  check((await page.textContent("#decision")).includes("US-USER"), "the address ?user=us-user&table=Sales opens US-USER's preview");
+
+  // The reduced model as Qlik users read it: selected, possible, excluded.
+  await page.waitForSelector("#model .chip");
+  const chips = await page.$$eval("#model .chip", (cs) => cs.map((c) => [c.textContent, c.dataset.state]));
+  check(JSON.stringify(chips) === JSON.stringify([["US", "selected"], ["UK", "excluded"], ["DE", "excluded"]]), "the model shows COUNTRY US selected, UK and DE excluded");
+
+  // The matched security row in the script's own text, at the line the CLI prints.
+  await page.waitForSelector("#script li.hit");
+  const hits = await page.$$eval("#script li.hit", (ls) => ls.map((l) => [l.dataset.line, l.textContent]));
+  check(hits.length === 1 && hits[0][0] === "6" && hits[0][1].includes("us-user"), "the script highlights the matched row us-user at line 6");
+  check((await page.textContent("#matched")).includes("line 6"), "the matched rows list names the same line 6");
+  await snap("07-address-model-script.png");
+
+  // Choosing another identity rewrites the address; a token never enters it.
+  await page.selectOption("#listed", { label: "UK-USER" });
+  await page.waitForFunction(() => new URLSearchParams(location.search).get("user") === "UK-USER");
+  check(true, "choosing UK-USER puts user=UK-USER in the address");
+  await page.fill("#token", process.env.VALID_TOKEN || "");
+  await page.click("#form-token button[type=submit]");
+  await page.waitForFunction(() => !new URLSearchParams(location.search).has("user"));
+  check(!(await page.evaluate(() => location.href)).includes("eyJ"), "a token preview leaves neither the token nor an identity in the address");
+
+  // Who can see? answered from the audit, with the granting lines.
+  await page.click("#tab-who");
+  await page.selectOption("#who-table", "Sales");
+  await page.selectOption("#who-field", "COUNTRY");
+  await page.fill("#who-value", "UK");
+  await page.check("#who-denied");
+  await page.click("#form-who button[type=submit]");
+  await page.waitForSelector("#who-can li");
+  const can = await page.$$eval("#who-can li", (ls) => ls.map((l) => l.textContent));
+  check(can.some((t) => t.includes("UK-USER") && t.includes("script.qvs:7")), "UK-USER sees COUNTRY=UK through script.qvs:7");
+  check(can.some((t) => t.includes("ADMIN")) && !can.some((t) => t.includes("US-USER")), "ADMIN sees it, US-USER does not");
+  const cannot = await page.$$eval("#who-cannot li", (ls) => ls.map((l) => l.textContent));
+  check(cannot.some((t) => t.includes("US-USER") && t.includes("reduced-away")), "US-USER cannot: reduced-away");
+  const search = await page.evaluate(() => location.search);
+  check(search.includes("tab=who") && search.includes("value=UK"), "the question is in the address");
+  await snap("08-who.png");
+  await page.reload();
+  await page.waitForSelector("#who-can li");
+  check(!(await page.isHidden("#panel-who")), "reloading the address opens the same question again");
+
   check(errors.length === 0, "no script errors in the page" + (errors.length ? ": " + errors.join("; ") : ""));
 } catch (e) {
   failed = e instanceof CheckFailed ? e.message : String(e && e.stack ? e.stack : e);

@@ -709,3 +709,108 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn who_answers_from_the_audit_and_says_what_is_wrong_with_the_question() {
+    let server = start(config(&fixture("fixtures/example/app.qvs")));
+    let addr = server.addr();
+    let a = get(addr, "/api/who?field=REGION&value=NORTH&denied=1");
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let j = a.json();
+    assert_eq!(j["table"], "Regions");
+    let can: Vec<&str> = j["can"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["identity"]["userid"].as_str())
+        .collect();
+    assert!(can.contains(&"ANNA") && !can.contains(&"BOB"), "{j}");
+    assert!(
+        j["cannot"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["identity"]["userid"] == "BOB" && n["reason"] == "reduced-away")
+    );
+    let row = get(addr, "/api/who?table=Orders&row=1").json();
+    assert_eq!(row["rows"], json!([1]));
+    assert!(row["cannot"].is_null());
+    assert_eq!(get(addr, "/api/who?field=NOPE&value=1").status, 404);
+    assert_eq!(get(addr, "/api/who?table=Orders&row=999").status, 404);
+    assert_bad_request(&get(addr, "/api/who?field=REGION"), "bad-query");
+    assert_bad_request(&get(addr, "/api/who?row=x&table=Orders"), "bad-query");
+    assert_bad_request(&get(addr, "/api/who?who=1"), "bad-query");
+}
+
+#[test]
+fn explain_shows_the_reduced_model_and_the_matched_script_lines() {
+    let server = start(config(&fixture("fixtures/example/app.qvs")));
+    let addr = server.addr();
+    let j = get(addr, "/api/explain?userid=anna").json();
+    let region = j["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "REGION")
+        .unwrap();
+    assert_eq!(region["kind"], "reduction");
+    let state = |v: &str| {
+        region["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["value"] == v)
+            .map(|x| x["state"].clone())
+    };
+    assert_eq!(state("NORTH"), Some(json!("selected")));
+    assert_eq!(state("EAST"), Some(json!("excluded")));
+    // A key field: customers of ANNA's regions are possible, others not.
+    let keys: Vec<&Value> = j["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "key")
+        .collect();
+    assert!(!keys.is_empty());
+    assert!(keys.iter().any(|f| {
+        f["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["state"] == "possible")
+    }));
+    assert!(keys.iter().any(|f| {
+        f["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["state"] == "excluded")
+    }));
+    let script = j["script"].as_array().unwrap();
+    let hit = script
+        .iter()
+        .flat_map(|f| f["lines"].as_array().unwrap())
+        .find(|l| l["matched"] == true)
+        .unwrap();
+    assert!(
+        hit["text"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("anna"),
+        "{hit}"
+    );
+    // The same line the preview's matched rows name.
+    let preview = post_json(addr, &json!({"userid": "anna"})).json();
+    assert_eq!(preview["matched_rows"][0]["line"], hit["line"]);
+    // A denied identity: every value excluded.
+    let denied = get(addr, "/api/explain?userid=nobody").json();
+    assert!(
+        denied["fields"][0]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["state"] == "excluded")
+    );
+    assert_bad_request(&get(addr, "/api/explain?offset=1&userid=a"), "bad-query");
+}

@@ -19,6 +19,7 @@ const state = {
   table: null,
   offset: 0,
   audit: null,
+  who: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -102,6 +103,7 @@ async function loadStatus() {
     if (!$("panel-audit").hidden) await loadAudit();
   }
   state.generation = body.generation;
+  fillWhoTables();
 }
 
 async function loadIdentities() {
@@ -146,10 +148,153 @@ async function runPreview(req, keepPage) {
   }
   state.report = body;
   renderReport(body, keepPage);
+  saveAddress();
+  loadExplain();
+}
+
+// ---- the page's state in its address (never a token) -------------------
+
+function saveAddress() {
+  const q = new URLSearchParams();
+  const req = state.request;
+  if (req && req.identity) {
+    if (req.identity.userid) q.set("user", req.identity.userid);
+    if (req.identity.email) q.set("email", req.identity.email);
+    for (const g of req.identity.groups || []) q.append("group", g);
+    if (state.table) q.set("table", state.table);
+  }
+  const tab = ["audit", "who"].find((t) => !$("panel-" + t).hidden);
+  if (tab) q.set("tab", tab);
+  if (tab === "who" && state.who) for (const [k, v] of state.who) q.append(k, v);
+  const query = q.toString();
+  history.replaceState(null, "", query ? "?" + query : location.pathname);
+}
+
+async function restoreAddress() {
+  const q = new URLSearchParams(location.search);
+  const tab = q.get("tab");
+  const identity = { userid: q.get("user"), email: q.get("email"), groups: q.getAll("group") };
+  if (identity.userid || identity.email || identity.groups.length) {
+    $("userid").value = identity.userid || "";
+    $("email").value = identity.email || "";
+    $("groups").value = identity.groups.join(", ");
+    state.table = q.get("table");
+    await runPreview({ identity });
+  }
+  if (tab === "audit" || tab === "who") selectTab(tab);
+  if (tab === "who") {
+    const table = q.get("who_table");
+    if (table) { $("who-table").value = table; fillWhoFields(); }
+    if (q.get("field")) $("who-field").value = q.get("field");
+    $("who-value").value = q.get("value") || "";
+    $("who-row").value = q.get("row") || "";
+    $("who-denied").checked = q.get("denied") === "1";
+    if (q.get("value") !== null || q.get("row")) await askWho();
+  }
+}
+
+// ---- the model and the script, for the previewed identity ---------------
+
+async function loadExplain() {
+  const req = state.request;
+  if (!req) return;
+  const q = new URLSearchParams();
+  const opts = {};
+  if (req.token) opts.headers = { Authorization: "Bearer " + req.token };
+  else {
+    if (req.identity.userid) q.append("userid", req.identity.userid);
+    if (req.identity.email) q.append("email", req.identity.email);
+    for (const g of req.identity.groups || []) q.append("group", g);
+  }
+  const { body, ok } = await api("/api/explain?" + q, opts);
+  if (!ok || !body) {
+    $("model").replaceChildren(el("p", { class: "none", text: body ? body.message : "No answer." }));
+    $("script").replaceChildren();
+    return;
+  }
+  $("model").replaceChildren(body.fields.length
+    ? el("dl", { class: "model" }, body.fields.map((f) => [
+      el("dt", {}, f.name, " ", el("span", { class: "muted kind", text: f.kind })),
+      el("dd", {}, el("div", { class: "chips" },
+        f.values.map((v) => el("span", { class: "chip " + v.state, title: v.state, "data-state": v.state, text: v.value })),
+        f.more ? el("span", { class: "muted", text: `and ${f.more} more` }) : null)),
+    ]))
+    : el("p", { class: "none", text: "No reduction or key field." }));
+  $("script").replaceChildren(...(body.script.length
+    ? body.script.map((file) => {
+      const items = [];
+      let last = null;
+      for (const l of file.lines) {
+        if (last !== null && l.line > last + 1) items.push(el("li", { class: "gap", text: "…" }));
+        items.push(el("li", { class: l.matched ? (l.kept ? "hit" : "hit dropped") : null, "data-line": String(l.line) },
+          el("span", { class: "n", text: String(l.line) }), el("span", { text: l.text })));
+        last = l.line;
+      }
+      return el("div", { class: "excerpt" }, el("h4", { text: file.file }), el("ol", {}, items));
+    })
+    : [el("p", { class: "none", text: "No matched row has a known line." })]));
+}
+
+// ---- who can see? --------------------------------------------------------
+
+function fillWhoTables() {
+  const model = state.status && state.status.model;
+  const tables = model ? Object.keys(model.fields || {}) : [];
+  const select = $("who-table");
+  const chosen = select.value;
+  select.replaceChildren(...tables.map((t) => el("option", { value: t, text: t })));
+  if (tables.includes(chosen)) select.value = chosen;
+  fillWhoFields();
+}
+
+function fillWhoFields() {
+  const model = state.status && state.status.model;
+  const fields = (model && model.fields && model.fields[$("who-table").value]) || [];
+  const select = $("who-field");
+  const chosen = select.value;
+  select.replaceChildren(...fields.map((f) => el("option", { value: f, text: f })));
+  if (fields.includes(chosen)) select.value = chosen;
+}
+
+async function askWho() {
+  const q = new URLSearchParams();
+  const row = $("who-row").value.trim();
+  if (row) {
+    q.set("table", $("who-table").value);
+    q.set("row", row);
+  } else {
+    q.set("field", $("who-field").value);
+    q.set("value", $("who-value").value);
+  }
+  if ($("who-denied").checked) q.set("denied", "1");
+  // In the address the table is `who_table` (`table` is the preview's).
+  state.who = Array.from(q.entries()).filter(([k]) => k !== "table").concat([["who_table", $("who-table").value]]);
+  saveAddress();
+  const { body, ok } = await api("/api/who?" + q);
+  const out = $("who-result");
+  if (!ok || !body) {
+    out.replaceChildren(el("p", { class: "why" }, withCode(body ? body.message : "No answer.")));
+    return;
+  }
+  const what = body.values.length
+    ? `${body.rows.length} row${body.rows.length === 1 ? "" : "s"} of ${body.table} with ${body.values.map(([f, v]) => f + "=" + v).join(", ")}`
+    : `row ${body.rows[0]} of ${body.table}`;
+  const person = (i) => {
+    const label = i.userid || i.email || "group:" + i.groups.join(";");
+    return el("button", { type: "button", class: "link", onclick: () => previewListed(i), text: label });
+  };
+  out.replaceChildren(...[
+    el("p", { id: "who-summary", text: `${what}: ${body.can.length} identit${body.can.length === 1 ? "y" : "ies"} can see it.` }),
+    el("ul", { class: "who-list", id: "who-can" }, body.can.map((s) => el("li", {},
+      person(s.identity), " ", el("span", { class: "muted", text: s.access || "" }), " ",
+      s.granted_by.map((g) => el("code", { text: `${g.file}:${g.line}` }))))),
+    ...(body.cannot ? [el("h3", { text: `Cannot see (${body.cannot.length})` }),
+      el("ul", { class: "who-list", id: "who-cannot" }, body.cannot.map((n) => el("li", {}, person(n.identity), " ", el("code", { text: n.reason }))))] : []),
+  ]);
 }
 
 function showSections(on) {
-  for (const id of ["reduction-card", "omitted-card", "matched-card", "tables-card", "grid-card"]) $(id).hidden = !on;
+  for (const id of ["reduction-card", "omitted-card", "matched-card", "tables-card", "grid-card", "model-card", "script-card"]) $(id).hidden = !on;
 }
 
 function renderProblem(message) {
@@ -354,13 +499,14 @@ function previewListed(identity) {
 }
 
 function selectTab(name) {
-  for (const t of ["preview", "audit"]) {
+  for (const t of ["preview", "audit", "who"]) {
     const on = t === name;
     $("tab-" + t).setAttribute("aria-selected", String(on));
     $("tab-" + t).tabIndex = on ? 0 : -1;
     $("panel-" + t).hidden = !on;
   }
   if (name === "audit") loadAudit();
+  saveAddress();
 }
 
 function wire() {
@@ -395,12 +541,18 @@ function wire() {
   $("table-select").addEventListener("change", (e) => {
     state.table = e.target.value;
     state.offset = 0;
+    saveAddress();
     loadRows();
+  });
+  $("who-table").addEventListener("change", fillWhoFields);
+  $("form-who").addEventListener("submit", (e) => {
+    e.preventDefault();
+    askWho();
   });
   $("prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE); loadRows(); });
   $("next").addEventListener("click", () => { state.offset += PAGE; loadRows(); });
   $("matrix-filter").addEventListener("input", () => { if (state.audit) renderMatrix(); });
-  const tabs = ["preview", "audit"];
+  const tabs = ["preview", "audit", "who"];
   for (const t of tabs) {
     $("tab-" + t).addEventListener("click", () => selectTab(t));
     $("tab-" + t).addEventListener("keydown", (e) => {
@@ -416,6 +568,7 @@ async function start() {
   wire();
   await loadStatus();
   await loadIdentities();
+  await restoreAddress();
   if (state.status && state.status.watch) setInterval(loadStatus, 1500);
 }
 
