@@ -118,24 +118,49 @@ pub struct TableReport {
 impl PreviewReport {
     /// The report of a decision on `app` for `identity`.
     pub fn new(app: &App, identity: &Identity, decision: &Decision) -> Self {
+        let counts: Option<Vec<usize>> = decision
+            .reduced
+            .as_ref()
+            .map(|r| (0..app.data.tables().len()).map(|t| r.count(t)).collect());
+        Self::with_counts(app, identity, decision, counts.as_deref())
+    }
+
+    /// [`PreviewReport::new`] given the rows left per application table
+    /// (in model order) rather than the decision's reduction: counts from
+    /// per-value parts, with no reduction made. No tables when denied or
+    /// without counts.
+    pub fn with_counts(
+        app: &App,
+        identity: &Identity,
+        decision: &Decision,
+        counts: Option<&[usize]>,
+    ) -> Self {
         let granted = decision.outcome == Outcome::Granted;
         let omitted_ids = decision.omitted_ids();
-        let tables = decision
-            .tables(&app.data, &omitted_ids)
-            .map(|ts| {
-                ts.map(|t| {
+        let data = &app.data;
+        let tables = match (granted, counts) {
+            (true, Some(counts)) => data
+                .tables()
+                .iter()
+                .zip(counts)
+                .map(|(t, &rows)| {
                     (
-                        t.name().to_string(),
+                        t.name.to_string(),
                         TableReport {
-                            rows: t.count(),
-                            total: t.total(),
-                            fields: t.fields().iter().map(|f| f.to_string()).collect(),
+                            rows,
+                            total: t.len(),
+                            fields: t
+                                .fields()
+                                .filter(|f| !omitted_ids.contains(f))
+                                .filter_map(|f| data.field_name(f))
+                                .map(ToString::to_string)
+                                .collect(),
                         },
                     )
                 })
-                .collect()
-            })
-            .unwrap_or_default();
+                .collect(),
+            _ => IndexMap::new(),
+        };
         Self {
             sql: app.sql_sources(),
             identity: IdentityReport::from(identity),

@@ -400,16 +400,30 @@ impl<'a> Evaluator<'a> {
 
     /// Decides for one identity and, when granted, reduces the data.
     pub fn evaluate(&self, identity: &Identity) -> Decision {
+        let mut decision = self.decide_identity(identity);
+        if decision.outcome.is_granted() {
+            let r = self.reduce(&decision);
+            let counts: Vec<usize> = (0..self.app.data.tables().len())
+                .map(|t| r.count(t))
+                .collect();
+            self.finish(&mut decision, &counts);
+            decision.reduced = Some(r);
+        }
+        dedup(&mut decision.notes);
+        decision
+    }
+
+    /// [`Evaluator::evaluate`] without the reduction: the decision for one
+    /// identity, with its notes, before the data is reduced. For a granted
+    /// one, count the rows its selection leaves (a reduction, or per-value
+    /// counts) and call [`Evaluator::finish`].
+    pub fn decide_identity(&self, identity: &Identity) -> Decision {
         let mut notes = self.general.clone();
         if !self.app.has_section_access && self.app.access.tables().is_empty() {
             notes.push(Note::new(
                 "no-section-access",
                 "the script has no section access: every identity sees all data",
             ));
-            let reduced = self
-                .data
-                .links
-                .reduce(&self.app.data, &Selection::default());
             return Decision {
                 outcome: Outcome::Granted,
                 access: None,
@@ -417,7 +431,7 @@ impl<'a> Evaluator<'a> {
                 reduction: Vec::new(),
                 omitted: Vec::new(),
                 notes,
-                reduced: Some(reduced),
+                reduced: None,
             };
         }
         let grant = self.grant(&self.rules, identity, &mut Notes(Some(&mut notes)));
@@ -446,14 +460,6 @@ impl<'a> Evaluator<'a> {
             notes,
             reduced: None,
         };
-        if decision.outcome.is_granted() {
-            let r = self.reduce(&decision);
-            let counts: Vec<usize> = (0..self.app.data.tables().len())
-                .map(|t| r.count(t))
-                .collect();
-            self.finish(&mut decision, &counts);
-            decision.reduced = Some(r);
-        }
         dedup(&mut decision.notes);
         decision
     }

@@ -437,8 +437,21 @@ async fn preview(
     let l = loaded(&state)?;
     let opts = state.config.access;
     let report = blocking(move || {
-        let decision = Evaluator::new(&l.app, opts).evaluate(&identity);
-        serde_json::to_value(PreviewReport::new(&l.app, &identity, &decision))
+        let ev = Evaluator::new(&l.app, opts);
+        let mut decision = ev.decide_identity(&identity);
+        let counts = decision
+            .outcome
+            .is_granted()
+            .then(|| l.rows_left(&ev, &decision));
+        if let Some(counts) = &counts {
+            ev.finish(&mut decision, counts);
+        }
+        serde_json::to_value(PreviewReport::with_counts(
+            &l.app,
+            &identity,
+            &decision,
+            counts.as_deref(),
+        ))
     })
     .await?
     .map_err(|e| ApiError::Internal(e.to_string()))?;

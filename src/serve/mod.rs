@@ -38,6 +38,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use miette::Diagnostic;
+use rayon::prelude::*;
+
+use crate::access::{Decision, Evaluator};
+use crate::model::FieldId;
+use crate::reduce::PerValue;
 use thiserror::Error;
 
 use crate::access::Options;
@@ -244,6 +249,10 @@ pub(crate) struct Loaded {
     pub(crate) identities: Vec<Identity>,
     /// The audit, computed on first request.
     pub(crate) audit: OnceLock<Arc<catalog::Audited>>,
+    /// Per reduction field, row counts for selections on it alone (when
+    /// exact for the model): what lets a preview skip the reduction.
+    /// Made on the first preview.
+    pub(crate) per_value: OnceLock<Vec<(FieldId, Option<PerValue>)>>,
     /// Files the run read, with their stamps when it started.
     files: Vec<(PathBuf, Stamp)>,
 }
@@ -330,7 +339,40 @@ fn build(app: App, config: &Config, generation: u64, script_stamp: Stamp) -> Loa
         loaded_at: unix_now(),
         identities,
         audit: OnceLock::new(),
+        per_value: OnceLock::new(),
         files,
+    }
+}
+
+impl Loaded {
+    /// The rows a granted decision leaves per application table: from the
+    /// per-value counts when its selection is on one field and they are
+    /// exact for the model (microseconds), else from a reduction.
+    pub(crate) fn rows_left(&self, ev: &Evaluator<'_>, decision: &Decision) -> Vec<usize> {
+        let data = &self.app.data;
+        let applied: Vec<_> = decision.reduction.iter().filter(|r| r.applied).collect();
+        let counted = match applied.as_slice() {
+            [] => Some(data.tables().iter().map(|t| t.len()).collect()),
+            [r] => self
+                .per_value
+                .get_or_init(|| {
+                    let fields: Vec<FieldId> =
+                        ev.reduction_fields().iter().map(|&(_, f, _)| f).collect();
+                    fields
+                        .into_par_iter()
+                        .map(|f| (f, ev.per_value(f)))
+                        .collect()
+                })
+                .iter()
+                .find(|(f, _)| *f == r.field)
+                .and_then(|(_, pv)| pv.as_ref())
+                .map(|pv| pv.counts(&r.values)),
+            _ => None,
+        };
+        counted.unwrap_or_else(|| {
+            let reduced = ev.reduce(decision);
+            (0..data.tables().len()).map(|t| reduced.count(t)).collect()
+        })
     }
 }
 

@@ -43,6 +43,8 @@ mod run_fixtures;
 mod serve_api;
 #[cfg(feature = "serve")]
 mod serve_browser;
+#[cfg(feature = "serve")]
+mod serve_load;
 #[cfg(all(feature = "postgres", feature = "sqlite"))]
 mod sql;
 mod store;
