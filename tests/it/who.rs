@@ -111,6 +111,49 @@ fn who_lists_exactly_the_identities_that_keep_the_row_or_value() {
     assert!(checked >= 300, "only {checked} questions checked");
 }
 
+/// With one reduction field, an identity is listed for a value of it
+/// exactly when its audit row shows the value: in its reduction, or the
+/// field is not applied to it and it is granted.
+#[test]
+fn who_lists_an_identity_for_a_value_exactly_when_its_audit_row_shows_it() {
+    let mut checked = 0;
+    for dir in scenarios() {
+        let app = run_file(&dir.join("script.qvs"), &LoadOptions::default()).unwrap();
+        let opts = Options::default();
+        let ev = Evaluator::new(&app, opts);
+        let fields = ev.reduction_fields();
+        let [(_, field, fname)] = fields.as_slice() else {
+            continue;
+        };
+        let (field, fname) = (*field, fname.to_string());
+        if !app.data.tables().iter().any(|t| t.has_field(field)) {
+            continue;
+        }
+        let audit = Audit::run(&app, &opts, &[], &|_, _| {});
+        for (_, value) in app.data.symbols(field).unwrap().texts() {
+            let target = Target::Values(vec![(fname.clone(), value.to_string())]);
+            let answer = who(&app, &opts, &audit, &target, false).unwrap();
+            let got: Vec<&Identity> = answer.can.iter().map(|s| &s.identity).collect();
+            let want: Vec<&Identity> = audit
+                .entries
+                .iter()
+                .filter(|e| {
+                    let g = audit.grant_of(e).unwrap();
+                    let shown = match g.view.reduction.iter().find(|(f, _)| *f == fname) {
+                        Some((_, values)) => values.iter().any(|v| v == value.as_ref()),
+                        None => true,
+                    };
+                    g.is_granted() && shown && !g.view.omitted.contains(&fname)
+                })
+                .map(|e| &e.identity)
+                .collect();
+            assert_eq!(got, want, "{} {fname}={value}", dir.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "only {checked} values checked");
+}
+
 #[test]
 fn who_on_the_example_names_the_granting_lines_and_the_reasons() {
     let o = run(&[
