@@ -150,19 +150,29 @@ pub(super) fn progress() -> impl Fn(usize, usize) + Sync {
     }
 }
 
-/// Runs `audit`.
-pub(super) fn run(args: &AuditArgs) -> Exit {
-    let app = match args.script.load() {
-        Ok(app) => app,
-        Err(code) => return code,
-    };
-    let extra = match extra_identities(args.identities.as_deref()) {
-        Ok(ids) => ids,
-        Err(code) => return code,
-    };
-    let opts = args.eval.options(args.script.uppercase);
+/// Loads the script and audits the identities it names plus those of
+/// `identities` (a progress bar on a terminal): what `audit` and `who`
+/// start from.
+pub(super) fn load_and_audit(
+    script: &ScriptArgs,
+    eval: &EvalArgs,
+    identities: Option<&Path>,
+) -> Result<(App, Options, Audit), Exit> {
+    let app = script.load()?;
+    let extra = extra_identities(identities)?;
+    let opts = eval.options(script.uppercase);
     let tick = progress();
     let audit = Audit::run(&app, &opts, &extra, &tick);
+    Ok((app, opts, audit))
+}
+
+/// Runs `audit`.
+pub(super) fn run(args: &AuditArgs) -> Exit {
+    let (app, opts, audit) =
+        match load_and_audit(&args.script, &args.eval, args.identities.as_deref()) {
+            Ok(done) => done,
+            Err(code) => return code,
+        };
     let code = report(args, &app, &opts, &audit);
     super::leave(audit);
     super::leave(app);

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use section_access::audit::Audit;
 use section_access::audit::who::{Target, who};
 
-use super::audit::{extra_identities, progress};
+use super::audit::load_and_audit;
 use super::{EvalArgs, Exit, Format, ScriptArgs, emit};
 
 /// Arguments of `who`.
@@ -66,17 +65,11 @@ pub(super) fn run(args: &WhoArgs) -> Exit {
         }
         _ => Target::Values(args.values.clone()),
     };
-    let app = match args.script.load() {
-        Ok(app) => app,
-        Err(code) => return code,
-    };
-    let extra = match extra_identities(args.identities.as_deref()) {
-        Ok(ids) => ids,
-        Err(code) => return code,
-    };
-    let opts = args.eval.options(args.script.uppercase);
-    let tick = progress();
-    let audit = Audit::run(&app, &opts, &extra, &tick);
+    let (app, opts, audit) =
+        match load_and_audit(&args.script, &args.eval, args.identities.as_deref()) {
+            Ok(done) => done,
+            Err(code) => return code,
+        };
     let answer = match who(&app, &opts, &audit, &target, args.denied) {
         Ok(a) => a,
         Err(e) => {

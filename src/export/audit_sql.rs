@@ -44,7 +44,9 @@ use crate::names::Identity;
 use crate::reduce::Links;
 
 use super::ExportError;
-use super::rows::{Csv, bug, exportable, held_reductions, security_rows, value_rows};
+use super::rows::{
+    Csv, bug, exportable, held_reductions, reductions_on_side, security_rows, value_rows,
+};
 
 /// The engine `audit.sql` is written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -884,18 +886,7 @@ impl Gen<'_> {
             shape.data_links,
             |t, f| self.column(t, f),
             |fields, side| {
-                let on_side: Vec<usize> = shape
-                    .reductions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| {
-                        !fields.contains(&r.data)
-                            && side.iter().any(|u| {
-                                data.tables().get(u).is_some_and(|tb| tb.has_field(r.data))
-                            })
-                    })
-                    .map(|(i, _)| i)
-                    .collect();
+                let on_side = reductions_on_side(shape, data, fields, side);
                 if on_side.is_empty() {
                     Active::Never
                 } else {

@@ -11,7 +11,9 @@ use crate::model::{BitSet, FieldId, Model};
 use crate::reduce::Links;
 
 use super::graph::{Graph, GraphHub, definer, definer_branches};
-use super::rows::{Csv, bug, has_null, held_reductions, security_rows, value_rows};
+use super::rows::{
+    Csv, bug, has_null, held_reductions, reductions_on_side, security_rows, value_rows,
+};
 use super::{ExportError, IdentityMode, Options, Plan, READER_ROLE, Step, ident, literal};
 
 /// Exports `app`, evaluated under `rules`, to PostgreSQL.
@@ -571,18 +573,9 @@ impl<'a> Exporter<'a> {
             data,
             |f| self.column(f),
             |fields, side| {
-                let selections: Vec<String> = self
-                    .shape
-                    .reductions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| {
-                        !fields.contains(&r.data)
-                            && side.iter().any(|u| {
-                                data.tables().get(u).is_some_and(|tb| tb.has_field(r.data))
-                            })
-                    })
-                    .map(|(i, _)| format!("cardinality({}) > 0", self.s_of(i)))
+                let selections: Vec<String> = reductions_on_side(self.shape, data, fields, side)
+                    .into_iter()
+                    .map(|i| format!("cardinality({}) > 0", self.s_of(i)))
                     .collect();
                 (!selections.is_empty()).then(|| selections.join(" OR "))
             },

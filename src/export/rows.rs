@@ -315,6 +315,29 @@ pub(super) fn held_reductions(shape: &RulesShape<'_>, table: &Table) -> Vec<usiz
         .collect()
 }
 
+/// The reduction fields that put a selection on a hub member's side: held
+/// by a table of `side`, and not one of the hub's own `fields` (those are
+/// applied on both sides already).
+pub(super) fn reductions_on_side(
+    shape: &RulesShape<'_>,
+    data: &Model,
+    fields: &[FieldId],
+    side: &crate::model::BitSet,
+) -> Vec<usize> {
+    shape
+        .reductions
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            !fields.contains(&r.data)
+                && side
+                    .iter()
+                    .any(|u| data.tables().get(u).is_some_and(|tb| tb.has_field(r.data)))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// True when some row of table `t` has a NULL in one of `fields`.
 pub(super) fn has_null(model: &Model, t: usize, fields: &[FieldId]) -> bool {
     model.tables().get(t).is_some_and(|tb| {
