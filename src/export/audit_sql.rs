@@ -194,11 +194,8 @@ impl AuditSql {
     /// Writes `audit.sql` and the data files into `dir` (created when
     /// missing), each file whole or not at all.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(dir.join("data"))?;
-        for (file, data) in &self.files {
-            crate::atomic::write(&dir.join(file), data)?;
-        }
-        crate::atomic::write(&dir.join("audit.sql"), self.sql.as_bytes())
+        let files = self.files.iter().map(|(f, d)| (f.as_str(), d.as_slice()));
+        super::write_export(dir, files, "audit.sql", &self.sql)
     }
 }
 
@@ -272,7 +269,7 @@ pub fn audit_sql(
     };
     g.head(&ids, strategy);
     g.load(&ids)?;
-    g.grants();
+    g.grants()?;
     match g.atoms_in {
         Some(r) => g.count_by_atoms(r)?,
         None => g.count_by_classes()?,
@@ -292,13 +289,13 @@ pub fn audit_sql(
 
 /// Rows of a relation joined to a table's row (`r`): the relation's
 /// columns equal (NULL equal to NULL) to the row's.
+#[derive(Clone)]
 struct Restrict {
     relation: String,
     on: Vec<(String, String)>,
 }
 
 /// Whether a hub member's side holds a selection.
-#[derive(Clone)]
 enum Active {
     /// Never: it constrains nothing.
     Never,
@@ -375,6 +372,16 @@ fn same(a: &str, b: &str) -> String {
     format!("{a} IS NOT DISTINCT FROM {b}")
 }
 
+/// The `parts` as one `UNION ALL`, or `empty` when there are none.
+fn union_all(parts: impl Iterator<Item = String>, empty: &str) -> String {
+    let parts: Vec<String> = parts.collect();
+    if parts.is_empty() {
+        empty.to_string()
+    } else {
+        parts.join("\nUNION ALL\n")
+    }
+}
+
 fn or_all(parts: &[String], empty: &str) -> String {
     if parts.is_empty() {
         empty.to_string()
@@ -420,26 +427,23 @@ impl Gen<'_> {
     /// The CSV files and the statements that read them.
     fn load(&mut self, ids: &[Identity]) -> Result<(), ExportError> {
         let (e, null) = (self.engine, self.csv.null.clone());
+        // A file `data/NAME.csv` with its header, and the statement making
+        // relation `sa_NAME` of it.
         let file = |g: &mut Self, name: &str, columns: &[String], csv: Vec<u8>, pos: bool| {
             let path = format!("data/{name}.csv");
             g.sql
                 .push_str(&e.load(&format!("sa_{name}"), &path, columns, &null, pos));
             g.files.push((path, csv));
         };
+        let names =
+            |names: &[&str]| -> Vec<String> { names.iter().map(|n| n.to_string()).collect() };
         // The identities, in the audit's order, and their groups.
-        let mut out = Vec::new();
-        let mut groups = Vec::new();
-        let cols = |names: &[&str]| names.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-        self.csv.row(
-            &mut out,
-            ["id", "userid", "email", "groups"]
-                .iter()
-                .map(|c| Some(c.to_string())),
+        let (id_cols, group_cols) = (
+            names(&["id", "userid", "email", "groups"]),
+            names(&["id", "grp"]),
         );
-        self.csv.row(
-            &mut groups,
-            ["id", "grp"].iter().map(|c| Some(c.to_string())),
-        );
+        let mut out = self.csv.header(&id_cols);
+        let mut groups = self.csv.header(&group_cols);
         for (n, id) in ids.iter().enumerate() {
             let gs: Vec<&str> = id.groups.iter().map(|g| g.as_str()).collect();
             self.csv.row(
@@ -459,22 +463,13 @@ impl Gen<'_> {
                 );
             }
         }
-        file(
-            self,
-            "ids",
-            &cols(&["id", "userid", "email", "groups"]),
-            out,
-            false,
-        );
-        file(self, "idgroups", &cols(&["id", "grp"]), groups, false);
+        file(self, "ids", &id_cols, out, false);
+        file(self, "idgroups", &group_cols, groups, false);
         // The application tables, columns c0, c1… in field order.
         let app = self.app;
         let data = &app.data;
-        let mut names = Vec::new();
-        self.csv.row(
-            &mut names,
-            ["t", "name"].iter().map(|c| Some(c.to_string())),
-        );
+        let table_cols = names(&["t", "name"]);
+        let mut tables = self.csv.header(&table_cols);
         for (t, table) in data.tables().iter().enumerate() {
             let fields: Vec<FieldId> = table.fields().collect();
             let columns: Vec<String> = (0..fields.len()).map(|i| format!("c{i}")).collect();
@@ -482,34 +477,23 @@ impl Gen<'_> {
             let pos = self.atoms_in.is_some_and(|r| r != t);
             file(self, &format!("t{t}"), &columns, csv, pos);
             self.csv.row(
-                &mut names,
+                &mut tables,
                 [Some(t.to_string()), Some(table.name.to_string())].into_iter(),
             );
         }
-        file(self, "tables", &cols(&["t", "name"]), names, false);
+        file(self, "tables", &table_cols, tables, false);
         // The security rows and what reduction symbols allow.
         for t in 0..self.shape.tables.len() {
             let rows = security_rows(self.shape, t, &self.csv)?;
             let columns: Vec<String> = rows.columns.iter().map(|(c, _)| c.clone()).collect();
             file(self, &format!("sec{t}"), &columns, rows.csv, false);
         }
-        let mut values = Vec::new();
-        self.csv.row(
-            &mut values,
-            ["field", "symbol", "vid", "value"]
-                .iter()
-                .map(|c| Some(c.to_string())),
-        );
+        let value_cols = names(&["field", "symbol", "vid", "value"]);
+        let mut values = self.csv.header(&value_cols);
         for row in value_rows(self.shape, data)? {
             self.csv.row(&mut values, row.into_iter());
         }
-        file(
-            self,
-            "value",
-            &cols(&["field", "symbol", "vid", "value"]),
-            values,
-            false,
-        );
+        file(self, "value", &value_cols, values, false);
         Ok(())
     }
 
@@ -523,7 +507,7 @@ impl Gen<'_> {
     /// (`sa_grant.reason`), its level and its grant class (`cls`); per
     /// class, its level, which fields apply (`a0`, `a1`…) and one identity
     /// (`sa_cls`); per identity, S_f (`sa_s`).
-    fn grants(&mut self) {
+    fn grants(&mut self) -> Result<(), ExportError> {
         let shape = self.shape;
         let sec = shape.security;
         // The identity's texts each kind of identity column compares with.
@@ -640,49 +624,35 @@ impl Gen<'_> {
                 filter,
             }
         };
+        // A reached table holds identity columns or links to one that
+        // does, so something always restricts its rows.
         let (matched, kept) = (program("m", false), program("k", true));
-        for t in 0..shape.tables.len() {
-            if !reached(t) {
-                continue;
-            }
+        for t in (0..shape.tables.len()).filter(|&t| reached(t)) {
             for (name, p) in [("m", &matched), ("k", &kept)] {
-                if let Some(src) = self.from(p, t, None) {
-                    let select = format!("SELECT {} AS ctx, r._row {}", src.ctx, src.sql(&[]));
-                    self.emit(&format!("sa_{name}{t}"), &select);
-                }
+                let src = self.from(p, t, None).ok_or_else(|| {
+                    bug(format!(
+                        "reached security table {t} has nothing restricting its rows"
+                    ))
+                })?;
+                let select = format!("SELECT {} AS ctx, r._row {}", src.ctx, src.sql(&[]));
+                self.emit(&format!("sa_{name}{t}"), &select);
             }
         }
-        let made: HashSet<String> = self.done.clone();
-        let reached_rows = |name: &str, t: usize| -> Option<String> {
-            let rel = format!("sa_{name}{t}");
-            (reached(t) && made.contains(&rel)).then_some(rel)
-        };
         let access_tables: Vec<usize> = (0..shape.tables.len())
             .filter(|&t| has_access.get(t) == Some(&true) && reached(t))
             .collect();
-        let unions = |name: &str, select: &dyn Fn(usize, &str) -> String| -> String {
-            let parts: Vec<String> = access_tables
+        let matched_any = union_all(
+            access_tables
                 .iter()
-                .filter_map(|&t| reached_rows(name, t).map(|rel| select(t, &rel)))
-                .collect();
-            if parts.is_empty() {
-                "SELECT ctx FROM sa_ctx_ids WHERE 1 = 0".to_string()
-            } else {
-                parts.join("\nUNION ALL\n")
-            }
-        };
-        let matched_any = unions("m", &|_, rel| format!("SELECT ctx FROM {rel}"));
-        let levels = unions("k", &|t, rel| {
-            format!("SELECT k.ctx, r._level FROM {rel} k JOIN sa_sec{t} r ON r._row = k._row")
-        });
-        let levels = if access_tables
-            .iter()
-            .any(|&t| reached_rows("k", t).is_some())
-        {
-            levels
-        } else {
-            "SELECT ctx, CAST(NULL AS STRING) AS _level FROM sa_ctx_ids WHERE 1 = 0".to_string()
-        };
+                .map(|t| format!("SELECT ctx FROM sa_m{t}")),
+            "SELECT ctx FROM sa_ctx_ids WHERE 1 = 0",
+        );
+        let levels = union_all(
+            access_tables.iter().map(|t| {
+                format!("SELECT k.ctx, r._level FROM sa_k{t} k JOIN sa_sec{t} r ON r._row = k._row")
+            }),
+            "SELECT ctx, CAST(NULL AS STRING) AS _level FROM sa_ctx_ids WHERE 1 = 0",
+        );
         self.emit(
             "sa_matched",
             &format!("SELECT DISTINCT ctx FROM ({matched_any}) x"),
@@ -694,15 +664,15 @@ impl Gen<'_> {
                  FROM ({levels}) x GROUP BY ctx"
             ),
         );
-        let direct: Vec<String> = (0..shape.tables.len())
-            .filter(|&t| made.contains(&format!("sa_mo{t}")))
-            .map(|t| format!("SELECT ctx FROM sa_mo{t}"))
-            .collect();
-        let direct = if direct.is_empty() {
-            "SELECT ctx FROM sa_ctx_ids WHERE 1 = 0".to_string()
-        } else {
-            direct.join("\nUNION ALL\n")
-        };
+        let direct = union_all(
+            shape
+                .tables
+                .iter()
+                .enumerate()
+                .filter(|(_, st)| !st.identity.is_empty())
+                .map(|(t, _)| format!("SELECT ctx FROM sa_mo{t}")),
+            "SELECT ctx FROM sa_ctx_ids WHERE 1 = 0",
+        );
         self.emit(
             "sa_direct",
             &format!("SELECT DISTINCT ctx FROM ({direct}) x"),
@@ -716,11 +686,9 @@ impl Gen<'_> {
                     continue;
                 }
                 if reached(t) {
-                    if let Some(rel) = reached_rows("k", t) {
-                        parts.push(format!(
-                            "SELECT k.ctx, '{i}' AS field, r._r{i} AS sym FROM {rel} k JOIN sa_sec{t} r ON r._row = k._row"
-                        ));
-                    }
+                    parts.push(format!(
+                        "SELECT k.ctx, '{i}' AS field, r._r{i} AS sym FROM sa_k{t} k JOIN sa_sec{t} r ON r._row = k._row"
+                    ));
                 } else {
                     parts.push(format!(
                         "SELECT x.ctx, '{i}' AS field, r._r{i} AS sym FROM sa_sec{t} r CROSS JOIN sa_ctx_ids x"
@@ -728,12 +696,10 @@ impl Gen<'_> {
                 }
             }
         }
-        let syms = if parts.is_empty() {
-            "SELECT ctx, CAST(NULL AS STRING) AS field, CAST(NULL AS STRING) AS sym FROM sa_ctx_ids WHERE 1 = 0"
-                .to_string()
-        } else {
-            parts.join("\nUNION ALL\n")
-        };
+        let syms = union_all(
+            parts.into_iter(),
+            "SELECT ctx, CAST(NULL AS STRING) AS field, CAST(NULL AS STRING) AS sym FROM sa_ctx_ids WHERE 1 = 0",
+        );
         self.emit(
             "sa_s",
             &format!(
@@ -849,6 +815,7 @@ impl Gen<'_> {
                 ),
             );
         }
+        Ok(())
     }
 
     /// The data program over contexts `contexts` whose table restrictions
@@ -1117,18 +1084,7 @@ impl Gen<'_> {
     /// hub `except`), and the context column; `None` when nothing does.
     /// Makes the key sets it reads first.
     fn from(&mut self, p: &Program, t: usize, except: Option<usize>) -> Option<Source> {
-        let mut restricts: Vec<Restrict> = p
-            .own
-            .get(t)
-            .map(|own| {
-                own.iter()
-                    .map(|r| Restrict {
-                        relation: r.relation.clone(),
-                        on: r.on.clone(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut restricts: Vec<Restrict> = p.own.get(t).cloned().unwrap_or_default();
         for (h, members) in p.hubs.iter().enumerate() {
             if Some(h) == except {
                 continue;

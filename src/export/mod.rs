@@ -120,14 +120,27 @@ impl Plan {
     /// Writes `load.sql` and the data files into `dir` (created when
     /// missing), each file whole or not at all.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(dir.join("data"))?;
-        for step in &self.steps {
-            if let Step::Copy { file, data, .. } = step {
-                crate::atomic::write(&dir.join(file), data)?;
-            }
-        }
-        crate::atomic::write(&dir.join("load.sql"), self.script().as_bytes())
+        let files = self.steps.iter().filter_map(|step| match step {
+            Step::Copy { file, data, .. } => Some((file.as_str(), data.as_slice())),
+            Step::Sql(_) => None,
+        });
+        write_export(dir, files, "load.sql", &self.script())
     }
+}
+
+/// Writes an export into `dir` (created when missing): its data files
+/// (paths under `data/`), then its script, each file whole or not at all.
+fn write_export<'f>(
+    dir: &Path,
+    files: impl Iterator<Item = (&'f str, &'f [u8])>,
+    script_name: &str,
+    script: &str,
+) -> io::Result<()> {
+    std::fs::create_dir_all(dir.join("data"))?;
+    for (file, data) in files {
+        crate::atomic::write(&dir.join(file), data)?;
+    }
+    crate::atomic::write(&dir.join(script_name), script.as_bytes())
 }
 
 /// Why an app cannot be exported exactly.

@@ -12,7 +12,8 @@ use crate::reduce::Links;
 
 use super::graph::{Graph, GraphHub, definer, definer_branches};
 use super::rows::{
-    Csv, bug, has_null, held_reductions, reductions_on_side, security_rows, value_rows,
+    Csv, bug, compared_fields, has_null, held_reductions, reductions_on_side, security_rows,
+    value_rows,
 };
 use super::{ExportError, IdentityMode, Options, Plan, READER_ROLE, Step, ident, literal};
 
@@ -166,13 +167,7 @@ impl<'a> Exporter<'a> {
     /// policies compare.
     fn data_tables(&self, steps: &mut Vec<Step>) -> Result<(), ExportError> {
         let data = &self.app.data;
-        let mut compared: Vec<FieldId> = self
-            .shape
-            .data_links
-            .hubs()
-            .flat_map(|(fields, _)| fields.to_vec())
-            .collect();
-        compared.extend(self.shape.reductions.iter().map(|r| r.data));
+        let compared = compared_fields(self.shape);
         let csv = Csv::postgres();
         for (t, (table, (name, cols))) in data.tables().iter().zip(&self.tables).enumerate() {
             let rel = format!("{}.{}", self.s, quoted(name));
@@ -284,8 +279,7 @@ impl<'a> Exporter<'a> {
             "CREATE TABLE {rel} ({});\nALTER TABLE {rel} ENABLE ROW LEVEL SECURITY;\n",
             defs.join(", ")
         )));
-        let mut csv = Vec::new();
-        Csv::postgres().row(&mut csv, names.iter().map(|c| Some((*c).to_string())));
+        let mut csv = Csv::postgres().header(&names);
         for row in rows {
             Csv::postgres().row(&mut csv, row.into_iter());
         }

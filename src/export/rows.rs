@@ -51,6 +51,13 @@ impl Csv {
         Self { null }
     }
 
+    /// A CSV holding only its header, `names`.
+    pub(super) fn header<S: AsRef<str>>(&self, names: &[S]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.row(&mut out, names.iter().map(|n| Some(n.as_ref().to_string())));
+        out
+    }
+
     /// One record: NULL is the bare token, every value is quoted.
     pub(super) fn row(&self, out: &mut Vec<u8>, cells: impl Iterator<Item = Option<String>>) {
         let mut first = true;
@@ -79,13 +86,15 @@ impl Csv {
         fields: &[FieldId],
     ) -> Result<Vec<u8>, ExportError> {
         let name = table.name.as_str();
-        let mut csv = Vec::new();
-        self.row(
-            &mut csv,
-            fields
-                .iter()
-                .map(|f| data.field_name(*f).map(|n| n.as_str().to_string())),
-        );
+        let names = fields
+            .iter()
+            .map(|f| {
+                data.field_name(*f)
+                    .map(|n| n.as_str())
+                    .ok_or_else(|| bug(format!("field {} of `{name}` has no name", f.0)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut csv = self.header(&names);
         let columns: Vec<(&[SymbolId], FieldId)> = fields
             .iter()
             .filter_map(|f| table.column(*f).map(|c| (c, *f)))
@@ -113,18 +122,6 @@ impl Csv {
 pub(super) struct SecurityRows {
     pub columns: Vec<(String, &'static str)>,
     pub csv: Vec<u8>,
-}
-
-/// The security fields that link security tables.
-pub(super) fn security_link_fields(shape: &RulesShape<'_>) -> Vec<FieldId> {
-    let mut out: Vec<FieldId> = shape
-        .links
-        .hubs()
-        .flat_map(|(fields, _)| fields.to_vec())
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// Security table `t` as the decision reads it: `_row`, per identity
@@ -167,15 +164,17 @@ pub(super) fn security_rows(
     if omit.is_some() {
         columns.push(("_omit".into(), "int"));
     }
-    let link_cols: Vec<FieldId> = security_link_fields(shape)
+    let link_cols: Vec<FieldId> = shape
+        .links
+        .key_fields()
         .into_iter()
         .filter(|f| table.has_field(*f))
         .collect();
     for f in &link_cols {
         columns.push((format!("_f{}", f.0), "text"));
     }
-    let mut out = Vec::new();
-    csv.row(&mut out, columns.iter().map(|(c, _)| Some(c.clone())));
+    let names: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
+    let mut out = csv.header(&names);
     let sym = |f: FieldId, r: usize| table.column(f).and_then(|c| c.get(r)).copied();
     for r in 0..table.len() {
         let mut cells: Vec<Option<String>> = vec![Some(r.to_string())];
@@ -348,6 +347,16 @@ pub(super) fn has_null(model: &Model, t: usize, fields: &[FieldId]) -> bool {
     })
 }
 
+/// The application fields SQL compares: key fields and reduction fields,
+/// sorted.
+pub(super) fn compared_fields(shape: &RulesShape<'_>) -> Vec<FieldId> {
+    let mut out = shape.data_links.key_fields();
+    out.extend(shape.reductions.iter().map(|r| r.data));
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Refuses a model the export cannot state: loops in either model, and
 /// fields compared as text that hold two values with the same text.
 pub(super) fn exportable(shape: &RulesShape<'_>, data: &Model) -> Result<(), ExportError> {
@@ -362,18 +371,10 @@ pub(super) fn exportable(shape: &RulesShape<'_>, data: &Model) -> Result<(), Exp
             "the security tables form a loop through their shared fields",
         ));
     }
-    let mut compared: Vec<FieldId> = shape
-        .data_links
-        .hubs()
-        .flat_map(|(fields, _)| fields.to_vec())
-        .collect();
-    compared.extend(shape.reductions.iter().map(|r| r.data));
-    compared.sort();
-    compared.dedup();
-    for &f in &compared {
+    for f in compared_fields(shape) {
         distinct_texts(data, f, "application")?;
     }
-    for f in security_link_fields(shape) {
+    for f in shape.links.key_fields() {
         distinct_texts(shape.security, f, "security")?;
     }
     Ok(())
