@@ -59,12 +59,14 @@ pub(super) struct ExportArgs {
     /// The folder to write `load.sql` and its data files into.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// The schema that will hold the tables, rules and policies.
-    #[arg(long, value_name = "NAME", default_value = "section_access")]
-    schema: String,
-    /// Where the database takes the identity from (`postgres`).
-    #[arg(long, value_enum, default_value_t)]
-    identity: IdentityArg,
+    /// The schema that will hold the tables, rules and policies
+    /// (`postgres`) [default: section_access].
+    #[arg(long, value_name = "NAME")]
+    schema: Option<String>,
+    /// Where the database takes the identity from (`postgres`) [default:
+    /// settings].
+    #[arg(long, value_enum)]
+    identity: Option<IdentityArg>,
     /// More identities for `audit.sql` (`duckdb`, `spark`): a CSV with a
     /// header `userid,email,groups`.
     #[arg(long, value_name = "FILE.csv")]
@@ -73,30 +75,43 @@ pub(super) struct ExportArgs {
 
 /// Runs `export`.
 pub(super) fn run(args: &ExportArgs) -> Exit {
-    let app = match args.script.load() {
-        Ok(app) => app,
-        Err(code) => return code,
-    };
-    let rules = args.eval.options(args.script.uppercase);
+    // Options of one kind of target given for the other are refused before
+    // the script loads.
     let engine = match args.target {
         Target::Postgres => None,
         Target::Duckdb => Some(Engine::DuckDb),
         Target::Spark => Some(Engine::Spark),
     };
-    if let Some(engine) = engine {
-        return audit_sql(args, &app, &rules, engine);
-    }
-    if args.identities.is_some() {
+    let misplaced = match engine {
+        Some(_) if args.schema.is_some() => Some("--schema"),
+        Some(_) if args.identity.is_some() => Some("--identity"),
+        None if args.identities.is_some() => Some("--identities"),
+        _ => None,
+    };
+    if let Some(flag) = misplaced {
         eprintln!(
-            "error: --identities is for the audit SQL of `--target duckdb` or `--target spark`; the PostgreSQL export serves any identity"
+            "error: {flag} does not apply to `--target {}`: --schema and --identity are for the PostgreSQL export (which serves any identity), --identities for the audit SQL of `--target duckdb` or `spark`",
+            args.target
+                .to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_string())
         );
         return Exit::Usage;
     }
+    let app = match args.script.load() {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    let rules = args.eval.options(args.script.uppercase);
+    if let Some(engine) = engine {
+        return audit_sql(args, &app, &rules, engine);
+    }
+    let defaults = export::Options::default();
     let opts = export::Options {
-        schema: args.schema.clone(),
+        schema: args.schema.clone().unwrap_or(defaults.schema),
         identity: match args.identity {
-            IdentityArg::Settings => IdentityMode::Settings,
-            IdentityArg::CurrentUser => IdentityMode::CurrentUser,
+            None => defaults.identity,
+            Some(IdentityArg::Settings) => IdentityMode::Settings,
+            Some(IdentityArg::CurrentUser) => IdentityMode::CurrentUser,
         },
     };
     let plan = match export::postgres(&app, &rules, &opts) {

@@ -22,7 +22,7 @@ use section_access::load::{App, LoadOptions, run_file, run_source};
 use section_access::names::Identity;
 
 use crate::access_fixtures::identities_by_options;
-use crate::common::{root, run, text};
+use crate::common::{fixture_folders, root, run, text};
 use crate::random_app::random_app;
 
 /// A row of the answer: userid, email, groups, decision, reason, table,
@@ -183,12 +183,7 @@ fn every_access_scenario_agrees_in_duckdb() {
         return;
     }
     let base = temp("scenarios");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/access"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let dirs = fixture_folders("access");
     let mut cases: Vec<(String, PathBuf, Vec<Row>)> = Vec::new();
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
@@ -372,7 +367,30 @@ fn the_cli_writes_audit_sql_and_says_how_to_run_it() {
         "fixtures/example/app.qvs",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("--identities is for the audit SQL"));
+    assert!(
+        text(&o.stderr).contains("--identities does not apply to `--target postgres`"),
+        "{}",
+        text(&o.stderr)
+    );
+    // The PostgreSQL options are refused for the audit SQL.
+    for flag in [["--schema", "s"], ["--identity", "current-user"]] {
+        let o = run(&[
+            "export",
+            "fixtures/example/app.qvs",
+            "--target",
+            "duckdb",
+            "--out",
+            temp("cli-misplaced").to_str().unwrap(),
+            flag[0],
+            flag[1],
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(&format!("{} does not apply to `--target duckdb`", flag[0])),
+            "{}",
+            text(&o.stderr)
+        );
+    }
 }
 
 #[test]
