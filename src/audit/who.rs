@@ -213,28 +213,26 @@ pub fn who(
             },
         )
         .collect();
-    let mut target_rows = BitSet::new(data.tables().get(table).map_or(0, |t| t.len()));
-    for &r in &rows {
-        target_rows.insert(r);
-    }
     // The values that keep the target, per field a one-field selection is
     // on (exact in a model without loops).
     let forest = !shape.data_links.is_cyclic();
     let mut keeping: HashMap<FieldId, BitSet> = HashMap::new();
     if forest && !rows.is_empty() {
+        let mut target_rows = BitSet::new(data.tables().get(table).map_or(0, |t| t.len()));
+        for &r in &rows {
+            target_rows.insert(r);
+        }
         let reduced = shape.data_links.reduce(
             data,
             &Selection {
                 fields: Vec::new(),
-                rows: vec![(table, target_rows.clone())],
+                rows: vec![(table, target_rows)],
             },
         );
         for r in &shape.reductions {
             keeping.insert(r.data, reduced.values(data, r.data));
         }
     }
-    // Per distinct selection of several fields, whether it keeps a target row.
-    let mut by_selection: HashMap<Applied, bool> = HashMap::new();
     let applied = |d: &Decision| -> Applied {
         d.reduction
             .iter()
@@ -242,31 +240,30 @@ pub fn who(
             .map(|r| (r.field, r.values.clone()))
             .collect()
     };
-    let general: Vec<(Applied, &Decision)> = decisions
+    // Per distinct selection the union over values does not answer (on
+    // several fields, or in a model with loops), whether it keeps a target
+    // row: one reduction each.
+    let mut distinct: HashMap<Applied, &Decision> = HashMap::new();
+    for d in decisions
         .iter()
         .flatten()
         .filter(|d| d.outcome.is_granted())
-        .map(|d| (applied(d), d))
-        .filter(|(sel, _)| sel.len() > 1 || !forest)
-        .collect();
-    let mut distinct: Vec<(Applied, &Decision)> = Vec::new();
-    for (sel, d) in general {
-        if !distinct.iter().any(|(s, _)| *s == sel) {
-            distinct.push((sel, d));
+    {
+        let sel = applied(d);
+        if sel.len() > 1 || (!forest && !sel.is_empty()) {
+            distinct.entry(sel).or_insert(d);
         }
     }
-    let kept: Vec<bool> = distinct
-        .par_iter()
-        .map(|(_, d)| {
+    let by_selection: HashMap<Applied, bool> = distinct
+        .into_par_iter()
+        .map(|(sel, d)| {
             let reduced = ev.reduce(d);
-            reduced
+            let keeps = reduced
                 .rows(table)
-                .is_some_and(|r| rows.iter().any(|&i| r.contains(i)))
+                .is_some_and(|r| rows.iter().any(|&i| r.contains(i)));
+            (sel, keeps)
         })
         .collect();
-    for ((sel, _), k) in distinct.into_iter().zip(kept) {
-        by_selection.insert(sel, k);
-    }
     // Per grant: sees it, or why not.
     let sees = |d: &Decision| -> Result<(), String> {
         if let Some(reason) = d.outcome.reason() {

@@ -694,11 +694,9 @@ fn model_view(app: &App, ev: &Evaluator<'_>, decision: &Decision) -> Value {
         .iter()
         .map(|r| (r.data, "reduction"))
         .collect();
-    for (hub, _) in shape.data_links.hubs() {
-        for &f in hub {
-            if !fields.iter().any(|(x, _)| *x == f) {
-                fields.push((f, "key"));
-            }
+    for &f in ev.key_fields() {
+        if !fields.iter().any(|(x, _)| *x == f) {
+            fields.push((f, "key"));
         }
     }
     let granted = decision.outcome.is_granted();
@@ -714,17 +712,16 @@ fn model_view(app: &App, ev: &Evaluator<'_>, decision: &Decision) -> Value {
                 .filter(|r| r.applied && r.field == f)
                 .flat_map(|r| r.values.iter().copied())
                 .collect();
-            let all: Vec<(SymbolId, String)> = data
-                .symbols(f)
-                .map(|s| s.texts().map(|(id, t)| (id, t.into_owned())).collect())
-                .unwrap_or_default();
-            let values: Vec<Value> = all
-                .iter()
+            let symbols = data.symbols(f);
+            let total = symbols.map_or(0, |s| s.len());
+            let values: Vec<Value> = symbols
+                .into_iter()
+                .flat_map(|s| s.texts())
                 .take(MAX_FIELD_VALUES)
                 .map(|(id, text)| {
                     let state = if !granted {
                         "excluded"
-                    } else if selected.contains(id) {
+                    } else if selected.contains(&id) {
                         "selected"
                     } else if possible.as_ref().is_some_and(|p| p.contains(id.index())) {
                         "possible"
@@ -738,7 +735,7 @@ fn model_view(app: &App, ev: &Evaluator<'_>, decision: &Decision) -> Value {
                 "name": data.field_name(f).map_or("", |n| n.as_str()),
                 "kind": kind,
                 "values": values,
-                "more": all.len().saturating_sub(MAX_FIELD_VALUES),
+                "more": total.saturating_sub(MAX_FIELD_VALUES),
             })
         })
         .collect();
