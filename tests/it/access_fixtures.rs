@@ -10,8 +10,6 @@
 //! present, and `absent_notes`, codes that must not be. A new scenario is a
 //! new folder.
 
-use std::path::Path;
-
 use serde_json::Value as Json;
 
 use section_access::access::{Evaluator, Options, PreviewReport, Product};
@@ -105,18 +103,8 @@ fn differs(path: &str, want: &Json, got: &Json) -> Option<String> {
 
 #[test]
 fn every_scenario_gives_its_expected_answers() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/access");
-    let mut dirs: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    assert!(
-        dirs.len() >= 20,
-        "scenarios missing under {}",
-        root.display()
-    );
+    let dirs = crate::common::fixture_folders("access");
+    assert!(dirs.len() >= 20, "scenarios missing under fixtures/access");
     let mut failures = Vec::new();
     let mut cases = 0;
     for dir in &dirs {

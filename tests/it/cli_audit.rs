@@ -7,12 +7,12 @@
 //! - `fixtures/diff/<pair>/`: `old.qvs`, `new.qvs` and `expected.json`, the
 //!   exact `diff --format json` output.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value as Json;
 
-use crate::common::{root, section_access, stdout};
+use crate::common::{fixture_folders, root, section_access, stdout};
 
 fn run_in(dir: &Path, args: &[&str]) -> Output {
     section_access()
@@ -20,16 +20,6 @@ fn run_in(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .unwrap()
-}
-
-fn folders(kind: &str) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures").join(kind))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
 }
 
 const TUTORIAL: &str = "fixtures/access/qlik-core-tutorial/script.qvs";
@@ -169,7 +159,7 @@ fn audit_adds_identities_from_a_directory_export() {
 
 #[test]
 fn expectation_suites_give_their_exit_code_output_and_junit() {
-    let dirs = folders("expectations");
+    let dirs = fixture_folders("expectations");
     assert!(dirs.len() >= 3);
     let tmp = std::env::temp_dir().join(format!("sa-junit-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
@@ -216,7 +206,7 @@ fn expectation_suites_give_their_exit_code_output_and_junit() {
 
 #[test]
 fn diff_pairs_give_their_json() {
-    let dirs = folders("diff");
+    let dirs = fixture_folders("diff");
     assert!(dirs.len() >= 4);
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();

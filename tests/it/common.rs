@@ -55,6 +55,17 @@ pub(crate) fn shared(rel: &str, test: &str) -> Option<PathBuf> {
     found
 }
 
+/// The folders under `fixtures/KIND/`, sorted: one fixture each.
+pub(crate) fn fixture_folders(kind: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures").join(kind))
+        .unwrap_or_else(|e| panic!("fixtures/{kind}: {e}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
 /// The folder `rel` of `shared/` when it is there, without a note: for
 /// tests that use it to widen their inputs, not as their subject.
 pub(crate) fn shared_if_there(rel: &str) -> Option<PathBuf> {

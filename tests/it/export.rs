@@ -14,7 +14,7 @@ use section_access::export::verify::{Verification, verify};
 use section_access::load::{LoadOptions, run_file, run_source};
 
 use crate::access_fixtures::identities_by_options;
-use crate::common::{root, run, stdout, text};
+use crate::common::{fixture_folders, root, run, stdout, text};
 use crate::pg_server::{PASSWORD, PgServer};
 use crate::random_app::random_app;
 
@@ -45,12 +45,7 @@ fn every_access_scenario_agrees_identity_by_identity() {
         return;
     };
     let url = pg.url(PASSWORD);
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/access"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let dirs = fixture_folders("access");
     let mut failures = Vec::new();
     let mut checked = 0;
     for dir in &dirs {

@@ -13,15 +13,11 @@ use section_access::access::Options;
 use section_access::audit::findings;
 use section_access::load::{LoadOptions, run_file};
 
+use crate::common::fixture_folders;
+
 #[test]
 fn every_fixture_gives_exactly_its_findings() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/findings");
-    let mut dirs: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let dirs = fixture_folders("findings");
     assert!(dirs.len() >= 18, "fixtures missing: {dirs:?}");
     let mut failures = Vec::new();
     let mut codes = Vec::new();
@@ -111,14 +107,8 @@ fn fixture_findings() -> Vec<(
     std::path::PathBuf,
     Vec<section_access::audit::Finding>,
 )> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/findings");
-    let mut dirs: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs.into_iter()
+    fixture_folders("findings")
+        .into_iter()
         .map(|dir| {
             let name = dir.file_name().unwrap().to_string_lossy().into_owned();
             let app = run_file(&dir.join("script.qvs"), &LoadOptions::default()).unwrap();

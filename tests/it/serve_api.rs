@@ -822,13 +822,11 @@ fn explain_shows_the_reduced_model_and_the_matched_script_lines() {
 fn previews_counted_per_value_equal_a_full_evaluation() {
     use section_access::access::{Evaluator, PreviewReport};
     let mut scripts = vec![fixture("fixtures/apps/small/app.qvs")];
-    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/access"))
-        .unwrap()
-        .map(|e| e.unwrap().path().join("script.qvs"))
-        .filter(|p| p.is_file())
-        .collect();
-    scenarios.sort();
-    scripts.extend(scenarios);
+    scripts.extend(
+        crate::common::fixture_folders("access")
+            .into_iter()
+            .map(|d| d.join("script.qvs")),
+    );
     let mut checked = 0;
     for script in scripts {
         let server = start(config(&script));

@@ -4,31 +4,19 @@
 //! table and every value of every reduction field; and the CLI's text,
 //! JSON and errors.
 
-use std::path::PathBuf;
-
 use section_access::access::{Evaluator, Options};
 use section_access::audit::Audit;
 use section_access::audit::who::{Target, who};
 use section_access::load::{LoadOptions, run_file};
 use section_access::names::Identity;
 
-use crate::common::{root, run, stdout, text};
-
-fn scenarios() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/access"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
+use crate::common::{fixture_folders, run, stdout, text};
 
 #[test]
 fn who_lists_exactly_the_identities_that_keep_the_row_or_value() {
     let mut checked = 0;
     let mut failures = Vec::new();
-    for dir in scenarios() {
+    for dir in fixture_folders("access") {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let app = run_file(&dir.join("script.qvs"), &LoadOptions::default()).unwrap();
         let opts = Options::default();
@@ -117,7 +105,7 @@ fn who_lists_exactly_the_identities_that_keep_the_row_or_value() {
 #[test]
 fn who_lists_an_identity_for_a_value_exactly_when_its_audit_row_shows_it() {
     let mut checked = 0;
-    for dir in scenarios() {
+    for dir in fixture_folders("access") {
         let app = run_file(&dir.join("script.qvs"), &LoadOptions::default()).unwrap();
         let opts = Options::default();
         let ev = Evaluator::new(&app, opts);
