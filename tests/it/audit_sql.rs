@@ -38,10 +38,7 @@ type Row = (
 );
 
 fn temp(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sa-audit-sql-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::common::fresh_dir("audit-sql", test)
 }
 
 /// True when Python can import `module`; else a skip note.
@@ -266,16 +263,10 @@ fn random_apps_agree_in_duckdb() {
 /// The example app, and app S when `../shared/bench/gen.py` is there.
 fn example_and_app_s(engine: Engine, test: &str) -> Vec<PathBuf> {
     let mut apps = vec![root().join("fixtures/example/app.qvs")];
-    if let Some(gen_py) = crate::common::shared("bench/gen.py", test) {
-        let dir = temp(&format!("app-s-{}", engine.name()));
-        let ok = Command::new("python3")
-            .arg(&gen_py)
-            .arg(&dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "gen.py failed");
-        apps.push(dir.join("app.qvs"));
-    }
+    apps.extend(crate::common::app_s(
+        &temp(&format!("app-s-{}", engine.name())),
+        test,
+    ));
     apps
 }
 

@@ -55,6 +55,27 @@ pub(crate) fn shared(rel: &str, test: &str) -> Option<PathBuf> {
     found
 }
 
+/// A fresh, empty folder `sa-MODULE-PID-TEST` in the temporary folder.
+pub(crate) fn fresh_dir(module: &str, test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sa-{module}-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// App S (`../shared/bench/gen.py` with its defaults), generated into
+/// `dir`; `None` (with a skip note for `test`) without `../shared`.
+pub(crate) fn app_s(dir: &Path, test: &str) -> Option<PathBuf> {
+    let gen_py = shared("bench/gen.py", test)?;
+    let ok = std::process::Command::new("python3")
+        .arg(&gen_py)
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "gen.py failed");
+    Some(dir.join("app.qvs"))
+}
+
 /// The folders under `fixtures/KIND/`, sorted: one fixture each.
 pub(crate) fn fixture_folders(kind: &str) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures").join(kind))

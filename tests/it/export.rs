@@ -19,10 +19,7 @@ use crate::pg_server::{PASSWORD, PgServer};
 use crate::random_app::random_app;
 
 fn temp(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sa-export-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::common::fresh_dir("export", test)
 }
 
 fn differences(v: &Verification) -> String {
@@ -75,16 +72,7 @@ fn the_example_and_generated_app_s_agree() {
     };
     let url = pg.url(PASSWORD);
     let mut apps = vec![root().join("fixtures/example/app.qvs")];
-    if let Some(gen_py) = crate::common::shared("bench/gen.py", "export: app S") {
-        let dir = temp("app-s");
-        let ok = Command::new("python3")
-            .arg(&gen_py)
-            .arg(&dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "gen.py failed");
-        apps.push(dir.join("app.qvs"));
-    }
+    apps.extend(crate::common::app_s(&temp("app-s"), "export: app S"));
     for app_path in apps {
         let app = run_file(&app_path, &LoadOptions::default()).unwrap();
         let v = verify(&app, &Options::default(), &url, None, &[], false).unwrap();

@@ -19,10 +19,7 @@ fn fixture(name: &str) -> PathBuf {
 
 /// A fresh folder for one test.
 fn temp(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sa-sql-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::common::fresh_dir("sql", test)
 }
 
 /// A SQLite file made from `schema`.
