@@ -183,6 +183,49 @@ fn who_on_the_example_names_the_granting_lines_and_the_reasons() {
     assert!(json["can"][0]["granted_by"][0]["line"].as_u64().unwrap() > 0);
 }
 
+/// OMIT (SPEC §6): an identity whose visible row holds the value, but to
+/// whom the field is hidden, does not see the value.
+#[test]
+fn an_omitted_field_hides_its_values() {
+    // Order 1007 (EAST) is in BOB's reduction; BOB and FINANCE omit MARGIN.
+    let o = run(&[
+        "who",
+        "fixtures/example/app.qvs",
+        "MARGIN=20.25",
+        "--denied",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = stdout(&o);
+    let reason = |who: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(who))
+            .map(|l| l.split_whitespace().last().unwrap_or("").to_string())
+    };
+    assert_eq!(reason("BOB").as_deref(), Some("field-omitted"), "{out}");
+    assert_eq!(
+        reason("group:FINANCE").as_deref(),
+        Some("field-omitted"),
+        "{out}"
+    );
+    assert_eq!(reason("ANNA").as_deref(), Some("reduced-away"), "{out}");
+    // The row itself stays visible to BOB.
+    let o = run(&[
+        "who",
+        "fixtures/example/app.qvs",
+        "--table",
+        "Orders",
+        "--row",
+        "7",
+    ]);
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.trim_start().starts_with("BOB")),
+        "{}",
+        stdout(&o)
+    );
+}
+
 #[test]
 fn who_says_what_is_wrong_with_the_question() {
     let o = run(&["who", "fixtures/example/app.qvs", "region=NORTH"]);
